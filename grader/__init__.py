@@ -1,0 +1,3 @@
+"""grader: automated, explainable review of Python take-home assignments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,154 @@
+"""Command line: ``grader grade SOURCE ...``; the one top-level error handler lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from grader import __version__
+from grader.errors import ExitCode, GraderError, Interrupted, UsageError
+from grader.pipeline import GradeOptions, grade, load_rubric
+from grader.render import Format, prepare_output, write_reports
+from grader.sandbox import Limits
+
+log = logging.getLogger("grader")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _formats(value: str) -> list[Format]:
+    try:
+        return [Format(part.strip()) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown format in {value!r} (choose from {', '.join(f.value for f in Format)})"
+        ) from None
+
+
+def _score(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 100")
+    return number
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, exposed for documentation and tests."""
+    parser = _Parser(prog="grader", description="Grade a Python take-home submission.")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    g = commands.add_parser("grade", help="grade one submission and write its report")
+    g.add_argument(
+        "source", help="git URL (https, ssh, file://), owner/repo, folder, .zip or .tar.gz"
+    )
+    g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
+    g.add_argument(
+        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+    )
+    g.add_argument("--out", type=Path, default=Path("grader-report"), help="output folder")
+    g.add_argument(
+        "--format", type=_formats, default=list(Format), help="comma-separated: html,json,md"
+    )
+    g.add_argument("--fail-under", type=_score, help="exit 1 when the score is below this")
+    g.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="run the candidate's tests without bubblewrap isolation (the report says so)",
+    )
+    defaults = Limits()
+    g.add_argument(
+        "--test-timeout",
+        type=_positive,
+        default=defaults.wall_s,
+        help="seconds for the whole test run",
+    )
+    g.add_argument(
+        "--per-test-timeout", type=_positive, default=defaults.per_test_s, help="seconds per test"
+    )
+    g.add_argument(
+        "--memory-mb",
+        type=_positive,
+        default=defaults.memory_mb,
+        help="address space limit for tests",
+    )
+    g.add_argument(
+        "--max-processes",
+        type=_positive,
+        default=defaults.processes,
+        help="process limit for tests",
+    )
+    return parser
+
+
+def _grade(args: argparse.Namespace) -> ExitCode:
+    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
+    prepare_output(args.out)
+    limits = Limits(
+        wall_s=args.test_timeout,
+        per_test_s=args.per_test_timeout,
+        memory_mb=int(args.memory_mb),
+        processes=int(args.max_processes),
+    )
+    report = grade(
+        GradeOptions(
+            source=args.source,
+            ref=args.ref,
+            rubric=args.rubric,
+            limits=limits,
+            allow_unsandboxed=args.allow_unsandboxed,
+        )
+    )
+    written = write_reports(report, args.out, args.format)
+    score = "not measured" if report.score is None else f"{report.score:.1f}"
+    sys.stderr.write(f"grader: {score}/100, grade {report.grade}\n")
+    main_file = next((p for p in written if p.suffix == ".html"), written[0])
+    sys.stdout.write(f"{main_file}\n")
+    if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
+        return ExitCode.BELOW_FAIL_UNDER
+    return ExitCode.GRADED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: every error becomes one line on stderr and a documented exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="grader: %(message)s",
+        )
+        return int(_grade(args))
+    except KeyboardInterrupt:
+        sys.stderr.write(f"grader: error: {Interrupted('interrupted').args[0]}\n")
+        return int(Interrupted.exit_code)
+    except GraderError as exc:
+        sys.stderr.write(f"grader: error: {exc}\n")
+        return int(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit code 3
+        log.debug("internal error", exc_info=True)
+        sys.stderr.write(
+            f"grader: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)\n"
+        )
+        return int(ExitCode.INTERNAL)

@@ -1,0 +1,189 @@
+"""The typed model every stage shares: frozen dataclasses, no I/O.
+
+Tools produce ``ToolResult`` values (findings + metrics), scoring turns them into
+``CriterionScore`` values, and renderers read a ``Report``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a finding is, on one scale for every tool."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """Order for sorting: higher is worse."""
+        return list(Severity).index(self)
+
+
+class ToolStatus(str, Enum):
+    """Whether a tool produced usable results; anything but OK comes with a reason."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    NOT_APPLICABLE = "not_applicable"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the submission, relative to its root."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    snippet: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a tool or a fact reader reported."""
+
+    tool: str
+    rule_id: str
+    message: str
+    severity: Severity
+    location: Location
+    confidence: Severity | None = None
+    help_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured number. ``value`` is None when it could not be measured."""
+
+    name: str
+    value: float | None
+    unit: str
+    source: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TestSummary:
+    """What the candidate's own test run reported (from JUnit XML)."""
+
+    __test__ = False  # not a pytest test class
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    slowest: tuple[tuple[str, float], ...] = ()
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def total(self) -> int:
+        """Number of tests that ran or were skipped."""
+        return self.passed + self.failed + self.errors + self.skipped
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """The outcome of running one tool adapter on a submission."""
+
+    tool: str
+    version: str
+    status: ToolStatus
+    findings: tuple[Finding, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    reason: str = ""
+    argv: tuple[str, ...] = ()
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    stderr_tail: str = ""
+    notes: tuple[str, ...] = ()
+    tests: TestSummary | None = None
+    per_file: tuple[FileStats, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileStats:
+    """Per-file facts merged from several tools for the per-file view."""
+
+    path: str
+    sloc: int | None = None
+    max_complexity: float | None = None
+    maintainability: float | None = None
+    line_coverage: float | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What was graded: where it came from and which commit."""
+
+    source: str
+    commit: str | None
+    ref: str | None
+    root_label: str
+    candidate_configs: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    """How one metric contributed to a criterion score."""
+
+    name: str
+    value: float | None
+    unit: str
+    points: float | None
+    weight: float
+    threshold: float | None
+    explanation: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    """A criterion's 0-100 score, or None with the reason it was not measured."""
+
+    id: str
+    name: str
+    weight: float
+    score: float | None
+    reason: str
+    rationale: str
+    metrics: tuple[MetricScore, ...]
+    findings: tuple[Finding, ...]
+    caps_applied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RubricInfo:
+    """Identity of the rubric a report was scored with."""
+
+    name: str
+    title: str
+    audience: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs."""
+
+    grader_version: str
+    submission: Submission
+    rubric: RubricInfo
+    score: float | None
+    grade: str
+    score_reason: str
+    criteria: tuple[CriterionScore, ...]
+    tools: tuple[ToolResult, ...]
+    generated_at: str
+    tests_isolated: bool
+    per_file: tuple[FileStats, ...] = field(default=())

@@ -1,0 +1,191 @@
+"""grade(): acquire -> analyse -> normalise -> score. The only place the stages meet."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grader import __version__, normalize, scoring
+from grader import rubric as rubric_module
+from grader import sandbox as sandbox_module
+from grader.acquire import acquire
+from grader.errors import UsageError
+from grader.models import (
+    CriterionScore,
+    FileStats,
+    Finding,
+    Location,
+    Report,
+    Submission,
+    ToolResult,
+    ToolStatus,
+)
+from grader.rubric import Rubric
+from grader.sandbox import Limits, Sandbox
+from grader.tools import ALL_TOOLS, declared_metrics
+from grader.tools.base import Tool, ToolContext
+from grader.workspace import Workspace, inventory
+
+log = logging.getLogger(__name__)
+SNIPPET_CONTEXT = 2
+MAX_SNIPPET_LINE = 300
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """Everything ``grade`` needs to know besides the submission itself."""
+
+    source: str
+    ref: str | None = None
+    rubric: str = "default"
+    limits: Limits = field(default_factory=Limits)
+    allow_unsandboxed: bool = False
+    tools: Sequence[Tool] = ALL_TOOLS
+
+
+def known_metrics() -> dict[str, object]:
+    """Names a rubric may reference: tool metrics and derived rates."""
+    return {**declared_metrics(), **normalize.derived_specs()}
+
+
+def load_rubric(name_or_path: str) -> Rubric:
+    """Load and validate a rubric against every metric grader can produce."""
+    return rubric_module.load(name_or_path, known_metrics())
+
+
+def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
+    try:
+        return tool.run(ctx)
+    except Exception as exc:  # noqa: BLE001 - a broken adapter must not sink the whole grade
+        log.debug("adapter %s failed:\n%s", tool.name, traceback.format_exc())
+        return ToolResult(
+            tool=tool.name,
+            version=tool.version(),
+            status=ToolStatus.FAILED,
+            reason=f"grader's {tool.name} adapter failed: {type(exc).__name__}: {exc}",
+        )
+
+
+def run_tools(
+    workspace: Workspace, workdir: Path, sandbox: Sandbox, limits: Limits, tools: Sequence[Tool]
+) -> tuple[ToolResult, ...]:
+    """Run every tool concurrently, each in a private folder; results in registry order."""
+    contexts = []
+    for tool in tools:
+        tool_dir = workdir / "tools" / tool.name
+        tool_dir.mkdir(parents=True)
+        contexts.append(ToolContext(workspace, tool_dir, sandbox, limits))
+    with ThreadPoolExecutor(max_workers=len(tools) or 1) as pool:
+        return tuple(pool.map(_run_one, tools, contexts))
+
+
+def _snippet(workspace: Workspace, location: Location) -> str | None:
+    if location.line is None:
+        return None
+    path = workspace.root / location.path
+    if (
+        path.is_symlink()
+        or not path.is_file()
+        or not path.resolve().is_relative_to(workspace.root.resolve())
+    ):
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    start = max(location.line - 1 - SNIPPET_CONTEXT, 0)
+    chosen = lines[start : location.line + SNIPPET_CONTEXT]
+    return "\n".join(line[:MAX_SNIPPET_LINE] for line in chosen) or None
+
+
+def _with_snippets(
+    workspace: Workspace, criteria: Iterable[CriterionScore]
+) -> tuple[CriterionScore, ...]:
+    def enrich(finding: Finding) -> Finding:
+        snippet = _snippet(workspace, finding.location)
+        if snippet is None:
+            return finding
+        return dataclasses.replace(
+            finding, location=dataclasses.replace(finding.location, snippet=snippet)
+        )
+
+    return tuple(
+        dataclasses.replace(c, findings=tuple(enrich(f) for f in c.findings[:10]) + c.findings[10:])
+        for c in criteria
+    )
+
+
+def merge_file_stats(results: Iterable[ToolResult]) -> tuple[FileStats, ...]:
+    """One row per file, combining what each tool knows about it."""
+    merged: dict[str, FileStats] = {}
+    for result in results:
+        for stats in result.per_file:
+            current = merged.get(stats.path, FileStats(stats.path))
+            merged[stats.path] = FileStats(
+                path=stats.path,
+                sloc=stats.sloc if stats.sloc is not None else current.sloc,
+                max_complexity=stats.max_complexity
+                if stats.max_complexity is not None
+                else current.max_complexity,
+                maintainability=stats.maintainability
+                if stats.maintainability is not None
+                else current.maintainability,
+                line_coverage=stats.line_coverage
+                if stats.line_coverage is not None
+                else current.line_coverage,
+            )
+    return tuple(merged[path] for path in sorted(merged))
+
+
+def grade(options: GradeOptions) -> Report:
+    """Grade one submission and return the report; raises UsageError for bad input."""
+    rubric = load_rubric(options.rubric)
+    sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
+    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        workdir = Path(tmp)
+        acquired = acquire(options.source, options.ref, workdir)
+        workspace = inventory(acquired.root)
+        if not workspace.python_files:
+            raise UsageError(f"no Python files in {options.source}")
+        results = run_tools(workspace, workdir, sandbox, options.limits, options.tools)
+        metrics = normalize.all_metrics(results)
+        findings = [f for r in results for f in r.findings]
+        criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
+        criteria = _with_snippets(workspace, criteria)
+        warnings = list(acquired.warnings)
+        if not sandbox.isolated:
+            warnings.insert(0, "tests ran WITHOUT isolation (--allow-unsandboxed)")
+        warnings += [
+            f"{r.tool} {r.status.value}: {r.reason}"
+            for r in results
+            if r.status is ToolStatus.FAILED or r.status is ToolStatus.TIMEOUT
+        ]
+        warnings += [f"{c.name} not measured" for c in criteria if c.score is None]
+        submission = Submission(
+            source=options.source,
+            commit=acquired.commit,
+            ref=acquired.ref,
+            root_label=Path(options.source).name or options.source,
+            candidate_configs=workspace.candidate_configs,
+            warnings=tuple(warnings),
+        )
+        return Report(
+            grader_version=__version__,
+            submission=submission,
+            rubric=rubric.info,
+            score=score,
+            grade=letter,
+            score_reason=reason,
+            criteria=criteria,
+            tools=results,
+            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            tests_isolated=sandbox.isolated,
+            per_file=merge_file_stats(results),
+        )

@@ -1,0 +1,133 @@
+"""The one subprocess wrapper every tool goes through.
+
+Argument lists only (never a shell), a scrubbed environment, a wall-clock timeout that kills
+the whole process group, and a cap on captured output so a submission printing gigabytes
+cannot exhaust the grader's memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024
+
+# Variables a tool may legitimately need; everything else (tokens, cloud credentials,
+# GITHUB_* secrets) stays behind.
+_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
+
+
+@dataclass(frozen=True)
+class ProcResult:
+    """What a finished (or killed) command left behind."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+    truncated: bool = False
+    missing_executable: bool = False
+
+
+def scrubbed_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An allow-listed environment: nothing secret from the grader's own leaks into tools."""
+    env = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONHASHSEED"] = "0"
+    env["NO_COLOR"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _drain(stream: IO[bytes], sink: bytearray, cap: int, flags: list[bool]) -> None:
+    # Keep reading past the cap so the child never blocks on a full pipe.
+    while chunk := stream.read(65536):
+        room = cap - len(sink)
+        if room > 0:
+            sink.extend(chunk[:room])
+        if len(chunk) > room:
+            flags[0] = True
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout_s: float,
+    env: Mapping[str, str] | None = None,
+    output_cap: int = DEFAULT_OUTPUT_CAP,
+) -> ProcResult:
+    """Run ``argv`` and return its outcome; a missing program or a timeout is a result."""
+    argv_t = tuple(argv)
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv_t,
+            cwd=cwd,
+            env=dict(env) if env is not None else scrubbed_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except (FileNotFoundError, PermissionError) as exc:
+        return ProcResult(argv_t, None, "", str(exc), 0.0, missing_executable=True)
+
+    out, err = bytearray(), bytearray()
+    flags = [False]
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    readers = [
+        threading.Thread(target=_drain, args=(proc.stdout, out, output_cap, flags), daemon=True),
+        threading.Thread(target=_drain, args=(proc.stderr, err, output_cap, flags), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        # Whatever happened (timeout, Ctrl-C), nothing the command started survives it.
+        if proc.returncode is None or timed_out:
+            _kill_group(proc)
+            proc.wait()
+        else:
+            _kill_group(proc)
+    for reader in readers:
+        reader.join(timeout=5)
+    return ProcResult(
+        argv=argv_t,
+        exit_code=None if timed_out else proc.returncode,
+        stdout=out.decode("utf-8", errors="replace"),
+        stderr=err.decode("utf-8", errors="replace"),
+        duration_s=time.monotonic() - started,
+        timed_out=timed_out,
+        truncated=flags[0],
+    )
+
+
+def tail(text: str, lines: int = 20) -> str:
+    """The last lines of a tool's stderr, for a report's 'why did it fail'."""
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,72 @@
+"""Renderers: report.html, report.json, report.md, written all-or-nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import assert_never
+
+from grader.errors import OutputError
+from grader.models import Report
+from grader.render import html, json_report, markdown
+
+
+class Format(str, Enum):
+    """Report formats users can ask for with --format."""
+
+    HTML = "html"
+    JSON = "json"
+    MD = "md"
+
+
+def renderer(fmt: Format) -> tuple[str, Callable[[Report], str]]:
+    """File name and render function of a format."""
+    match fmt:
+        case Format.HTML:
+            return "report.html", html.render
+        case Format.JSON:
+            return "report.json", json_report.render
+        case Format.MD:
+            return "report.md", markdown.render
+        case _:
+            assert_never(fmt)
+
+
+def prepare_output(out_dir: Path) -> None:
+    """Fail early (before grading) when the output folder cannot be written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"output path {out_dir} exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {out_dir} is not writable")
+
+
+def write_reports(report: Report, out_dir: Path, formats: Sequence[Format]) -> list[Path]:
+    """Render every format in memory, then write each file to a temp name and rename it."""
+    rendered = [(renderer(fmt)[0], renderer(fmt)[1](report)) for fmt in formats]
+    prepare_output(out_dir)
+    written: list[Path] = []
+    temps: list[Path] = []
+    try:
+        for name, text in rendered:
+            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+            temps.append(Path(temp_name))
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        for (name, _), temp in zip(rendered, temps, strict=True):
+            temp.replace(out_dir / name)
+            written.append(out_dir / name)
+    except OSError as exc:
+        raise OutputError(f"cannot write report to {out_dir}: {exc.strerror}") from None
+    finally:
+        for temp in temps:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+    return written

@@ -1,0 +1,286 @@
+"""report.html: one self-contained page built from view models; the template holds no logic.
+
+Everything candidate-controlled reaches the page through Jinja2 autoescaping or through
+Pygments (which escapes), never as raw markup. The page makes no external requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+from markupsafe import Markup
+
+from grader.models import CriterionScore, Finding, Report, ToolResult
+
+BAR_WIDTH = 320
+ROW_HEIGHT = 28
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """One finding as shown in a criterion card."""
+
+    severity: str
+    where: str
+    tool: str
+    rule: str
+    message: str
+    snippet: Markup | None
+    help_url: str | None
+
+
+@dataclass(frozen=True)
+class MetricView:
+    """One metric row in a criterion card."""
+
+    name: str
+    value: str
+    points: str
+    explanation: str
+    rationale: str
+    lost: bool
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    """A criterion card."""
+
+    id: str
+    name: str
+    weight: str
+    score: str
+    band: str
+    reason: str
+    rationale: str
+    caps: tuple[str, ...]
+    metrics: tuple[MetricView, ...]
+    findings: tuple[FindingView, ...]
+    more_findings: int
+
+
+@dataclass(frozen=True)
+class BarView:
+    """One bar of the criteria chart (SVG coordinates precomputed)."""
+
+    label: str
+    score: str
+    y: int
+    text_y: int
+    width: int
+    band: str
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A row of the per-file table."""
+
+    path: str
+    sloc: str
+    complexity: str
+    maintainability: str
+    coverage: str
+    coverage_width: int
+    findings: int
+
+
+@dataclass(frozen=True)
+class ToolView:
+    """A row of the tools footer."""
+
+    name: str
+    version: str
+    status: str
+    duration: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TestsView:
+    """The test-results section."""
+
+    __test__ = False
+
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    slowest: tuple[tuple[str, str], ...]
+    failures: tuple[tuple[str, str], ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class PageView:
+    """Everything the template shows."""
+
+    title: str
+    score: str
+    grade: str
+    band: str
+    score_reason: str
+    source: str
+    commit: str
+    generated_at: str
+    rubric_title: str
+    audience: str
+    rubric_hash: str
+    grader_version: str
+    warnings: tuple[str, ...]
+    candidate_configs: tuple[str, ...]
+    chart_height: int
+    bars: tuple[BarView, ...]
+    criteria: tuple[CriterionView, ...]
+    files: tuple[FileView, ...]
+    tests: TestsView | None
+    tools: tuple[ToolView, ...]
+    css: Markup
+    highlight_css: Markup
+
+
+def _band(score: float | None) -> str:
+    if score is None:
+        return "none"
+    if score >= 80:
+        return "good"
+    return "fair" if score >= 60 else "poor"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def _finding(f: Finding) -> FindingView:
+    snippet = None
+    if f.location.snippet:
+        snippet = Markup(highlight(f.location.snippet, PythonLexer(), _FORMATTER))  # noqa: S704 - Pygments escapes its input
+    return FindingView(
+        f.severity.value, str(f.location), f.tool, f.rule_id, f.message, snippet, f.help_url
+    )
+
+
+def _criterion(c: CriterionScore) -> CriterionView:
+    return CriterionView(
+        id=c.id,
+        name=c.name,
+        weight=f"{c.weight:g}",
+        score="not measured" if c.score is None else f"{c.score:.0f}",
+        band=_band(c.score),
+        reason=c.reason,
+        rationale=c.rationale.strip(),
+        caps=c.caps_applied,
+        metrics=tuple(
+            MetricView(
+                m.name,
+                "–" if m.value is None else f"{m.value:g} {m.unit}",
+                "–" if m.points is None else f"{m.points:.0f}",
+                m.explanation,
+                m.rationale,
+                m.points is not None and m.points < 100,
+            )
+            for m in c.metrics
+        ),
+        findings=tuple(_finding(f) for f in c.findings[:10]),
+        more_findings=max(len(c.findings) - 10, 0),
+    )
+
+
+def _tests(tools: tuple[ToolResult, ...]) -> TestsView | None:
+    result = next((t for t in tools if t.tests is not None), None)
+    if result is None or result.tests is None:
+        return None
+    t = result.tests
+    return TestsView(
+        t.passed,
+        t.failed,
+        t.errors,
+        t.skipped,
+        tuple((name, f"{seconds:.2f}s") for name, seconds in t.slowest),
+        t.failures[:20],
+        result.reason,
+    )
+
+
+def view(report: Report) -> PageView:
+    """Build the page's view model from a report."""
+    findings_per_file: dict[str, int] = {}
+    seen: set[Finding] = set()
+    for criterion in report.criteria:
+        for finding in criterion.findings:
+            if finding not in seen:
+                seen.add(finding)
+                findings_per_file[finding.location.path] = (
+                    findings_per_file.get(finding.location.path, 0) + 1
+                )
+    bars = tuple(
+        BarView(
+            c.name,
+            "n/a" if c.score is None else f"{c.score:.0f}",
+            i * ROW_HEIGHT,
+            i * ROW_HEIGHT + 17,
+            round(BAR_WIDTH * (c.score or 0) / 100),
+            _band(c.score),
+        )
+        for i, c in enumerate(report.criteria)
+    )
+    css = resources.files("grader.render") / "templates" / "report.css"
+    return PageView(
+        title=f"grader report: {report.submission.root_label}",
+        score=_num(report.score, 1),
+        grade=report.grade,
+        band=_band(report.score),
+        score_reason=report.score_reason,
+        source=report.submission.source,
+        commit=report.submission.commit or "not a git repository",
+        generated_at=report.generated_at,
+        rubric_title=report.rubric.title,
+        audience=report.rubric.audience,
+        rubric_hash=report.rubric.sha256[:16],
+        grader_version=report.grader_version,
+        warnings=report.submission.warnings,
+        candidate_configs=report.submission.candidate_configs,
+        chart_height=len(bars) * ROW_HEIGHT,
+        bars=bars,
+        criteria=tuple(_criterion(c) for c in report.criteria),
+        files=tuple(
+            FileView(
+                f.path,
+                _num(f.sloc),
+                _num(f.max_complexity),
+                _num(f.maintainability),
+                _num(f.line_coverage) + ("%" if f.line_coverage is not None else ""),
+                round(f.line_coverage or 0),
+                findings_per_file.get(f.path, 0),
+            )
+            for f in report.per_file
+        ),
+        tests=_tests(report.tools),
+        tools=tuple(
+            ToolView(t.tool, t.version, t.status.value, f"{t.duration_s:.2f}s", t.reason)
+            for t in report.tools
+        ),
+        css=Markup(css.read_text(encoding="utf-8")),  # noqa: S704 - grader's own stylesheet
+        highlight_css=Markup(_FORMATTER.get_style_defs(".hl")),  # noqa: S704 - generated by Pygments
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("grader.render", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(report: Report) -> str:
+    """The whole page as one string."""
+    return _environment().get_template("report.html.j2").render(page=view(report))

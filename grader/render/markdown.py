@@ -1,0 +1,49 @@
+"""report.md: a compact summary for pull-request comments and job summaries."""
+
+from __future__ import annotations
+
+from grader.models import Report
+
+
+def _cell(text: str) -> str:
+    # Candidate-controlled text must not break the table or inject markup.
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\n", " ")
+    )
+
+
+def render(report: Report) -> str:
+    """Score, grade and one line per criterion, plus the top findings."""
+    score = "n/a" if report.score is None else f"{report.score:.1f}"
+    sub = report.submission
+    lines = [
+        f"## grader: {score}/100 (grade {report.grade})",
+        "",
+        f"Submission `{_cell(sub.source)}`"
+        + (f" at `{sub.commit[:12]}`" if sub.commit else "")
+        + f", rubric **{_cell(report.rubric.title)}** (`{report.rubric.sha256[:12]}`)",
+        "",
+    ]
+    lines += [f"> **Warning:** {_cell(w)}" for w in sub.warnings]
+    if sub.warnings:
+        lines.append("")
+    lines += ["| Criterion | Weight | Score | Why |", "|---|---:|---:|---|"]
+    for c in report.criteria:
+        value = "not measured" if c.score is None else f"{c.score:.0f}"
+        lines.append(f"| {c.name} | {c.weight:g} | {value} | {_cell(c.reason)[:300]} |")
+    top = sorted(
+        (f for c in report.criteria for f in c.findings),
+        key=lambda f: (-f.severity.rank, f.location.path, f.location.line or 0),
+    )[:10]
+    if top:
+        lines += ["", "### Top findings", ""]
+        lines += [
+            f"- **{f.severity.value}** `{_cell(str(f.location))}` {f.tool} {f.rule_id}: {_cell(f.message)}"
+            for f in top
+        ]
+    lines += ["", f"<sub>grader {report.grader_version}; {report.score_reason}</sub>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,253 @@
+"""Run untrusted commands: bubblewrap isolation, resource limits, an allow-listed env.
+
+Inside the bubblewrap sandbox a candidate's code sees a read-only system, a private /tmp,
+no network (not even the host's loopback), no view of the grader's home, caches or output
+folder, and only the scratch copy of its own submission is writable. Resource limits are
+set with ``prlimit``; when the grader runs as root the sandbox also drops to an
+unprivileged uid, since the kernel does not apply a process-count limit to root. The pid
+namespace guarantees that every process the run started, double-forked daemons included,
+dies with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from grader import proc
+from grader.errors import UsageError
+
+NOBODY_UID = 65534
+
+# System folders the candidate's interpreter needs, bound read-only.
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_SYSTEM_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on a candidate's test run; defaults are generous for a take-home."""
+
+    wall_s: float = 300.0
+    per_test_s: float = 60.0
+    memory_mb: int = 2048
+    processes: int = 256
+    file_size_mb: int = 256
+    output_bytes: int = 4 * 1024 * 1024
+
+
+class Sandbox(Protocol):
+    """Something that can run a command on a candidate's behalf."""
+
+    @property
+    def isolated(self) -> bool:
+        """True when the command cannot see the host beyond what it was given."""
+        ...
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        env: Mapping[str, str],
+        limits: Limits,
+    ) -> proc.ProcResult:
+        """Run ``argv`` with ``cwd`` as its working folder, within ``limits``."""
+        ...
+
+
+def _prlimit(limits: Limits) -> list[str]:
+    return [
+        "prlimit",
+        f"--as={limits.memory_mb * 1024 * 1024}",
+        f"--nproc={limits.processes}",
+        f"--fsize={limits.file_size_mb * 1024 * 1024}",
+        "--core=0",
+        "--",
+    ]
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _drop_root_inside() -> list[str]:
+    # bubblewrap mounts as root; the candidate's code then runs as nobody, so the kernel
+    # applies the process-count limit (it never does to root) and no capability is left.
+    return [
+        "setpriv",
+        f"--reuid={NOBODY_UID}",
+        f"--regid={NOBODY_UID}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
+
+
+def _parents(paths: Sequence[Path]) -> list[Path]:
+    """Folders above bound paths, created world-traversable inside the sandbox."""
+    seen: dict[Path, None] = {}
+    for path in paths:
+        for parent in reversed(path.parents):
+            if str(parent) not in {"/", "/tmp", "/usr"} and parent not in paths:
+                seen.setdefault(parent)
+    return list(seen)
+
+
+def give_to_sandbox(path: Path) -> None:
+    """Make ``path`` writable by the unprivileged user the sandbox runs as."""
+    if not _running_as_root():
+        return
+    for current, dirnames, filenames in os.walk(path, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            os.lchown(Path(current) / name, NOBODY_UID, NOBODY_UID)
+    os.lchown(path, NOBODY_UID, NOBODY_UID)
+
+
+def interpreter_paths(python: Path) -> list[Path]:
+    """Folders an interpreter needs to start: its venv and the installation behind it."""
+    paths = {Path(sys.prefix), Path(sys.base_prefix)} if python == Path(sys.executable) else set()
+    paths.add(python.parent.parent)
+    resolved = python.resolve()
+    paths.add(resolved.parent.parent)
+    return sorted(paths)
+
+
+class Bubblewrap:
+    """The real sandbox."""
+
+    isolated = True
+
+    def __init__(self, executable: str = "bwrap") -> None:
+        self.executable = executable
+
+    def _argv(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        env: Mapping[str, str],
+    ) -> list[str]:
+        as_root = _running_as_root()
+        args = [self.executable, "--die-with-parent", "--new-session", "--clearenv"]
+        if as_root:
+            args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+            args += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+        else:
+            args += ["--unshare-all", "--cap-drop", "ALL"]
+        for key, value in sorted(env.items()):
+            args += ["--setenv", key, value]
+        for directory in _SYSTEM_DIRS:
+            if Path(directory).is_symlink():
+                args += ["--symlink", os.readlink(directory), directory]
+            elif Path(directory).is_dir():
+                args += ["--ro-bind", directory, directory]
+        for file in _SYSTEM_FILES:
+            args += ["--ro-bind-try", file, file]
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        for parent in _parents([*readable, *writable]):
+            args += ["--perms", "0755", "--dir", str(parent)]
+        for path in readable:
+            args += ["--ro-bind", str(path), str(path)]
+        for path in writable:
+            args += ["--bind", str(path), str(path)]
+        args += ["--chdir", str(cwd), "--"]
+        if as_root:
+            args += _drop_root_inside()
+        return [*args, *argv]
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        env: Mapping[str, str],
+        limits: Limits,
+    ) -> proc.ProcResult:
+        """Run ``argv`` inside bubblewrap, as an unprivileged user, within ``limits``."""
+        wrapped = [*_prlimit(limits), *self._argv(argv, cwd, writable, readable, env)]
+        return proc.run(
+            wrapped,
+            cwd=cwd,
+            timeout_s=limits.wall_s,
+            env=proc.scrubbed_env(),
+            output_cap=limits.output_bytes,
+        )
+
+
+class Unisolated:
+    """Runs candidate code with limits but without isolation: only on explicit request."""
+
+    isolated = False
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        env: Mapping[str, str],
+        limits: Limits,
+    ) -> proc.ProcResult:
+        """Run ``argv`` directly with resource limits and the allow-listed environment."""
+        del writable, readable  # nothing enforces them without bubblewrap
+        return proc.run(
+            [*_prlimit(limits), *argv],
+            cwd=cwd,
+            timeout_s=limits.wall_s,
+            env=dict(env),
+            output_cap=limits.output_bytes,
+        )
+
+
+@functools.cache
+def bubblewrap_problem() -> str | None:
+    """Why bubblewrap cannot be used here, or None when it works."""
+    executable = shutil.which("bwrap")
+    if executable is None:
+        return "bubblewrap (bwrap) is not installed"
+    probe = Bubblewrap(executable).run(
+        ["/bin/true"],
+        cwd=Path("/"),
+        writable=[],
+        readable=[],
+        env={"PATH": "/usr/bin:/bin"},
+        limits=Limits(wall_s=30),
+    )
+    if probe.exit_code != 0:
+        return f"bubblewrap cannot create a sandbox here: {proc.tail(probe.stderr, 2)}"
+    return None
+
+
+def choose(*, allow_unisolated: bool) -> Sandbox:
+    """Bubblewrap when it works; otherwise refuse unless the user accepted the risk."""
+
+    problem = bubblewrap_problem()
+    if problem is None:
+        return Bubblewrap(shutil.which("bwrap") or "bwrap")
+    if allow_unisolated:
+        return Unisolated()
+    raise UsageError(
+        f"{problem}; refusing to run candidate code without isolation "
+        "(install bubblewrap, or pass --allow-unsandboxed to accept the risk)"
+    )

@@ -1,0 +1,142 @@
+"""Pure scoring: (metrics, findings, rubric) -> criterion scores with reasons. No I/O.
+
+A criterion's score is the weighted mean of its measured metrics' points; metrics that
+could not be measured are left out and named. A criterion with no measured metric is
+"not measured" and left out of the overall score, which says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from grader.models import CriterionScore, Finding, Metric, MetricScore
+from grader.rubric import Criterion, MetricRule, Rubric
+
+TOP_FINDINGS = 50
+
+
+def matches(selector: str, finding: Finding) -> bool:
+    """``tool`` selects all of a tool's findings; ``tool:prefix`` narrows by rule id."""
+    tool, _, prefix = selector.partition(":")
+    return finding.tool == tool and finding.rule_id.startswith(prefix)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _metric_score(rule: MetricRule, metric: Metric | None) -> MetricScore:
+    direction, threshold = rule.curve.full_marks_at
+    unit = metric.unit if metric else ""
+    if metric is None or metric.value is None:
+        reason = metric.reason if metric and metric.reason else "not measured"
+        return MetricScore(
+            rule.metric,
+            None,
+            unit,
+            None,
+            rule.weight,
+            threshold,
+            f"not measured: {reason}",
+            rule.rationale,
+        )
+    points = round(rule.curve(metric.value), 2)
+    value = f"{_fmt(metric.value)} {unit}".strip()
+    if points >= 100:
+        explanation = f"{value}: full marks (needs {direction} {_fmt(threshold)})"
+    else:
+        explanation = f"{value}: {_fmt(points)}/100, full marks need {direction} {_fmt(threshold)}"
+    return MetricScore(
+        rule.metric, metric.value, unit, points, rule.weight, threshold, explanation, rule.rationale
+    )
+
+
+def _sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (-f.severity.rank, f.location.path, f.location.line or 0, f.rule_id),
+        )
+    )
+
+
+def score_criterion(
+    criterion: Criterion, metrics: Mapping[str, Metric], findings: Iterable[Finding]
+) -> CriterionScore:
+    """Score one criterion from the metrics it names."""
+    scored = tuple(_metric_score(rule, metrics.get(rule.metric)) for rule in criterion.metrics)
+    selected = _sorted_findings(
+        f for f in findings if any(matches(s, f) for s in criterion.findings)
+    )
+    measured = [m for m in scored if m.points is not None]
+    if not measured:
+        reasons = "; ".join(
+            f"{m.name}: {m.explanation.removeprefix('not measured: ')}" for m in scored
+        )
+        return CriterionScore(
+            criterion.id,
+            criterion.name,
+            criterion.weight,
+            None,
+            f"not measured ({reasons})",
+            criterion.rationale,
+            scored,
+            selected[:TOP_FINDINGS],
+        )
+    total_weight = sum(m.weight for m in measured)
+    score = sum((m.points or 0.0) * m.weight for m in measured) / total_weight
+    caps: list[str] = []
+    for cap in criterion.caps:
+        metric = metrics.get(cap.metric)
+        if (
+            metric is not None
+            and metric.value is not None
+            and metric.value > cap.above
+            and score > cap.cap
+        ):
+            score = cap.cap
+            caps.append(
+                f"capped at {_fmt(cap.cap)}: {cap.reason} ({cap.metric} = {_fmt(metric.value)})"
+            )
+    lost = sorted(
+        (((100 - (m.points or 0.0)) * m.weight / total_weight, m) for m in measured),
+        key=lambda pair: -pair[0],
+    )
+    parts = [
+        f"{m.name} cost {_fmt(round(cost, 1))} points ({m.explanation})"
+        for cost, m in lost
+        if cost >= 0.05
+    ]
+    skipped = [m.name for m in scored if m.points is None]
+    if skipped:
+        parts.append(f"not measured: {', '.join(skipped)}")
+    reason = "; ".join([*caps, *parts]) or "full marks on every metric"
+    return CriterionScore(
+        criterion.id,
+        criterion.name,
+        criterion.weight,
+        round(score, 1),
+        reason,
+        criterion.rationale,
+        scored,
+        selected[:TOP_FINDINGS],
+        tuple(caps),
+    )
+
+
+def score_all(
+    rubric: Rubric, metrics: Mapping[str, Metric], findings: Iterable[Finding]
+) -> tuple[tuple[CriterionScore, ...], float | None, str, str]:
+    """Every criterion, then the weighted overall score, its letter and its reason."""
+    all_findings = tuple(findings)
+    criteria = tuple(score_criterion(c, metrics, all_findings) for c in rubric.criteria)
+    measured = [c for c in criteria if c.score is not None and c.weight > 0]
+    if not measured:
+        return criteria, None, "n/a", "no criterion could be measured"
+    weight = sum(c.weight for c in measured)
+    overall = round(sum((c.score or 0.0) * c.weight for c in measured) / weight, 1)
+    missing = [c.name for c in criteria if c.score is None]
+    reason = f"weighted mean of {len(measured)} criteria" + (
+        f"; not measured and left out: {', '.join(missing)}" if missing else ""
+    )
+    return criteria, overall, rubric.grade(overall), reason

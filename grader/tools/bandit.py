@@ -1,0 +1,110 @@
+"""bandit: security findings in the candidate's non-test code, from ``-f json``.
+
+``# nosec`` comments are not honoured (``--ignore-nosec``): a security finding is shown to
+the reviewer whatever the candidate wrote next to it; the comment itself is counted as a
+suppression.
+"""
+
+from __future__ import annotations
+
+import json
+
+from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.tools.base import (
+    MetricSpec,
+    ToolContext,
+    failure,
+    package_version,
+    python_module,
+    relative,
+    run_static,
+)
+
+_LEVELS = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
+# Points per finding by severity, before normalising by size.
+SEVERITY_WEIGHT = {Severity.LOW: 1.0, Severity.MEDIUM: 3.0, Severity.HIGH: 10.0}
+
+
+class Bandit:
+    """Security linting of everything that is not a test."""
+
+    name = "bandit"
+    metrics = (
+        MetricSpec("security.issues", "issues", "Security findings of any severity."),
+        MetricSpec(
+            "security.weighted",
+            "points",
+            "Security findings weighted by severity (low 1, medium 3, high 10), "
+            "counting medium and high confidence only.",
+        ),
+        MetricSpec(
+            "security.high_severity_high_confidence",
+            "issues",
+            "Findings bandit rates both high severity and high confidence.",
+        ),
+    )
+
+    def version(self) -> str:
+        """Installed bandit version."""
+        return package_version("bandit")
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Run bandit on the candidate's code (tests excluded)."""
+        files = [str(ctx.workspace.path(f)) for f in ctx.workspace.source_files]
+        if not files:
+            return ToolResult(
+                self.name,
+                self.version(),
+                ToolStatus.NOT_APPLICABLE,
+                reason="no non-test Python files",
+                metrics=tuple(
+                    Metric(m.name, None, m.unit, self.name, "no code") for m in self.metrics
+                ),
+            )
+        argv = python_module("bandit", "-f", "json", "-q", "--ignore-nosec", "--", *files)
+        result = run_static(ctx, argv)
+        try:
+            raw = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            return failure(self.name, self.version(), result, "bandit gave no JSON", self.metrics)
+        findings = tuple(
+            Finding(
+                tool=self.name,
+                rule_id=item["test_id"],
+                message=item["issue_text"],
+                severity=_LEVELS.get(item["issue_severity"], Severity.LOW),
+                confidence=_LEVELS.get(item["issue_confidence"], Severity.LOW),
+                location=Location(
+                    path=relative(ctx, item["filename"]),
+                    line=item["line_number"],
+                    column=item.get("col_offset"),
+                ),
+                help_url=item.get("more_info"),
+            )
+            for item in raw.get("results", [])
+        )
+        confident = [
+            f for f in findings if f.confidence and f.confidence.rank >= Severity.MEDIUM.rank
+        ]
+        weighted = sum(SEVERITY_WEIGHT.get(f.severity, 0.0) for f in confident)
+        worst = sum(
+            1 for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH
+        )
+        notes = tuple(
+            f"bandit could not parse {e['filename']}: {e['reason']}" for e in raw.get("errors", [])
+        )
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK,
+            findings=findings,
+            metrics=(
+                Metric("security.issues", len(findings), "issues", self.name),
+                Metric("security.weighted", weighted, "points", self.name),
+                Metric("security.high_severity_high_confidence", worst, "issues", self.name),
+            ),
+            argv=result.argv,
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+            notes=notes,
+        )

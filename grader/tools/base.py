@@ -1,0 +1,114 @@
+"""The contract every tool adapter satisfies, and helpers they share."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Protocol
+
+from grader import proc
+from grader.models import Metric, ToolResult, ToolStatus
+from grader.sandbox import Limits, Sandbox
+from grader.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric a tool can produce; rubrics may only reference declared metrics."""
+
+    name: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What an adapter gets: the submission, a private folder, and how to run things."""
+
+    workspace: Workspace
+    work_dir: Path
+    sandbox: Sandbox
+    limits: Limits
+    static_timeout_s: float = 300.0
+
+
+class Tool(Protocol):
+    """One analysis tool. Adding a tool means one module with one of these."""
+
+    @property
+    def name(self) -> str:
+        """Short name used in reports and finding selectors."""
+        ...
+
+    @property
+    def metrics(self) -> tuple[MetricSpec, ...]:
+        """Every metric this tool may emit."""
+        ...
+
+    def version(self) -> str:
+        """Version of the underlying tool, for the report footer."""
+        ...
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Analyse the submission; failures are results with a status, never exceptions."""
+        ...
+
+
+def package_version(distribution: str) -> str:
+    """Installed version of a pinned dependency, without spawning it."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def config_path(name: str) -> Path:
+    """A grader-owned tool configuration shipped in the package."""
+    return Path(str(resources.files("grader.tools") / "configs" / name))
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """argv for ``python -I -m module``.
+
+    ``-I`` keeps the current folder and PYTHON* variables off ``sys.path``, so a file in the
+    submission named like the tool (``mypy.py``) can never be imported in its place.
+    """
+    return [sys.executable, "-I", "-m", module, *args]
+
+
+def run_static(ctx: ToolContext, argv: list[str]) -> proc.ProcResult:
+    """Run a static analyser from the adapter's private folder, never from the submission."""
+    return proc.run(argv, cwd=ctx.work_dir, timeout_s=ctx.static_timeout_s)
+
+
+def failure(
+    tool: str, version: str, result: proc.ProcResult, reason: str, metrics: tuple[MetricSpec, ...]
+) -> ToolResult:
+    """A result for a tool that ran but gave nothing usable; every metric 'not measured'."""
+    status = ToolStatus.TIMEOUT if result.timed_out else ToolStatus.FAILED
+    if result.timed_out:
+        reason = f"{tool} did not finish within {result.duration_s:.0f}s"
+    return ToolResult(
+        tool=tool,
+        version=version,
+        status=status,
+        reason=reason,
+        metrics=tuple(Metric(m.name, None, m.unit, tool, reason) for m in metrics),
+        argv=result.argv,
+        exit_code=result.exit_code,
+        duration_s=result.duration_s,
+        stderr_tail=proc.tail(result.stderr),
+    )
+
+
+def relative(ctx: ToolContext, path: str) -> str:
+    """A tool's reported path, relative to the submission root when it is inside it."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = ctx.work_dir / candidate
+    try:
+        return candidate.resolve().relative_to(ctx.workspace.root.resolve()).as_posix()
+    except ValueError:
+        return path

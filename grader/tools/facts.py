@@ -1,0 +1,420 @@
+"""Facts read from the code and the repository without running anything.
+
+Docstrings and annotations (ast), suppression comments (tokenize), print versus logging,
+tests without assertions, README sections, packaging, container, infrastructure as code
+and CI files. Everything here parses hostile input, so every parse is guarded and a file
+that cannot be read becomes a finding, not a crash. Only iterative AST walks are used: a
+deeply nested expression must not exhaust the interpreter's stack.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import time
+import tokenize
+import tomllib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.tools.base import MetricSpec, ToolContext
+from grader.workspace import Workspace
+
+MAX_PARSED_BYTES = 2 * 1024 * 1024
+
+SUPPRESSIONS = {
+    "noqa": re.compile(r"#.*\b(?:noqa|flake8:\s*noqa)\b", re.IGNORECASE),
+    "type-ignore": re.compile(r"#.*\b(?:type:\s*ignore|mypy:\s*(?:ignore-errors|disable))"),
+    "nosec": re.compile(r"#.*\bnosec\b", re.IGNORECASE),
+    "no-cover": re.compile(r"#.*\bpragma:\s*no\s*(?:cover|branch)\b"),
+    "pylint-disable": re.compile(r"#.*\bpylint:\s*disable"),
+}
+LOGGING_MODULES = frozenset({"logging", "structlog", "loguru", "opentelemetry"})
+ASSERTING_CALL = re.compile(r"^(?:assert|expect|verify|check)|^(?:raises|warns|approx|fail)$")
+README_SECTIONS = {
+    "installation": ("install", "setup", "getting started", "requirements"),
+    "usage": ("usage", "example", "how to run", "running", "quick start", "quickstart"),
+    "testing": ("test",),
+    "design": ("design", "architecture", "structure", "overview", "approach"),
+    "deployment": ("deploy", "docker", "infrastructure", "production"),
+}
+LOCK_FILES = ("uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock")
+CI_PATTERNS = (
+    re.compile(r"^\.github/workflows/[^/]+\.ya?ml$"),
+    re.compile(r"^\.gitlab-ci\.yml$"),
+    re.compile(r"^\.circleci/config\.yml$"),
+    re.compile(r"^(?:Jenkinsfile|azure-pipelines\.yml|bitbucket-pipelines\.yml|\.travis\.yml)$"),
+)
+CONTAINER = re.compile(r"(?:^|/)(?:Dockerfile|Containerfile)(?:\.[\w-]+)?$|\.dockerfile$")
+IAC_NAMES = re.compile(
+    r"(?:\.tf|\.tf\.json|(?:^|/)cdk\.json|(?:^|/)Pulumi\.ya?ml|(?:^|/)serverless\.ya?ml"
+    r"|(?:^|/)Chart\.yaml|(?:^|/)samconfig\.toml|(?:^|/)kustomization\.ya?ml)$"
+)
+IAC_CONTENT = re.compile(
+    r"AWSTemplateFormatVersion|Transform:\s*AWS::Serverless|^kind:\s*\w+", re.M
+)
+PIN = re.compile(r"==\s*[\w.*+!-]+")
+
+
+@dataclass
+class _Tally:
+    """Counters accumulated over the files."""
+
+    documented: int = 0
+    documentable: int = 0
+    annotated: int = 0
+    annotatable: int = 0
+    prints: int = 0
+    uses_logging: bool = False
+    tests: int = 0
+    tests_without_assert: int = 0
+    suppressions: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _read_python(ws: Workspace, relative: str, tally: _Tally) -> tuple[bytes, ast.Module] | None:
+    path = ws.path(relative)
+    try:
+        if path.stat().st_size > MAX_PARSED_BYTES:
+            raise ValueError(f"larger than {MAX_PARSED_BYTES} bytes")
+        data = path.read_bytes()
+        return data, ast.parse(data, filename=relative)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        tally.findings.append(
+            Finding(
+                "facts",
+                "unparsable-file",
+                f"file could not be parsed as Python: {message[:200]}",
+                Severity.HIGH,
+                Location(relative),
+            )
+        )
+        return None
+
+
+def _comments(data: bytes) -> Iterator[tuple[int, str]]:
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0], token.string
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return
+
+
+def _count_suppressions(relative: str, data: bytes, tally: _Tally) -> None:
+    for line, comment in _comments(data):
+        for kind, pattern in SUPPRESSIONS.items():
+            if pattern.search(comment):
+                tally.suppressions[kind] += 1
+                tally.findings.append(
+                    Finding(
+                        "facts",
+                        f"suppression-{kind}",
+                        f"suppression comment: {comment.strip()[:120]}",
+                        Severity.INFO,
+                        Location(relative, line),
+                    )
+                )
+
+
+def _is_public(name: str) -> bool:
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
+def _signature_slots(node: ast.FunctionDef | ast.AsyncFunctionDef, is_method: bool) -> list[bool]:
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    if is_method and positional and positional[0].arg in {"self", "cls"}:
+        positional = positional[1:]
+    params = [*positional, *args.kwonlyargs]
+    params += [a for a in (args.vararg, args.kwarg) if a is not None]
+    slots = [p.annotation is not None for p in params]
+    if node.name != "__init__":
+        slots.append(node.returns is not None)
+    return slots
+
+
+def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
+    if tree.body:
+        tally.documentable += 1
+        tally.documented += ast.get_docstring(tree) is not None
+    methods = {
+        id(item)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if _is_public(node.name) and node.name != "__init__":
+                tally.documentable += 1
+                tally.documented += ast.get_docstring(node) is not None
+            if not isinstance(node, ast.ClassDef):
+                slots = _signature_slots(node, id(node) in methods)
+                tally.annotatable += len(slots)
+                tally.annotated += sum(slots)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "print"
+        ):
+            tally.prints += 1
+            tally.findings.append(
+                Finding(
+                    "facts",
+                    "print-call",
+                    "print() in non-test code: use logging so output can be routed and filtered",
+                    Severity.LOW,
+                    Location(relative, node.lineno),
+                )
+            )
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
+            if any(n.split(".")[0] in LOGGING_MODULES for n in names):
+                tally.uses_logging = True
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _asserts(function: ast.AST) -> bool:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call) and ASSERTING_CALL.search(_call_name(node)):
+            return True
+    return False
+
+
+def _test_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "test"
+        ):
+            tally.tests += 1
+            if not _asserts(node):
+                tally.tests_without_assert += 1
+                tally.findings.append(
+                    Finding(
+                        "facts",
+                        "test-without-assert",
+                        f"{node.name} asserts nothing: it passes whatever the code does",
+                        Severity.MEDIUM,
+                        Location(relative, node.lineno),
+                    )
+                )
+
+
+def _readme_score(ws: Workspace) -> tuple[float, list[str]]:
+    readme = next(
+        (f for f in ws.files if "/" not in f and PurePosixPath(f).stem.upper() == "README"), None
+    )
+    if readme is None:
+        return 0.0, list(README_SECTIONS)
+    text = ws.path(readme).read_text(encoding="utf-8", errors="replace")[:200_000]
+    headings = [
+        line.lstrip("#= ").lower()
+        for line in text.splitlines()
+        if line.startswith("#") or line.startswith("==")
+    ]
+    missing = [
+        section
+        for section, words in README_SECTIONS.items()
+        if not any(word in heading for heading in headings for word in words)
+    ]
+    return 100.0 * (len(README_SECTIONS) - len(missing)) / len(README_SECTIONS), missing
+
+
+def _declared_requirements(ws: Workspace) -> list[str]:
+    requirements: list[str] = []
+    for name in ws.files:
+        if re.fullmatch(r"(?:.*/)?requirements[\w.-]*\.(?:txt|in)", name) and name.count("/") <= 1:
+            for line in ws.path(name).read_text(encoding="utf-8", errors="replace").splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line and not line.startswith("-"):
+                    requirements.append(line)
+    if "pyproject.toml" in ws.files:
+        try:
+            pyproject = tomllib.loads(ws.path("pyproject.toml").read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return requirements
+        project = pyproject.get("project", {})
+        if isinstance(project, dict):
+            requirements += [d for d in project.get("dependencies", []) if isinstance(d, str)]
+    return requirements
+
+
+def _has_packaging(ws: Workspace) -> bool:
+    if "setup.py" in ws.files or "setup.cfg" in ws.files:
+        return True
+    if "pyproject.toml" not in ws.files:
+        return False
+    try:
+        pyproject = tomllib.loads(ws.path("pyproject.toml").read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return "project" in pyproject or "poetry" in pyproject.get("tool", {})
+
+
+def _has_iac(ws: Workspace) -> bool:
+    for name in ws.files:
+        if IAC_NAMES.search(name):
+            return True
+        if name.endswith((".yaml", ".yml", ".json")) and not name.startswith(".github/"):
+            head = ws.path(name).read_text(encoding="utf-8", errors="replace")[:20_000]
+            if IAC_CONTENT.search(head) and ("apiVersion" in head or "AWS" in head):
+                return True
+    return False
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def _flag(present: bool) -> float:
+    return 100.0 if present else 0.0
+
+
+class Facts:
+    """Static facts about the code and the repository; runs in-process, reads only."""
+
+    name = "facts"
+    metrics = (
+        MetricSpec(
+            "docs.docstring_coverage",
+            "%",
+            "Public modules, classes and functions with a docstring.",
+        ),
+        MetricSpec("docs.readme_sections", "%", "Expected README sections present."),
+        MetricSpec("types.annotation_coverage", "%", "Function parameters and returns annotated."),
+        MetricSpec(
+            "suppressions.count", "comments", "noqa, type: ignore, nosec, no cover, pylint."
+        ),
+        MetricSpec("observability.prints", "calls", "print() calls in non-test code."),
+        MetricSpec("observability.logging", "%", "100 when non-test code uses a logging library."),
+        MetricSpec("tests.without_assert_share", "%", "Test functions that assert nothing."),
+        MetricSpec("packaging.metadata", "%", "100 when the project declares package metadata."),
+        MetricSpec("packaging.pinned_share", "%", "Declared dependencies pinned or locked."),
+        MetricSpec("deploy.container", "%", "100 when a Dockerfile or Containerfile is present."),
+        MetricSpec("deploy.iac", "%", "100 when infrastructure as code is present."),
+        MetricSpec("deploy.ci", "%", "100 when a CI workflow is present."),
+        MetricSpec("safety.outside_symlinks", "links", "Symlinks pointing outside the submission."),
+    )
+
+    def version(self) -> str:
+        """Facts are grader's own code."""
+        from grader import __version__
+
+        return __version__
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Read every Python file once and the repository layout."""
+        started = time.monotonic()
+        ws = ctx.workspace
+        tally = _Tally()
+        for relative in ws.python_files:
+            parsed = _read_python(ws, relative, tally)
+            if parsed is None:
+                continue
+            data, tree = parsed
+            _count_suppressions(relative, data, tally)
+            if relative in ws.test_files:
+                _test_facts(relative, tree, tally)
+            else:
+                _code_facts(relative, tree, tally)
+        for link, target in ws.outside_symlinks:
+            tally.findings.append(
+                Finding(
+                    "facts",
+                    "symlink-outside",
+                    f"symlink to {target[:200]} points outside the submission; not followed",
+                    Severity.HIGH,
+                    Location(link),
+                )
+            )
+        readme, missing = _readme_score(ws)
+        notes = [f"README lacks a section on: {', '.join(missing)}"] if missing else []
+        if tally.suppressions:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(tally.suppressions.items()))
+            notes.append(f"suppression comments: {counts}")
+        requirements = _declared_requirements(ws)
+        locked = any(lock in ws.files for lock in LOCK_FILES)
+        pinned = (
+            100.0
+            if locked
+            else _percent(sum(bool(PIN.search(r)) for r in requirements), len(requirements))
+        )
+        metrics = (
+            Metric(
+                "docs.docstring_coverage",
+                _percent(tally.documented, tally.documentable),
+                "%",
+                self.name,
+                "nothing to document",
+            ),
+            Metric("docs.readme_sections", readme, "%", self.name),
+            Metric(
+                "types.annotation_coverage",
+                _percent(tally.annotated, tally.annotatable),
+                "%",
+                self.name,
+                "no functions",
+            ),
+            Metric("suppressions.count", sum(tally.suppressions.values()), "comments", self.name),
+            Metric("observability.prints", tally.prints, "calls", self.name),
+            Metric("observability.logging", _flag(tally.uses_logging), "%", self.name),
+            Metric(
+                "tests.without_assert_share",
+                _percent(tally.tests_without_assert, tally.tests),
+                "%",
+                self.name,
+                "no test functions",
+            ),
+            Metric("packaging.metadata", _flag(_has_packaging(ws)), "%", self.name),
+            Metric(
+                "packaging.pinned_share",
+                pinned,
+                "%",
+                self.name,
+                "no third-party dependencies declared",
+            ),
+            Metric(
+                "deploy.container",
+                _flag(any(CONTAINER.search(f) for f in ws.files)),
+                "%",
+                self.name,
+            ),
+            Metric("deploy.iac", _flag(_has_iac(ws)), "%", self.name),
+            Metric(
+                "deploy.ci",
+                _flag(any(p.search(f) for p in CI_PATTERNS for f in ws.files)),
+                "%",
+                self.name,
+            ),
+            Metric("safety.outside_symlinks", len(ws.outside_symlinks), "links", self.name),
+        )
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK,
+            findings=tuple(tally.findings),
+            metrics=tuple(
+                m if m.value is None else Metric(m.name, m.value, m.unit, m.source) for m in metrics
+            ),
+            duration_s=time.monotonic() - started,
+            notes=tuple(notes),
+        )

@@ -1,0 +1,120 @@
+"""mypy: type errors from ``--output json``, with a fallback for what it prints as text.
+
+mypy emits most errors as JSON lines, but fatal conditions (duplicate module names,
+invalid package names) arrive as plain ``file: error: message`` text; both are parsed.
+mypy never executes the code it checks, so it runs with the submission as its working
+folder (module names are resolved from there) but always with grader's config file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from grader import proc
+from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.tools.base import (
+    MetricSpec,
+    ToolContext,
+    config_path,
+    failure,
+    package_version,
+    python_module,
+)
+
+_TEXT_ERROR = re.compile(r"^(?P<path>[^:\n]+):(?:(?P<line>\d+):)?(?:\d+:)? error: (?P<msg>.*)$")
+_FATAL_MARKERS = ("Duplicate module named", "is not a valid Python package name")
+
+
+def _parse(stdout: str, stderr: str) -> list[Finding]:
+    findings: list[Finding] = []
+    for line in (stdout + "\n" + stderr).splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if item.get("severity") != "error":
+                continue
+            findings.append(
+                Finding(
+                    tool="mypy",
+                    rule_id=item.get("code") or "error",
+                    message=item["message"],
+                    severity=Severity.HIGH if item.get("code") == "syntax" else Severity.MEDIUM,
+                    location=Location(item["file"], item.get("line"), item.get("column")),
+                )
+            )
+        elif match := _TEXT_ERROR.match(line):
+            findings.append(
+                Finding(
+                    tool="mypy",
+                    rule_id="error",
+                    message=match["msg"],
+                    severity=Severity.MEDIUM,
+                    location=Location(match["path"], int(match["line"]) if match["line"] else None),
+                )
+            )
+    return findings
+
+
+class Mypy:
+    """Type-check with grader's settings, ignoring the candidate's mypy configuration."""
+
+    name = "mypy"
+    metrics = (MetricSpec("types.errors", "errors", "Type errors found by mypy."),)
+
+    def version(self) -> str:
+        """Installed mypy version."""
+        return package_version("mypy")
+
+    def _run(self, ctx: ToolContext, files: tuple[str, ...]) -> proc.ProcResult:
+        argv = python_module(
+            "mypy",
+            "--config-file",
+            str(config_path("mypy.ini")),
+            "--cache-dir",
+            str(ctx.work_dir / "cache"),
+            "--output",
+            "json",
+            "--",
+            *files,
+        )
+        env = {}
+        if (ctx.workspace.root / "src").is_dir():
+            env["MYPYPATH"] = str(ctx.workspace.root / "src")
+        return proc.run(
+            argv,
+            cwd=ctx.workspace.root,
+            timeout_s=ctx.static_timeout_s,
+            env=proc.scrubbed_env(env),
+        )
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Type-check all Python files; retry without tests if module names collide."""
+        notes: list[str] = []
+        result = self._run(ctx, ctx.workspace.python_files)
+        output = result.stdout + result.stderr
+        if any(marker in output for marker in _FATAL_MARKERS) and ctx.workspace.source_files:
+            notes.append("mypy could not check tests and code together; checked code only")
+            result = self._run(ctx, ctx.workspace.source_files)
+            output = result.stdout + result.stderr
+        if result.timed_out or any(marker in output for marker in _FATAL_MARKERS):
+            return failure(self.name, self.version(), result, proc.tail(output, 1), self.metrics)
+        findings = _parse(result.stdout, result.stderr)
+        if result.exit_code not in (0, 1) and not findings:
+            return failure(self.name, self.version(), result, "mypy crashed", self.metrics)
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK,
+            findings=tuple(findings),
+            metrics=(Metric("types.errors", len(findings), "errors", self.name),),
+            argv=result.argv,
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+            notes=tuple(notes),
+        )

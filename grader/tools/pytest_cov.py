@@ -1,0 +1,278 @@
+"""pytest + coverage: the candidate's own tests, run in the sandbox on a scratch copy.
+
+Results come from files grader asked for (JUnit XML, grader's coverage data file) and are
+read after the sandbox is gone. The candidate's pytest and coverage settings are replaced
+by grader's: ``-c`` points pytest at a generated ini file (so ``addopts`` cannot skip
+tests) and ``--rcfile`` points coverage at a generated rc file (so ``omit`` cannot hide
+code). Plugins installed beside grader are not auto-loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from grader import proc
+from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
+from grader.sandbox import give_to_sandbox, interpreter_paths
+from grader.tools.base import MetricSpec, ToolContext, package_version, python_module
+
+MAX_FAILURE_MESSAGE = 600
+SLOWEST = 5
+
+
+def _pytest_ini(scratch: Path) -> str:
+    paths = [str(scratch / "src")] if (scratch / "src").is_dir() else []
+    paths.append(str(scratch))
+    return "\n".join(
+        [
+            "[pytest]",
+            f"pythonpath = {' '.join(paths)}",
+            "addopts =",
+            "python_files = test_*.py *_test.py",
+            "junit_family = xunit2",
+            "",
+        ]
+    )
+
+
+def _coveragerc(scratch: Path, results: Path, test_files: tuple[str, ...]) -> str:
+    omit = "\n    ".join(str(scratch / f) for f in test_files)
+    return "\n".join(
+        [
+            "[run]",
+            "branch = True",
+            f"source = {scratch}",
+            f"data_file = {results / '.coverage'}",
+            "include_namespace_packages = True",
+            "omit =",
+            f"    {omit}",
+            "[report]",
+            "exclude_also =",
+            "    if __name__ == .__main__.:",
+            "",
+        ]
+    )
+
+
+def parse_junit(path: Path) -> TestSummary:
+    """Count outcomes from a JUnit XML file; the file is untrusted input."""
+    root = ET.parse(path).getroot()  # noqa: S314 - expat without external entities
+    passed = failed = errors = skipped = 0
+    timings: list[tuple[str, float]] = []
+    failures: list[tuple[str, str]] = []
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+        timings.append((name, float(case.get("time") or 0.0)))
+        outcome = next(
+            (child for child in case if child.tag in {"failure", "error", "skipped"}), None
+        )
+        if outcome is None:
+            passed += 1
+            continue
+        if outcome.tag == "skipped":
+            skipped += 1
+            continue
+        if outcome.tag == "failure":
+            failed += 1
+        else:
+            errors += 1
+        message = (outcome.get("message") or outcome.text or "").strip()
+        failures.append((name, message[:MAX_FAILURE_MESSAGE]))
+    timings.sort(key=lambda item: (-item[1], item[0]))
+    return TestSummary(
+        passed=passed,
+        failed=failed,
+        errors=errors,
+        skipped=skipped,
+        slowest=tuple(timings[:SLOWEST]),
+        failures=tuple(failures),
+    )
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+class PytestCoverage:
+    """Run the candidate's tests under coverage, isolated, with grader's settings."""
+
+    name = "pytest"
+    metrics = (
+        MetricSpec("tests.count", "tests", "Tests collected from the candidate's test suite."),
+        MetricSpec("tests.pass_rate", "%", "Share of tests that ran and passed."),
+        MetricSpec("coverage.line", "%", "Statements of non-test code executed by the tests."),
+        MetricSpec("coverage.branch", "%", "Branches of non-test code taken by the tests."),
+    )
+
+    def version(self) -> str:
+        """Installed pytest and coverage versions."""
+        return f"pytest {package_version('pytest')}, coverage {package_version('coverage')}"
+
+    def _zero(self, reason: str, result: proc.ProcResult | None = None) -> ToolResult:
+        # A suite that hangs, crashes or does not exist earns nothing: scoring it as
+        # "not measured" would let a candidate escape Testability by breaking the run.
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK if result is None else ToolStatus.FAILED,
+            reason=reason,
+            metrics=(
+                Metric("tests.count", 0, "tests", self.name, reason),
+                Metric("tests.pass_rate", 0, "%", self.name, reason),
+                Metric("coverage.line", 0, "%", self.name, reason),
+                Metric("coverage.branch", 0, "%", self.name, reason),
+            ),
+            argv=result.argv if result else (),
+            exit_code=result.exit_code if result else None,
+            duration_s=result.duration_s if result else 0.0,
+            stderr_tail=proc.tail(result.stdout + result.stderr) if result else "",
+            tests=TestSummary(),
+        )
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Copy the submission to scratch, run its tests in the sandbox, read the results."""
+        ws = ctx.workspace
+        if not ws.test_files:
+            return self._zero("no test files found")
+        scratch, results, config, home = (
+            ctx.work_dir / "submission",
+            ctx.work_dir / "results",
+            ctx.work_dir / "config",
+            ctx.work_dir / "home",
+        )
+        # Tests may rewrite files; the static tools keep reading the pristine copy.
+        shutil.copytree(ws.root, scratch, symlinks=True)
+        for folder in (results, config, home):
+            folder.mkdir()
+        (config / "pytest.ini").write_text(_pytest_ini(scratch), encoding="utf-8")
+        (config / "coveragerc").write_text(
+            _coveragerc(scratch, results, ws.test_files), encoding="utf-8"
+        )
+        for folder in (scratch, results, home):
+            give_to_sandbox(folder)
+        python = Path(sys.executable)
+        argv = [
+            *python_module("coverage", "run", f"--rcfile={config / 'coveragerc'}"),
+            "-m",
+            "pytest",
+            "-c",
+            str(config / "pytest.ini"),
+            f"--rootdir={scratch}",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "pytest_timeout",
+            f"--timeout={ctx.limits.per_test_s:g}",
+            f"--junitxml={results / 'junit.xml'}",
+            "-q",
+            "--",
+            str(scratch),
+        ]
+        env = {
+            "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        }
+        result = ctx.sandbox.run(
+            argv,
+            cwd=scratch,
+            writable=[scratch, results, home],
+            readable=[*interpreter_paths(python), config],
+            env=env,
+            limits=ctx.limits,
+        )
+        notes = []
+        if result.truncated:
+            notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
+        if result.timed_out:
+            return self._zero(f"the test run exceeded its {ctx.limits.wall_s:g}s limit", result)
+        junit = results / "junit.xml"
+        if not junit.is_file():
+            return self._zero(
+                f"pytest ended without writing results (exit code {result.exit_code}): "
+                "the suite crashed or a test ended the process",
+                result,
+            )
+        try:
+            summary = parse_junit(junit)
+        except ET.ParseError as exc:
+            return self._zero(f"pytest's results could not be read: {exc}", result)
+        line, branch, per_file, cov_note = self._coverage(ctx, config, results, scratch)
+        if cov_note:
+            notes.append(cov_note)
+        ran = summary.passed + summary.failed + summary.errors
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK,
+            metrics=(
+                Metric("tests.count", summary.total, "tests", self.name),
+                Metric(
+                    "tests.pass_rate",
+                    _percent(summary.passed, ran) if ran else 0.0,
+                    "%",
+                    self.name,
+                    "" if ran else "no test ran",
+                ),
+                Metric(
+                    "coverage.line", line if line is not None else 0.0, "%", self.name, cov_note
+                ),
+                Metric(
+                    "coverage.branch",
+                    branch if branch is not None else 0.0,
+                    "%",
+                    self.name,
+                    cov_note,
+                ),
+            ),
+            argv=result.argv,
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+            stderr_tail=proc.tail(result.stderr),
+            notes=tuple(notes),
+            tests=summary,
+            per_file=per_file,
+        )
+
+    def _coverage(
+        self, ctx: ToolContext, config: Path, results: Path, scratch: Path
+    ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
+        """Turn grader's coverage data file into percentages (outside the sandbox)."""
+        report = ctx.work_dir / "coverage.json"
+        argv = python_module(
+            "coverage",
+            "json",
+            f"--rcfile={config / 'coveragerc'}",
+            f"--data-file={results / '.coverage'}",
+            "-o",
+            str(report),
+            "--ignore-errors",
+        )
+        # From the scratch folder, coverage names files relative to the submission root.
+        result = proc.run(argv, cwd=scratch, timeout_s=ctx.static_timeout_s)
+        if not report.is_file():
+            return None, None, (), "no coverage data was recorded: " + proc.tail(result.stdout, 1)
+        data = json.loads(report.read_text(encoding="utf-8"))
+        totals = data["totals"]
+        line = _percent(totals["covered_lines"], totals["num_statements"])
+        branch = _percent(totals.get("covered_branches", 0), totals.get("num_branches", 0))
+        per_file = tuple(
+            FileStats(
+                path=Path(path).resolve().relative_to(scratch.resolve()).as_posix()
+                if Path(path).is_absolute()
+                else path,
+                line_coverage=_percent(
+                    info["summary"]["covered_lines"], info["summary"]["num_statements"]
+                ),
+            )
+            for path, info in sorted(data["files"].items())
+        )
+        return line, branch if branch is not None else line, per_file, ""

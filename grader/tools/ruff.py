@@ -1,0 +1,90 @@
+"""ruff: lint findings, one per violation, from ``--output-format json``."""
+
+from __future__ import annotations
+
+import json
+
+from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.tools.base import (
+    MetricSpec,
+    ToolContext,
+    config_path,
+    failure,
+    package_version,
+    python_module,
+    relative,
+    run_static,
+)
+
+_SERIOUS_PREFIXES = ("E9", "F", "B", "PLE", "BLE")
+
+
+def _severity(code: str | None) -> Severity:
+    if code is None:  # ruff reports syntax errors without a code
+        return Severity.HIGH
+    return Severity.MEDIUM if code.startswith(_SERIOUS_PREFIXES) else Severity.LOW
+
+
+class Ruff:
+    """Lint with grader's rule selection, ignoring the candidate's ruff settings."""
+
+    name = "ruff"
+    metrics = (
+        MetricSpec("lint.issues", "issues", "Lint violations found by ruff."),
+        MetricSpec("lint.serious_issues", "issues", "Violations that are likely bugs."),
+    )
+
+    def version(self) -> str:
+        """Installed ruff version."""
+        return package_version("ruff")
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Run ruff on every Python file of the submission."""
+        files = [str(ctx.workspace.path(f)) for f in ctx.workspace.python_files]
+        argv = python_module(
+            "ruff",
+            "check",
+            "--config",
+            str(config_path("ruff.toml")),
+            "--output-format",
+            "json",
+            "--no-cache",
+            "--exit-zero",
+            "--",
+            *files,
+        )
+        result = run_static(ctx, argv)
+        try:
+            raw = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            return failure(self.name, self.version(), result, "ruff gave no JSON", self.metrics)
+        findings = tuple(
+            Finding(
+                tool=self.name,
+                rule_id=item.get("code") or "syntax-error",
+                message=item["message"],
+                severity=_severity(item.get("code")),
+                location=Location(
+                    path=relative(ctx, item["filename"]),
+                    line=item["location"]["row"],
+                    column=item["location"]["column"],
+                    end_line=item["end_location"]["row"],
+                ),
+                help_url=item.get("url"),
+            )
+            for item in raw
+        )
+        serious = sum(1 for f in findings if f.severity.rank >= Severity.MEDIUM.rank)
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK,
+            findings=findings,
+            metrics=(
+                Metric("lint.issues", len(findings), "issues", self.name),
+                Metric("lint.serious_issues", serious, "issues", self.name),
+            ),
+            argv=result.argv,
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+        )
