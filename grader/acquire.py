@@ -129,7 +129,8 @@ def _tree_size(folder: Path) -> int:
             total += info.st_size
             if total > MAX_BYTES or count > MAX_MEMBERS:
                 raise AcquireError(
-                    f"{folder} is too large to grade (limit {MAX_BYTES // 2**20} MB, {MAX_MEMBERS} files)"
+                    f"{folder} is too large to grade "
+                    f"(limit {MAX_BYTES // 2**20} MB, {MAX_MEMBERS} files)"
                 )
     return total
 
@@ -195,7 +196,8 @@ def _unpack_tar(archive: Path, dest: Path) -> None:
                 raise AcquireError(f"{archive.name}: refusing member {member.name!r}: it is a link")
             if not (member.isfile() or member.isdir()):
                 raise AcquireError(
-                    f"{archive.name}: refusing member {member.name!r}: it is a device or special file"
+                    f"{archive.name}: refusing member {member.name!r}: "
+                    "it is a device or special file"
                 )
             target = dest / path
             if member.isdir():

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from grader import __version__
-from grader.errors import ExitCode, GraderError, Interrupted, UsageError
+from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
 from grader.pipeline import GradeOptions, grade, load_rubric
 from grader.render import Format, prepare_output, write_reports
 from grader.sandbox import Limits
@@ -141,12 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(_grade(args))
     except KeyboardInterrupt:
-        sys.stderr.write(f"grader: error: {Interrupted('interrupted').args[0]}\n")
-        return int(Interrupted.exit_code)
+        sys.stderr.write("grader: error: interrupted; no report was written\n")
+        return int(InterruptedByUserError.exit_code)
     except GraderError as exc:
         sys.stderr.write(f"grader: error: {exc}\n")
         return int(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit code 3
+    except Exception as exc:
         log.debug("internal error", exc_info=True)
         sys.stderr.write(
             f"grader: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)\n"

@@ -40,7 +40,7 @@ class OutputError(UsageError):
     """The report cannot be written where the user asked."""
 
 
-class Interrupted(GraderError):
+class InterruptedByUserError(GraderError):
     """The user pressed Ctrl-C; nothing half-written is left behind."""
 
     exit_code = ExitCode.USAGE

@@ -7,10 +7,10 @@ Tools produce ``ToolResult`` values (findings + metrics), scoring turns them int
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is, on one scale for every tool."""
 
     INFO = "info"
@@ -24,7 +24,7 @@ class Severity(str, Enum):
         return list(Severity).index(self)
 
 
-class ToolStatus(str, Enum):
+class ToolStatus(StrEnum):
     """Whether a tool produced usable results; anything but OK comes with a reason."""
 
     OK = "ok"

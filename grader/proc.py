@@ -95,11 +95,10 @@ def run(
 
     out, err = bytearray(), bytearray()
     flags = [False]
-    assert proc.stdout is not None
-    assert proc.stderr is not None
     readers = [
-        threading.Thread(target=_drain, args=(proc.stdout, out, output_cap, flags), daemon=True),
-        threading.Thread(target=_drain, args=(proc.stderr, err, output_cap, flags), daemon=True),
+        threading.Thread(target=_drain, args=(stream, sink, output_cap, flags), daemon=True)
+        for stream, sink in ((proc.stdout, out), (proc.stderr, err))
+        if stream is not None
     ]
     for reader in readers:
         reader.start()

@@ -7,6 +7,7 @@ typo can never silently turn into a zero.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ class Curve:
         xs = self.points
         if value <= xs[0][0]:
             return xs[0][1]
-        for (x0, y0), (x1, y1) in zip(xs, xs[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(xs):
             if value <= x1:
                 return y0 + (y1 - y0) * (value - x0) / (x1 - x0)
         return xs[-1][1]
@@ -146,7 +147,7 @@ class _Reader:
             if not 0 <= pair[1] <= 100:
                 raise self.fail(key, f"points {pair[1]} out of range (0 to 100)")
             pairs.append((float(pair[0]), float(pair[1])))
-        if any(b[0] <= a[0] for a, b in zip(pairs, pairs[1:], strict=False)):
+        if any(b[0] <= a[0] for a, b in itertools.pairwise(pairs)):
             raise self.fail(key, "values must be strictly increasing")
         return Curve(tuple(pairs))
 

@@ -99,12 +99,38 @@ def _drop_root_inside() -> list[str]:
     ]
 
 
+def _namespaces(as_root: bool) -> list[str]:
+    if not as_root:
+        return ["--unshare-all", "--cap-drop", "ALL"]
+    # Without a user namespace, so that setpriv can switch to a real unprivileged uid.
+    keep = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+    args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
+    for capability in keep:
+        args += ["--cap-add", capability]
+    return args
+
+
+def _system_mounts() -> list[str]:
+    args: list[str] = []
+    for directory in map(Path, _SYSTEM_DIRS):
+        if directory.is_symlink():
+            args += ["--symlink", str(directory.readlink()), str(directory)]
+        elif directory.is_dir():
+            args += ["--ro-bind", str(directory), str(directory)]
+    for file in _SYSTEM_FILES:
+        args += ["--ro-bind-try", file, file]
+    # A private, empty /tmp: nothing of the host's /tmp is visible.
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+    return args
+
+
 def _parents(paths: Sequence[Path]) -> list[Path]:
     """Folders above bound paths, created world-traversable inside the sandbox."""
     seen: dict[Path, None] = {}
     for path in paths:
         for parent in reversed(path.parents):
-            if str(parent) not in {"/", "/tmp", "/usr"} and parent not in paths:
+            if str(parent) not in {"/", "/tmp", "/usr"} and parent not in paths:  # noqa: S108
                 seen.setdefault(parent)
     return list(seen)
 
@@ -146,22 +172,10 @@ class Bubblewrap:
     ) -> list[str]:
         as_root = _running_as_root()
         args = [self.executable, "--die-with-parent", "--new-session", "--clearenv"]
-        if as_root:
-            args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
-            args += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
-            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
-        else:
-            args += ["--unshare-all", "--cap-drop", "ALL"]
+        args += _namespaces(as_root)
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
-        for directory in _SYSTEM_DIRS:
-            if Path(directory).is_symlink():
-                args += ["--symlink", os.readlink(directory), directory]
-            elif Path(directory).is_dir():
-                args += ["--ro-bind", directory, directory]
-        for file in _SYSTEM_FILES:
-            args += ["--ro-bind-try", file, file]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        args += _system_mounts()
         for parent in _parents([*readable, *writable]):
             args += ["--perms", "0755", "--dir", str(parent)]
         for path in readable:

@@ -88,7 +88,7 @@ def _skip_dir(name: str) -> bool:
 
 
 def _is_inside(root: Path, link: Path) -> tuple[bool, str]:
-    target = os.readlink(link)
+    target = str(link.readlink())
     resolved = (link.parent / target).resolve()
     return resolved.is_relative_to(root.resolve()), target
 

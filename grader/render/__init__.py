@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
@@ -15,7 +15,7 @@ from grader.models import Report
 from grader.render import html, json_report, markdown
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Report formats users can ask for with --format."""
 
     HTML = "html"

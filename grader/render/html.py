@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from importlib import resources
 
 import jinja2
+from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
-from markupsafe import Markup
 
 from grader.models import CriterionScore, Finding, Report, ToolResult
 
@@ -151,7 +151,7 @@ def _band(score: float | None) -> str:
 
 
 def _num(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 _FORMATTER = HtmlFormatter(nowrap=True)
@@ -179,8 +179,8 @@ def _criterion(c: CriterionScore) -> CriterionView:
         metrics=tuple(
             MetricView(
                 m.name,
-                "–" if m.value is None else f"{m.value:g} {m.unit}",
-                "–" if m.points is None else f"{m.points:.0f}",
+                "n/a" if m.value is None else f"{m.value:g} {m.unit}",
+                "n/a" if m.points is None else f"{m.points:.0f}",
                 m.explanation,
                 m.rationale,
                 m.points is not None and m.points < 100,

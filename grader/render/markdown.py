@@ -42,7 +42,8 @@ def render(report: Report) -> str:
     if top:
         lines += ["", "### Top findings", ""]
         lines += [
-            f"- **{f.severity.value}** `{_cell(str(f.location))}` {f.tool} {f.rule_id}: {_cell(f.message)}"
+            f"- **{f.severity.value}** `{_cell(str(f.location))}` "
+            f"{f.tool} {f.rule_id}: {_cell(f.message)}"
             for f in top
         ]
     lines += ["", f"<sub>grader {report.grader_version}; {report.score_reason}</sub>", ""]

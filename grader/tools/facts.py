@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from grader import __version__
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
 from grader.tools.base import MetricSpec, ToolContext
 from grader.workspace import Workspace
@@ -243,8 +244,8 @@ def _declared_requirements(ws: Workspace) -> list[str]:
     requirements: list[str] = []
     for name in ws.files:
         if re.fullmatch(r"(?:.*/)?requirements[\w.-]*\.(?:txt|in)", name) and name.count("/") <= 1:
-            for line in ws.path(name).read_text(encoding="utf-8", errors="replace").splitlines():
-                line = line.split("#", 1)[0].strip()
+            for raw in ws.path(name).read_text(encoding="utf-8", errors="replace").splitlines():
+                line = raw.split("#", 1)[0].strip()
                 if line and not line.startswith("-"):
                     requirements.append(line)
     if "pyproject.toml" in ws.files:
@@ -317,8 +318,6 @@ class Facts:
 
     def version(self) -> str:
         """Facts are grader's own code."""
-        from grader import __version__
-
         return __version__
 
     def run(self, ctx: ToolContext) -> ToolResult:

@@ -28,8 +28,8 @@ _FATAL_MARKERS = ("Duplicate module named", "is not a valid Python package name"
 
 def _parse(stdout: str, stderr: str) -> list[Finding]:
     findings: list[Finding] = []
-    for line in (stdout + "\n" + stderr).splitlines():
-        line = line.strip()
+    for raw in (stdout + "\n" + stderr).splitlines():
+        line = raw.strip()
         if not line:
             continue
         if line.startswith("{"):

@@ -9,6 +9,7 @@ code). Plugins installed beside grader are not auto-loaded.
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import sys
@@ -18,7 +19,13 @@ from pathlib import Path
 from grader import proc
 from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
 from grader.sandbox import give_to_sandbox, interpreter_paths
-from grader.tools.base import MetricSpec, ToolContext, package_version, python_module
+from grader.tools.base import (
+    MetricSpec,
+    ToolContext,
+    config_path,
+    package_version,
+    python_module,
+)
 
 MAX_FAILURE_MESSAGE = 600
 SLOWEST = 5
@@ -39,23 +46,19 @@ def _pytest_ini(scratch: Path) -> str:
     )
 
 
-def _coveragerc(scratch: Path, results: Path, test_files: tuple[str, ...]) -> str:
-    omit = "\n    ".join(str(scratch / f) for f in test_files)
-    return "\n".join(
-        [
-            "[run]",
-            "branch = True",
-            f"source = {scratch}",
-            f"data_file = {results / '.coverage'}",
-            "include_namespace_packages = True",
-            "omit =",
-            f"    {omit}",
-            "[report]",
-            "exclude_also =",
-            "    if __name__ == .__main__.:",
-            "",
-        ]
-    )
+def coverage_options(scratch: Path, data_file: Path, test_files: tuple[str, ...]) -> list[str]:
+    """Options that complete grader's coveragerc for one submission.
+
+    Test files are omitted by exact path (fnmatch-escaped), so what counts as a test is the
+    same here as everywhere else in grader.
+    """
+    omit = ",".join(glob.escape(str(scratch / f)) for f in test_files if "," not in f)
+    return [
+        f"--rcfile={config_path('coveragerc')}",
+        f"--data-file={data_file}",
+        f"--source={scratch}",
+        *([f"--omit={omit}"] if omit else []),
+    ]
 
 
 def parse_junit(path: Path) -> TestSummary:
@@ -149,14 +152,12 @@ class PytestCoverage:
         for folder in (results, config, home):
             folder.mkdir()
         (config / "pytest.ini").write_text(_pytest_ini(scratch), encoding="utf-8")
-        (config / "coveragerc").write_text(
-            _coveragerc(scratch, results, ws.test_files), encoding="utf-8"
-        )
         for folder in (scratch, results, home):
             give_to_sandbox(folder)
         python = Path(sys.executable)
         argv = [
-            *python_module("coverage", "run", f"--rcfile={config / 'coveragerc'}"),
+            *python_module("coverage", "run"),
+            *coverage_options(scratch, results / ".coverage", ws.test_files),
             "-m",
             "pytest",
             "-c",
@@ -176,7 +177,7 @@ class PytestCoverage:
             "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(home),
             "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp",
+            "TMPDIR": "/tmp",  # noqa: S108 - the sandbox's private tmpfs
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -185,7 +186,7 @@ class PytestCoverage:
             argv,
             cwd=scratch,
             writable=[scratch, results, home],
-            readable=[*interpreter_paths(python), config],
+            readable=[*interpreter_paths(python), config, config_path("coveragerc").parent],
             env=env,
             limits=ctx.limits,
         )
@@ -250,7 +251,7 @@ class PytestCoverage:
         argv = python_module(
             "coverage",
             "json",
-            f"--rcfile={config / 'coveragerc'}",
+            f"--rcfile={config_path('coveragerc')}",
             f"--data-file={results / '.coverage'}",
             "-o",
             str(report),

@@ -103,7 +103,7 @@ class Radon:
         result = run_static(ctx, argv)
         return result, json.loads(result.stdout) if result.exit_code == 0 else None
 
-    def run(self, ctx: ToolContext) -> ToolResult:  # noqa: PLR0914 - one metric per local
+    def run(self, ctx: ToolContext) -> ToolResult:
         """Run radon raw, cc and mi and derive size and complexity metrics."""
         ws = ctx.workspace
         all_files = [str(ws.path(f)) for f in ws.python_files]

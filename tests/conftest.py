@@ -1,0 +1,104 @@
+"""Shared fixtures: real git repositories made from sample submissions, and graded reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_submissions"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Candidate",
+    "GIT_AUTHOR_EMAIL": "candidate@example.invalid",
+    "GIT_COMMITTER_NAME": "Candidate",
+    "GIT_COMMITTER_EMAIL": "candidate@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/nonexistent",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run real git in ``cwd`` with a fixed identity; return stdout."""
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def make_repo(source: Path, dest: Path) -> Path:
+    """Copy a sample into ``dest`` and commit it; returns ``dest``."""
+    shutil.copytree(source, dest)
+    git(dest, "init", "--quiet", "--initial-branch=main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "--quiet", "-m", "Submission")
+    return dest
+
+
+@dataclass(frozen=True)
+class Run:
+    """One grader invocation through its real command line."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    out: Path
+
+    def report(self) -> dict[str, Any]:
+        """The parsed report.json."""
+        data: dict[str, Any] = json.loads((self.out / "report.json").read_text(encoding="utf-8"))
+        return data
+
+
+def run_grader(source: str | Path, out: Path, *args: str, timeout: float = 600) -> Run:
+    """Run ``python -m grader grade`` as a user would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "grade", str(source), "--out", str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(result.returncode, result.stdout, result.stderr, out)
+
+
+@pytest.fixture(scope="session")
+def sample_repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each sample submission as its own git repository."""
+    base = tmp_path_factory.mktemp("repos")
+    return {
+        name: make_repo(SAMPLES / name, base / name) for name in ("exemplary", "average", "poor")
+    }
+
+
+@pytest.fixture(scope="session")
+def graded(
+    sample_repos: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """report.json of each sample, graded once per session through a file:// URL."""
+    reports = {}
+    for name, repo in sample_repos.items():
+        run = run_grader(repo.as_uri(), tmp_path_factory.mktemp(f"report-{name}"))
+        assert run.exit_code == 0, run.stderr
+        reports[name] = run.report()
+    return reports
+
+
+@pytest.fixture
+def grade_cli(tmp_path: Path) -> Callable[..., Run]:
+    """Grade a source into a fresh output folder."""
+
+    def _grade(source: str | Path, *args: str) -> Run:
+        return run_grader(source, tmp_path / "out", *args)
+
+    return _grade

@@ -1,0 +1,108 @@
+"""Bad input gets one line on stderr, exit code 2, and no report files."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES, Run, git, make_repo
+
+
+def _assert_usage_error(run: Run, fragment: str) -> None:
+    assert run.exit_code == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("grader: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in run.stderr
+    assert not list(run.out.glob("report.*")) if run.out.exists() else True
+
+
+@pytest.fixture
+def plain_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "README.md").write_text("# nothing to grade\n", encoding="utf-8")
+    return folder
+
+
+def test_missing_path(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    _assert_usage_error(grade_cli(tmp_path / "missing"), "no such file or folder")
+
+
+def test_not_a_git_repository_at_url(grade_cli: Callable[..., Run], plain_folder: Path) -> None:
+    _assert_usage_error(grade_cli(plain_folder.as_uri()), "cannot clone")
+
+
+def test_unsupported_url_scheme(grade_cli: Callable[..., Run]) -> None:
+    _assert_usage_error(grade_cli("ftp://example.invalid/repo.git"), "unsupported URL scheme")
+
+
+def test_unknown_ref(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    repo = make_repo(SAMPLES / "poor", tmp_path / "repo")
+    _assert_usage_error(
+        grade_cli(repo.as_uri(), "--ref", "no-such-branch"), "unknown ref 'no-such-branch'"
+    )
+
+
+def test_empty_repository(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    repo = tmp_path / "empty"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    _assert_usage_error(grade_cli(repo.as_uri()), "empty repository")
+
+
+def test_no_python_files(grade_cli: Callable[..., Run], plain_folder: Path) -> None:
+    _assert_usage_error(grade_cli(plain_folder), "no Python files")
+
+
+def test_bad_rubric(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    rubric = tmp_path / "bad.toml"
+    rubric.write_text("name = [", encoding="utf-8")
+    _assert_usage_error(grade_cli(SAMPLES / "poor", "--rubric", str(rubric)), "not valid TOML")
+
+
+def test_output_path_is_a_file(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    _assert_usage_error(grade_cli(SAMPLES / "poor", "--out", str(blocker)), "is not a folder")
+
+
+def test_output_folder_cannot_be_created(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    _assert_usage_error(
+        grade_cli(SAMPLES / "poor", "--out", str(blocker / "sub")), "cannot create output folder"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--format", "pdf"], "unknown format"),
+        (["--fail-under", "101"], "not between 0 and 100"),
+        (["--fail-under", "abc"], "is not a number"),
+        (["--test-timeout", "0"], "must be above 0"),
+        (["--no-such-flag"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments(grade_cli: Callable[..., Run], args: list[str], fragment: str) -> None:
+    _assert_usage_error(grade_cli(SAMPLES / "poor", *args), fragment)
+
+
+def test_archive_with_ref_is_refused(grade_cli: Callable[..., Run], tmp_path: Path) -> None:
+    archive = tmp_path / "sub.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("app.py", "x = 1\n")
+    _assert_usage_error(grade_cli(archive, "--ref", "main"), "--ref applies to git sources")
+
+
+@pytest.mark.slow
+def test_fail_under_exits_1_after_writing_the_report(grade_cli: Callable[..., Run]) -> None:
+    run = grade_cli(SAMPLES / "poor", "--fail-under", "90")
+    assert run.exit_code == 1, run.stderr
+    assert run.report()["score"] < 90
+    assert (run.out / "report.html").is_file()
+    assert run.stdout.strip() == str(run.out / "report.html")

@@ -1,0 +1,255 @@
+"""The whole pipeline with every real tool on the sample submissions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from conftest import ROOT, SAMPLES, git, make_repo, run_grader
+
+from grader.tools.base import config_path
+from grader.tools.pytest_cov import coverage_options
+from grader.workspace import inventory
+
+pytestmark = pytest.mark.slow
+SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text(encoding="utf-8"))
+
+
+def _criterion(report: dict[str, Any], criterion: str) -> float:
+    score = next(c["score"] for c in report["criteria"] if c["id"] == criterion)
+    assert score is not None
+    return float(score)
+
+
+def _tool(report: dict[str, Any], name: str) -> dict[str, Any]:
+    tool: dict[str, Any] = next(t for t in report["tools"] if t["name"] == name)
+    return tool
+
+
+@pytest.mark.parametrize("criterion", ["overall", "maintainability", "testability", "security"])
+def test_exemplary_beats_average_beats_poor(
+    graded: dict[str, dict[str, Any]], criterion: str
+) -> None:
+    def score(name: str) -> float:
+        report = graded[name]
+        return float(report["score"]) if criterion == "overall" else _criterion(report, criterion)
+
+    assert score("exemplary") > score("average") > score("poor")
+
+
+def test_exemplary_earns_an_a_and_poor_fails(graded: dict[str, dict[str, Any]]) -> None:
+    assert graded["exemplary"]["grade"] == "A"
+    assert graded["poor"]["grade"] == "F"
+
+
+@pytest.mark.parametrize("name", ["exemplary", "average", "poor"])
+def test_report_validates_against_schema_and_identifies_everything(
+    graded: dict[str, dict[str, Any]], sample_repos: dict[str, Path], name: str
+) -> None:
+    report = graded[name]
+    jsonschema.validate(report, SCHEMA)
+    assert report["submission"]["commit"] == git(sample_repos[name], "rev-parse", "HEAD")
+    assert len(report["rubric"]["sha256"]) == 64
+    assert {t["name"] for t in report["tools"]} == {
+        "ruff",
+        "mypy",
+        "pytest",
+        "bandit",
+        "radon",
+        "facts",
+    }
+    assert all(t["version"] for t in report["tools"])
+    assert report["submission"]["tests_isolated"] is True
+
+
+def test_every_point_lost_is_explained(graded: dict[str, dict[str, Any]]) -> None:
+    for criterion in graded["poor"]["criteria"]:
+        if criterion["score"] < 100:
+            assert "cost" in criterion["reason"] or "capped" in criterion["reason"]
+    security = next(c for c in graded["poor"]["criteria"] if c["id"] == "security")
+    assert any(
+        f["rule"] == "B307" and f["path"].endswith(".py") and f["line"]
+        for f in security["findings"]
+    )
+
+
+def test_poor_security_is_capped_by_its_worst_finding(graded: dict[str, dict[str, Any]]) -> None:
+    security = next(c for c in graded["poor"]["criteria"] if c["id"] == "security")
+    assert _tool(graded["poor"], "bandit")["metrics"]["security.high_severity_high_confidence"] >= 1
+    assert security["score"] <= 40
+
+
+def _checkout(repo: Path, dest: Path) -> Path:
+    subprocess.run(
+        ["git", "clone", "--quiet", repo.as_uri(), str(dest)], check=True, capture_output=True
+    )
+    shutil.rmtree(dest / ".git")
+    return dest
+
+
+def _by_hand(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=env)
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", ["exemplary", "average", "poor"])
+def test_tool_values_equal_running_the_tools_by_hand(
+    graded: dict[str, dict[str, Any]], sample_repos: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    checkout = _checkout(sample_repos[name], tmp_path / "checkout")
+    ws = inventory(checkout)
+    py = sys.executable
+    report = graded[name]
+
+    ruff = json.loads(
+        _by_hand(
+            [
+                py,
+                "-m",
+                "ruff",
+                "check",
+                "--config",
+                str(config_path("ruff.toml")),
+                "--output-format",
+                "json",
+                "--no-cache",
+                *ws.python_files,
+            ],
+            checkout,
+        )
+    )
+    assert _tool(report, "ruff")["metrics"]["lint.issues"] == len(ruff)
+
+    bandit = json.loads(
+        _by_hand(
+            [py, "-m", "bandit", "-f", "json", "-q", "--ignore-nosec", *ws.source_files], checkout
+        )
+    )
+    assert _tool(report, "bandit")["metrics"]["security.issues"] == len(bandit["results"])
+
+    env = {"PATH": "/usr/bin:/bin", "MYPYPATH": str(checkout / "src")}
+    mypy_out = _by_hand(
+        [
+            py,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(config_path("mypy.ini")),
+            "--cache-dir",
+            str(tmp_path / "mypy-cache"),
+            "--output",
+            "json",
+            *ws.python_files,
+        ],
+        checkout,
+        env,
+    )
+    errors = [json.loads(line) for line in mypy_out.splitlines() if line.startswith("{")]
+    assert _tool(report, "mypy")["metrics"]["types.errors"] == len(
+        [e for e in errors if e["severity"] == "error"]
+    )
+
+    if ws.test_files:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": f"{checkout / 'src'}:{checkout}",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "COVERAGE_FILE": str(tmp_path / ".coverage"),
+        }
+        options = coverage_options(checkout, tmp_path / ".coverage", ws.test_files)
+        _by_hand(
+            [
+                py,
+                "-m",
+                "coverage",
+                "run",
+                *options,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-c",
+                "/dev/null",
+                f"--rootdir={checkout}",
+                str(checkout),
+            ],
+            checkout,
+            env,
+        )
+        _by_hand(
+            [py, "-m", "coverage", "json", *options[:2], "-o", str(tmp_path / "cov.json")],
+            checkout,
+            env,
+        )
+        totals = json.loads((tmp_path / "cov.json").read_text(encoding="utf-8"))["totals"]
+        line = round(100 * totals["covered_lines"] / totals["num_statements"], 2)
+        assert _tool(report, "pytest")["metrics"]["coverage.line"] == pytest.approx(line, abs=0.01)
+
+
+def test_candidate_settings_do_not_change_the_score(
+    graded: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    repo = make_repo(SAMPLES / "average", tmp_path / "gaming")
+    (repo / "ruff.toml").write_text('[lint]\nignore = ["ALL"]\nexclude = ["*"]\n', encoding="utf-8")
+    (repo / ".coveragerc").write_text(
+        "[run]\nomit = *\n[report]\nfail_under = 0\n", encoding="utf-8"
+    )
+    (repo / "mypy.ini").write_text("[mypy]\nignore_errors = True\n", encoding="utf-8")
+    (repo / "pytest.ini").write_text("[pytest]\naddopts = -k nothing_matches\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Tune the tools")
+    run = run_grader(repo, tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    gamed = run.report()
+    assert gamed["score"] == graded["average"]["score"]
+    assert [c["score"] for c in gamed["criteria"]] == [
+        c["score"] for c in graded["average"]["criteria"]
+    ]
+    assert {"ruff.toml", ".coveragerc", "mypy.ini", "pytest.ini"} <= set(
+        gamed["submission"]["candidate_configs"]
+    )
+
+
+def test_ref_and_folder_sources_grade_the_right_commit(
+    graded: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    repo = make_repo(SAMPLES / "exemplary", tmp_path / "repo")
+    first = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "submitted")
+    shutil.rmtree(repo / "tests")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Remove the tests")
+
+    at_tag = run_grader(repo.as_uri(), tmp_path / "tag", "--ref", "submitted")
+    assert at_tag.exit_code == 0, at_tag.stderr
+    assert at_tag.report()["submission"]["commit"] == first
+    assert at_tag.report()["score"] == graded["exemplary"]["score"]
+
+    at_sha = run_grader(repo, tmp_path / "sha", "--ref", first[:10])
+    assert at_sha.report()["submission"]["commit"] == first
+
+    head = run_grader(repo, tmp_path / "head")
+    assert head.report()["submission"]["commit"] == git(repo, "rev-parse", "HEAD")
+    assert _criterion(head.report(), "testability") < _criterion(at_tag.report(), "testability")
+
+
+def test_plain_folder_and_archive_grade_like_the_repository(
+    graded: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    folder = run_grader(SAMPLES / "poor", tmp_path / "folder")
+    assert folder.exit_code == 0, folder.stderr
+    assert folder.report()["submission"]["commit"] is None
+    assert folder.report()["score"] == graded["poor"]["score"]
+    archive = shutil.make_archive(
+        str(tmp_path / "poor"), "gztar", root_dir=SAMPLES, base_dir="poor"
+    )
+    packed = run_grader(archive, tmp_path / "archive")
+    assert packed.exit_code == 0, packed.stderr
+    assert packed.report()["score"] == graded["poor"]["score"]

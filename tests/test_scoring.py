@@ -1,0 +1,129 @@
+"""Scoring is pure: table-driven tests with hand-built metrics and findings, no I/O."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.models import Finding, Location, Metric, Severity
+from grader.rubric import Cap, Criterion, Curve, MetricRule
+from grader.scoring import matches, score_criterion
+
+DECREASING = Curve(((5.0, 100.0), (20.0, 70.0), (60.0, 0.0)))
+INCREASING = Curve(((0.0, 0.0), (50.0, 45.0), (90.0, 100.0)))
+
+
+@pytest.mark.parametrize(
+    ("curve", "value", "expected"),
+    [
+        (DECREASING, 0, 100),
+        (DECREASING, 5, 100),
+        (DECREASING, 12.5, 85),
+        (DECREASING, 20, 70),
+        (DECREASING, 40, 35),
+        (DECREASING, 1000, 0),
+        (INCREASING, -1, 0),
+        (INCREASING, 25, 22.5),
+        (INCREASING, 70, 72.5),
+        (INCREASING, 95, 100),
+    ],
+)
+def test_curve_is_piecewise_linear_and_flat_beyond_its_ends(
+    curve: Curve, value: float, expected: float
+) -> None:
+    assert curve(value) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("curve", "direction", "threshold"),
+    [(DECREASING, "<=", 5.0), (INCREASING, ">=", 90.0)],
+)
+def test_full_marks_threshold(curve: Curve, direction: str, threshold: float) -> None:
+    assert curve.full_marks_at == (direction, threshold)
+
+
+def _criterion(
+    *rules: MetricRule, caps: tuple[Cap, ...] = (), findings: tuple[str, ...] = ()
+) -> Criterion:
+    return Criterion("c", "Criterion", 10, "why", rules, caps, findings)
+
+
+def _metric(name: str, value: float | None, reason: str = "") -> Metric:
+    return Metric(name, value, "u", "test", reason)
+
+
+LINT = MetricRule("lint", 3, DECREASING, "r")
+COVER = MetricRule("cover", 1, INCREASING, "r")
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"lint": 0, "cover": 95}, 100.0),
+        ({"lint": 20, "cover": 95}, 77.5),  # (70*3 + 100*1) / 4
+        ({"lint": 60, "cover": 0}, 0.0),
+        ({"lint": 5, "cover": None}, 100.0),  # unmeasured metric left out
+        ({"lint": None, "cover": 50}, 45.0),
+    ],
+)
+def test_criterion_is_weighted_mean_of_measured_metrics(
+    values: dict[str, float | None], expected: float
+) -> None:
+    metrics = {k: _metric(k, v) for k, v in values.items()}
+    assert score_criterion(_criterion(LINT, COVER), metrics, []).score == expected
+
+
+def test_criterion_without_any_measured_metric_is_not_measured_with_reasons() -> None:
+    metrics = {
+        "lint": _metric("lint", None, "ruff crashed"),
+        "cover": _metric("cover", None, "no deps"),
+    }
+    result = score_criterion(_criterion(LINT, COVER), metrics, [])
+    assert result.score is None
+    assert "ruff crashed" in result.reason and "no deps" in result.reason
+
+
+def test_reason_names_metric_value_and_threshold_that_cost_points() -> None:
+    result = score_criterion(
+        _criterion(LINT, COVER), {"lint": _metric("lint", 20), "cover": _metric("cover", 95)}, []
+    )
+    assert result.reason.startswith("lint cost 22.5 points")
+    assert "20 u" in result.reason and "<= 5" in result.reason
+
+
+@pytest.mark.parametrize(("worst", "capped"), [(0, False), (1, True)])
+def test_cap_applies_only_above_its_threshold_and_is_explained(worst: int, capped: bool) -> None:
+    cap = Cap("worst", 0, 40, "a high-severity finding")
+    metrics = {"lint": _metric("lint", 0), "worst": _metric("worst", worst)}
+    result = score_criterion(_criterion(LINT, caps=(cap,)), metrics, [])
+    assert result.score == (40 if capped else 100)
+    assert bool(result.caps_applied) is capped
+    assert ("capped at 40" in result.reason) is capped
+
+
+def _finding(tool: str, rule: str, severity: Severity = Severity.LOW, line: int = 1) -> Finding:
+    return Finding(tool, rule, "m", severity, Location("a.py", line))
+
+
+@pytest.mark.parametrize(
+    ("selector", "finding", "expected"),
+    [
+        ("ruff", _finding("ruff", "E501"), True),
+        ("ruff", _finding("bandit", "B101"), False),
+        ("facts:print", _finding("facts", "print-call"), True),
+        ("facts:print", _finding("facts", "suppression-noqa"), False),
+    ],
+)
+def test_finding_selectors(selector: str, finding: Finding, expected: bool) -> None:
+    assert matches(selector, finding) is expected
+
+
+def test_findings_are_attached_worst_first() -> None:
+    findings = [
+        _finding("ruff", "E1", Severity.LOW, 3),
+        _finding("ruff", "F1", Severity.HIGH, 9),
+        _finding("mypy", "x"),
+    ]
+    result = score_criterion(
+        _criterion(LINT, findings=("ruff",)), {"lint": _metric("lint", 0)}, findings
+    )
+    assert [f.rule_id for f in result.findings] == ["F1", "E1"]
