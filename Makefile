@@ -38,7 +38,8 @@ lint: setup ## mypy --strict and ruff on grader/
 	$(PY) -m ruff format --check grader tests
 
 self-grade: setup ## grade grader itself with the default rubric
-	$(PY) -m grader grade . --out $(REPORT)-self
+	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \
+		--exclude sample_submissions --exclude tests/hostile
 
 clean: ## remove the virtual environment and reports
 	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info

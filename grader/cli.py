@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the candidate's tests without bubblewrap isolation (the report says so)",
     )
+    g.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out matching paths (e.g. starter code); repeatable",
+    )
     defaults = Limits()
     g.add_argument(
         "--test-timeout",
@@ -119,6 +126,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
             rubric=args.rubric,
             limits=limits,
             allow_unsandboxed=args.allow_unsandboxed,
+            exclude=tuple(args.exclude),
         )
     )
     written = write_reports(report, args.out, args.format)

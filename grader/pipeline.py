@@ -47,6 +47,7 @@ class GradeOptions:
     rubric: str = "default"
     limits: Limits = field(default_factory=Limits)
     allow_unsandboxed: bool = False
+    exclude: tuple[str, ...] = ()
     tools: Sequence[Tool] = ALL_TOOLS
 
 
@@ -151,7 +152,7 @@ def grade(options: GradeOptions) -> Report:
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
         workdir = Path(tmp)
         acquired = acquire(options.source, options.ref, workdir)
-        workspace = inventory(acquired.root)
+        workspace = inventory(acquired.root, options.exclude)
         if not workspace.python_files:
             raise UsageError(f"no Python files in {options.source}")
         results = run_tools(workspace, workdir, sandbox, options.limits, options.tools)
@@ -160,6 +161,8 @@ def grade(options: GradeOptions) -> Report:
         criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
         criteria = _with_snippets(workspace, criteria)
         warnings = list(acquired.warnings)
+        if workspace.excluded:
+            warnings.append(f"excluded from grading: {', '.join(workspace.excluded[:20])}")
         if not sandbox.isolated:
             warnings.insert(0, "tests ran WITHOUT isolation (--allow-unsandboxed)")
         warnings += [

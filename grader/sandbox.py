@@ -118,6 +118,7 @@ def _system_mounts() -> list[str]:
             args += ["--symlink", str(directory.readlink()), str(directory)]
         elif directory.is_dir():
             args += ["--ro-bind", str(directory), str(directory)]
+    args += ["--perms", "0755", "--dir", "/etc"]
     for file in _SYSTEM_FILES:
         args += ["--ro-bind-try", file, file]
     # A private, empty /tmp: nothing of the host's /tmp is visible.

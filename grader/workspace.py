@@ -7,8 +7,9 @@ reported.
 
 from __future__ import annotations
 
+import fnmatch
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.errors import AcquireError
@@ -58,6 +59,8 @@ class Workspace:
     source_files: tuple[str, ...]
     outside_symlinks: tuple[tuple[str, str], ...]
     candidate_configs: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+    """Paths left out by --exclude: still on disk (tests may need them), never analysed."""
 
     def path(self, relative: str) -> Path:
         """Absolute path of a file given relative to the submission root."""
@@ -93,35 +96,55 @@ def _is_inside(root: Path, link: Path) -> tuple[bool, str]:
     return resolved.is_relative_to(root.resolve()), target
 
 
-def inventory(root: Path) -> Workspace:
+def excluded(relative: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a path matches an ``--exclude`` glob, or lies in a folder one names."""
+    return any(
+        fnmatch.fnmatchcase(relative, pattern) or relative.startswith(pattern.rstrip("/") + "/")
+        for pattern in patterns
+    )
+
+
+@dataclass
+class _Walk:
+    """What one pass over the submission found."""
+
+    root: Path
+    exclude: tuple[str, ...]
+    files: list[str] = field(default_factory=list)
+    outside: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def keep(self, path: Path) -> bool:
+        """Record symlinks and exclusions; True for entries to look into."""
+        relative = path.relative_to(self.root).as_posix()
+        if excluded(relative, self.exclude):
+            self.skipped.append(relative)
+            return False
+        if path.is_symlink():
+            inside, target = _is_inside(self.root, path)
+            if not inside:
+                self.outside.append((relative, target))
+            return False
+        return True
+
+    def run(self) -> None:
+        for current, dirnames, filenames in os.walk(self.root, followlinks=False):
+            base = Path(current)
+            dirnames[:] = sorted(d for d in dirnames if not _skip_dir(d) and self.keep(base / d))
+            for filename in sorted(filenames):
+                path = base / filename
+                if self.keep(path) and path.is_file():
+                    self.files.append(path.relative_to(self.root).as_posix())
+                    if len(self.files) > MAX_FILES:
+                        raise AcquireError(f"submission has more than {MAX_FILES} files")
+
+
+def inventory(root: Path, exclude: tuple[str, ...] = ()) -> Workspace:
     """Classify every file under ``root`` without following symlinks."""
-    files: list[str] = []
-    outside: list[tuple[str, str]] = []
-    for current, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(d))
-        base = Path(current)
-        for dirname in list(dirnames):
-            if (base / dirname).is_symlink():
-                dirnames.remove(dirname)
-                inside, target = _is_inside(root, base / dirname)
-                if not inside:
-                    outside.append(((base / dirname).relative_to(root).as_posix(), target))
-        for filename in sorted(filenames):
-            full = base / filename
-            relative = full.relative_to(root).as_posix()
-            if full.is_symlink():
-                inside, target = _is_inside(root, full)
-                if not inside:
-                    outside.append((relative, target))
-                continue
-            if not full.is_file():
-                continue
-            files.append(relative)
-            if len(files) > MAX_FILES:
-                raise AcquireError(f"submission has more than {MAX_FILES} files")
+    walk = _Walk(root, exclude)
+    walk.run()
+    files = walk.files
     python_files = tuple(f for f in files if f.endswith(".py"))
-    tests = tuple(f for f in python_files if is_test_file(f))
-    sources = tuple(f for f in python_files if not is_test_file(f))
     configs = tuple(
         f for f in files if PurePosixPath(f).name in CANDIDATE_CONFIG_FILES and f.count("/") <= 1
     )
@@ -129,8 +152,9 @@ def inventory(root: Path) -> Workspace:
         root=root,
         files=tuple(files),
         python_files=python_files,
-        test_files=tests,
-        source_files=sources,
-        outside_symlinks=tuple(outside),
+        test_files=tuple(f for f in python_files if is_test_file(f)),
+        source_files=tuple(f for f in python_files if not is_test_file(f)),
+        outside_symlinks=tuple(walk.outside),
         candidate_configs=configs,
+        excluded=tuple(walk.skipped),
     )

@@ -128,7 +128,19 @@ def test_tool_values_equal_running_the_tools_by_hand(
 
     bandit = json.loads(
         _by_hand(
-            [py, "-m", "bandit", "-f", "json", "-q", "--ignore-nosec", *ws.source_files], checkout
+            [
+                py,
+                "-m",
+                "bandit",
+                "-c",
+                str(config_path("bandit.yaml")),
+                "-f",
+                "json",
+                "-q",
+                "--ignore-nosec",
+                *ws.source_files,
+            ],
+            checkout,
         )
     )
     assert _tool(report, "bandit")["metrics"]["security.issues"] == len(bandit["results"])
@@ -162,7 +174,9 @@ def test_tool_values_equal_running_the_tools_by_hand(
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "COVERAGE_FILE": str(tmp_path / ".coverage"),
         }
-        options = coverage_options(checkout, tmp_path / ".coverage", ws.test_files)
+        options = coverage_options(
+            checkout, tmp_path / ".coverage", ws.test_files
+        )  # nothing excluded
         _by_hand(
             [
                 py,

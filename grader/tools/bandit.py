@@ -13,6 +13,7 @@ from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolS
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
+    config_path,
     failure,
     package_version,
     python_module,
@@ -61,7 +62,17 @@ class Bandit:
                     Metric(m.name, None, m.unit, self.name, "no code") for m in self.metrics
                 ),
             )
-        argv = python_module("bandit", "-f", "json", "-q", "--ignore-nosec", "--", *files)
+        argv = python_module(
+            "bandit",
+            "-c",
+            str(config_path("bandit.yaml")),
+            "-f",
+            "json",
+            "-q",
+            "--ignore-nosec",
+            "--",
+            *files,
+        )
         result = run_static(ctx, argv)
         try:
             raw = json.loads(result.stdout)

@@ -188,8 +188,8 @@ def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
 def _call_name(node: ast.Call) -> str:
     func = node.func
     if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else ""
+        return func.attr.lstrip("_")
+    return func.id.lstrip("_") if isinstance(func, ast.Name) else ""
 
 
 def _asserts(function: ast.AST) -> bool:

@@ -46,13 +46,19 @@ def _pytest_ini(scratch: Path) -> str:
     )
 
 
-def coverage_options(scratch: Path, data_file: Path, test_files: tuple[str, ...]) -> list[str]:
+def _omit_pattern(scratch: Path, relative: str) -> str:
+    pattern = glob.escape(str(scratch / relative))
+    # An excluded folder is omitted with everything in it.
+    return pattern if relative.endswith(".py") else pattern + "/*"
+
+
+def coverage_options(scratch: Path, data_file: Path, omitted: tuple[str, ...]) -> list[str]:
     """Options that complete grader's coveragerc for one submission.
 
     Test files are omitted by exact path (fnmatch-escaped), so what counts as a test is the
     same here as everywhere else in grader.
     """
-    omit = ",".join(glob.escape(str(scratch / f)) for f in test_files if "," not in f)
+    omit = ",".join(_omit_pattern(scratch, f) for f in omitted if "," not in f)
     return [
         f"--rcfile={config_path('coveragerc')}",
         f"--data-file={data_file}",
@@ -157,7 +163,7 @@ class PytestCoverage:
         python = Path(sys.executable)
         argv = [
             *python_module("coverage", "run"),
-            *coverage_options(scratch, results / ".coverage", ws.test_files),
+            *coverage_options(scratch, results / ".coverage", (*ws.test_files, *ws.excluded)),
             "-m",
             "pytest",
             "-c",
@@ -170,6 +176,7 @@ class PytestCoverage:
             f"--timeout={ctx.limits.per_test_s:g}",
             f"--junitxml={results / 'junit.xml'}",
             "-q",
+            *[f"--ignore={scratch / path}" for path in ws.excluded],
             "--",
             str(scratch),
         ]
