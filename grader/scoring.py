@@ -60,68 +60,80 @@ def _sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     )
 
 
-def score_criterion(
-    criterion: Criterion, metrics: Mapping[str, Metric], findings: Iterable[Finding]
-) -> CriterionScore:
-    """Score one criterion from the metrics it names."""
-    scored = tuple(_metric_score(rule, metrics.get(rule.metric)) for rule in criterion.metrics)
-    selected = _sorted_findings(
-        f for f in findings if any(matches(s, f) for s in criterion.findings)
-    )
+def _selected(criterion: Criterion, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    chosen = (f for f in findings if any(matches(s, f) for s in criterion.findings))
+    return _sorted_findings(chosen)[:TOP_FINDINGS]
+
+
+def _not_measured(scored: tuple[MetricScore, ...]) -> str:
+    reasons = "; ".join(f"{m.name}: {m.explanation.removeprefix('not measured: ')}" for m in scored)
+    return f"not measured ({reasons})"
+
+
+def _weighted(scored: Iterable[MetricScore]) -> tuple[float, float]:
+    """Weighted mean points of measured metrics, and their total weight."""
     measured = [m for m in scored if m.points is not None]
-    if not measured:
-        reasons = "; ".join(
-            f"{m.name}: {m.explanation.removeprefix('not measured: ')}" for m in scored
-        )
-        return CriterionScore(
-            criterion.id,
-            criterion.name,
-            criterion.weight,
-            None,
-            f"not measured ({reasons})",
-            criterion.rationale,
-            scored,
-            selected[:TOP_FINDINGS],
-        )
-    total_weight = sum(m.weight for m in measured)
-    score = sum((m.points or 0.0) * m.weight for m in measured) / total_weight
-    caps: list[str] = []
+    total = sum(m.weight for m in measured)
+    return sum((m.points or 0.0) * m.weight for m in measured) / total, total
+
+
+def _apply_caps(
+    criterion: Criterion, metrics: Mapping[str, Metric], score: float
+) -> tuple[float, list[str]]:
+    applied: list[str] = []
     for cap in criterion.caps:
         metric = metrics.get(cap.metric)
-        if (
-            metric is not None
-            and metric.value is not None
-            and metric.value > cap.above
-            and score > cap.cap
-        ):
-            score = cap.cap
-            caps.append(
-                f"capped at {_fmt(cap.cap)}: {cap.reason} ({cap.metric} = {_fmt(metric.value)})"
-            )
-    lost = sorted(
-        (((100 - (m.points or 0.0)) * m.weight / total_weight, m) for m in measured),
-        key=lambda pair: -pair[0],
-    )
+        value = metric.value if metric else None
+        if value is None or value <= cap.above or score <= cap.cap:
+            continue
+        score = cap.cap
+        applied.append(f"capped at {_fmt(cap.cap)}: {cap.reason} ({cap.metric} = {_fmt(value)})")
+    return score, applied
+
+
+def _costs(scored: tuple[MetricScore, ...], total_weight: float) -> list[str]:
+    """What each metric cost, largest first, then what could not be measured."""
+    costs = [
+        ((100 - m.points) * m.weight / total_weight, m) for m in scored if m.points is not None
+    ]
+    costs.sort(key=lambda pair: -pair[0])
     parts = [
         f"{m.name} cost {_fmt(round(cost, 1))} points ({m.explanation})"
-        for cost, m in lost
+        for cost, m in costs
         if cost >= 0.05
     ]
     skipped = [m.name for m in scored if m.points is None]
     if skipped:
         parts.append(f"not measured: {', '.join(skipped)}")
-    reason = "; ".join([*caps, *parts]) or "full marks on every metric"
+    return parts
+
+
+def score_criterion(
+    criterion: Criterion, metrics: Mapping[str, Metric], findings: Iterable[Finding]
+) -> CriterionScore:
+    """Score one criterion from the metrics it names."""
+    scored = tuple(_metric_score(rule, metrics.get(rule.metric)) for rule in criterion.metrics)
+    selected = _selected(criterion, findings)
+    if all(m.points is None for m in scored):
+        return CriterionScore(
+            criterion.id, criterion.name, criterion.weight, None,
+            _not_measured(scored), criterion.rationale, scored, selected,
+        )  # fmt: skip
+    mean, total_weight = _weighted(scored)
+    score, caps = _apply_caps(criterion, metrics, mean)
+    reason = "; ".join([*caps, *_costs(scored, total_weight)]) or "full marks on every metric"
     return CriterionScore(
-        criterion.id,
-        criterion.name,
-        criterion.weight,
-        round(score, 1),
-        reason,
-        criterion.rationale,
-        scored,
-        selected[:TOP_FINDINGS],
-        tuple(caps),
-    )
+        criterion.id, criterion.name, criterion.weight, round(score, 1), reason,
+        criterion.rationale, scored, selected, tuple(caps),
+    )  # fmt: skip
+
+
+def _overall_reason(criteria: tuple[CriterionScore, ...], measured: int) -> str:
+    missing = [c.name for c in criteria if c.score is None]
+    reason = f"weighted mean of {measured} criteria"
+    if missing:
+        reason += f"; not measured and left out: {', '.join(missing)}"
+    return reason
 
 
 def score_all(
@@ -130,13 +142,9 @@ def score_all(
     """Every criterion, then the weighted overall score, its letter and its reason."""
     all_findings = tuple(findings)
     criteria = tuple(score_criterion(c, metrics, all_findings) for c in rubric.criteria)
-    measured = [c for c in criteria if c.score is not None and c.weight > 0]
+    measured = [(c.score, c.weight) for c in criteria if c.score is not None and c.weight > 0]
     if not measured:
         return criteria, None, "n/a", "no criterion could be measured"
-    weight = sum(c.weight for c in measured)
-    overall = round(sum((c.score or 0.0) * c.weight for c in measured) / weight, 1)
-    missing = [c.name for c in criteria if c.score is None]
-    reason = f"weighted mean of {len(measured)} criteria" + (
-        f"; not measured and left out: {', '.join(missing)}" if missing else ""
-    )
-    return criteria, overall, rubric.grade(overall), reason
+    weight = sum(w for _, w in measured)
+    overall = round(sum(score * w for score, w in measured) / weight, 1)
+    return criteria, overall, rubric.grade(overall), _overall_reason(criteria, len(measured))

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+# Hostile sample submissions hold conftest.py files and tests that attack the grader:
+# they are data for tests/test_hostile.py, never collected themselves.
+collect_ignore = ["hostile"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_submissions"
 GIT_ENV = {

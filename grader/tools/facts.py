@@ -26,6 +26,7 @@ from grader.tools.base import MetricSpec, ToolContext
 from grader.workspace import Workspace
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 SUPPRESSIONS = {
     "noqa": re.compile(r"#.*\b(?:noqa|flake8:\s*noqa)\b", re.IGNORECASE),
@@ -127,7 +128,7 @@ def _is_public(name: str) -> bool:
     return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
 
 
-def _signature_slots(node: ast.FunctionDef | ast.AsyncFunctionDef, is_method: bool) -> list[bool]:
+def _signature_slots(node: FunctionNode, is_method: bool) -> list[bool]:
     args = node.args
     positional = [*args.posonlyargs, *args.args]
     if is_method and positional and positional[0].arg in {"self", "cls"}:
@@ -140,31 +141,47 @@ def _signature_slots(node: ast.FunctionDef | ast.AsyncFunctionDef, is_method: bo
     return slots
 
 
-def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
-    if tree.body:
-        tally.documentable += 1
-        tally.documented += ast.get_docstring(tree) is not None
-    methods = {
+def _method_ids(tree: ast.Module) -> set[int]:
+    return {
         id(item)
         for node in ast.walk(tree)
         if isinstance(node, ast.ClassDef)
         for item in node.body
         if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
     }
+
+
+def _definition(node: FunctionNode | ast.ClassDef, is_method: bool, tally: _Tally) -> None:
+    if _is_public(node.name) and node.name != "__init__":
+        tally.documentable += 1
+        tally.documented += ast.get_docstring(node) is not None
+    if not isinstance(node, ast.ClassDef):
+        slots = _signature_slots(node, is_method)
+        tally.annotatable += len(slots)
+        tally.annotated += sum(slots)
+
+
+def _is_print(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    )
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name.split(".")[0] for alias in node.names]
+    return [(node.module or "").split(".")[0]]
+
+
+def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
+    if tree.body:
+        tally.documentable += 1
+        tally.documented += ast.get_docstring(tree) is not None
+    methods = _method_ids(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if _is_public(node.name) and node.name != "__init__":
-                tally.documentable += 1
-                tally.documented += ast.get_docstring(node) is not None
-            if not isinstance(node, ast.ClassDef):
-                slots = _signature_slots(node, id(node) in methods)
-                tally.annotatable += len(slots)
-                tally.annotated += sum(slots)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "print"
-        ):
+            _definition(node, id(node) in methods, tally)
+        elif _is_print(node):
             tally.prints += 1
             tally.findings.append(
                 Finding(
@@ -172,17 +189,11 @@ def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
                     "print-call",
                     "print() in non-test code: use logging so output can be routed and filtered",
                     Severity.LOW,
-                    Location(relative, node.lineno),
+                    Location(relative, getattr(node, "lineno", None)),
                 )
             )
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-            )
-            if any(n.split(".")[0] in LOGGING_MODULES for n in names):
-                tally.uses_logging = True
+            tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
 
 
 def _call_name(node: ast.Call) -> str:
@@ -220,18 +231,22 @@ def _test_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
                 )
 
 
+def _readme(ws: Workspace) -> str | None:
+    names = [f for f in ws.files if "/" not in f and PurePosixPath(f).stem.upper() == "README"]
+    return names[0] if names else None
+
+
+def _headings(text: str) -> list[str]:
+    return [
+        line.lstrip("#= ").lower() for line in text.splitlines() if line.startswith(("#", "=="))
+    ]
+
+
 def _readme_score(ws: Workspace) -> tuple[float, list[str]]:
-    readme = next(
-        (f for f in ws.files if "/" not in f and PurePosixPath(f).stem.upper() == "README"), None
-    )
+    readme = _readme(ws)
     if readme is None:
         return 0.0, list(README_SECTIONS)
-    text = ws.path(readme).read_text(encoding="utf-8", errors="replace")[:200_000]
-    headings = [
-        line.lstrip("#= ").lower()
-        for line in text.splitlines()
-        if line.startswith("#") or line.startswith("==")
-    ]
+    headings = _headings(ws.path(readme).read_text(encoding="utf-8", errors="replace")[:200_000])
     missing = [
         section
         for section, words in README_SECTIONS.items()
@@ -240,35 +255,40 @@ def _readme_score(ws: Workspace) -> tuple[float, list[str]]:
     return 100.0 * (len(README_SECTIONS) - len(missing)) / len(README_SECTIONS), missing
 
 
+REQUIREMENTS_FILE = re.compile(r"(?:[^/]+/)?requirements[\w.-]*\.(?:txt|in)")
+
+
+def _requirement_lines(text: str) -> list[str]:
+    lines = (raw.split("#", 1)[0].strip() for raw in text.splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def _pyproject(ws: Workspace) -> dict[str, object]:
+    if "pyproject.toml" not in ws.files:
+        return {}
+    try:
+        return tomllib.loads(ws.path("pyproject.toml").read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+
+
 def _declared_requirements(ws: Workspace) -> list[str]:
     requirements: list[str] = []
-    for name in ws.files:
-        if re.fullmatch(r"(?:.*/)?requirements[\w.-]*\.(?:txt|in)", name) and name.count("/") <= 1:
-            for raw in ws.path(name).read_text(encoding="utf-8", errors="replace").splitlines():
-                line = raw.split("#", 1)[0].strip()
-                if line and not line.startswith("-"):
-                    requirements.append(line)
-    if "pyproject.toml" in ws.files:
-        try:
-            pyproject = tomllib.loads(ws.path("pyproject.toml").read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            return requirements
-        project = pyproject.get("project", {})
-        if isinstance(project, dict):
-            requirements += [d for d in project.get("dependencies", []) if isinstance(d, str)]
-    return requirements
+    for name in filter(REQUIREMENTS_FILE.fullmatch, ws.files):
+        requirements += _requirement_lines(
+            ws.path(name).read_text(encoding="utf-8", errors="replace")
+        )
+    project = _pyproject(ws).get("project")
+    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
+    return requirements + [d for d in dependencies if isinstance(d, str)]
 
 
 def _has_packaging(ws: Workspace) -> bool:
     if "setup.py" in ws.files or "setup.cfg" in ws.files:
         return True
-    if "pyproject.toml" not in ws.files:
-        return False
-    try:
-        pyproject = tomllib.loads(ws.path("pyproject.toml").read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return False
-    return "project" in pyproject or "poetry" in pyproject.get("tool", {})
+    pyproject = _pyproject(ws)
+    tool = pyproject.get("tool")
+    return "project" in pyproject or (isinstance(tool, dict) and "poetry" in tool)
 
 
 def _has_iac(ws: Workspace) -> bool:
@@ -324,87 +344,26 @@ class Facts:
         """Read every Python file once and the repository layout."""
         started = time.monotonic()
         ws = ctx.workspace
-        tally = _Tally()
-        for relative in ws.python_files:
-            parsed = _read_python(ws, relative, tally)
-            if parsed is None:
-                continue
-            data, tree = parsed
-            _count_suppressions(relative, data, tally)
-            if relative in ws.test_files:
-                _test_facts(relative, tree, tally)
-            else:
-                _code_facts(relative, tree, tally)
-        for link, target in ws.outside_symlinks:
+        tally = _read_code(ws)
+        readme, missing = _readme_score(ws)
+        if missing:
             tally.findings.append(
                 Finding(
                     "facts",
-                    "symlink-outside",
-                    f"symlink to {target[:200]} points outside the submission; not followed",
-                    Severity.HIGH,
-                    Location(link),
+                    "readme-missing-sections",
+                    f"README lacks a section on: {', '.join(missing)}",
+                    Severity.INFO,
+                    Location("README.md"),
                 )
             )
-        readme, missing = _readme_score(ws)
-        notes = [f"README lacks a section on: {', '.join(missing)}"] if missing else []
+        notes = []
         if tally.suppressions:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(tally.suppressions.items()))
             notes.append(f"suppression comments: {counts}")
-        requirements = _declared_requirements(ws)
-        locked = any(lock in ws.files for lock in LOCK_FILES)
-        pinned = (
-            100.0
-            if locked
-            else _percent(sum(bool(PIN.search(r)) for r in requirements), len(requirements))
-        )
         metrics = (
-            Metric(
-                "docs.docstring_coverage",
-                _percent(tally.documented, tally.documentable),
-                "%",
-                self.name,
-                "nothing to document",
-            ),
+            *_code_metrics(tally),
             Metric("docs.readme_sections", readme, "%", self.name),
-            Metric(
-                "types.annotation_coverage",
-                _percent(tally.annotated, tally.annotatable),
-                "%",
-                self.name,
-                "no functions",
-            ),
-            Metric("suppressions.count", sum(tally.suppressions.values()), "comments", self.name),
-            Metric("observability.prints", tally.prints, "calls", self.name),
-            Metric("observability.logging", _flag(tally.uses_logging), "%", self.name),
-            Metric(
-                "tests.without_assert_share",
-                _percent(tally.tests_without_assert, tally.tests),
-                "%",
-                self.name,
-                "no test functions",
-            ),
-            Metric("packaging.metadata", _flag(_has_packaging(ws)), "%", self.name),
-            Metric(
-                "packaging.pinned_share",
-                pinned,
-                "%",
-                self.name,
-                "no third-party dependencies declared",
-            ),
-            Metric(
-                "deploy.container",
-                _flag(any(CONTAINER.search(f) for f in ws.files)),
-                "%",
-                self.name,
-            ),
-            Metric("deploy.iac", _flag(_has_iac(ws)), "%", self.name),
-            Metric(
-                "deploy.ci",
-                _flag(any(p.search(f) for p in CI_PATTERNS for f in ws.files)),
-                "%",
-                self.name,
-            ),
-            Metric("safety.outside_symlinks", len(ws.outside_symlinks), "links", self.name),
+            *_repository_metrics(ws),
         )
         return ToolResult(
             tool=self.name,
@@ -417,3 +376,81 @@ class Facts:
             duration_s=time.monotonic() - started,
             notes=tuple(notes),
         )
+
+
+def _read_code(ws: Workspace) -> _Tally:
+    tally = _Tally()
+    for relative in ws.python_files:
+        parsed = _read_python(ws, relative, tally)
+        if parsed is None:
+            continue
+        data, tree = parsed
+        _count_suppressions(relative, data, tally)
+        facts = _test_facts if relative in ws.test_files else _code_facts
+        facts(relative, tree, tally)
+    tally.findings += [
+        Finding(
+            "facts",
+            "symlink-outside",
+            f"symlink to {target[:200]} points outside the submission; not followed",
+            Severity.HIGH,
+            Location(link),
+        )
+        for link, target in ws.outside_symlinks
+    ]
+    return tally
+
+
+def _code_metrics(tally: _Tally) -> tuple[Metric, ...]:
+    return (
+        Metric(
+            "docs.docstring_coverage",
+            _percent(tally.documented, tally.documentable),
+            "%",
+            "facts",
+            "nothing to document",
+        ),
+        Metric(
+            "types.annotation_coverage",
+            _percent(tally.annotated, tally.annotatable),
+            "%",
+            "facts",
+            "no functions",
+        ),
+        Metric("suppressions.count", sum(tally.suppressions.values()), "comments", "facts"),
+        Metric("observability.prints", tally.prints, "calls", "facts"),
+        Metric("observability.logging", _flag(tally.uses_logging), "%", "facts"),
+        Metric(
+            "tests.without_assert_share",
+            _percent(tally.tests_without_assert, tally.tests),
+            "%",
+            "facts",
+            "no test functions",
+        ),
+    )
+
+
+def _pinned_share(ws: Workspace) -> float | None:
+    if any(lock in ws.files for lock in LOCK_FILES):
+        return 100.0
+    requirements = _declared_requirements(ws)
+    return _percent(sum(bool(PIN.search(r)) for r in requirements), len(requirements))
+
+
+def _repository_metrics(ws: Workspace) -> tuple[Metric, ...]:
+    container = any(CONTAINER.search(f) for f in ws.files)
+    ci = any(p.search(f) for p in CI_PATTERNS for f in ws.files)
+    return (
+        Metric("packaging.metadata", _flag(_has_packaging(ws)), "%", "facts"),
+        Metric(
+            "packaging.pinned_share",
+            _pinned_share(ws),
+            "%",
+            "facts",
+            "no third-party dependencies declared",
+        ),
+        Metric("deploy.container", _flag(container), "%", "facts"),
+        Metric("deploy.iac", _flag(_has_iac(ws)), "%", "facts"),
+        Metric("deploy.ci", _flag(ci), "%", "facts"),
+        Metric("safety.outside_symlinks", len(ws.outside_symlinks), "links", "facts"),
+    )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from grader import proc
 from grader.models import FileStats, Finding, Location, Metric, Severity, ToolResult, ToolStatus
 from grader.tools.base import (
     MetricSpec,
@@ -30,6 +31,49 @@ LARGE_MODULE_SLOC = 400
 LOW_MAINTAINABILITY = 20.0
 
 
+METRICS = (
+    MetricSpec("code.sloc", "lines", "Source lines of non-test code."),
+    MetricSpec("code.test_sloc", "lines", "Source lines of test code."),
+    MetricSpec("code.total_sloc", "lines", "Source lines of all Python files."),
+    MetricSpec("complexity.mean", "cc", "Mean cyclomatic complexity per function."),
+    MetricSpec("complexity.max", "cc", "Highest cyclomatic complexity of any function."),
+    MetricSpec(
+        "complexity.high_share", "%", f"Functions with complexity above {COMPLEX_FUNCTION}."
+    ),
+    MetricSpec("maintainability.mi_mean", "MI", "Size-weighted mean maintainability index."),
+    MetricSpec("maintainability.mi_min", "MI", "Lowest maintainability index of a module."),
+    MetricSpec("design.max_module_sloc", "lines", "Size of the largest module."),
+    MetricSpec("design.large_module_share", "%", f"Modules over {LARGE_MODULE_SLOC} source lines."),
+    MetricSpec(
+        "design.long_function_share", "%", f"Functions over {LONG_FUNCTION_LINES} lines long."
+    ),
+    MetricSpec("design.mean_function_length", "lines", "Mean length of a function."),
+)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """One radon command's process result (None when not run) and parsed JSON."""
+
+    result: proc.ProcResult | None
+    data: dict[str, Any] | None
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The parsed output, empty when radon was not run."""
+        return self.data or {}
+
+    @property
+    def broken(self) -> bool:
+        """radon ran but gave no JSON."""
+        return self.data is None and self.result is not None
+
+    @property
+    def duration_s(self) -> float:
+        """Time the command took."""
+        return self.result.duration_s if self.result else 0.0
+
+
 @dataclass(frozen=True)
 class _Block:
     path: str
@@ -43,26 +87,150 @@ class _Block:
         return self.end_line - self.line + 1
 
 
-def _blocks(raw: dict[str, Any], to_relative: Any) -> list[_Block]:
-    blocks = []
-    for path, items in raw.items():
-        if not isinstance(items, list):
-            continue  # {"error": ...} for files radon could not parse
-        for item in items:
-            if item.get("type") in {"function", "method"}:
-                name = (
-                    f"{item['classname']}.{item['name']}" if "classname" in item else item["name"]
-                )
-                blocks.append(
-                    _Block(
-                        to_relative(path), name, item["lineno"], item["endline"], item["complexity"]
-                    )
-                )
-    return blocks
+def _blocks(raw: dict[str, Any], to_relative: Callable[[str], str]) -> list[_Block]:
+    items = [item for value in raw.values() if isinstance(value, list) for item in value]
+    # Classes are listed with their methods and the methods again on their own.
+    return [
+        _Block(
+            to_relative(item.get("_path", "")),
+            f"{item['classname']}.{item['name']}" if "classname" in item else item["name"],
+            item["lineno"],
+            item["endline"],
+            item["complexity"],
+        )
+        for item in items
+        if item.get("type") in {"function", "method"}
+    ]
 
 
 def _share(part: int, whole: int) -> float | None:
     return 100.0 * part / whole if whole else None
+
+
+def _mean(values: list[int]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+@dataclass(frozen=True)
+class _Measurements:
+    """radon's three outputs, keyed by path relative to the submission."""
+
+    sloc: dict[str, int]
+    code_sloc: dict[str, int]
+    blocks: list[_Block]
+    mi: dict[str, float]
+
+    @property
+    def weighted_mi(self) -> float | None:
+        weights = {path: self.code_sloc.get(path, 0) for path in self.mi}
+        total = sum(weights.values())
+        if not total:
+            return None
+        return sum(value * weights[path] for path, value in self.mi.items()) / total
+
+    def metrics(self) -> tuple[Metric, ...]:
+        code = sum(self.code_sloc.values())
+        tests = sum(self.sloc.values()) - code
+        cc = [b.complexity for b in self.blocks]
+        lengths = [b.length for b in self.blocks]
+        no_functions = "no functions in non-test code"
+        no_modules = "no non-test modules"
+        modules = list(self.code_sloc.values())
+        return (
+            _metric("code.sloc", code, "lines"),
+            _metric("code.test_sloc", tests, "lines"),
+            _metric("code.total_sloc", code + tests, "lines"),
+            _metric("complexity.mean", _mean(cc), "cc", no_functions),
+            _metric("complexity.max", max(cc, default=None), "cc", no_functions),
+            _metric(
+                "complexity.high_share",
+                _share(sum(c > COMPLEX_FUNCTION for c in cc), len(cc)),
+                "%",
+                no_functions,
+            ),
+            _metric("maintainability.mi_mean", self.weighted_mi, "MI", no_modules),
+            _metric(
+                "maintainability.mi_min", min(self.mi.values(), default=None), "MI", no_modules
+            ),
+            _metric("design.max_module_sloc", max(modules, default=None), "lines", no_modules),
+            _metric(
+                "design.large_module_share",
+                _share(sum(n > LARGE_MODULE_SLOC for n in modules), len(modules)),
+                "%",
+                no_modules,
+            ),
+            _metric(
+                "design.long_function_share",
+                _share(sum(n > LONG_FUNCTION_LINES for n in lengths), len(lengths)),
+                "%",
+                no_functions,
+            ),
+            _metric("design.mean_function_length", _mean(lengths), "lines", no_functions),
+        )
+
+    def findings(self) -> tuple[Finding, ...]:
+        complex_blocks = [
+            Finding(
+                tool="radon",
+                rule_id="complexity",
+                message=f"{b.name} has cyclomatic complexity {b.complexity} "
+                f"(over {COMPLEX_FUNCTION})",
+                severity=Severity.MEDIUM if b.complexity > 2 * COMPLEX_FUNCTION else Severity.LOW,
+                location=Location(b.path, b.line, end_line=b.end_line),
+            )
+            for b in self.blocks
+            if b.complexity > COMPLEX_FUNCTION
+        ]
+        long_blocks = [
+            Finding(
+                tool="radon",
+                rule_id="function-length",
+                message=f"{b.name} is {b.length} lines long (over {LONG_FUNCTION_LINES})",
+                severity=Severity.LOW,
+                location=Location(b.path, b.line, end_line=b.end_line),
+            )
+            for b in self.blocks
+            if b.length > LONG_FUNCTION_LINES
+        ]
+        low_mi = [
+            Finding(
+                tool="radon",
+                rule_id="maintainability-index",
+                message=f"maintainability index {value:.0f} (below {LOW_MAINTAINABILITY:.0f})",
+                severity=Severity.LOW,
+                location=Location(path),
+            )
+            for path, value in sorted(self.mi.items())
+            if value < LOW_MAINTAINABILITY
+        ]
+        return (*complex_blocks, *long_blocks, *low_mi)
+
+    def per_file(self) -> tuple[FileStats, ...]:
+        worst: dict[str, int] = {}
+        for block in self.blocks:
+            worst[block.path] = max(worst.get(block.path, 0), block.complexity)
+        return tuple(
+            FileStats(
+                path, sloc=n, max_complexity=worst.get(path), maintainability=self.mi.get(path)
+            )
+            for path, n in sorted(self.code_sloc.items())
+        )
+
+
+def _measure(
+    ctx: ToolContext, raw: dict[str, Any], cc: dict[str, Any], mi: dict[str, Any]
+) -> _Measurements:
+    def rel(path: str) -> str:
+        return relative(ctx, path)
+
+    sloc = {rel(p): v["sloc"] for p, v in raw.items() if "sloc" in v}
+    sources = set(ctx.workspace.source_files)
+    return _Measurements(
+        sloc=sloc,
+        code_sloc={p: n for p, n in sloc.items() if p in sources},
+        blocks=_blocks(cc, rel),
+        mi={rel(p): v["mi"] for p, v in mi.items() if "mi" in v},
+    )
 
 
 def _metric(name: str, value: float | None, unit: str, reason: str = "") -> Metric:
@@ -73,169 +241,47 @@ class Radon:
     """Complexity, maintainability and size of the candidate's code."""
 
     name = "radon"
-    metrics = (
-        MetricSpec("code.sloc", "lines", "Source lines of non-test code."),
-        MetricSpec("code.test_sloc", "lines", "Source lines of test code."),
-        MetricSpec("code.total_sloc", "lines", "Source lines of all Python files."),
-        MetricSpec("complexity.mean", "cc", "Mean cyclomatic complexity per function."),
-        MetricSpec("complexity.max", "cc", "Highest cyclomatic complexity of any function."),
-        MetricSpec(
-            "complexity.high_share", "%", f"Functions with complexity above {COMPLEX_FUNCTION}."
-        ),
-        MetricSpec("maintainability.mi_mean", "MI", "Size-weighted mean maintainability index."),
-        MetricSpec("maintainability.mi_min", "MI", "Lowest maintainability index of a module."),
-        MetricSpec("design.max_module_sloc", "lines", "Size of the largest module."),
-        MetricSpec(
-            "design.large_module_share", "%", f"Modules over {LARGE_MODULE_SLOC} source lines."
-        ),
-        MetricSpec(
-            "design.long_function_share", "%", f"Functions over {LONG_FUNCTION_LINES} lines long."
-        ),
-        MetricSpec("design.mean_function_length", "lines", "Mean length of a function."),
-    )
+    metrics = METRICS
 
     def version(self) -> str:
         """Installed radon version."""
         return package_version("radon")
 
-    def _json(self, ctx: ToolContext, command: str, files: Iterable[str]) -> Any:
-        argv = python_module("radon", command, "-j", "--", *files)
-        result = run_static(ctx, argv)
-        return result, json.loads(result.stdout) if result.exit_code == 0 else None
+    def _json(self, ctx: ToolContext, command: str, files: list[str]) -> _Output:
+        if not files:
+            return _Output(None, {})
+        result = run_static(ctx, python_module("radon", command, "-j", "--", *files))
+        try:
+            data = json.loads(result.stdout) if result.exit_code == 0 else None
+        except json.JSONDecodeError:
+            data = None
+        # radon names files as given; tag each block with its file for _blocks.
+        if command == "cc" and isinstance(data, dict):
+            for path, items in data.items():
+                for item in items if isinstance(items, list) else []:
+                    item["_path"] = path
+        return _Output(result, data)
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Run radon raw, cc and mi and derive size and complexity metrics."""
-        ws = ctx.workspace
-        all_files = [str(ws.path(f)) for f in ws.python_files]
+        ws = ctx.workspace  # radon reads its config from cwd: always grader's folder
         sources = [str(ws.path(f)) for f in ws.source_files]
-        try:
-            raw_result, raw = self._json(ctx, "raw", all_files)
-            cc_result, cc = self._json(ctx, "cc", sources) if sources else (raw_result, {})
-            mi_result, mi = self._json(ctx, "mi", sources) if sources else (raw_result, {})
-        except json.JSONDecodeError:
-            return failure(
-                self.name, self.version(), raw_result, "radon gave no JSON", self.metrics
-            )
-        if raw is None or cc is None or mi is None:
-            bad = next(
-                r for r, v in ((raw_result, raw), (cc_result, cc), (mi_result, mi)) if v is None
-            )
-            return failure(self.name, self.version(), bad, "radon failed", self.metrics)
-
-        def rel(path: str) -> str:
-            return relative(ctx, path)
-
-        sloc = {rel(p): v["sloc"] for p, v in raw.items() if "sloc" in v}
-        source_set = set(ws.source_files)
-        code_sloc = {p: n for p, n in sloc.items() if p in source_set}
-        code = sum(code_sloc.values())
-        tests = sum(n for p, n in sloc.items() if p not in source_set)
-        blocks = _blocks(cc, rel)
-        mis = {rel(p): v["mi"] for p, v in mi.items() if "mi" in v}
-        weighted_mi = None
-        if mis and sum(code_sloc.get(p, 0) for p in mis):
-            weighted_mi = sum(mi_value * code_sloc.get(p, 0) for p, mi_value in mis.items()) / sum(
-                code_sloc.get(p, 0) for p in mis
-            )
-        no_functions = "no functions in non-test code"
-        no_modules = "no non-test modules"
-        metrics = (
-            _metric("code.sloc", code, "lines"),
-            _metric("code.test_sloc", tests, "lines"),
-            _metric("code.total_sloc", code + tests, "lines"),
-            _metric(
-                "complexity.mean",
-                statistics.fmean(b.complexity for b in blocks) if blocks else None,
-                "cc",
-                no_functions,
-            ),
-            _metric(
-                "complexity.max",
-                max((b.complexity for b in blocks), default=None),
-                "cc",
-                no_functions,
-            ),
-            _metric(
-                "complexity.high_share",
-                _share(sum(b.complexity > COMPLEX_FUNCTION for b in blocks), len(blocks)),
-                "%",
-                no_functions,
-            ),
-            _metric("maintainability.mi_mean", weighted_mi, "MI", no_modules),
-            _metric("maintainability.mi_min", min(mis.values(), default=None), "MI", no_modules),
-            _metric(
-                "design.max_module_sloc", max(code_sloc.values(), default=None), "lines", no_modules
-            ),
-            _metric(
-                "design.large_module_share",
-                _share(sum(n > LARGE_MODULE_SLOC for n in code_sloc.values()), len(code_sloc)),
-                "%",
-                no_modules,
-            ),
-            _metric(
-                "design.long_function_share",
-                _share(sum(b.length > LONG_FUNCTION_LINES for b in blocks), len(blocks)),
-                "%",
-                no_functions,
-            ),
-            _metric(
-                "design.mean_function_length",
-                statistics.fmean(b.length for b in blocks) if blocks else None,
-                "lines",
-                no_functions,
-            ),
-        )
-        findings = [
-            Finding(
-                tool=self.name,
-                rule_id="complexity",
-                message=f"{b.name} has cyclomatic complexity {b.complexity} "
-                f"(over {COMPLEX_FUNCTION})",
-                severity=Severity.MEDIUM if b.complexity > 20 else Severity.LOW,
-                location=Location(b.path, b.line, end_line=b.end_line),
-            )
-            for b in blocks
-            if b.complexity > COMPLEX_FUNCTION
-        ]
-        findings += [
-            Finding(
-                tool=self.name,
-                rule_id="function-length",
-                message=f"{b.name} is {b.length} lines long (over {LONG_FUNCTION_LINES})",
-                severity=Severity.LOW,
-                location=Location(b.path, b.line, end_line=b.end_line),
-            )
-            for b in blocks
-            if b.length > LONG_FUNCTION_LINES
-        ]
-        findings += [
-            Finding(
-                tool=self.name,
-                rule_id="maintainability-index",
-                message=f"maintainability index {value:.0f} (below {LOW_MAINTAINABILITY:.0f})",
-                severity=Severity.LOW,
-                location=Location(path),
-            )
-            for path, value in sorted(mis.items())
-            if value < LOW_MAINTAINABILITY
-        ]
-        per_file = tuple(
-            FileStats(
-                path=path,
-                sloc=n,
-                max_complexity=max((b.complexity for b in blocks if b.path == path), default=None),
-                maintainability=mis.get(path),
-            )
-            for path, n in sorted(code_sloc.items())
-        )
+        raw = self._json(ctx, "raw", [str(ws.path(f)) for f in ws.python_files])
+        cc = self._json(ctx, "cc", sources)
+        mi = self._json(ctx, "mi", sources)
+        outputs = (raw, cc, mi)
+        for output in outputs:
+            if output.broken and output.result:
+                return failure(
+                    self.name, self.version(), output.result, "radon failed", self.metrics
+                )
+        measured = _measure(ctx, raw.json, cc.json, mi.json)
         return ToolResult(
             tool=self.name,
             version=self.version(),
             status=ToolStatus.OK,
-            findings=tuple(findings),
-            metrics=metrics,
-            argv=cc_result.argv,
-            exit_code=cc_result.exit_code,
-            duration_s=raw_result.duration_s + cc_result.duration_s + mi_result.duration_s,
-            per_file=per_file,
+            findings=measured.findings(),
+            metrics=measured.metrics(),
+            duration_s=sum(o.duration_s for o in outputs),
+            per_file=measured.per_file(),
         )
