@@ -126,23 +126,39 @@ def _with_snippets(
 def merge_file_stats(results: Iterable[ToolResult]) -> tuple[FileStats, ...]:
     """One row per file, combining what each tool knows about it."""
     merged: dict[str, FileStats] = {}
-    for result in results:
-        for stats in result.per_file:
-            current = merged.get(stats.path, FileStats(stats.path))
-            merged[stats.path] = FileStats(
-                path=stats.path,
-                sloc=stats.sloc if stats.sloc is not None else current.sloc,
-                max_complexity=stats.max_complexity
-                if stats.max_complexity is not None
-                else current.max_complexity,
-                maintainability=stats.maintainability
-                if stats.maintainability is not None
-                else current.maintainability,
-                line_coverage=stats.line_coverage
-                if stats.line_coverage is not None
-                else current.line_coverage,
-            )
+    for stats in (s for result in results for s in result.per_file):
+        current = merged.get(stats.path)
+        if current is None:
+            merged[stats.path] = stats
+            continue
+        known = {k: v for k, v in dataclasses.asdict(stats).items() if v is not None}
+        merged[stats.path] = dataclasses.replace(current, **known)
     return tuple(merged[path] for path in sorted(merged))
+
+
+def _warnings(
+    acquired: tuple[str, ...],
+    workspace: Workspace,
+    sandbox: Sandbox,
+    results: tuple[ToolResult, ...],
+    criteria: tuple[CriterionScore, ...],
+) -> tuple[str, ...]:
+    """What a reader must know before trusting the score, most important first."""
+    unisolated = [] if sandbox.isolated else ["tests ran WITHOUT isolation (--allow-unsandboxed)"]
+    excluded = [f"excluded from grading: {', '.join(workspace.excluded[:20])}"]
+    broken = [
+        f"{r.tool} {r.status.value}: {r.reason}"
+        for r in results
+        if r.status in {ToolStatus.FAILED, ToolStatus.TIMEOUT}
+    ]
+    unmeasured = [f"{c.name} not measured" for c in criteria if c.score is None]
+    return (
+        *unisolated,
+        *acquired,
+        *(excluded if workspace.excluded else []),
+        *broken,
+        *unmeasured,
+    )
 
 
 def grade(options: GradeOptions) -> Report:
@@ -160,24 +176,14 @@ def grade(options: GradeOptions) -> Report:
         findings = [f for r in results for f in r.findings]
         criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
         criteria = _with_snippets(workspace, criteria)
-        warnings = list(acquired.warnings)
-        if workspace.excluded:
-            warnings.append(f"excluded from grading: {', '.join(workspace.excluded[:20])}")
-        if not sandbox.isolated:
-            warnings.insert(0, "tests ran WITHOUT isolation (--allow-unsandboxed)")
-        warnings += [
-            f"{r.tool} {r.status.value}: {r.reason}"
-            for r in results
-            if r.status is ToolStatus.FAILED or r.status is ToolStatus.TIMEOUT
-        ]
-        warnings += [f"{c.name} not measured" for c in criteria if c.score is None]
+        warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
         submission = Submission(
             source=options.source,
             commit=acquired.commit,
             ref=acquired.ref,
             root_label=Path(options.source).name or options.source,
             candidate_configs=workspace.candidate_configs,
-            warnings=tuple(warnings),
+            warnings=warnings,
         )
         return Report(
             grader_version=__version__,

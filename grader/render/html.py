@@ -6,6 +6,7 @@ Pygments (which escapes), never as raw markup. The page makes no external reques
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
@@ -15,7 +16,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from grader.models import CriterionScore, Finding, Report, ToolResult
+from grader.models import CriterionScore, FileStats, Finding, Report, ToolResult
 
 BAR_WIDTH = 320
 ROW_HEIGHT = 28
@@ -208,18 +209,8 @@ def _tests(tools: tuple[ToolResult, ...]) -> TestsView | None:
     )
 
 
-def view(report: Report) -> PageView:
-    """Build the page's view model from a report."""
-    findings_per_file: dict[str, int] = {}
-    seen: set[Finding] = set()
-    for criterion in report.criteria:
-        for finding in criterion.findings:
-            if finding not in seen:
-                seen.add(finding)
-                findings_per_file[finding.location.path] = (
-                    findings_per_file.get(finding.location.path, 0) + 1
-                )
-    bars = tuple(
+def _bars(criteria: tuple[CriterionScore, ...]) -> tuple[BarView, ...]:
+    return tuple(
         BarView(
             c.name,
             "n/a" if c.score is None else f"{c.score:.0f}",
@@ -228,8 +219,29 @@ def view(report: Report) -> PageView:
             round(BAR_WIDTH * (c.score or 0) / 100),
             _band(c.score),
         )
-        for i, c in enumerate(report.criteria)
+        for i, c in enumerate(criteria)
     )
+
+
+def _file(stats: FileStats, findings: int) -> FileView:
+    coverage = stats.line_coverage
+    return FileView(
+        stats.path,
+        _num(stats.sloc),
+        _num(stats.max_complexity),
+        _num(stats.maintainability),
+        "n/a" if coverage is None else f"{coverage:.0f}%",
+        round(coverage or 0),
+        findings,
+    )
+
+
+def view(report: Report) -> PageView:
+    """Build the page's view model from a report."""
+    findings_per_file = Counter(
+        f.location.path for f in {f for c in report.criteria for f in c.findings}
+    )
+    bars = _bars(report.criteria)
     css = resources.files("grader.render") / "templates" / "report.css"
     return PageView(
         title=f"grader report: {report.submission.root_label}",
@@ -249,18 +261,7 @@ def view(report: Report) -> PageView:
         chart_height=len(bars) * ROW_HEIGHT,
         bars=bars,
         criteria=tuple(_criterion(c) for c in report.criteria),
-        files=tuple(
-            FileView(
-                f.path,
-                _num(f.sloc),
-                _num(f.max_complexity),
-                _num(f.maintainability),
-                _num(f.line_coverage) + ("%" if f.line_coverage is not None else ""),
-                round(f.line_coverage or 0),
-                findings_per_file.get(f.path, 0),
-            )
-            for f in report.per_file
-        ),
+        files=tuple(_file(f, findings_per_file[f.path]) for f in report.per_file),
         tests=_tests(report.tools),
         tools=tuple(
             ToolView(t.tool, t.version, t.status.value, f"{t.duration_s:.2f}s", t.reason)

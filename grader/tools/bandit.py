@@ -8,6 +8,7 @@ suppression.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
 from grader.tools.base import (
@@ -24,6 +25,36 @@ from grader.tools.base import (
 _LEVELS = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 # Points per finding by severity, before normalising by size.
 SEVERITY_WEIGHT = {Severity.LOW: 1.0, Severity.MEDIUM: 3.0, Severity.HIGH: 10.0}
+
+
+def _finding(ctx: ToolContext, item: dict[str, Any]) -> Finding:
+    return Finding(
+        tool="bandit",
+        rule_id=item["test_id"],
+        message=item["issue_text"],
+        severity=_LEVELS.get(item["issue_severity"], Severity.LOW),
+        confidence=_LEVELS.get(item["issue_confidence"], Severity.LOW),
+        location=Location(
+            path=relative(ctx, item["filename"]),
+            line=item["line_number"],
+            column=item.get("col_offset"),
+        ),
+        help_url=item.get("more_info"),
+    )
+
+
+def _is_confident(finding: Finding) -> bool:
+    return finding.confidence is not None and finding.confidence.rank >= Severity.MEDIUM.rank
+
+
+def _metrics(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
+    weighted = sum(SEVERITY_WEIGHT.get(f.severity, 0.0) for f in findings if _is_confident(f))
+    worst = [f for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH]
+    return (
+        Metric("security.issues", len(findings), "issues", "bandit"),
+        Metric("security.weighted", weighted, "points", "bandit"),
+        Metric("security.high_severity_high_confidence", len(worst), "issues", "bandit"),
+    )
 
 
 class Bandit:
@@ -78,29 +109,7 @@ class Bandit:
             raw = json.loads(result.stdout)
         except json.JSONDecodeError:
             return failure(self.name, self.version(), result, "bandit gave no JSON", self.metrics)
-        findings = tuple(
-            Finding(
-                tool=self.name,
-                rule_id=item["test_id"],
-                message=item["issue_text"],
-                severity=_LEVELS.get(item["issue_severity"], Severity.LOW),
-                confidence=_LEVELS.get(item["issue_confidence"], Severity.LOW),
-                location=Location(
-                    path=relative(ctx, item["filename"]),
-                    line=item["line_number"],
-                    column=item.get("col_offset"),
-                ),
-                help_url=item.get("more_info"),
-            )
-            for item in raw.get("results", [])
-        )
-        confident = [
-            f for f in findings if f.confidence and f.confidence.rank >= Severity.MEDIUM.rank
-        ]
-        weighted = sum(SEVERITY_WEIGHT.get(f.severity, 0.0) for f in confident)
-        worst = sum(
-            1 for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH
-        )
+        findings = tuple(_finding(ctx, item) for item in raw.get("results", []))
         notes = tuple(
             f"bandit could not parse {e['filename']}: {e['reason']}" for e in raw.get("errors", [])
         )
@@ -109,11 +118,7 @@ class Bandit:
             version=self.version(),
             status=ToolStatus.OK,
             findings=findings,
-            metrics=(
-                Metric("security.issues", len(findings), "issues", self.name),
-                Metric("security.weighted", weighted, "points", self.name),
-                Metric("security.high_severity_high_confidence", worst, "issues", self.name),
-            ),
+            metrics=_metrics(findings),
             argv=result.argv,
             exit_code=result.exit_code,
             duration_s=result.duration_s,

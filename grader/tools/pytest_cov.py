@@ -14,11 +14,12 @@ import json
 import shutil
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import proc
 from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
-from grader.sandbox import give_to_sandbox, interpreter_paths
+from grader.sandbox import Limits, give_to_sandbox, interpreter_paths
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -26,6 +27,7 @@ from grader.tools.base import (
     package_version,
     python_module,
 )
+from grader.workspace import Workspace
 
 MAX_FAILURE_MESSAGE = 600
 SLOWEST = 5
@@ -106,6 +108,91 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
 
 
+@dataclass(frozen=True)
+class _Paths:
+    """The folders of one test run, all inside the adapter's private folder."""
+
+    scratch: Path
+    results: Path
+    config: Path
+    home: Path
+
+    @classmethod
+    def prepare(cls, ctx: ToolContext) -> _Paths:
+        """Copy the submission to scratch and hand the writable folders to the sandbox."""
+        base = ctx.work_dir
+        paths = cls(base / "submission", base / "results", base / "config", base / "home")
+        # Tests may rewrite files; the static tools keep reading the pristine copy.
+        shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+        for folder in (paths.results, paths.config, paths.home):
+            folder.mkdir()
+        (paths.config / "pytest.ini").write_text(_pytest_ini(paths.scratch), encoding="utf-8")
+        for folder in (paths.scratch, paths.results, paths.home):
+            give_to_sandbox(folder)
+        return paths
+
+
+def _argv(paths: _Paths, ws: Workspace, limits: Limits) -> list[str]:
+    scratch = paths.scratch
+    return [
+        *python_module("coverage", "run"),
+        *coverage_options(scratch, paths.results / ".coverage", (*ws.test_files, *ws.excluded)),
+        "-m",
+        "pytest",
+        "-c",
+        str(paths.config / "pytest.ini"),
+        f"--rootdir={scratch}",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "pytest_timeout",
+        f"--timeout={limits.per_test_s:g}",
+        f"--junitxml={paths.results / 'junit.xml'}",
+        "-q",
+        *[f"--ignore={scratch / path}" for path in ws.excluded],
+        "--",
+        str(scratch),
+    ]
+
+
+def _environment(paths: _Paths, python: Path) -> dict[str, str]:
+    return {
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(paths.home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",  # noqa: S108 - the sandbox's private tmpfs
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+
+
+def _read_junit(junit: Path, result: proc.ProcResult) -> tuple[TestSummary | None, str]:
+    if not junit.is_file():
+        return None, (
+            f"pytest ended without writing results (exit code {result.exit_code}): "
+            "the suite crashed or a test ended the process"
+        )
+    try:
+        return parse_junit(junit), ""
+    except ET.ParseError as exc:
+        return None, f"pytest's results could not be read: {exc}"
+
+
+def _test_metrics(summary: TestSummary) -> tuple[Metric, ...]:
+    ran = summary.passed + summary.failed + summary.errors
+    return (
+        Metric("tests.count", summary.total, "tests", "pytest"),
+        Metric(
+            "tests.pass_rate",
+            _percent(summary.passed, ran) if ran else 0.0,
+            "%",
+            "pytest",
+            "" if ran else "no test ran",
+        ),
+    )
+
+
 class PytestCoverage:
     """Run the candidate's tests under coverage, isolated, with grader's settings."""
 
@@ -147,99 +234,33 @@ class PytestCoverage:
         ws = ctx.workspace
         if not ws.test_files:
             return self._zero("no test files found")
-        scratch, results, config, home = (
-            ctx.work_dir / "submission",
-            ctx.work_dir / "results",
-            ctx.work_dir / "config",
-            ctx.work_dir / "home",
-        )
-        # Tests may rewrite files; the static tools keep reading the pristine copy.
-        shutil.copytree(ws.root, scratch, symlinks=True)
-        for folder in (results, config, home):
-            folder.mkdir()
-        (config / "pytest.ini").write_text(_pytest_ini(scratch), encoding="utf-8")
-        for folder in (scratch, results, home):
-            give_to_sandbox(folder)
+        paths = _Paths.prepare(ctx)
         python = Path(sys.executable)
-        argv = [
-            *python_module("coverage", "run"),
-            *coverage_options(scratch, results / ".coverage", (*ws.test_files, *ws.excluded)),
-            "-m",
-            "pytest",
-            "-c",
-            str(config / "pytest.ini"),
-            f"--rootdir={scratch}",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "pytest_timeout",
-            f"--timeout={ctx.limits.per_test_s:g}",
-            f"--junitxml={results / 'junit.xml'}",
-            "-q",
-            *[f"--ignore={scratch / path}" for path in ws.excluded],
-            "--",
-            str(scratch),
-        ]
-        env = {
-            "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp",  # noqa: S108 - the sandbox's private tmpfs
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0",
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        }
         result = ctx.sandbox.run(
-            argv,
-            cwd=scratch,
-            writable=[scratch, results, home],
-            readable=[*interpreter_paths(python), config, config_path("coveragerc").parent],
-            env=env,
+            _argv(paths, ws, ctx.limits),
+            cwd=paths.scratch,
+            writable=[paths.scratch, paths.results, paths.home],
+            readable=[*interpreter_paths(python), paths.config, config_path("coveragerc").parent],
+            env=_environment(paths, python),
             limits=ctx.limits,
         )
-        notes = []
-        if result.truncated:
-            notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
         if result.timed_out:
             return self._zero(f"the test run exceeded its {ctx.limits.wall_s:g}s limit", result)
-        junit = results / "junit.xml"
-        if not junit.is_file():
-            return self._zero(
-                f"pytest ended without writing results (exit code {result.exit_code}): "
-                "the suite crashed or a test ended the process",
-                result,
-            )
-        try:
-            summary = parse_junit(junit)
-        except ET.ParseError as exc:
-            return self._zero(f"pytest's results could not be read: {exc}", result)
-        line, branch, per_file, cov_note = self._coverage(ctx, config, results, scratch)
-        if cov_note:
-            notes.append(cov_note)
-        ran = summary.passed + summary.failed + summary.errors
+        summary, problem = _read_junit(paths.results / "junit.xml", result)
+        if summary is None:
+            return self._zero(problem, result)
+        line, branch, per_file, cov_note = self._coverage(ctx, paths)
+        notes = [cov_note] if cov_note else []
+        if result.truncated:
+            notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
         return ToolResult(
             tool=self.name,
             version=self.version(),
             status=ToolStatus.OK,
             metrics=(
-                Metric("tests.count", summary.total, "tests", self.name),
-                Metric(
-                    "tests.pass_rate",
-                    _percent(summary.passed, ran) if ran else 0.0,
-                    "%",
-                    self.name,
-                    "" if ran else "no test ran",
-                ),
-                Metric(
-                    "coverage.line", line if line is not None else 0.0, "%", self.name, cov_note
-                ),
-                Metric(
-                    "coverage.branch",
-                    branch if branch is not None else 0.0,
-                    "%",
-                    self.name,
-                    cov_note,
-                ),
+                *_test_metrics(summary),
+                Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
+                Metric("coverage.branch", branch or 0.0, "%", self.name, cov_note),
             ),
             argv=result.argv,
             exit_code=result.exit_code,
@@ -251,9 +272,10 @@ class PytestCoverage:
         )
 
     def _coverage(
-        self, ctx: ToolContext, config: Path, results: Path, scratch: Path
+        self, ctx: ToolContext, paths: _Paths
     ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
         """Turn grader's coverage data file into percentages (outside the sandbox)."""
+        results, scratch = paths.results, paths.scratch
         report = ctx.work_dir / "coverage.json"
         argv = python_module(
             "coverage",
