@@ -18,6 +18,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from grader import proc
 from grader.errors import AcquireError
@@ -156,65 +157,69 @@ def _safe_member_path(name: str, archive: str) -> PurePosixPath:
     return path
 
 
+class _Budget:
+    """Bytes and members an archive may still unpack; counts what is really inflated."""
+
+    def __init__(self, archive: str) -> None:
+        self.archive = archive
+        self.written = 0
+        self.members = 0
+
+    def member(self) -> None:
+        self.members += 1
+        if self.members > MAX_MEMBERS:
+            raise AcquireError(f"{self.archive}: more than {MAX_MEMBERS} members")
+
+    def copy(self, source: IO[bytes], target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Header sizes can lie: count the bytes as they come out.
+        with source, target.open("wb") as sink:
+            while chunk := source.read(65536):
+                self.written += len(chunk)
+                if self.written > MAX_BYTES:
+                    raise AcquireError(
+                        f"{self.archive}: expands beyond {MAX_BYTES // 2**20} MB; refusing it"
+                    )
+                sink.write(chunk)
+
+
+def _refuse(archive: Path, name: str, why: str) -> AcquireError:
+    return AcquireError(f"{archive.name}: refusing member {name!r}: {why}")
+
+
 def _unpack_zip(archive: Path, dest: Path) -> None:
+    budget = _Budget(archive.name)
     with zipfile.ZipFile(archive) as bundle:
-        members = bundle.infolist()
-        if len(members) > MAX_MEMBERS:
-            raise AcquireError(f"{archive.name}: more than {MAX_MEMBERS} members")
-        written = 0
-        for member in members:
-            path = _safe_member_path(member.filename, archive.name)
-            mode = member.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise AcquireError(
-                    f"{archive.name}: refusing member {member.filename!r}: it is a link"
-                )
-            target = dest / path
+        for member in bundle.infolist():
+            budget.member()
+            target = dest / _safe_member_path(member.filename, archive.name)
+            if stat.S_ISLNK(member.external_attr >> 16):
+                raise _refuse(archive, member.filename, "it is a link")
             if member.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Count the bytes actually inflated: header sizes can lie.
-            with bundle.open(member) as source, target.open("wb") as sink:
-                while chunk := source.read(65536):
-                    written += len(chunk)
-                    if written > MAX_BYTES:
-                        raise AcquireError(
-                            f"{archive.name}: expands beyond {MAX_BYTES // 2**20} MB; refusing it"
-                        )
-                    sink.write(chunk)
+            else:
+                budget.copy(bundle.open(member), target)
+
+
+def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
+    if member.issym() or member.islnk():
+        raise _refuse(archive, member.name, "it is a link")
+    if not (member.isfile() or member.isdir()):
+        raise _refuse(archive, member.name, "it is a device or special file")
 
 
 def _unpack_tar(archive: Path, dest: Path) -> None:
+    budget = _Budget(archive.name)
     with tarfile.open(archive, "r:gz") as bundle:
-        written = 0
-        for count, member in enumerate(bundle, start=1):
-            if count > MAX_MEMBERS:
-                raise AcquireError(f"{archive.name}: more than {MAX_MEMBERS} members")
-            path = _safe_member_path(member.name, archive.name)
-            if member.issym() or member.islnk():
-                raise AcquireError(f"{archive.name}: refusing member {member.name!r}: it is a link")
-            if not (member.isfile() or member.isdir()):
-                raise AcquireError(
-                    f"{archive.name}: refusing member {member.name!r}: "
-                    "it is a device or special file"
-                )
-            target = dest / path
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
+        for member in bundle:
+            budget.member()
+            target = dest / _safe_member_path(member.name, archive.name)
+            _check_tar_member(archive, member)
             source = bundle.extractfile(member)
-            if source is None:
-                continue
-            with source, target.open("wb") as sink:
-                while chunk := source.read(65536):
-                    written += len(chunk)
-                    if written > MAX_BYTES:
-                        raise AcquireError(
-                            f"{archive.name}: expands beyond {MAX_BYTES // 2**20} MB; refusing it"
-                        )
-                    sink.write(chunk)
+            if member.isdir() or source is None:
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                budget.copy(source, target)
 
 
 def _unpack(archive: Path, dest: Path) -> None:
@@ -235,37 +240,40 @@ def _unpack(archive: Path, dest: Path) -> None:
         inner.rmdir()
 
 
+def _acquire_local(local: Path, source: str, ref: str | None, dest: Path) -> Acquired:
+    if local.is_file() and local.name.endswith(ARCHIVE_SUFFIXES):
+        if ref:
+            raise AcquireError("--ref applies to git sources, not to archives")
+        _unpack(local, dest)
+        return Acquired(dest, source, None, None)
+    if not local.is_dir():
+        raise AcquireError(f"{source} is neither a folder, a git URL nor a .zip/.tar.gz archive")
+    if (local / ".git").exists():
+        sha, ref = _clone(local.as_uri(), ref, dest, source)
+        return Acquired(dest, source, sha, ref)
+    if ref:
+        raise AcquireError(f"--ref needs a git repository, and {source} is not one")
+    _copy_folder(local, dest)
+    return Acquired(
+        dest, source, None, None, ("the folder is not a git repository: no commit recorded",)
+    )
+
+
+def _remote_url(source: str) -> str:
+    if URL.match(source):
+        return source
+    if SHORTHAND.match(source):
+        return f"https://github.com/{source}.git"
+    if "://" in source:
+        raise AcquireError(f"unsupported URL scheme in {source!r}: use https://, ssh:// or file://")
+    raise AcquireError(f"no such file or folder: {source}")
+
+
 def acquire(source: str, ref: str | None, workdir: Path) -> Acquired:
     """Fetch ``source`` at ``ref`` into ``workdir/submission`` and say what was graded."""
     dest = workdir / "submission"
     local = Path(source).expanduser()
     if local.exists():
-        local = local.resolve()
-        if local.is_file() and local.name.endswith(ARCHIVE_SUFFIXES):
-            if ref:
-                raise AcquireError("--ref applies to git sources, not to archives")
-            _unpack(local, dest)
-            return Acquired(dest, source, None, None)
-        if not local.is_dir():
-            raise AcquireError(
-                f"{source} is neither a folder, a git URL nor a .zip/.tar.gz archive"
-            )
-        if (local / ".git").exists():
-            sha, ref = _clone(local.as_uri(), ref, dest, source)
-            return Acquired(dest, source, sha, ref)
-        if ref:
-            raise AcquireError(f"--ref needs a git repository, and {source} is not one")
-        _copy_folder(local, dest)
-        return Acquired(
-            dest, source, None, None, ("the folder is not a git repository: no commit recorded",)
-        )
-    if URL.match(source):
-        sha, ref = _clone(source, ref, dest, source)
-        return Acquired(dest, source, sha, ref)
-    if SHORTHAND.match(source):
-        url = f"https://github.com/{source}.git"
-        sha, ref = _clone(url, ref, dest, source)
-        return Acquired(dest, source, sha, ref)
-    if "://" in source:
-        raise AcquireError(f"unsupported URL scheme in {source!r}: use https://, ssh:// or file://")
-    raise AcquireError(f"no such file or folder: {source}")
+        return _acquire_local(local.resolve(), source, ref, dest)
+    sha, ref = _clone(_remote_url(source), ref, dest, source)
+    return Acquired(dest, source, sha, ref)

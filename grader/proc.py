@@ -69,6 +69,30 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+class _Capture:
+    """Reads a child's stdout and stderr on threads, keeping at most ``cap`` bytes of each."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], cap: int) -> None:
+        self.out, self.err = bytearray(), bytearray()
+        self.flags = [False]
+        self.readers = [
+            threading.Thread(target=_drain, args=(stream, sink, cap, self.flags), daemon=True)
+            for stream, sink in ((proc.stdout, self.out), (proc.stderr, self.err))
+            if stream is not None
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    def finish(self) -> tuple[str, str, bool]:
+        for reader in self.readers:
+            reader.join(timeout=5)
+        return (
+            self.out.decode("utf-8", errors="replace"),
+            self.err.decode("utf-8", errors="replace"),
+            self.flags[0],
+        )
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -93,15 +117,7 @@ def run(
     except (FileNotFoundError, PermissionError) as exc:
         return ProcResult(argv_t, None, "", str(exc), 0.0, missing_executable=True)
 
-    out, err = bytearray(), bytearray()
-    flags = [False]
-    readers = [
-        threading.Thread(target=_drain, args=(stream, sink, output_cap, flags), daemon=True)
-        for stream, sink in ((proc.stdout, out), (proc.stderr, err))
-        if stream is not None
-    ]
-    for reader in readers:
-        reader.start()
+    capture = _Capture(proc, output_cap)
     timed_out = False
     try:
         proc.wait(timeout=timeout_s)
@@ -109,21 +125,17 @@ def run(
         timed_out = True
     finally:
         # Whatever happened (timeout, Ctrl-C), nothing the command started survives it.
-        if proc.returncode is None or timed_out:
-            _kill_group(proc)
-            proc.wait()
-        else:
-            _kill_group(proc)
-    for reader in readers:
-        reader.join(timeout=5)
+        _kill_group(proc)
+        proc.wait()
+    stdout, stderr, truncated = capture.finish()
     return ProcResult(
         argv=argv_t,
         exit_code=None if timed_out else proc.returncode,
-        stdout=out.decode("utf-8", errors="replace"),
-        stderr=err.decode("utf-8", errors="replace"),
+        stdout=stdout,
+        stderr=stderr,
         duration_s=time.monotonic() - started,
         timed_out=timed_out,
-        truncated=flags[0],
+        truncated=truncated,
     )
 
 

@@ -94,6 +94,10 @@ class Rubric:
         return next(letter for letter, floor in self.grades if score >= floor)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class _Reader:
     """Typed access to TOML values that names the exact key when something is wrong."""
 
@@ -131,22 +135,25 @@ class _Reader:
             raise self.fail(f"{where}{key}", f"{value} is out of range ({low:g} to {high:g})")
         return float(value)
 
+    def point(self, pair: Any, key: str) -> tuple[float, float]:
+        if not isinstance(pair, list) or len(pair) != 2 or not all(map(_is_number, pair)):
+            raise self.fail(key, f"{pair!r} is not a [value, points] pair of numbers")
+        if not 0 <= pair[1] <= 100:
+            raise self.fail(key, f"points {pair[1]} out of range (0 to 100)")
+        return float(pair[0]), float(pair[1])
+
+    def table_list(self, data: Mapping[str, Any], key: str, where: str) -> list[Any]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(f"{where}{key}", "must be a list")
+        return value
+
     def curve(self, data: Mapping[str, Any], where: str) -> Curve:
         raw = data.get("points")
         key = f"{where}points"
         if not isinstance(raw, list) or len(raw) < 2:
             raise self.fail(key, "must be a list of at least two [value, points] pairs")
-        pairs: list[tuple[float, float]] = []
-        for pair in raw:
-            if (
-                not isinstance(pair, list)
-                or len(pair) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-            ):
-                raise self.fail(key, f"{pair!r} is not a [value, points] pair of numbers")
-            if not 0 <= pair[1] <= 100:
-                raise self.fail(key, f"points {pair[1]} out of range (0 to 100)")
-            pairs.append((float(pair[0]), float(pair[1])))
+        pairs = [self.point(pair, key) for pair in raw]
         if any(b[0] <= a[0] for a, b in itertools.pairwise(pairs)):
             raise self.fail(key, "values must be strictly increasing")
         return Curve(tuple(pairs))
@@ -193,19 +200,17 @@ def _criterion(r: _Reader, data: Any, where: str, known: Mapping[str, object]) -
         {"id", "name", "weight", "rationale", "metrics", "caps", "findings"},
         {"id", "name", "weight", "rationale", "metrics"},
     )
-    metrics_raw = data["metrics"]
-    if not isinstance(metrics_raw, list) or not metrics_raw:
+    metrics_raw = r.table_list(data, "metrics", where)
+    if not metrics_raw:
         raise r.fail(f"{where}metrics", "must list at least one metric")
     rules = tuple(
         _metric_rule(r, m, f"{where}metrics[{i}].", known) for i, m in enumerate(metrics_raw)
     )
     if len({rule.metric for rule in rules}) != len(rules):
         raise r.fail(f"{where}metrics", "a metric is listed twice")
-    caps_raw = data.get("caps", [])
-    if not isinstance(caps_raw, list):
-        raise r.fail(f"{where}caps", "must be a list of tables")
-    findings = data.get("findings", [])
-    if not isinstance(findings, list) or not all(isinstance(f, str) for f in findings):
+    caps_raw = r.table_list(data, "caps", where)
+    findings = r.table_list(data, "findings", where)
+    if not all(isinstance(f, str) for f in findings):
         raise r.fail(
             f"{where}findings", "must be a list of selectors like 'ruff' or 'facts:print-call'"
         )
