@@ -164,13 +164,15 @@ def _warnings(
 def grade(options: GradeOptions) -> Report:
     """Grade one submission and return the report; raises UsageError for bad input."""
     rubric = load_rubric(options.rubric)
-    sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
         workdir = Path(tmp)
         acquired = acquire(options.source, options.ref, workdir)
         workspace = inventory(acquired.root, options.exclude)
         if not workspace.python_files:
             raise UsageError(f"no Python files in {options.source}")
+        sandbox: Sandbox = sandbox_module.NotNeeded()
+        if workspace.test_files:
+            sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
         results = run_tools(workspace, workdir, sandbox, options.limits, options.tools)
         metrics = normalize.all_metrics(results)
         findings = [f for r in results for f in r.findings]

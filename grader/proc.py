@@ -75,10 +75,10 @@ class _Capture:
     def __init__(self, proc: subprocess.Popen[bytes], cap: int) -> None:
         self.out, self.err = bytearray(), bytearray()
         self.flags = [False]
+        self.streams = [s for s in (proc.stdout, proc.stderr) if s is not None]
         self.readers = [
             threading.Thread(target=_drain, args=(stream, sink, cap, self.flags), daemon=True)
-            for stream, sink in ((proc.stdout, self.out), (proc.stderr, self.err))
-            if stream is not None
+            for stream, sink in zip(self.streams, (self.out, self.err), strict=False)
         ]
         for reader in self.readers:
             reader.start()
@@ -86,6 +86,8 @@ class _Capture:
     def finish(self) -> tuple[str, str, bool]:
         for reader in self.readers:
             reader.join(timeout=5)
+        for stream in self.streams:
+            stream.close()
         return (
             self.out.decode("utf-8", errors="replace"),
             self.err.decode("utf-8", errors="replace"),

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import proc
-from grader.errors import UsageError
+from grader.errors import GraderError, UsageError
 
 NOBODY_UID = 65534
+# The sandbox's own /tmp: a fresh, private tmpfs, not the host's.
+SANDBOX_TMP = "/tmp"  # noqa: S108
 
 # System folders the candidate's interpreter needs, bound read-only.
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -121,8 +123,7 @@ def _system_mounts() -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]
     for file in _SYSTEM_FILES:
         args += ["--ro-bind-try", file, file]
-    # A private, empty /tmp: nothing of the host's /tmp is visible.
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", SANDBOX_TMP]
     return args
 
 
@@ -131,7 +132,7 @@ def _parents(paths: Sequence[Path]) -> list[Path]:
     seen: dict[Path, None] = {}
     for path in paths:
         for parent in reversed(path.parents):
-            if str(parent) not in {"/", "/tmp", "/usr"} and parent not in paths:  # noqa: S108
+            if str(parent) not in {"/", SANDBOX_TMP, "/usr"} and parent not in paths:
                 seen.setdefault(parent)
     return list(seen)
 
@@ -207,6 +208,25 @@ class Bubblewrap:
             env=proc.scrubbed_env(),
             output_cap=limits.output_bytes,
         )
+
+
+class NotNeeded:
+    """Stands in when a submission has no tests: nothing of the candidate's will run."""
+
+    isolated = True
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        writable: Sequence[Path],
+        readable: Sequence[Path],
+        env: Mapping[str, str],
+        limits: Limits,
+    ) -> proc.ProcResult:
+        """Refuse: a submission without tests must not reach here."""
+        raise GraderError("no sandbox was prepared for a submission without tests")
 
 
 class Unisolated:

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from grader.cli import main
+from grader.sandbox import bubblewrap_problem
+
 # Hostile sample submissions hold conftest.py files and tests that attack the grader:
 # they are data for tests/test_hostile.py, never collected themselves.
 collect_ignore = ["hostile"]
@@ -99,10 +102,25 @@ def graded(
 
 
 @pytest.fixture
-def grade_cli(tmp_path: Path) -> Callable[..., Run]:
-    """Grade a source into a fresh output folder."""
+def grade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Grade a source into a fresh output folder, calling the CLI's main() in-process."""
 
     def _grade(source: str | Path, *args: str) -> Run:
-        return run_grader(source, tmp_path / "out", *args)
+        out = tmp_path / "out"
+        code = main(["grade", str(source), "--out", str(out), *args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err, out)
 
     return _grade
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests that run candidate code when bubblewrap cannot work here, saying why."""
+    del config
+    problem = bubblewrap_problem()
+    if problem is None:
+        return
+    skip = pytest.mark.skip(reason=f"needs a working sandbox: {problem}")
+    for item in items:
+        if "sandbox" in item.keywords:
+            item.add_marker(skip)

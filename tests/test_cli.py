@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, Run, git, make_repo
+from conftest import SAMPLES, Run, git, make_repo, run_grader
 
 
 def _assert_usage_error(run: Run, fragment: str) -> None:
@@ -100,9 +100,26 @@ def test_archive_with_ref_is_refused(grade_cli: Callable[..., Run], tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_fail_under_exits_1_after_writing_the_report(grade_cli: Callable[..., Run]) -> None:
-    run = grade_cli(SAMPLES / "poor", "--fail-under", "90")
+def test_fail_under_exits_1_after_writing_the_report(tmp_path: Path) -> None:
+    run = run_grader(SAMPLES / "poor", tmp_path / "out", "--fail-under", "90")
     assert run.exit_code == 1, run.stderr
     assert run.report()["score"] < 90
     assert (run.out / "report.html").is_file()
     assert run.stdout.strip() == str(run.out / "report.html")
+
+
+def test_grades_a_submission_without_tests_in_process(grade_cli: Callable[..., Run]) -> None:
+    run = grade_cli(SAMPLES / "poor", "--format", "json,md")
+    assert run.exit_code == 0, run.stderr
+    report = run.report()
+    assert report["grade"] == "F"
+    assert sorted(p.name for p in run.out.iterdir()) == ["report.json", "report.md"]
+    assert run.stdout.strip() == str(run.out / "report.json")
+
+
+def test_excluded_paths_are_not_analysed(grade_cli: Callable[..., Run]) -> None:
+    run = grade_cli(SAMPLES / "poor", "--exclude", "server.py", "--format", "json")
+    report = run.report()
+    paths = {f["path"] for c in report["criteria"] for f in c["findings"]}
+    assert "server.py" not in paths and "main.py" in paths
+    assert any("excluded from grading: server.py" in w for w in report["submission"]["warnings"])

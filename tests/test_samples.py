@@ -17,7 +17,7 @@ from grader.tools.base import config_path
 from grader.tools.pytest_cov import coverage_options
 from grader.workspace import inventory
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text(encoding="utf-8"))
 
 

@@ -13,13 +13,15 @@ import glob
 import json
 import shutil
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
 from grader import proc
 from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
-from grader.sandbox import Limits, give_to_sandbox, interpreter_paths
+from grader.sandbox import SANDBOX_TMP, Limits, give_to_sandbox, interpreter_paths
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -71,7 +73,8 @@ def coverage_options(scratch: Path, data_file: Path, omitted: tuple[str, ...]) -
 
 def parse_junit(path: Path) -> TestSummary:
     """Count outcomes from a JUnit XML file; the file is untrusted input."""
-    root = ET.parse(path).getroot()  # noqa: S314 - expat without external entities
+    # defusedxml refuses entity expansion and external references in hostile XML.
+    root = SafeET.parse(path).getroot()
     passed = failed = errors = skipped = 0
     timings: list[tuple[str, float]] = []
     failures: list[tuple[str, str]] = []
@@ -160,7 +163,7 @@ def _environment(paths: _Paths, python: Path) -> dict[str, str]:
         "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(paths.home),
         "LANG": "C.UTF-8",
-        "TMPDIR": "/tmp",  # noqa: S108 - the sandbox's private tmpfs
+        "TMPDIR": SANDBOX_TMP,
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -175,7 +178,7 @@ def _read_junit(junit: Path, result: proc.ProcResult) -> tuple[TestSummary | Non
         )
     try:
         return parse_junit(junit), ""
-    except ET.ParseError as exc:
+    except (SafeET.ParseError, DefusedXmlException) as exc:
         return None, f"pytest's results could not be read: {exc}"
 
 

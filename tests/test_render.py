@@ -1,0 +1,94 @@
+"""Renderers: escaping of candidate-controlled text, atomic writes, generated assets in sync."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pygments.formatters import HtmlFormatter
+
+from grader.errors import OutputError
+from grader.models import (
+    CriterionScore,
+    Finding,
+    Location,
+    MetricScore,
+    Report,
+    RubricInfo,
+    Severity,
+    Submission,
+    ToolResult,
+    ToolStatus,
+)
+from grader.render import Format, html, json_report, markdown, write_reports
+
+ROOT = Path(__file__).resolve().parent.parent
+EVIL = '<script>alert("pwned")</script>'
+
+
+def _report(message: str = EVIL, path: str = f"{EVIL}.py") -> Report:
+    finding = Finding(
+        "ruff", "E1", message, Severity.HIGH, Location(path, 3, snippet=f"x = '{EVIL}'")
+    )
+    metric = MetricScore("lint.issues_per_kloc", 12.0, "per kloc", 80.0, 1, 5, "12 per kloc", "r")
+    criterion = CriterionScore(
+        "maintainability", "Maintainability", 20, 80.0, "lint cost 20 points", "why",
+        (metric,), (finding,),
+    )  # fmt: skip
+    return Report(
+        grader_version="0.1.0",
+        submission=Submission(source=f"/tmp/{EVIL}", commit="a" * 40, ref=None, root_label=EVIL),
+        rubric=RubricInfo("default", "Default", "hiring team", "b" * 64),
+        score=80.0,
+        grade="B",
+        score_reason="weighted mean of 1 criteria",
+        criteria=(criterion,),
+        tools=(ToolResult("ruff", "0.17.6", ToolStatus.OK, duration_s=0.1),),
+        generated_at="2026-11-27T00:00:00+00:00",
+        tests_isolated=True,
+    )
+
+
+def test_html_escapes_everything_the_candidate_controls() -> None:
+    page = html.render(_report())
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;" in page or "&#34;pwned&#34;" in page
+    assert page.count("<script>") == 1  # grader's own sorting script only
+
+
+def test_html_is_self_contained() -> None:
+    page = html.render(_report())
+    for needle in ('src="http', 'href="http', "@import", "url("):
+        assert needle not in page
+
+
+def test_markdown_escapes_table_breakers_and_markup() -> None:
+    text = markdown.render(_report(message="a | b <img src=x onerror=alert(1)>"))
+    assert "<img" not in text and "<script>" not in text
+    assert "a \\| b" in text
+
+
+def test_json_keeps_the_text_verbatim() -> None:
+    data = json.loads(json_report.render(_report()))
+    assert data["criteria"][0]["findings"][0]["message"] == EVIL
+
+
+def test_highlight_stylesheet_matches_pygments() -> None:
+    shipped = (ROOT / "grader" / "render" / "templates" / "highlight.css").read_text(
+        encoding="utf-8"
+    )
+    assert HtmlFormatter().get_style_defs(".hl") in shipped
+
+
+def test_reports_are_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    written = write_reports(_report(), tmp_path / "out", list(Format))
+    assert sorted(p.name for p in written) == ["report.html", "report.json", "report.md"]
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_unwritable_output_raises_usage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(OutputError):
+        write_reports(_report(), blocker, [Format.JSON])
