@@ -14,6 +14,9 @@ help: ## list the targets
 system-deps: ## install system packages grader needs (bubblewrap, python venv) when missing
 	@./scripts/system-deps.sh
 
+browser-deps: ## install Chromium for the browser tests and screenshots when missing
+	@./scripts/system-deps.sh --browser
+
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,7 @@ setup: $(STAMP) ## create .venv with grader and its pinned tools
 run: setup ## grade the bundled exemplary submission; prints the report's path
 	$(PY) -m grader grade sample_submissions/exemplary --out $(REPORT)
 
-test: setup ## run the whole test suite (slow integration tests included)
+test: setup browser-deps ## run the whole test suite (slow integration and browser tests included)
 	$(PY) -m pytest
 
 test-fast: setup ## run the tests that do not grade whole submissions
@@ -37,6 +40,10 @@ lint: setup ## mypy --strict and ruff on grader/
 	$(PY) -m ruff check grader tests
 	$(PY) -m ruff format --check grader tests
 
+screenshots: setup browser-deps ## write PNG screenshots of the sample reports to docs/screenshots
+	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done
+	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
+
 self-grade: setup ## grade grader itself with the default rubric
 	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \
 		--exclude sample_submissions --exclude tests/hostile
@@ -44,4 +51,4 @@ self-grade: setup ## grade grader itself with the default rubric
 clean: ## remove the virtual environment and reports
 	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info
 
-.PHONY: help system-deps setup run test test-fast lint self-grade clean
+.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots self-grade clean

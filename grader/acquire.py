@@ -40,6 +40,7 @@ class Acquired:
     commit: str | None
     ref: str | None
     warnings: tuple[str, ...] = ()
+    commit_date: str | None = None
 
 
 def _git_env() -> dict[str, str]:
@@ -81,7 +82,7 @@ def _first_line(text: str) -> str:
     return (fatal or lines or ["git failed"])[0].removeprefix("fatal: ")
 
 
-def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str | None]:
+def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str | None, str]:
     result = _git(
         [
             "clone",
@@ -115,8 +116,9 @@ def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str 
         raise AcquireError(
             f"cannot check out {ref or 'HEAD'} of {label}: {_first_line(checkout.stderr)}"
         )
+    date = _git(["log", "-1", "--format=%cI", sha], dest).stdout.strip()
     shutil.rmtree(dest / ".git")
-    return sha, ref
+    return sha, ref, date
 
 
 def _tree_size(folder: Path) -> int:
@@ -249,8 +251,8 @@ def _acquire_local(local: Path, source: str, ref: str | None, dest: Path) -> Acq
     if not local.is_dir():
         raise AcquireError(f"{source} is neither a folder, a git URL nor a .zip/.tar.gz archive")
     if (local / ".git").exists():
-        sha, ref = _clone(local.as_uri(), ref, dest, source)
-        return Acquired(dest, source, sha, ref)
+        sha, ref, date = _clone(local.as_uri(), ref, dest, source)
+        return Acquired(dest, source, sha, ref, commit_date=date)
     if ref:
         raise AcquireError(f"--ref needs a git repository, and {source} is not one")
     _copy_folder(local, dest)
@@ -275,5 +277,5 @@ def acquire(source: str, ref: str | None, workdir: Path) -> Acquired:
     local = Path(source).expanduser()
     if local.exists():
         return _acquire_local(local.resolve(), source, ref, dest)
-    sha, ref = _clone(_remote_url(source), ref, dest, source)
-    return Acquired(dest, source, sha, ref)
+    sha, ref, date = _clone(_remote_url(source), ref, dest, source)
+    return Acquired(dest, source, sha, ref, commit_date=date)

@@ -43,6 +43,8 @@ class Location:
     column: int | None = None
     end_line: int | None = None
     snippet: str | None = None
+    snippet_start: int | None = None
+    """Line number of the snippet's first line."""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
@@ -131,6 +133,7 @@ class Submission:
     root_label: str
     candidate_configs: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    commit_date: str | None = None
 
 
 @dataclass(frozen=True)

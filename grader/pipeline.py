@@ -87,35 +87,31 @@ def run_tools(
         return tuple(pool.map(_run_one, tools, contexts))
 
 
-def _snippet(workspace: Workspace, location: Location) -> str | None:
+def _snippet(workspace: Workspace, location: Location) -> Location:
+    """The location with the source lines around it, when they can be read safely."""
     if location.line is None:
-        return None
+        return location
     path = workspace.root / location.path
-    if (
-        path.is_symlink()
-        or not path.is_file()
-        or not path.resolve().is_relative_to(workspace.root.resolve())
-    ):
-        return None
+    root = workspace.root.resolve()
+    if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
+        return location
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return None
+        return location
     start = max(location.line - 1 - SNIPPET_CONTEXT, 0)
     chosen = lines[start : location.line + SNIPPET_CONTEXT]
-    return "\n".join(line[:MAX_SNIPPET_LINE] for line in chosen) or None
+    if not chosen:
+        return location
+    text = "\n".join(line[:MAX_SNIPPET_LINE] for line in chosen)
+    return dataclasses.replace(location, snippet=text, snippet_start=start + 1)
 
 
 def _with_snippets(
     workspace: Workspace, criteria: Iterable[CriterionScore]
 ) -> tuple[CriterionScore, ...]:
     def enrich(finding: Finding) -> Finding:
-        snippet = _snippet(workspace, finding.location)
-        if snippet is None:
-            return finding
-        return dataclasses.replace(
-            finding, location=dataclasses.replace(finding.location, snippet=snippet)
-        )
+        return dataclasses.replace(finding, location=_snippet(workspace, finding.location))
 
     return tuple(
         dataclasses.replace(c, findings=tuple(enrich(f) for f in c.findings[:10]) + c.findings[10:])
@@ -182,6 +178,7 @@ def grade(options: GradeOptions) -> Report:
         submission = Submission(
             source=options.source,
             commit=acquired.commit,
+            commit_date=acquired.commit_date,
             ref=acquired.ref,
             root_label=Path(options.source).name or options.source,
             candidate_configs=workspace.candidate_configs,

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Install the system packages grader needs, only when they are missing.
-# bubblewrap isolates candidate code; python3-venv provides `python3 -m venv` on Debian.
+# bubblewrap isolates candidate code; python3-venv provides `python3 -m venv` on Debian;
+# with --browser: Chromium for the browser tests.
 set -euo pipefail
 
 missing=()
-command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
-command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
-command -v git >/dev/null 2>&1 || missing+=(git)
-if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    version=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
-    missing+=("python${version}-venv")
+if [ "${1:-}" = "--browser" ]; then
+    # Chromium for the browser tests and screenshots; the report itself needs no browser.
+    [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
+else
+    command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+    command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+    command -v git >/dev/null 2>&1 || missing+=(git)
+    if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        version=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+        missing+=("python${version}-venv")
+    fi
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -89,16 +89,22 @@ def sample_repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def graded(
+def graded_runs(
     sample_repos: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, dict[str, Any]]:
-    """report.json of each sample, graded once per session through a file:// URL."""
-    reports = {}
+) -> dict[str, Run]:
+    """Each sample graded once per session through a file:// URL."""
+    runs = {}
     for name, repo in sample_repos.items():
         run = run_grader(repo.as_uri(), tmp_path_factory.mktemp(f"report-{name}"))
         assert run.exit_code == 0, run.stderr
-        reports[name] = run.report()
-    return reports
+        runs[name] = run
+    return runs
+
+
+@pytest.fixture(scope="session")
+def graded(graded_runs: dict[str, Run]) -> dict[str, dict[str, Any]]:
+    """report.json of each sample."""
+    return {name: run.report() for name, run in graded_runs.items()}
 
 
 @pytest.fixture

@@ -29,7 +29,11 @@ EVIL = '<script>alert("pwned")</script>'
 
 def _report(message: str = EVIL, path: str = f"{EVIL}.py") -> Report:
     finding = Finding(
-        "ruff", "E1", message, Severity.HIGH, Location(path, 3, snippet=f"x = '{EVIL}'")
+        "ruff",
+        "E1",
+        message,
+        Severity.HIGH,
+        Location(path, 3, snippet=f"x = '{EVIL}'", snippet_start=3),
     )
     metric = MetricScore("lint.issues_per_kloc", 12.0, "per kloc", 80.0, 1, 5, "12 per kloc", "r")
     criterion = CriterionScore(

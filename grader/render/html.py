@@ -6,8 +6,11 @@ Pygments (which escapes), never as raw markup. The page makes no external reques
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
@@ -55,7 +58,7 @@ class CriterionView:
     weight: str
     score: str
     band: str
-    reason: str
+    reason_parts: tuple[str, ...]
     rationale: str
     caps: tuple[str, ...]
     metrics: tuple[MetricView, ...]
@@ -125,6 +128,7 @@ class PageView:
     score_reason: str
     source: str
     commit: str
+    commit_date: str
     generated_at: str
     rubric_title: str
     audience: str
@@ -138,6 +142,7 @@ class PageView:
     files: tuple[FileView, ...]
     tests: TestsView | None
     tools: tuple[ToolView, ...]
+    script_hash: str
 
 
 def _band(score: float | None) -> str:
@@ -152,13 +157,34 @@ def _num(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-_FORMATTER = HtmlFormatter(nowrap=True)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _snippet_html(f: Finding) -> Markup | None:
+    location = f.location
+    if not location.snippet or location.line is None or location.snippet_start is None:
+        return None
+    start = location.snippet_start
+    formatter = HtmlFormatter(
+        cssclass="hl",
+        linenos="inline",
+        linenostart=start,
+        hl_lines=[location.line - start + 1],
+    )
+    # Pygments escapes the source it highlights; the result is markup by construction.
+    return Markup(highlight(location.snippet, PythonLexer(), formatter))  # noqa: S704
+
+
+def script_hash() -> str:
+    """CSP hash of the page's only script, so no other inline script can run."""
+    text = (TEMPLATES / "sort.js").read_text(encoding="utf-8")
+    text = text.removesuffix("\n")  # Jinja drops one trailing newline of an included file
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
 def _finding(f: Finding) -> FindingView:
-    snippet = None
-    if f.location.snippet:
-        snippet = Markup(highlight(f.location.snippet, PythonLexer(), _FORMATTER))  # noqa: S704 - Pygments escapes its input
+    snippet = _snippet_html(f)
     return FindingView(
         f.severity.value, str(f.location), f.tool, f.rule_id, f.message, snippet, f.help_url
     )
@@ -171,13 +197,13 @@ def _criterion(c: CriterionScore) -> CriterionView:
         weight=f"{c.weight:g}",
         score="not measured" if c.score is None else f"{c.score:.0f}",
         band=_band(c.score),
-        reason=c.reason,
+        reason_parts=tuple(part for part in c.reason.split("; ") if not part.startswith("capped")),
         rationale=c.rationale.strip(),
         caps=c.caps_applied,
         metrics=tuple(
             MetricView(
                 m.name,
-                "n/a" if m.value is None else f"{m.value:g} {m.unit}",
+                "n/a" if m.value is None else f"{round(m.value, 2):g} {m.unit}",
                 "n/a" if m.points is None else f"{m.points:.0f}",
                 m.explanation,
                 m.rationale,
@@ -247,6 +273,7 @@ def view(report: Report) -> PageView:
         score_reason=report.score_reason,
         source=report.submission.source,
         commit=report.submission.commit or "not a git repository",
+        commit_date=report.submission.commit_date or "",
         generated_at=report.generated_at,
         rubric_title=report.rubric.title,
         audience=report.rubric.audience,
@@ -259,6 +286,7 @@ def view(report: Report) -> PageView:
         criteria=tuple(_criterion(c) for c in report.criteria),
         files=tuple(_file(f, findings_per_file[f.path]) for f in report.per_file),
         tests=_tests(report.tools),
+        script_hash=script_hash(),
         tools=tuple(
             ToolView(t.tool, t.version, t.status.value, f"{t.duration_s:.2f}s", t.reason)
             for t in report.tools

@@ -88,6 +88,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "submission": {
             "source": report.submission.source,
             "commit": report.submission.commit,
+            "commit_date": report.submission.commit_date,
             "ref": report.submission.ref,
             "candidate_configs": list(report.submission.candidate_configs),
             "warnings": list(report.submission.warnings),

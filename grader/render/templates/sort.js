@@ -1,0 +1,16 @@
+document.querySelectorAll("table.sortable th button").forEach(function (button) {
+  button.addEventListener("click", function () {
+    var table = button.closest("table"), body = table.tBodies[0];
+    var col = Number(button.dataset.col), numeric = button.hasAttribute("data-num");
+    var asc = button.dataset.dir !== "asc";
+    button.dataset.dir = asc ? "asc" : "desc";
+    var key = function (row) {
+      var cell = row.cells[col], raw = cell.dataset.value || cell.textContent.trim();
+      return numeric ? (parseFloat(raw) || 0) : raw;
+    };
+    Array.from(body.rows).sort(function (a, b) {
+      var x = key(a), y = key(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    }).forEach(function (row) { body.appendChild(row); });
+  });
+});
