@@ -23,6 +23,7 @@ from grader.models import (
     Finding,
     Location,
     Report,
+    Severity,
     Submission,
     ToolResult,
     ToolStatus,
@@ -148,10 +149,17 @@ def _warnings(
         if r.status in {ToolStatus.FAILED, ToolStatus.TIMEOUT}
     ]
     unmeasured = [f"{c.name} not measured" for c in criteria if c.score is None]
+    tampering = [
+        f"the test suite can rewrite its own results ({f.location}: {f.message})"
+        for r in results
+        for f in r.findings
+        if f.rule_id == "test-tampering" and f.severity is Severity.HIGH
+    ][:3]
     return (
         *unisolated,
         *acquired,
         *(excluded if workspace.excluded else []),
+        *tampering,
         *broken,
         *unmeasured,
     )

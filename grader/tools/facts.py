@@ -74,6 +74,7 @@ class _Tally:
     uses_logging: bool = False
     tests: int = 0
     tests_without_assert: int = 0
+    outcome_hooks: int = 0
     suppressions: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
 
@@ -231,6 +232,67 @@ def _test_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
                 )
 
 
+# pytest hooks that can change what a test run reports, and calls that end it early.
+OUTCOME_HOOKS = frozenset(
+    {
+        "pytest_runtest_makereport",
+        "pytest_report_teststatus",
+        "pytest_runtest_logreport",
+        "pytest_runtest_protocol",
+        "pytest_runtest_call",
+        "pytest_pyfunc_call",
+        "pytest_sessionfinish",
+        "pytest_terminal_summary",
+        "pytest_junitxml_record",
+    }
+)
+SELECTION_HOOKS = frozenset(
+    {"pytest_collection_modifyitems", "pytest_ignore_collect", "pytest_deselected"}
+)
+PROCESS_ENDERS = frozenset({"exit", "_exit", "kill", "killpg", "abort"})
+
+
+def _tamper_finding(relative: str, node: ast.AST, message: str, severity: Severity) -> Finding:
+    return Finding(
+        "facts",
+        "test-tampering",
+        message,
+        severity,
+        Location(relative, getattr(node, "lineno", None)),
+    )
+
+
+def _tamper_facts(relative: str, tree: ast.Module, tally: _Tally, in_tests: bool) -> None:
+    """Hooks that can rewrite outcomes or deselect tests, and tests that end the process.
+
+    The candidate's test process writes the results grader reads, so whatever could
+    forge them is found statically and shown to the reviewer.
+    """
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if node.name in OUTCOME_HOOKS:
+                tally.outcome_hooks += 1
+                message = f"{node.name} hook can rewrite test outcomes or the run's result"
+                tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
+            elif node.name in SELECTION_HOOKS:
+                message = f"{node.name} hook can deselect or skip tests"
+                tally.findings.append(_tamper_finding(relative, node, message, Severity.MEDIUM))
+        elif in_tests and isinstance(node, ast.Call) and _ends_process(node):
+            tally.outcome_hooks += 1
+            message = f"{ast.unparse(node.func)}() in test code ends the test process early"
+            tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
+
+
+def _ends_process(node: ast.Call) -> bool:
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in {"os", "sys"}
+        and func.attr in PROCESS_ENDERS
+    )
+
+
 def _readme(ws: Workspace) -> str | None:
     names = [f for f in ws.files if "/" not in f and PurePosixPath(f).stem.upper() == "README"]
     return names[0] if names else None
@@ -328,6 +390,11 @@ class Facts:
         MetricSpec("observability.prints", "calls", "print() calls in non-test code."),
         MetricSpec("observability.logging", "%", "100 when non-test code uses a logging library."),
         MetricSpec("tests.without_assert_share", "%", "Test functions that assert nothing."),
+        MetricSpec(
+            "tests.outcome_tampering",
+            "places",
+            "pytest hooks that can rewrite outcomes, and calls that end the test process.",
+        ),
         MetricSpec("packaging.metadata", "%", "100 when the project declares package metadata."),
         MetricSpec("packaging.pinned_share", "%", "Declared dependencies pinned or locked."),
         MetricSpec("deploy.container", "%", "100 when a Dockerfile or Containerfile is present."),
@@ -386,8 +453,10 @@ def _read_code(ws: Workspace) -> _Tally:
             continue
         data, tree = parsed
         _count_suppressions(relative, data, tally)
-        facts = _test_facts if relative in ws.test_files else _code_facts
+        in_tests = relative in ws.test_files
+        facts = _test_facts if in_tests else _code_facts
         facts(relative, tree, tally)
+        _tamper_facts(relative, tree, tally, in_tests)
     tally.findings += [
         Finding(
             "facts",
@@ -420,6 +489,7 @@ def _code_metrics(tally: _Tally) -> tuple[Metric, ...]:
         Metric("suppressions.count", sum(tally.suppressions.values()), "comments", "facts"),
         Metric("observability.prints", tally.prints, "calls", "facts"),
         Metric("observability.logging", _flag(tally.uses_logging), "%", "facts"),
+        Metric("tests.outcome_tampering", tally.outcome_hooks, "places", "facts"),
         Metric(
             "tests.without_assert_share",
             _percent(tally.tests_without_assert, tally.tests),

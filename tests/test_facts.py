@@ -1,0 +1,175 @@
+"""Facts read from code and repository, on small submissions written by each test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.models import ToolResult
+from grader.sandbox import Limits, NotNeeded
+from grader.tools.base import ToolContext
+from grader.tools.facts import Facts
+from grader.workspace import inventory
+
+
+def _facts(root: Path, files: dict[str, str | bytes]) -> ToolResult:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    work = root.parent / "work"
+    work.mkdir(exist_ok=True)
+    return Facts().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+
+
+def _metrics(result: ToolResult) -> dict[str, Any]:
+    return {m.name: m.value for m in result.metrics}
+
+
+def _rules(result: ToolResult) -> list[str]:
+    return [f.rule_id for f in result.findings]
+
+
+def test_docstrings_and_annotations_are_counted_on_public_code(tmp_path: Path) -> None:
+    code = (
+        '"""Module."""\n'
+        "def documented(a: int, b) -> int:\n"
+        '    """Yes."""\n'
+        "    return a\n"
+        "def undocumented(a):\n"
+        "    return a\n"
+        "def _private(a):\n"
+        "    return a\n"
+        "class Thing:\n"
+        '    """Yes."""\n'
+        "    def method(self, x: int) -> None:\n"
+        "        pass\n"
+    )
+    metrics = _metrics(_facts(tmp_path / "s", {"app.py": code}))
+    # module, documented, undocumented, Thing, method: 3 of 5 documented
+    assert metrics["docs.docstring_coverage"] == 60.0
+    # slots: documented a,b,return; undocumented a,return; _private a,return; method x,return
+    assert metrics["types.annotation_coverage"] == pytest.approx(100 * 4 / 9, abs=0.01)
+
+
+def test_suppressions_prints_and_logging(tmp_path: Path) -> None:
+    code = (
+        "import logging\n"
+        "x = 1  # noqa: E501\n"
+        "y = 2  # type: ignore[assignment]\n"
+        "z = eval('1')  # nosec B307\n"
+        "if x:  # pragma: no cover\n"
+        "    print(x)\n"
+    )
+    result = _facts(tmp_path / "s", {"app.py": code})
+    metrics = _metrics(result)
+    assert metrics["suppressions.count"] == 4
+    assert metrics["observability.prints"] == 1
+    assert metrics["observability.logging"] == 100.0
+    assert _rules(result).count("print-call") == 1
+    assert "suppression comments: no-cover 1, noqa 1, nosec 1, type-ignore 1" in result.notes
+
+
+def test_tests_without_assertions(tmp_path: Path) -> None:
+    tests = (
+        "import pytest\n"
+        "def _assert_ok(x):\n"
+        "    assert x\n"
+        "def test_checks():\n"
+        "    assert 1 == 1\n"
+        "def test_helper():\n"
+        "    _assert_ok(True)\n"
+        "def test_raises():\n"
+        "    with pytest.raises(ValueError):\n"
+        "        int('x')\n"
+        "def test_nothing():\n"
+        "    int('1')\n"
+    )
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", "tests/test_app.py": tests})
+    assert _metrics(result)["tests.without_assert_share"] == 25.0
+    assert _rules(result).count("test-without-assert") == 1
+
+
+def test_outcome_tampering_is_detected(tmp_path: Path) -> None:
+    conftest = (
+        "import pytest\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n"
+        "    outcome.get_result().outcome = 'passed'\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    items.clear()\n"
+    )
+    tests = "import os\ndef test_exit():\n    os._exit(0)\n"
+    result = _facts(
+        tmp_path / "s",
+        {"app.py": "x = 1\n", "tests/conftest.py": conftest, "tests/test_app.py": tests},
+    )
+    tampering = [f for f in result.findings if f.rule_id == "test-tampering"]
+    assert len(tampering) == 3
+    assert _metrics(result)["tests.outcome_tampering"] == 2
+
+
+def test_repository_facts(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        "app.py": "x = 1\n",
+        "README.md": "# App\n## Installation\n## Usage\n## Running the tests\n",
+        "requirements.txt": "requests==2.32.3\nflask>=3\n# comment\n-r other.txt\n",
+        "Dockerfile": "FROM python:3.11-slim\n",
+        "deploy/main.tf": 'resource "aws_s3_bucket" "b" {}\n',
+        ".github/workflows/ci.yml": "on: push\n",
+    }
+    result = _facts(tmp_path / "s", files)
+    metrics = _metrics(result)
+    assert metrics["docs.readme_sections"] == 60.0
+    assert metrics["packaging.pinned_share"] == 50.0
+    assert metrics["packaging.metadata"] == 0.0
+    assert (metrics["deploy.container"], metrics["deploy.iac"], metrics["deploy.ci"]) == (
+        100,
+        100,
+        100,
+    )
+    assert "readme-missing-sections" in _rules(result)
+
+
+def test_lock_file_counts_as_pinned_and_missing_deployment_is_zero(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        "app.py": "x = 1\n",
+        "pyproject.toml": '[project]\nname = "x"\ndependencies = ["requests"]\n',
+        "uv.lock": "version = 1\n",
+    }
+    metrics = _metrics(_facts(tmp_path / "s", files))
+    assert metrics["packaging.metadata"] == 100.0
+    assert metrics["packaging.pinned_share"] == 100.0
+    assert (metrics["deploy.container"], metrics["deploy.iac"], metrics["deploy.ci"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe not utf-8 \x00\x01",
+        b"def f(:\n",
+        ("x = " + "(" * 300 + "1" + ")" * 300 + "\n").encode(),
+    ],
+)
+def test_unparsable_files_become_findings(tmp_path: Path, content: bytes) -> None:
+    result = _facts(tmp_path / "s", {"bad.py": content, "good.py": '"""Doc."""\n'})
+    assert "unparsable-file" in _rules(result)
+    assert _metrics(result)["docs.docstring_coverage"] == 100.0
+
+
+def test_symlink_outside_is_a_finding_and_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret", encoding="utf-8")
+    root = tmp_path / "s"
+    root.mkdir()
+    (root / "leak.py").symlink_to(secret)
+    result = _facts(root, {"app.py": "x = 1\n"})
+    assert "symlink-outside" in _rules(result)
+    assert _metrics(result)["safety.outside_symlinks"] == 1
+    assert all("top secret" not in f.message for f in result.findings)
