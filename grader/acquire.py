@@ -118,10 +118,11 @@ def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str 
         )
     date = _git(["log", "-1", "--format=%cI", sha], dest).stdout.strip()
     shutil.rmtree(dest / ".git")
+    _tree_size(dest, label)
     return sha, ref, date
 
 
-def _tree_size(folder: Path) -> int:
+def _tree_size(folder: Path, label: str) -> int:
     total = 0
     count = 0
     for current, dirnames, filenames in os.walk(folder, followlinks=False):
@@ -132,14 +133,14 @@ def _tree_size(folder: Path) -> int:
             total += info.st_size
             if total > MAX_BYTES or count > MAX_MEMBERS:
                 raise AcquireError(
-                    f"{folder} is too large to grade "
+                    f"{label} is too large to grade "
                     f"(limit {MAX_BYTES // 2**20} MB, {MAX_MEMBERS} files)"
                 )
     return total
 
 
 def _copy_folder(folder: Path, dest: Path) -> None:
-    _tree_size(folder)
+    _tree_size(folder, str(folder))
     shutil.copytree(
         folder,
         dest,
