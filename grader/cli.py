@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from grader import __version__
+from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
 from grader.pipeline import GradeOptions, grade, load_rubric
 from grader.render import Format, prepare_output, write_reports
@@ -85,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="leave out matching paths (e.g. starter code); repeatable",
     )
+    g.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where test environments are cached (default: $GRADER_CACHE_DIR or ~/.cache/grader)",
+    )
+    g.add_argument(
+        "--cache-size-gb", type=_positive, default=10.0, help="evict old environments beyond this"
+    )
+    g.add_argument(
+        "--offline", action="store_true", help="install dependencies from the cache only"
+    )
     defaults = Limits()
     g.add_argument(
         "--test-timeout",
@@ -127,6 +140,11 @@ def _grade(args: argparse.Namespace) -> ExitCode:
             limits=limits,
             allow_unsandboxed=args.allow_unsandboxed,
             exclude=tuple(args.exclude),
+            environments=EnvironmentCache(
+                args.cache_dir or default_cache_dir(),
+                offline=args.offline,
+                limit_bytes=int(args.cache_size_gb * 1024**3),
+            ),
         )
     )
     written = write_reports(report, args.out, args.format)

@@ -16,6 +16,7 @@ from grader import __version__, normalize, scoring
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
 from grader.acquire import acquire
+from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import UsageError
 from grader.models import (
     CriterionScore,
@@ -49,6 +50,10 @@ class GradeOptions:
     limits: Limits = field(default_factory=Limits)
     allow_unsandboxed: bool = False
     exclude: tuple[str, ...] = ()
+    environments: EnvironmentCache | None = field(
+        default_factory=lambda: EnvironmentCache(default_cache_dir())
+    )
+    """Where test environments are built; None runs tests in grader's own interpreter."""
     tools: Sequence[Tool] = ALL_TOOLS
 
 
@@ -76,14 +81,17 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
 
 
 def run_tools(
-    workspace: Workspace, workdir: Path, sandbox: Sandbox, limits: Limits, tools: Sequence[Tool]
+    workspace: Workspace, workdir: Path, sandbox: Sandbox, options: GradeOptions
 ) -> tuple[ToolResult, ...]:
     """Run every tool concurrently, each in a private folder; results in registry order."""
+    tools = options.tools
     contexts = []
     for tool in tools:
         tool_dir = workdir / "tools" / tool.name
         tool_dir.mkdir(parents=True)
-        contexts.append(ToolContext(workspace, tool_dir, sandbox, limits))
+        contexts.append(
+            ToolContext(workspace, tool_dir, sandbox, options.limits, options.environments)
+        )
     with ThreadPoolExecutor(max_workers=len(tools) or 1) as pool:
         return tuple(pool.map(_run_one, tools, contexts))
 
@@ -177,7 +185,7 @@ def grade(options: GradeOptions) -> Report:
         sandbox: Sandbox = sandbox_module.NotNeeded()
         if workspace.test_files:
             sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
-        results = run_tools(workspace, workdir, sandbox, options.limits, options.tools)
+        results = run_tools(workspace, workdir, sandbox, options)
         metrics = normalize.all_metrics(results)
         findings = [f for r in results for f in r.findings]
         criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,19 @@ def run_grader(source: str | Path, out: Path, *args: str, timeout: float = 600) 
         check=False,
     )
     return Run(result.returncode, result.stdout, result.stderr, out)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def environment_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One environment cache per test session, shared by every grade in it."""
+    cache = tmp_path_factory.mktemp("grader-cache")
+    previous = os.environ.get("GRADER_CACHE_DIR")
+    os.environ["GRADER_CACHE_DIR"] = str(cache)
+    yield cache
+    if previous is None:
+        del os.environ["GRADER_CACHE_DIR"]
+    else:
+        os.environ["GRADER_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

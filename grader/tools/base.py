@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import proc
+from grader.environment import EnvironmentCache
 from grader.models import Metric, ToolResult, ToolStatus
 from grader.sandbox import Limits, Sandbox
 from grader.workspace import Workspace
@@ -31,6 +32,8 @@ class ToolContext:
     work_dir: Path
     sandbox: Sandbox
     limits: Limits
+    environments: EnvironmentCache | None = None
+    """Where the candidate's test environments are built; None runs tests with grader's own."""
     static_timeout_s: float = 300.0
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from grader import proc
+from grader import proc, requirements
+from grader.environment import RUNNER_DISTRIBUTIONS, EnvStatus, runner_pins
 from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
 from grader.sandbox import SANDBOX_TMP, Limits, give_to_sandbox, interpreter_paths
 from grader.tools.base import (
@@ -135,10 +136,19 @@ class _Paths:
         return paths
 
 
-def _argv(paths: _Paths, ws: Workspace, limits: Limits) -> list[str]:
+def _argv(
+    paths: _Paths, ws: Workspace, limits: Limits, python: Path, *, own_env: bool
+) -> list[str]:
     scratch = paths.scratch
+    # In the candidate's environment the declared plugins load themselves (pytest-timeout
+    # included); in grader's own only pytest-timeout is loaded, explicitly.
+    timeout_plugin = [] if own_env else ["-p", "pytest_timeout"]
     return [
-        *python_module("coverage", "run"),
+        str(python),
+        "-I",
+        "-m",
+        "coverage",
+        "run",
         *coverage_options(scratch, paths.results / ".coverage", (*ws.test_files, *ws.excluded)),
         "-m",
         "pytest",
@@ -147,8 +157,7 @@ def _argv(paths: _Paths, ws: Workspace, limits: Limits) -> list[str]:
         f"--rootdir={scratch}",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "pytest_timeout",
+        *timeout_plugin,
         f"--timeout={limits.per_test_s:g}",
         f"--junitxml={paths.results / 'junit.xml'}",
         "-q",
@@ -158,15 +167,16 @@ def _argv(paths: _Paths, ws: Workspace, limits: Limits) -> list[str]:
     ]
 
 
-def _environment(paths: _Paths, python: Path) -> dict[str, str]:
+def _environment(paths: _Paths, python: Path, *, own_env: bool) -> dict[str, str]:
+    autoload = {} if own_env else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return {
+        **autoload,
         "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(paths.home),
         "LANG": "C.UTF-8",
         "TMPDIR": SANDBOX_TMP,
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     }
 
 
@@ -211,7 +221,9 @@ class PytestCoverage:
         """Installed pytest and coverage versions."""
         return f"pytest {package_version('pytest')}, coverage {package_version('coverage')}"
 
-    def _zero(self, reason: str, result: proc.ProcResult | None = None) -> ToolResult:
+    def _zero(
+        self, reason: str, result: proc.ProcResult | None = None, notes: tuple[str, ...] = ()
+    ) -> ToolResult:
         # A suite that hangs, crashes or does not exist earns nothing: scoring it as
         # "not measured" would let a candidate escape Testability by breaking the run.
         return ToolResult(
@@ -230,30 +242,69 @@ class PytestCoverage:
             duration_s=result.duration_s if result else 0.0,
             stderr_tail=proc.tail(result.stdout + result.stderr) if result else "",
             tests=TestSummary(),
+            notes=notes,
         )
+
+    def _unmeasured(self, reason: str, notes: list[str]) -> ToolResult:
+        # Not the candidate's fault that grader could not run the tests (for example a
+        # dependency with no wheel): Testability is "not measured", never zero.
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.SKIPPED,
+            reason=reason,
+            metrics=tuple(Metric(m.name, None, m.unit, self.name, reason) for m in self.metrics),
+            notes=tuple(notes),
+        )
+
+    def _interpreter(self, ctx: ToolContext, notes: list[str]) -> tuple[Path | None, str]:
+        """The candidate's own environment (declared requirements + grader's runners)."""
+        if ctx.environments is None:
+            return Path(sys.executable), ""
+        declared, dropped = requirements.without(
+            requirements.read(ctx.workspace), RUNNER_DISTRIBUTIONS
+        )
+        notes += list(declared.problems)
+        if dropped:
+            notes.append(
+                f"grader runs its own {', '.join(runner_pins())} (asked for: {', '.join(dropped)})"
+            )
+        env = ctx.environments.prepare(declared, Path(sys.executable).resolve())
+        if env.status is EnvStatus.UNSUPPORTED_PYTHON:
+            return None, env.reason
+        if env.status is EnvStatus.FAILED:
+            return None, f"dependencies could not be installed: {env.reason}"
+        source = f" from {declared.source}" if declared.source else ""
+        how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
+        notes.append(f"test environment with {len(declared.items)} requirements{source}: {how}")
+        return env.python, ""
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Copy the submission to scratch, run its tests in the sandbox, read the results."""
         ws = ctx.workspace
         if not ws.test_files:
             return self._zero("no test files found")
+        notes: list[str] = []
+        python, problem = self._interpreter(ctx, notes)
+        if python is None:
+            return self._unmeasured(problem, notes)
         paths = _Paths.prepare(ctx)
-        python = Path(sys.executable)
         result = ctx.sandbox.run(
-            _argv(paths, ws, ctx.limits),
+            _argv(paths, ws, ctx.limits, python, own_env=ctx.environments is not None),
             cwd=paths.scratch,
             writable=[paths.scratch, paths.results, paths.home],
             readable=[*interpreter_paths(python), paths.config, config_path("coveragerc").parent],
-            env=_environment(paths, python),
+            env=_environment(paths, python, own_env=ctx.environments is not None),
             limits=ctx.limits,
         )
         if result.timed_out:
-            return self._zero(f"the test run exceeded its {ctx.limits.wall_s:g}s limit", result)
+            limit = f"the test run exceeded its {ctx.limits.wall_s:g}s limit"
+            return self._zero(limit, result, tuple(notes))
         summary, problem = _read_junit(paths.results / "junit.xml", result)
         if summary is None:
-            return self._zero(problem, result)
+            return self._zero(problem, result, tuple(notes))
         line, branch, per_file, cov_note = self._coverage(ctx, paths)
-        notes = [cov_note] if cov_note else []
+        notes += [cov_note] if cov_note else []
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
         return ToolResult(
