@@ -151,6 +151,11 @@ def _normalise(path: str) -> str:
     return "/".join(parts)
 
 
+def read_pyproject(ws: Workspace) -> Requirements:
+    """pyproject.toml's own declarations, whatever else the submission has."""
+    return _pyproject(ws)
+
+
 def _pyproject(ws: Workspace) -> Requirements:
     data = _toml(ws, "pyproject.toml")
     collector = _Collector("pyproject.toml")

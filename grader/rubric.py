@@ -55,6 +55,8 @@ class MetricRule:
     weight: float
     curve: Curve
     rationale: str
+    required: bool = False
+    """When this metric cannot be measured, neither can the criterion."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,10 @@ def _metric_rule(r: _Reader, data: Any, where: str, known: Mapping[str, object])
     if not isinstance(data, dict):
         raise r.fail(where.rstrip("."), "must be a table")
     r.table(
-        data, where.rstrip("."), {"metric", "weight", "points", "rationale"}, {"metric", "points"}
+        data,
+        where.rstrip("."),
+        {"metric", "weight", "points", "rationale", "required"},
+        {"metric", "points"},
     )
     metric = r.string(data, "metric", where)
     if metric not in known:
@@ -172,7 +177,10 @@ def _metric_rule(r: _Reader, data: Any, where: str, known: Mapping[str, object])
     if weight == 0:
         raise r.fail(f"{where}weight", "must be above 0")
     rationale = r.string(data, "rationale", where)
-    return MetricRule(metric, weight, r.curve(data, where), rationale)
+    required = data.get("required", False)
+    if not isinstance(required, bool):
+        raise r.fail(f"{where}required", "must be true or false")
+    return MetricRule(metric, weight, r.curve(data, where), rationale, required)
 
 
 def _cap(r: _Reader, data: Any, where: str, known: Mapping[str, object]) -> Cap:

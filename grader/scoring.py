@@ -114,6 +114,16 @@ def score_criterion(
     """Score one criterion from the metrics it names."""
     scored = tuple(_metric_score(rule, metrics.get(rule.metric)) for rule in criterion.metrics)
     selected = _selected(criterion, findings)
+    missing_required = [
+        m
+        for rule, m in zip(criterion.metrics, scored, strict=True)
+        if rule.required and m.points is None
+    ]
+    if missing_required:
+        return CriterionScore(
+            criterion.id, criterion.name, criterion.weight, None,
+            _not_measured(tuple(missing_required)), criterion.rationale, scored, selected,
+        )  # fmt: skip
     if all(m.points is None for m in scored):
         return CriterionScore(
             criterion.id, criterion.name, criterion.weight, None,

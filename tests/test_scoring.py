@@ -127,3 +127,11 @@ def test_findings_are_attached_worst_first() -> None:
         _criterion(LINT, findings=("ruff",)), {"lint": _metric("lint", 0)}, findings
     )
     assert [f.rule_id for f in result.findings] == ["F1", "E1"]
+
+
+def test_a_required_metric_that_is_not_measured_makes_the_criterion_not_measured() -> None:
+    required = MetricRule("cover", 1, INCREASING, "r", required=True)
+    metrics = {"lint": _metric("lint", 0), "cover": _metric("cover", None, "no wheel for x")}
+    result = score_criterion(_criterion(LINT, required), metrics, [])
+    assert result.score is None
+    assert result.reason == "not measured (cover: no wheel for x)"

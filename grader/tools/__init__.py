@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from grader.tools.bandit import Bandit
 from grader.tools.base import MetricSpec, Tool
+from grader.tools.deps import Deps
 from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy
 from grader.tools.pytest_cov import PytestCoverage
 from grader.tools.radon import Radon
 from grader.tools.ruff import Ruff
 
-ALL_TOOLS: tuple[Tool, ...] = (Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts())
+ALL_TOOLS: tuple[Tool, ...] = (Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps())
 
 
 def declared_metrics() -> dict[str, MetricSpec]:

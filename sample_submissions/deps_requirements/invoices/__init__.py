@@ -1,0 +1,1 @@
+"""Summarise invoices into a table of what is due when."""

@@ -1,0 +1,5 @@
+from app import answer
+
+
+def test_answer() -> None:
+    assert answer() == 42
