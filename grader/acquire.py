@@ -22,6 +22,7 @@ from typing import IO
 
 from grader import proc
 from grader.errors import AcquireError
+from grader.workspace import walk_tree
 
 MAX_BYTES = 200 * 1024 * 1024
 MAX_MEMBERS = 20_000
@@ -125,12 +126,12 @@ def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str 
 def _tree_size(folder: Path, label: str) -> int:
     total = 0
     count = 0
-    for current, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in filenames:
+    for _, entries in walk_tree(folder, lambda entry: entry.name != ".git"):
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                continue
             count += 1
-            info = (Path(current) / name).lstat()
-            total += info.st_size
+            total += entry.stat(follow_symlinks=False).st_size
             if total > MAX_BYTES or count > MAX_MEMBERS:
                 raise AcquireError(
                     f"{label} is too large to grade "
@@ -141,14 +142,20 @@ def _tree_size(folder: Path, label: str) -> int:
 
 def _copy_folder(folder: Path, dest: Path) -> None:
     _tree_size(folder, str(folder))
-    shutil.copytree(
-        folder,
-        dest,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(
-            ".git", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"
-        ),
-    )
+    shutil.copytree(folder, dest, symlinks=True, ignore=_not_copied)
+
+
+_CACHES = frozenset({".git", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """Caches, and anything that is not a file, folder or link (FIFOs, sockets, devices)."""
+    skipped = set(_CACHES.intersection(names))
+    for name in names:
+        mode = (Path(folder) / name).lstat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped
 
 
 def _safe_member_path(name: str, archive: str) -> PurePosixPath:

@@ -33,7 +33,13 @@ from grader.rubric import Rubric
 from grader.sandbox import Limits, Sandbox
 from grader.tools import ALL_TOOLS, declared_metrics
 from grader.tools.base import Tool, ToolContext
-from grader.workspace import Workspace, inventory
+from grader.workspace import (
+    Workspace,
+    inventory,
+    remove_outside_symlinks,
+    remove_tree,
+    screen,
+)
 
 log = logging.getLogger(__name__)
 SNIPPET_CONTEXT = 2
@@ -176,40 +182,50 @@ def _warnings(
 def grade(options: GradeOptions) -> Report:
     """Grade one submission and return the report; raises UsageError for bad input."""
     rubric = load_rubric(options.rubric)
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        workdir = Path(tmp)
-        acquired = acquire(options.source, options.ref, workdir)
-        workspace = inventory(acquired.root, options.exclude)
-        if not workspace.python_files:
-            raise UsageError(f"no Python files in {options.source}")
-        sandbox: Sandbox = sandbox_module.NotNeeded()
-        if workspace.test_files:
-            sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
-        results = run_tools(workspace, workdir, sandbox, options)
-        metrics = normalize.all_metrics(results)
-        findings = [f for r in results for f in r.findings]
-        criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
-        criteria = _with_snippets(workspace, criteria)
-        warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
-        submission = Submission(
-            source=options.source,
-            commit=acquired.commit,
-            commit_date=acquired.commit_date,
-            ref=acquired.ref,
-            root_label=Path(options.source).name or options.source,
-            candidate_configs=workspace.candidate_configs,
-            warnings=warnings,
-        )
-        return Report(
-            grader_version=__version__,
-            submission=submission,
-            rubric=rubric.info,
-            score=score,
-            grade=letter,
-            score_reason=reason,
-            criteria=criteria,
-            tools=results,
-            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            tests_isolated=sandbox.isolated,
-            per_file=merge_file_stats(results),
-        )
+    workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+    try:
+        return _grade_in(workdir, rubric, options)
+    finally:
+        remove_tree(workdir)
+
+
+def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
+    acquired = acquire(options.source, options.ref, workdir)
+    workspace = inventory(acquired.root, options.exclude)
+    remove_outside_symlinks(workspace)
+    if not workspace.python_files:
+        raise UsageError(f"no Python files in {options.source}")
+    workspace = screen(workspace)
+    if not workspace.python_files:
+        raise UsageError(f"no Python file in {options.source} can be parsed")
+    sandbox: Sandbox = sandbox_module.NotNeeded()
+    if workspace.test_files:
+        sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
+    results = run_tools(workspace, workdir, sandbox, options)
+    metrics = normalize.all_metrics(results)
+    findings = [f for r in results for f in r.findings]
+    criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
+    criteria = _with_snippets(workspace, criteria)
+    warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
+    submission = Submission(
+        source=options.source,
+        commit=acquired.commit,
+        commit_date=acquired.commit_date,
+        ref=acquired.ref,
+        root_label=Path(options.source).name or options.source,
+        candidate_configs=workspace.candidate_configs,
+        warnings=warnings,
+    )
+    return Report(
+        grader_version=__version__,
+        submission=submission,
+        rubric=rubric.info,
+        score=score,
+        grade=letter,
+        score_reason=reason,
+        criteria=criteria,
+        tools=results,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tests_isolated=sandbox.isolated,
+        per_file=merge_file_stats(results),
+    )

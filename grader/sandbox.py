@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,10 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from grader import proc
+from grader import cgroups, proc
 from grader.errors import GraderError, UsageError
+from grader.workspace import walk_tree
 
-NOBODY_UID = 65534
+# When grader runs as root, each sandbox runs as its own unprivileged uid from this range
+# (no account has one): the kernel counts the process limit per uid, so one candidate's
+# fork bomb cannot take the process slots of another grade running beside it.
+SANDBOX_UIDS = range(1_500_000_000, 1_600_000_000)
 # The sandbox's own /tmp: a fresh, private tmpfs, not the host's.
 SANDBOX_TMP = "/tmp"  # noqa: S108
 
@@ -58,6 +63,10 @@ class Sandbox(Protocol):
         """True when the command cannot see the host beyond what it was given."""
         ...
 
+    def own(self, path: Path) -> None:
+        """Make ``path`` (recursively) writable by whoever the command runs as."""
+        ...
+
     def run(
         self,
         argv: Sequence[str],
@@ -87,13 +96,14 @@ def _running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _drop_root_inside() -> list[str]:
-    # bubblewrap mounts as root; the candidate's code then runs as nobody, so the kernel
-    # applies the process-count limit (it never does to root) and no capability is left.
+def _drop_root_inside(uid: int) -> list[str]:
+    # bubblewrap mounts as root; the candidate's code then runs as an unprivileged uid, so
+    # the kernel applies the process-count limit (it never does to root) and no
+    # capability is left.
     return [
         "setpriv",
-        f"--reuid={NOBODY_UID}",
-        f"--regid={NOBODY_UID}",
+        f"--reuid={uid}",
+        f"--regid={uid}",
         "--clear-groups",
         "--inh-caps=-all",
         "--bounding-set=-all",
@@ -137,14 +147,12 @@ def _parents(paths: Sequence[Path]) -> list[Path]:
     return list(seen)
 
 
-def give_to_sandbox(path: Path) -> None:
-    """Make ``path`` writable by the unprivileged user the sandbox runs as."""
-    if not _running_as_root():
-        return
-    for current, dirnames, filenames in os.walk(path, followlinks=False):
-        for name in [*dirnames, *filenames]:
-            os.lchown(Path(current) / name, NOBODY_UID, NOBODY_UID)
-    os.lchown(path, NOBODY_UID, NOBODY_UID)
+def _chown_tree(path: Path, uid: int) -> None:
+    for folder, entries in walk_tree(path):
+        os.lchown(folder, uid, uid)
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                os.lchown(entry.path, uid, uid)
 
 
 def interpreter_paths(python: Path) -> list[Path]:
@@ -163,6 +171,12 @@ class Bubblewrap:
 
     def __init__(self, executable: str = "bwrap") -> None:
         self.executable = executable
+        self.uid = SANDBOX_UIDS[secrets.randbelow(len(SANDBOX_UIDS))]
+
+    def own(self, path: Path) -> None:
+        """Make ``path`` writable by the uid this sandbox runs as."""
+        if _running_as_root():
+            _chown_tree(path, self.uid)
 
     def _argv(
         self,
@@ -186,7 +200,7 @@ class Bubblewrap:
             args += ["--bind", str(path), str(path)]
         args += ["--chdir", str(cwd), "--"]
         if as_root:
-            args += _drop_root_inside()
+            args += _drop_root_inside(self.uid)
         return [*args, *argv]
 
     def run(
@@ -201,19 +215,27 @@ class Bubblewrap:
     ) -> proc.ProcResult:
         """Run ``argv`` inside bubblewrap, as an unprivileged user, within ``limits``."""
         wrapped = [*_prlimit(limits), *self._argv(argv, cwd, writable, readable, env)]
-        return proc.run(
-            wrapped,
-            cwd=cwd,
-            timeout_s=limits.wall_s,
-            env=proc.scrubbed_env(),
-            output_cap=limits.output_bytes,
-        )
+        group = cgroups.create(limits.memory_mb * 1024 * 1024, limits.processes)
+        try:
+            return proc.run(
+                [*group.launcher(), *wrapped] if group else wrapped,
+                cwd=cwd,
+                timeout_s=limits.wall_s,
+                env=proc.scrubbed_env(),
+                output_cap=limits.output_bytes,
+            )
+        finally:
+            if group:
+                group.remove()
 
 
 class NotNeeded:
     """Stands in when a submission has no tests: nothing of the candidate's will run."""
 
     isolated = True
+
+    def own(self, path: Path) -> None:
+        """Nothing runs, so nothing needs handing over."""
 
     def run(
         self,
@@ -233,6 +255,9 @@ class Unisolated:
     """Runs candidate code with limits but without isolation: only on explicit request."""
 
     isolated = False
+
+    def own(self, path: Path) -> None:
+        """Runs as grader's own user, which owns everything already."""
 
     def run(
         self,

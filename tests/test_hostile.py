@@ -13,9 +13,8 @@ subprocess and checks that:
   is gone.
 
 What grader cannot do yet is marked ``xfail(strict=True)`` with the change it needs; see
-docs/hostile.md. The cases run one after the other: the sandboxes share one uid, so a
-fork bomb running beside another case would take that case's process slots (which is
-itself one of the xfail cases).
+docs/hostile.md. The cases run one after the other, except the one that checks that two
+concurrent grades keep separate process limits.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from grader.sandbox import NOBODY_UID
+from grader.sandbox import SANDBOX_UIDS
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "hostile"
@@ -88,7 +87,7 @@ def sandbox_user_processes() -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if entry.stat().st_uid == NOBODY_UID:
+                if entry.stat().st_uid in SANDBOX_UIDS:
                     count += 1
     return count
 
@@ -433,12 +432,6 @@ def test_memory_fanout_stays_under_the_memory_limit(grades: Grades) -> None:
     assert run.tests["passed"] + run.tests["failed"] == 2
 
 
-@pytest.mark.xfail(
-    reason="--memory-mb is RLIMIT_AS per process: N processes may hold N times the limit "
-    "(the run is not in a memory cgroup)",
-    raises=AssertionError,
-    strict=True,
-)
 def test_memory_fanout_total_is_bounded(grades: Grades) -> None:
     run = grades.get("memory_fanout", _grade_memory_fanout)
     require_tests_ran(run)
@@ -495,12 +488,6 @@ def test_shared_process_limit(grades: Grades) -> None:
     assert hog.tests["passed"] == 2
 
 
-@pytest.mark.xfail(
-    reason="every sandbox runs as uid 65534 and RLIMIT_NPROC counts per uid, so one "
-    "candidate's processes use up another concurrent candidate's process limit",
-    raises=AssertionError,
-    strict=True,
-)
 def test_shared_process_limit_does_not_hurt_a_concurrent_grade(grades: Grades) -> None:
     _, victim = grades.get("shared_process_limit", _grade_hog_and_victim)
     require_tests_ran(victim)
@@ -642,13 +629,6 @@ def test_symlink_outside(grades: Grades) -> None:
     assert run.tool("facts")["metrics"]["safety.outside_symlinks"] == 3
 
 
-@pytest.mark.xfail(
-    reason="mypy reads the symlinked host file through `import secret_link` and quotes "
-    "its content (a Literal type) in a finding on loader.py: outside symlinks stay in "
-    "the private copy every tool reads",
-    raises=AssertionError,
-    strict=True,
-)
 def test_symlink_outside_content_never_reaches_the_report(grades: Grades) -> None:
     run, secrets = grades.get("symlink_outside", _grade_symlinks)
     require(run.exit_code == 0 and run.tool("mypy")["status"] == "ok", "mypy did not run")
@@ -656,12 +636,6 @@ def test_symlink_outside_content_never_reaches_the_report(grades: Grades) -> Non
     assert [s for s in secrets if s in outputs] == []
 
 
-@pytest.mark.xfail(
-    reason="the pytest adapter crashes (ValueError in PytestCoverage._coverage) on a "
-    "measured path that resolves outside the scratch copy, so Testability goes unmeasured",
-    raises=AssertionError,
-    strict=True,
-)
 def test_symlink_outside_does_not_break_the_test_run(grades: Grades) -> None:
     run, _ = grades.get("symlink_outside", _grade_symlinks)
     require(run.exit_code == 0, run.stderr)
@@ -707,13 +681,6 @@ def test_poisoned_scratch(grades: Grades) -> None:
     assert_graded(run)
 
 
-@pytest.mark.xfail(
-    reason="PytestCoverage._coverage runs `coverage json` on the host against the scratch "
-    "copy the candidate controlled, following links it planted there (to a FIFO: a hang "
-    "until the 300 s static timeout; to /dev/zero: memory until the host runs out)",
-    raises=AssertionError,
-    strict=True,
-)
 def test_poisoned_scratch_is_never_read_on_the_host(grades: Grades) -> None:
     run, opened = grades.get("poisoned_scratch", _grade_poisoned_scratch)
     require_tests_ran(run)
@@ -738,13 +705,6 @@ def test_poisoned_junit(grades: Grades) -> None:
     assert_graded(run)
 
 
-@pytest.mark.xfail(
-    reason="pytest_cov._read_junit opens results/junit.xml on the host following "
-    "symlinks, so a link the candidate planted there makes grader read (and report) a "
-    "host file",
-    raises=AssertionError,
-    strict=True,
-)
 def test_poisoned_junit_host_file_never_read(grades: Grades) -> None:
     run, secret = grades.get("poisoned_junit", _grade_poisoned_junit)
     require_tests_ran(run)
@@ -757,12 +717,6 @@ def test_deep_tree_contained(grades: Grades) -> None:
     assert_contained(run)
 
 
-@pytest.mark.xfail(
-    reason="pipeline.grade's TemporaryDirectory cleanup (shutil.rmtree, recursive on 3.11) "
-    "raises RecursionError: exit 3, no report, the temporary folder is left behind",
-    raises=AssertionError,
-    strict=True,
-)
 def test_deep_tree_graded_and_cleaned_up(grades: Grades) -> None:
     run = grades.get("deep_tree", _grade_deep_tree)
     assert run.exit_code == 0, run.stderr
@@ -803,12 +757,6 @@ def test_deep_nesting(grades: Grades) -> None:
     assert run.tests["failed"] + run.tests["errors"] == len(DEEP_SOURCES)
 
 
-@pytest.mark.xfail(
-    reason="ruff overflows its stack and mypy crashes on one deep file, and each tool then "
-    "reports nothing for the whole submission: lint and type metrics drop out of the score",
-    raises=AssertionError,
-    strict=True,
-)
 def test_deep_nesting_does_not_hide_other_files(grades: Grades) -> None:
     run = grades.get("deep_nesting", _grade_deep_nesting)
     require(run.exit_code == 0, run.stderr)
@@ -870,12 +818,6 @@ def test_undecodable_filename_contained(grades: Grades) -> None:
     assert not run.leftovers
 
 
-@pytest.mark.xfail(
-    reason="the name reaches the renderers as a lone surrogate and writing report.json "
-    "raises UnicodeEncodeError: exit 3 (internal error), no report",
-    raises=AssertionError,
-    strict=True,
-)
 def test_undecodable_filename_graded(grades: Grades) -> None:
     run = grades.get("undecodable_filename", _grade_undecodable_name)
     assert run.exit_code == 0, run.stderr

@@ -58,7 +58,8 @@ def write_reports(report: Report, out_dir: Path, formats: Sequence[Format]) -> l
         for name, text in rendered:
             handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
             temps.append(Path(temp_name))
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            # A name the candidate chose may hold bytes that are not UTF-8: escape them.
+            with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as stream:
                 stream.write(text)
         for (name, _), temp in zip(rendered, temps, strict=True):
             temp.replace(out_dir / name)

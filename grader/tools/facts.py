@@ -401,6 +401,7 @@ class Facts:
         MetricSpec("deploy.iac", "%", "100 when infrastructure as code is present."),
         MetricSpec("deploy.ci", "%", "100 when a CI workflow is present."),
         MetricSpec("safety.outside_symlinks", "links", "Symlinks pointing outside the submission."),
+        MetricSpec("code.unparsable_files", "files", "Python files no tool can parse."),
     )
 
     def version(self) -> str:
@@ -457,6 +458,26 @@ def _read_code(ws: Workspace) -> _Tally:
         facts = _test_facts if in_tests else _code_facts
         facts(relative, tree, tally)
         _tamper_facts(relative, tree, tally, in_tests)
+    tally.findings += [
+        Finding(
+            "facts",
+            "unparsable-file",
+            f"no tool can analyse this file: {problem}",
+            Severity.HIGH,
+            Location(relative),
+        )
+        for relative, problem in ws.unparsable
+    ]
+    tally.findings += [
+        Finding(
+            "facts",
+            "undecodable-filename",
+            "the file name is not UTF-8; the file was not analysed",
+            Severity.MEDIUM,
+            Location(name),
+        )
+        for name in ws.undecodable
+    ]
     tally.findings += [
         Finding(
             "facts",
@@ -523,4 +544,5 @@ def _repository_metrics(ws: Workspace) -> tuple[Metric, ...]:
         Metric("deploy.iac", _flag(_has_iac(ws)), "%", "facts"),
         Metric("deploy.ci", _flag(ci), "%", "facts"),
         Metric("safety.outside_symlinks", len(ws.outside_symlinks), "links", "facts"),
+        Metric("code.unparsable_files", len(ws.unparsable), "files", "facts"),
     )

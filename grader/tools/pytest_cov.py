@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import shutil
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from defusedxml import ElementTree as SafeET
 from grader import proc, requirements
 from grader.environment import RUNNER_DISTRIBUTIONS, EnvStatus, runner_pins
 from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
-from grader.sandbox import SANDBOX_TMP, Limits, give_to_sandbox, interpreter_paths
+from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -30,9 +32,11 @@ from grader.tools.base import (
     package_version,
     python_module,
 )
-from grader.workspace import Workspace
+from grader.workspace import Workspace, remove_tree
 
 MAX_FAILURE_MESSAGE = 600
+MAX_JUNIT_BYTES = 64 * 1024 * 1024
+MAX_COVERAGE_BYTES = 256 * 1024 * 1024
 SLOWEST = 5
 
 
@@ -132,7 +136,7 @@ class _Paths:
             folder.mkdir()
         (paths.config / "pytest.ini").write_text(_pytest_ini(paths.scratch), encoding="utf-8")
         for folder in (paths.scratch, paths.results, paths.home):
-            give_to_sandbox(folder)
+            ctx.sandbox.own(folder)
         return paths
 
 
@@ -180,8 +184,39 @@ def _environment(paths: _Paths, python: Path, *, own_env: bool) -> dict[str, str
     }
 
 
-def _read_junit(junit: Path, result: proc.ProcResult) -> tuple[TestSummary | None, str]:
-    if not junit.is_file():
+def _inside(scratch: Path, path: str) -> str | None:
+    """A measured path relative to the scratch copy, or None when it lies elsewhere."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        return candidate.as_posix()
+    try:
+        return candidate.relative_to(scratch).as_posix()
+    except ValueError:
+        return None
+
+
+def take_result(results: Path, name: str, private: Path, limit: int) -> Path | None:
+    """Copy a result file out of the candidate-writable folder, safely.
+
+    The candidate's process could have replaced it with a link to a host file, a FIFO or
+    a huge file: it is opened without following links, must be a regular file under
+    ``limit`` bytes, and is copied to a folder the candidate never saw.
+    """
+    try:
+        fd = os.open(results / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        target = private / name
+        target.write_bytes(stream.read(limit + 1)[:limit])
+    return target
+
+
+def _read_junit(junit: Path | None, result: proc.ProcResult) -> tuple[TestSummary | None, str]:
+    if junit is None:
         return None, (
             f"pytest ended without writing results (exit code {result.exit_code}): "
             "the suite crashed or a test ended the process"
@@ -300,10 +335,14 @@ class PytestCoverage:
         if result.timed_out:
             limit = f"the test run exceeded its {ctx.limits.wall_s:g}s limit"
             return self._zero(limit, result, tuple(notes))
-        summary, problem = _read_junit(paths.results / "junit.xml", result)
+        private = ctx.work_dir / "taken"
+        private.mkdir()
+        junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
+        summary, problem = _read_junit(junit, result)
         if summary is None:
             return self._zero(problem, result, tuple(notes))
-        line, branch, per_file, cov_note = self._coverage(ctx, paths)
+        data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
+        line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
         notes += [cov_note] if cov_note else []
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
@@ -326,20 +365,35 @@ class PytestCoverage:
         )
 
     def _coverage(
-        self, ctx: ToolContext, paths: _Paths
+        self, ctx: ToolContext, paths: _Paths, data_file: Path | None
     ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
-        """Turn grader's coverage data file into percentages (outside the sandbox)."""
-        results, scratch = paths.results, paths.scratch
+        """Turn grader's coverage data file into percentages, against pristine sources.
+
+        The scratch copy the tests could change (a source file emptied, a link to a host
+        FIFO planted) is replaced by the pristine submission first; only files under it
+        are read, with memory and time limits.
+        """
+        if data_file is None:
+            return None, None, (), "no coverage data was recorded"
+        scratch = paths.scratch
+        remove_tree(scratch)
+        shutil.copytree(ctx.workspace.root, scratch, symlinks=True)
         report = ctx.work_dir / "coverage.json"
-        argv = python_module(
-            "coverage",
-            "json",
-            f"--rcfile={config_path('coveragerc')}",
-            f"--data-file={results / '.coverage'}",
-            "-o",
-            str(report),
-            "--ignore-errors",
-        )
+        argv = [
+            "prlimit",
+            f"--as={ctx.limits.memory_mb * 1024 * 1024}",
+            "--",
+            *python_module(
+                "coverage",
+                "json",
+                f"--rcfile={config_path('coveragerc')}",
+                f"--data-file={data_file}",
+                f"--include={glob.escape(str(scratch))}/*",
+                "-o",
+                str(report),
+                "--ignore-errors",
+            ),
+        ]
         # From the scratch folder, coverage names files relative to the submission root.
         result = proc.run(argv, cwd=scratch, timeout_s=ctx.static_timeout_s)
         if not report.is_file():
@@ -350,13 +404,10 @@ class PytestCoverage:
         branch = _percent(totals.get("covered_branches", 0), totals.get("num_branches", 0))
         per_file = tuple(
             FileStats(
-                path=Path(path).resolve().relative_to(scratch.resolve()).as_posix()
-                if Path(path).is_absolute()
-                else path,
-                line_coverage=_percent(
-                    info["summary"]["covered_lines"], info["summary"]["num_statements"]
-                ),
+                path=relative, line_coverage=_percent(s["covered_lines"], s["num_statements"])
             )
             for path, info in sorted(data["files"].items())
+            if (relative := _inside(scratch, path)) is not None
+            for s in [info["summary"]]
         )
         return line, branch if branch is not None else line, per_file, ""
