@@ -44,6 +44,9 @@ screenshots: setup browser-deps ## write PNG screenshots of the sample reports t
 	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
 
+bench: setup ## time test-environment builds: cold (empty cache) versus warm (cached)
+	$(PY) scripts/bench.py 3
+
 self-grade: setup ## grade grader itself with the default rubric
 	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \
 		--exclude sample_submissions --exclude tests/hostile
@@ -51,4 +54,4 @@ self-grade: setup ## grade grader itself with the default rubric
 clean: ## remove the virtual environment and reports
 	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info
 
-.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots self-grade clean
+.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade clean

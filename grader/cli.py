@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--offline", action="store_true", help="install dependencies from the cache only"
     )
+    g.add_argument(
+        "--allow-source-builds",
+        action="store_true",
+        help="also install dependencies that have no wheel, running their build scripts "
+        "on this host outside the sandbox (default: wheels only)",
+    )
     defaults = Limits()
     g.add_argument(
         "--test-timeout",
@@ -144,6 +150,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
                 args.cache_dir or default_cache_dir(),
                 offline=args.offline,
                 limit_bytes=int(args.cache_size_gb * 1024**3),
+                allow_builds=args.allow_source_builds,
             ),
         )
     )

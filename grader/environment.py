@@ -93,11 +93,19 @@ class EnvironmentCache:
     """Builds and reuses environments under ``root``."""
 
     def __init__(
-        self, root: Path, *, offline: bool = False, limit_bytes: int = DEFAULT_LIMIT_BYTES
+        self,
+        root: Path,
+        *,
+        offline: bool = False,
+        limit_bytes: int = DEFAULT_LIMIT_BYTES,
+        allow_builds: bool = False,
     ) -> None:
         self.root = root
         self.offline = offline
         self.limit_bytes = limit_bytes
+        # Building a source distribution runs its build script on this host, outside the
+        # sandbox: only when the user asked for it.
+        self.allow_builds = allow_builds
 
     def key(self, requirements: Requirements, python: Path) -> str:
         """Stable hash of everything that decides the environment's contents."""
@@ -105,6 +113,7 @@ class EnvironmentCache:
             "requirements": sorted(requirements.items),
             "runner": runner_pins(),
             "python": [str(python.resolve()), platform.python_version(), platform.machine()],
+            "builds": self.allow_builds,
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -181,7 +190,9 @@ class EnvironmentCache:
         listing.write_text(
             "\n".join([*requirements.items, *runner_pins()]) + "\n", encoding="utf-8"
         )
-        argv = [_uv(), "pip", "install", "--no-config", "--quiet", "--only-binary", ":all:"]
+        argv = [_uv(), "pip", "install", "--no-config", "--quiet"]
+        if not self.allow_builds:
+            argv += ["--only-binary", ":all:"]
         argv += ["--python", str(folder / "bin" / "python"), "-r", str(listing)]
         if self.offline:
             argv.append("--offline")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, Run, git, make_repo, run_grader
+from conftest import ROOT, SAMPLES, Run, git, make_repo, run_grader
 
 
 def _assert_usage_error(run: Run, fragment: str) -> None:
@@ -123,3 +129,36 @@ def test_excluded_paths_are_not_analysed(grade_cli: Callable[..., Run]) -> None:
     paths = {f["path"] for c in report["criteria"] for f in c["findings"]}
     assert "server.py" not in paths and "main.py" in paths
     assert any("excluded from grading: server.py" in w for w in report["submission"]["warnings"])
+
+
+def test_unreachable_url(grade_cli: Callable[..., Run]) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    _assert_usage_error(grade_cli(f"https://127.0.0.1:{port}/repo.git"), "cannot clone")
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("grader-*"))
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "grader", "grade", str(SAMPLES / "exemplary"), "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not set(Path(tempfile.gettempdir()).glob("grader-*")) - before:
+        assert time.monotonic() < deadline and child.poll() is None, "grading never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=120)
+    assert child.returncode == 2, stderr
+    assert stderr.strip().splitlines() == ["grader: error: interrupted; no report was written"]
+    assert stdout == ""
+    assert not list(out.glob("report.*"))
+    assert set(Path(tempfile.gettempdir()).glob("grader-*")) - before == set()

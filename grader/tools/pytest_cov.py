@@ -312,6 +312,10 @@ class PytestCoverage:
         source = f" from {declared.source}" if declared.source else ""
         how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
         notes.append(f"test environment with {len(declared.items)} requirements{source}: {how}")
+        if ctx.environments.allow_builds:
+            notes.append(
+                "source builds were allowed: dependency build scripts ran outside the sandbox"
+            )
         return env.python, ""
 
     def run(self, ctx: ToolContext) -> ToolResult:
