@@ -147,6 +147,15 @@ def merge_file_stats(results: Iterable[ToolResult]) -> tuple[FileStats, ...]:
     return tuple(merged[path] for path in sorted(merged))
 
 
+def _tampering(results: tuple[ToolResult, ...]) -> list[str]:
+    return [
+        f"the test suite can rewrite its own results ({f.location}: {f.message})"
+        for r in results
+        for f in r.findings
+        if f.rule_id == "test-tampering" and f.severity is Severity.HIGH
+    ][:3]
+
+
 def _warnings(
     acquired: tuple[str, ...],
     workspace: Workspace,
@@ -163,17 +172,11 @@ def _warnings(
         if r.status in {ToolStatus.FAILED, ToolStatus.TIMEOUT}
     ]
     unmeasured = [f"{c.name} not measured" for c in criteria if c.score is None]
-    tampering = [
-        f"the test suite can rewrite its own results ({f.location}: {f.message})"
-        for r in results
-        for f in r.findings
-        if f.rule_id == "test-tampering" and f.severity is Severity.HIGH
-    ][:3]
     return (
         *unisolated,
         *acquired,
         *(excluded if workspace.excluded else []),
-        *tampering,
+        *_tampering(results),
         *broken,
         *unmeasured,
     )

@@ -118,9 +118,9 @@ def _poetry_lock(ws: Workspace) -> Requirements:
     return _lock_packages(ws, "poetry.lock", registry_only=False)
 
 
-def _requirement_files(ws: Workspace) -> Requirements:
-    collector = _Collector(", ".join(f for f in ws.files if REQUIREMENTS_FILE.fullmatch(f)))
-    pending = [f for f in ws.files if REQUIREMENTS_FILE.fullmatch(f)]
+def _with_includes(ws: Workspace, roots: list[str]) -> list[tuple[str, str]]:
+    """(file, line) for every requirement line, following ``-r`` within the submission."""
+    pending, lines = list(roots), []
     seen: set[str] = set()
     while pending and len(seen) < MAX_INCLUDES:
         name = pending.pop(0)
@@ -130,14 +130,19 @@ def _requirement_files(ws: Workspace) -> Requirements:
         for line in _text(ws, name).splitlines():
             include = INCLUDE.match(line.strip())
             if include:
-                target = PurePosixPath(name).parent / include.group(1)
-                pending.append(_normalise(str(target)))
+                pending.append(_normalise(str(PurePosixPath(name).parent / include.group(1))))
             else:
-                collector.add(line, name)
-    pinned = all("==" in item for item in collector.items.values())
-    return collector.result(
-        locked=pinned and bool(collector.items), requires_python=_requires_python(ws)
-    )
+                lines.append((name, line))
+    return lines
+
+
+def _requirement_files(ws: Workspace) -> Requirements:
+    roots = [f for f in ws.files if REQUIREMENTS_FILE.fullmatch(f)]
+    collector = _Collector(", ".join(roots))
+    for name, line in _with_includes(ws, roots):
+        collector.add(line, name)
+    pinned = bool(collector.items) and all("==" in i for i in collector.items.values())
+    return collector.result(locked=pinned, requires_python=_requires_python(ws))
 
 
 def _normalise(path: str) -> str:
@@ -156,28 +161,23 @@ def read_pyproject(ws: Workspace) -> Requirements:
     return _pyproject(ws)
 
 
+def _strings(table: Any, key: str) -> list[str]:
+    """String entries of ``table[key]`` when both are the right shape, else nothing."""
+    values = table.get(key, []) if isinstance(table, dict) else []
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
 def _pyproject(ws: Workspace) -> Requirements:
     data = _toml(ws, "pyproject.toml")
     collector = _Collector("pyproject.toml")
-    project = _table(data, "project")
-    entries = list(project.get("dependencies", [])) if isinstance(project, dict) else []
+    entries = _strings(_table(data, "project"), "dependencies")
     extras = _table(data, "project", "optional-dependencies")
     groups = _table(data, "dependency-groups")
-    poetry = _table(data, "tool", "poetry", "dependencies")
     for name in TEST_EXTRAS:
-        entries += (
-            [e for e in extras.get(name, []) if isinstance(e, str)]
-            if isinstance(extras, dict)
-            else []
-        )
-        entries += (
-            [e for e in groups.get(name, []) if isinstance(e, str)]
-            if isinstance(groups, dict)
-            else []
-        )
+        entries += _strings(extras, name) + _strings(groups, name)
     for entry in entries:
-        if isinstance(entry, str):
-            collector.add(entry, "pyproject.toml")
+        collector.add(entry, "pyproject.toml")
+    poetry = _table(data, "tool", "poetry", "dependencies")
     for name, spec in poetry.items() if isinstance(poetry, dict) else []:
         if name.lower() != "python":
             collector.add(_poetry_requirement(name, spec), "pyproject.toml")

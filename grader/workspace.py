@@ -256,11 +256,15 @@ def screen(workspace: Workspace) -> Workspace:
     if not problems:
         return workspace
     bad = {relative for relative, _ in problems}
+
+    def keep(files: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f for f in files if f not in bad)
+
     return dataclasses.replace(
         workspace,
-        python_files=tuple(f for f in workspace.python_files if f not in bad),
-        test_files=tuple(f for f in workspace.test_files if f not in bad),
-        source_files=tuple(f for f in workspace.source_files if f not in bad),
+        python_files=keep(workspace.python_files),
+        test_files=keep(workspace.test_files),
+        source_files=keep(workspace.source_files),
         unparsable=problems,
     )
 

@@ -173,3 +173,23 @@ def test_symlink_outside_is_a_finding_and_not_read(tmp_path: Path) -> None:
     assert "symlink-outside" in _rules(result)
     assert _metrics(result)["safety.outside_symlinks"] == 1
     assert all("top secret" not in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("call", "flagged"),
+    [
+        ("os.kill(os.getppid(), 9)", True),
+        ("os.kill(os.getpid(), signal.SIGTERM)", True),
+        ("os.kill(0, 9)", True),
+        ("os.killpg(os.getpgrp(), 9)", True),
+        ("sys.exit(0)", True),
+        ("os.kill(child.pid, signal.SIGINT)", False),
+        ("os.killpg(worker, 9)", False),
+    ],
+)
+def test_only_signals_to_the_test_process_itself_count_as_tampering(
+    tmp_path: Path, call: str, flagged: bool
+) -> None:
+    tests = f"import os, signal, sys\ndef test_x(child=None, worker=1):\n    {call}\n"
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", "tests/test_app.py": tests})
+    assert (_metrics(result)["tests.outcome_tampering"] == 1) is flagged

@@ -104,6 +104,45 @@ def _direct(ws: Workspace, declared: requirements.Requirements) -> set[str]:
     return set(requirements.read_pyproject(ws).names)
 
 
+def _third_party_imports(ws: Workspace) -> dict[str, Location]:
+    local = _local_names(ws)
+    return {
+        module: where
+        for module, where in _imports(ws).items()
+        if module not in sys.stdlib_module_names and module not in local
+    }
+
+
+def _unused(direct: set[str], used: set[str]) -> list[str]:
+    return sorted(
+        name
+        for name in direct
+        if DISTRIBUTION_ALIASES.get(name, name) not in used and name not in TOOLING
+    )
+
+
+def _undeclared_finding(module: str, where: Location) -> Finding:
+    return Finding(
+        "deps",
+        "undeclared-import",
+        f"imports {module} but no packaging file declares it "
+        f"(expected a requirement like {MODULE_TO_DISTRIBUTION.get(module, module)})",
+        Severity.MEDIUM,
+        where,
+    )
+
+
+def _unused_finding(name: str, source: str) -> Finding:
+    where = source.split(", ", maxsplit=1)[0] if source else "."
+    return Finding(
+        "deps",
+        "unused-dependency",
+        f"{name} is declared in {source or 'the packaging files'} but never imported",
+        Severity.LOW,
+        Location(where),
+    )
+
+
 class Deps:
     """Undeclared imports and unused declarations."""
 
@@ -130,47 +169,17 @@ class Deps:
         started = time.monotonic()
         ws = ctx.workspace
         declared = requirements.read(ws)
-        declared_names = declared.names
-        local = _local_names(ws)
-        imported = {
-            module: where
-            for module, where in _imports(ws).items()
-            if module not in sys.stdlib_module_names and module not in local
-        }
+        imported = _third_party_imports(ws)
         undeclared = {
             module: where
             for module, where in imported.items()
-            if _distribution(module) not in declared_names | TOOLING
+            if _distribution(module) not in declared.names | TOOLING
         }
-        used = {_distribution(module) for module in imported}
-        direct = _direct(ws, declared)
-        unused = sorted(
-            name
-            for name in direct
-            if DISTRIBUTION_ALIASES.get(name, name) not in used and name not in TOOLING
-        )
+        unused = _unused(_direct(ws, declared), {_distribution(m) for m in imported})
         findings = [
-            Finding(
-                self.name,
-                "undeclared-import",
-                f"imports {module} but no packaging file declares it "
-                f"(expected a requirement like {MODULE_TO_DISTRIBUTION.get(module, module)})",
-                Severity.MEDIUM,
-                where,
-            )
-            for module, where in sorted(undeclared.items())
+            _undeclared_finding(module, where) for module, where in sorted(undeclared.items())
         ]
-        source = declared.source or "the packaging files"
-        findings += [
-            Finding(
-                self.name,
-                "unused-dependency",
-                f"{name} is declared in {source} but never imported",
-                Severity.LOW,
-                Location(declared.source.split(", ")[0] if declared.source else "."),
-            )
-            for name in unused
-        ]
+        findings += [_unused_finding(name, declared.source) for name in unused]
         return ToolResult(
             tool=self.name,
             version=self.version(),

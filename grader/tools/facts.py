@@ -249,7 +249,9 @@ OUTCOME_HOOKS = frozenset(
 SELECTION_HOOKS = frozenset(
     {"pytest_collection_modifyitems", "pytest_ignore_collect", "pytest_deselected"}
 )
-PROCESS_ENDERS = frozenset({"exit", "_exit", "kill", "killpg", "abort"})
+PROCESS_ENDERS = frozenset({"exit", "_exit", "abort"})
+SIGNAL_SENDERS = frozenset({"kill", "killpg"})
+OWN_PROCESS = frozenset({"getpid", "getppid", "getpgrp", "getpgid"})
 
 
 def _tamper_finding(relative: str, node: ast.AST, message: str, severity: Severity) -> Finding:
@@ -284,12 +286,27 @@ def _tamper_facts(relative: str, tree: ast.Module, tally: _Tally, in_tests: bool
 
 
 def _ends_process(node: ast.Call) -> bool:
+    """os._exit / sys.exit / os.abort, or a signal sent to the test process or its parent.
+
+    Signalling another process (one the test started) is ordinary and not flagged.
+    """
     func = node.func
-    return (
-        isinstance(func, ast.Attribute)
-        and isinstance(func.value, ast.Name)
-        and func.value.id in {"os", "sys"}
-        and func.attr in PROCESS_ENDERS
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return False
+    if func.value.id not in {"os", "sys"}:
+        return False
+    if func.attr in PROCESS_ENDERS:
+        return True
+    return func.attr in SIGNAL_SENDERS and bool(node.args) and _targets_itself(node.args[0])
+
+
+def _targets_itself(target: ast.expr) -> bool:
+    if isinstance(target, ast.Constant):
+        return target.value in (0, -1)
+    if isinstance(target, ast.UnaryOp) and isinstance(target.operand, ast.Constant):
+        return True  # -1, or a negated process group
+    return any(
+        isinstance(node, ast.Call) and _call_name(node) in OWN_PROCESS for node in ast.walk(target)
     )
 
 
