@@ -43,6 +43,12 @@ def test_unresolvable_requirements_leave_testability_unmeasured(tmp_path: Path) 
     assert "grader-sample-no-such-package" in testability["reason"]
     assert report["score"] is not None
     assert _criterion(report, "security")["score"] is not None
+    installable = next(
+        m
+        for m in _criterion(report, "packaging")["metrics"]
+        if m["name"] == "packaging.installable"
+    )
+    assert installable["value"] == 0  # a requirement that does not exist is a packaging defect
     assert "Testability not measured" in report["submission"]["warnings"]
 
 
@@ -90,3 +96,5 @@ def test_offline_without_a_cached_environment_is_not_measured(tmp_path: Path) ->
     testability = _criterion(run.report(), "testability")
     assert testability["score"] is None
     assert "dependencies could not be installed" in testability["reason"]
+    packaging = _criterion(run.report(), "packaging")["metrics"]
+    assert next(m for m in packaging if m["name"] == "packaging.installable")["value"] is None

@@ -22,7 +22,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from grader import proc, requirements
-from grader.environment import RUNNER_DISTRIBUTIONS, EnvStatus, runner_pins
+from grader.environment import RUNNER_DISTRIBUTIONS, Environment, EnvStatus, runner_pins
 from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
 from grader.tools.base import (
@@ -241,6 +241,23 @@ def _test_metrics(summary: TestSummary) -> tuple[Metric, ...]:
     )
 
 
+# uv's words for requirements that are wrong, as opposed to a network or cache problem.
+_CANDIDATE_FAULTS = ("not found in the package registry", "No solution found", "no version of")
+
+
+def _installable(env: Environment) -> Metric:
+    if env.status is EnvStatus.READY:
+        return Metric("packaging.installable", 100.0, "%", "pytest")
+    offline = "network" in env.reason.lower() or "offline" in env.reason.lower()
+    if (
+        env.status is EnvStatus.FAILED
+        and not offline
+        and any(fault in env.reason for fault in _CANDIDATE_FAULTS)
+    ):
+        return Metric("packaging.installable", 0.0, "%", "pytest")
+    return Metric("packaging.installable", None, "%", "pytest", env.reason)
+
+
 class PytestCoverage:
     """Run the candidate's tests under coverage, isolated, with grader's settings."""
 
@@ -250,6 +267,12 @@ class PytestCoverage:
         MetricSpec("tests.pass_rate", "%", "Share of tests that ran and passed."),
         MetricSpec("coverage.line", "%", "Statements of non-test code executed by the tests."),
         MetricSpec("coverage.branch", "%", "Branches of non-test code taken by the tests."),
+        MetricSpec(
+            "packaging.installable",
+            "%",
+            "100 when the declared requirements install; 0 when they name packages or "
+            "versions that do not exist or cannot be resolved together.",
+        ),
     )
 
     def version(self) -> str:
@@ -257,7 +280,11 @@ class PytestCoverage:
         return f"pytest {package_version('pytest')}, coverage {package_version('coverage')}"
 
     def _zero(
-        self, reason: str, result: proc.ProcResult | None = None, notes: tuple[str, ...] = ()
+        self,
+        reason: str,
+        installable: Metric,
+        result: proc.ProcResult | None = None,
+        notes: tuple[str, ...] = (),
     ) -> ToolResult:
         # A suite that hangs, crashes or does not exist earns nothing: scoring it as
         # "not measured" would let a candidate escape Testability by breaking the run.
@@ -271,6 +298,7 @@ class PytestCoverage:
                 Metric("tests.pass_rate", 0, "%", self.name, reason),
                 Metric("coverage.line", 0, "%", self.name, reason),
                 Metric("coverage.branch", 0, "%", self.name, reason),
+                installable,
             ),
             argv=result.argv if result else (),
             exit_code=result.exit_code if result else None,
@@ -280,7 +308,7 @@ class PytestCoverage:
             notes=notes,
         )
 
-    def _unmeasured(self, reason: str, notes: list[str]) -> ToolResult:
+    def _unmeasured(self, reason: str, notes: list[str], installable: Metric) -> ToolResult:
         # Not the candidate's fault that grader could not run the tests (for example a
         # dependency with no wheel): Testability is "not measured", never zero.
         return ToolResult(
@@ -288,14 +316,18 @@ class PytestCoverage:
             version=self.version(),
             status=ToolStatus.SKIPPED,
             reason=reason,
-            metrics=tuple(Metric(m.name, None, m.unit, self.name, reason) for m in self.metrics),
+            metrics=(
+                *(Metric(m.name, None, m.unit, self.name, reason) for m in self.metrics[:-1]),
+                installable,
+            ),
             notes=tuple(notes),
         )
 
-    def _interpreter(self, ctx: ToolContext, notes: list[str]) -> tuple[Path | None, str]:
+    def _interpreter(self, ctx: ToolContext, notes: list[str]) -> tuple[Path | None, str, Metric]:
         """The candidate's own environment (declared requirements + grader's runners)."""
         if ctx.environments is None:
-            return Path(sys.executable), ""
+            own = Metric("packaging.installable", None, "%", self.name, "grader's own env used")
+            return Path(sys.executable), "", own
         declared, dropped = requirements.without(
             requirements.read(ctx.workspace), RUNNER_DISTRIBUTIONS
         )
@@ -305,10 +337,11 @@ class PytestCoverage:
                 f"grader runs its own {', '.join(runner_pins())} (asked for: {', '.join(dropped)})"
             )
         env = ctx.environments.prepare(declared, Path(sys.executable).resolve())
+        installable = _installable(env)
         if env.status is EnvStatus.UNSUPPORTED_PYTHON:
-            return None, env.reason
+            return None, env.reason, installable
         if env.status is EnvStatus.FAILED:
-            return None, f"dependencies could not be installed: {env.reason}"
+            return None, f"dependencies could not be installed: {env.reason}", installable
         source = f" from {declared.source}" if declared.source else ""
         how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
         notes.append(f"test environment with {len(declared.items)} requirements{source}: {how}")
@@ -316,17 +349,18 @@ class PytestCoverage:
             notes.append(
                 "source builds were allowed: dependency build scripts ran outside the sandbox"
             )
-        return env.python, ""
+        return env.python, "", installable
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Copy the submission to scratch, run its tests in the sandbox, read the results."""
         ws = ctx.workspace
         if not ws.test_files:
-            return self._zero("no test files found")
+            nothing = Metric("packaging.installable", None, "%", self.name, "no tests to run")
+            return self._zero("no test files found", nothing)
         notes: list[str] = []
-        python, problem = self._interpreter(ctx, notes)
+        python, problem, installable = self._interpreter(ctx, notes)
         if python is None:
-            return self._unmeasured(problem, notes)
+            return self._unmeasured(problem, notes, installable)
         paths = _Paths.prepare(ctx)
         result = ctx.sandbox.run(
             _argv(paths, ws, ctx.limits, python, own_env=ctx.environments is not None),
@@ -338,13 +372,13 @@ class PytestCoverage:
         )
         if result.timed_out:
             limit = f"the test run exceeded its {ctx.limits.wall_s:g}s limit"
-            return self._zero(limit, result, tuple(notes))
+            return self._zero(limit, installable, result, tuple(notes))
         private = ctx.work_dir / "taken"
         private.mkdir()
         junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
         summary, problem = _read_junit(junit, result)
         if summary is None:
-            return self._zero(problem, result, tuple(notes))
+            return self._zero(problem, installable, result, tuple(notes))
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
         line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
         notes += [cov_note] if cov_note else []
@@ -358,6 +392,7 @@ class PytestCoverage:
                 *_test_metrics(summary),
                 Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
                 Metric("coverage.branch", branch or 0.0, "%", self.name, cov_note),
+                installable,
             ),
             argv=result.argv,
             exit_code=result.exit_code,
