@@ -281,9 +281,17 @@ class Unisolated:
 
 
 @functools.cache
+def bubblewrap_executable() -> str | None:
+    """$GRADER_BWRAP (to pin or rule out a build), else bwrap from PATH."""
+    configured = os.environ.get("GRADER_BWRAP")
+    if configured is not None:
+        return configured if Path(configured).is_file() else None
+    return shutil.which("bwrap")
+
+
 def bubblewrap_problem() -> str | None:
     """Why bubblewrap cannot be used here, or None when it works."""
-    executable = shutil.which("bwrap")
+    executable = bubblewrap_executable()
     if executable is None:
         return "bubblewrap (bwrap) is not installed"
     probe = Bubblewrap(executable).run(
@@ -301,10 +309,10 @@ def bubblewrap_problem() -> str | None:
 
 def choose(*, allow_unisolated: bool) -> Sandbox:
     """Bubblewrap when it works; otherwise refuse unless the user accepted the risk."""
-
     problem = bubblewrap_problem()
-    if problem is None:
-        return Bubblewrap(shutil.which("bwrap") or "bwrap")
+    executable = bubblewrap_executable()
+    if problem is None and executable is not None:
+        return Bubblewrap(executable)
     if allow_unisolated:
         return Unisolated()
     raise UsageError(

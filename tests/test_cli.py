@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -162,3 +164,32 @@ def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None
     assert stdout == ""
     assert not list(out.glob("report.*"))
     assert set(Path(tempfile.gettempdir()).glob("grader-*")) - before == set()
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_candidate_code_runs_only_when_the_user_accepts_it(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "GRADER_BWRAP": str(tmp_path / "no-bwrap")}
+
+    def grade(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "grader", "grade", str(SAMPLES / "average"), *args]
+        return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+    refused = grade("--out", str(tmp_path / "refused"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "grader: error: bubblewrap (bwrap) is not installed; refusing to run candidate code "
+        "without isolation (install bubblewrap, or pass --allow-unsandboxed to accept the risk)"
+    ]
+    accepted = grade("--out", str(tmp_path / "accepted"), "--allow-unsandboxed")
+    assert accepted.returncode == 0, accepted.stderr
+    report = json.loads((tmp_path / "accepted" / "report.json").read_text(encoding="utf-8"))
+    assert report["submission"]["tests_isolated"] is False
+    assert (
+        report["submission"]["warnings"][0] == "tests ran WITHOUT isolation (--allow-unsandboxed)"
+    )
+    tests = next(t for t in report["tools"] if t["name"] == "pytest")
+    assert tests["tests"]["passed"] == 12
+    html = (tmp_path / "accepted" / "report.html").read_text(encoding="utf-8")
+    assert "tests ran WITHOUT isolation" in html
