@@ -148,6 +148,8 @@ class MetricScore:
     threshold: float | None
     explanation: str
     rationale: str
+    source: str = ""
+    """The tool (or 'derived') that measured the value."""
 
 
 @dataclass(frozen=True)

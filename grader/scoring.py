@@ -39,6 +39,7 @@ def _metric_score(rule: MetricRule, metric: Metric | None) -> MetricScore:
             threshold,
             f"not measured: {reason}",
             rule.rationale,
+            metric.source if metric else "",
         )
     points = round(rule.curve(metric.value), 2)
     value = f"{_fmt(metric.value)} {unit}".strip()
@@ -47,7 +48,15 @@ def _metric_score(rule: MetricRule, metric: Metric | None) -> MetricScore:
     else:
         explanation = f"{value}: {_fmt(points)}/100, full marks need {direction} {_fmt(threshold)}"
     return MetricScore(
-        rule.metric, metric.value, unit, points, rule.weight, threshold, explanation, rule.rationale
+        rule.metric,
+        metric.value,
+        unit,
+        points,
+        rule.weight,
+        threshold,
+        explanation,
+        rule.rationale,
+        metric.source,
     )
 
 

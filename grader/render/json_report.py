@@ -43,6 +43,7 @@ def _criterion(c: CriterionScore) -> dict[str, Any]:
                 "name": m.name,
                 "value": m.value,
                 "unit": m.unit,
+                "source": m.source,
                 "points": m.points,
                 "weight": m.weight,
                 "threshold": m.threshold,
