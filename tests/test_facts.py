@@ -193,3 +193,27 @@ def test_only_signals_to_the_test_process_itself_count_as_tampering(
     tests = f"import os, signal, sys\ndef test_x(child=None, worker=1):\n    {call}\n"
     result = _facts(tmp_path / "s", {"app.py": "x = 1\n", "tests/test_app.py": tests})
     assert (_metrics(result)["tests.outcome_tampering"] == 1) is flagged
+
+
+@pytest.mark.parametrize(
+    ("line", "flagged"),
+    [
+        ('API_KEY = "sk-live-51HdF3k2J8sKx9QzP0aL7mN4"', True),
+        ('config = {"password": "hunter22"}', True),
+        ('connect(token="ghp_abcdefghijklmnopqrstuvwxyz0123456789")', True),
+        ('aws = "AKIAIOSFODNN7EXAMPLE"', True),
+        ('API_KEY = os.environ["API_KEY"]', False),
+        ('PASSWORD = ""', False),
+        ('token = "${TOKEN}"', False),
+        ('password_field = "changeme"', False),
+        ('greeting = "hello world, nothing secret"', False),
+    ],
+)
+def test_hardcoded_secrets_are_found_and_never_repeated(
+    tmp_path: Path, line: str, flagged: bool
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": f"import os\n{line}\n", "tests/test_x.py": line})
+    secrets = [f for f in result.findings if f.rule_id == "hardcoded-secret"]
+    assert len(secrets) == int(flagged)  # the test file's copy is never counted
+    for finding in secrets:
+        assert "51HdF3k2" not in finding.message and "hunter22" not in finding.message

@@ -75,6 +75,7 @@ class _Tally:
     tests: int = 0
     tests_without_assert: int = 0
     outcome_hooks: int = 0
+    secrets: int = 0
     suppressions: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
 
@@ -195,6 +196,69 @@ def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
             )
         elif isinstance(node, ast.Import | ast.ImportFrom):
             tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
+
+
+SECRET_NAME = re.compile(
+    r"(?i)(api[_-]?key|secret|token|passw(or)?d|pwd|private[_-]?key|access[_-]?key|credential)"
+)
+SECRET_VALUE = re.compile(
+    r"sk-(live|proj|ant)?[-_]?[A-Za-z0-9]{16,}|sk_live_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+PLACEHOLDER = re.compile(
+    r"(?i)^(|x+|\*+|changeme|change-me|example|dummy|test|none|null|todo)$|[<${]"
+)
+MIN_SECRET_LENGTH = 6
+
+
+def _assigned_strings(node: ast.AST) -> list[tuple[str, str]]:
+    """(name, literal) pairs a node binds: assignments, keyword arguments, dict entries."""
+    if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [ast.unparse(t) for t in targets]
+        return [(n, node.value.value) for n in names if isinstance(node.value.value, str)]
+    if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant) and node.arg:
+        value = node.value.value
+        return [(node.arg, value)] if isinstance(value, str) else []
+    if isinstance(node, ast.Dict):
+        return [
+            (k.value, v.value)
+            for k, v in zip(node.keys, node.values, strict=True)
+            if isinstance(k, ast.Constant)
+            and isinstance(k.value, str)
+            and isinstance(v, ast.Constant)
+            and isinstance(v.value, str)
+        ]
+    return []
+
+
+def _looks_secret(name: str, value: str) -> bool:
+    if SECRET_VALUE.search(value):
+        return True
+    named = bool(SECRET_NAME.search(name))
+    return named and len(value) >= MIN_SECRET_LENGTH and not PLACEHOLDER.search(value.strip())
+
+
+def _redacted(value: str) -> str:
+    return f"{value[:3]}… ({len(value)} characters)"
+
+
+def _secret_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
+    """Credentials written into the code. The value itself never reaches the report."""
+    for node in ast.walk(tree):
+        for name, value in _assigned_strings(node):
+            if _looks_secret(name, value):
+                tally.secrets += 1
+                tally.findings.append(
+                    Finding(
+                        "facts",
+                        "hardcoded-secret",
+                        f"{name[:60]} holds what looks like a credential ({_redacted(value)}): "
+                        "read it from the environment or a secret store",
+                        Severity.HIGH,
+                        Location(relative, getattr(node, "lineno", None)),
+                    )
+                )
 
 
 def _call_name(node: ast.Call) -> str:
@@ -419,6 +483,9 @@ class Facts:
         MetricSpec("deploy.ci", "%", "100 when a CI workflow is present."),
         MetricSpec("safety.outside_symlinks", "links", "Symlinks pointing outside the submission."),
         MetricSpec("code.unparsable_files", "files", "Python files no tool can parse."),
+        MetricSpec(
+            "security.hardcoded_secrets", "secrets", "Credentials written into non-test code."
+        ),
     )
 
     def version(self) -> str:
@@ -474,6 +541,8 @@ def _read_code(ws: Workspace) -> _Tally:
         in_tests = relative in ws.test_files
         facts = _test_facts if in_tests else _code_facts
         facts(relative, tree, tally)
+        if not in_tests:  # tests hold fake credentials on purpose
+            _secret_facts(relative, tree, tally)
         _tamper_facts(relative, tree, tally, in_tests)
     tally.findings += [
         Finding(
@@ -528,6 +597,7 @@ def _code_metrics(tally: _Tally) -> tuple[Metric, ...]:
         Metric("observability.prints", tally.prints, "calls", "facts"),
         Metric("observability.logging", _flag(tally.uses_logging), "%", "facts"),
         Metric("tests.outcome_tampering", tally.outcome_hooks, "places", "facts"),
+        Metric("security.hardcoded_secrets", tally.secrets, "secrets", "facts"),
         Metric(
             "tests.without_assert_share",
             _percent(tally.tests_without_assert, tally.tests),
