@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import __version__, normalize, scoring
+from grader import __version__, normalize, proc, scoring
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
 from grader.acquire import acquire
@@ -99,7 +99,11 @@ def run_tools(
             ToolContext(workspace, tool_dir, sandbox, options.limits, options.environments)
         )
     with ThreadPoolExecutor(max_workers=len(tools) or 1) as pool:
-        return tuple(pool.map(_run_one, tools, contexts))
+        try:
+            return tuple(pool.map(_run_one, tools, contexts))
+        except KeyboardInterrupt:
+            proc.stop_all()  # the threads cannot be interrupted; their commands can
+            raise
 
 
 def _snippet(workspace: Workspace, location: Location) -> Location:

@@ -62,6 +62,18 @@ def _drain(stream: IO[bytes], sink: bytearray, cap: int, flags: list[bool]) -> N
             flags[0] = True
 
 
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every command still running (on Ctrl-C), so the tools' threads return at once."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        _kill_group(proc)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -121,11 +133,15 @@ def run(
 
     capture = _Capture(proc, output_cap)
     timed_out = False
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
     try:
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
         # Whatever happened (timeout, Ctrl-C), nothing the command started survives it.
         _kill_group(proc)
         proc.wait()
