@@ -111,6 +111,15 @@ def _v2(memory_bytes: int, processes: int, name: str) -> Cgroup | None:
     return group
 
 
+def available() -> bool:
+    """Whether this host lets grader put a run in control groups of its own."""
+    group = create(64 * 1024 * 1024, 16)
+    if group is None:
+        return False
+    group.remove()
+    return True
+
+
 def create(memory_bytes: int, processes: int) -> Cgroup | None:
     """A fresh group with both limits, or None where this host does not allow one."""
     if os.geteuid() != 0:

@@ -43,6 +43,7 @@ from typing import Any
 
 import pytest
 
+from grader import cgroups
 from grader.sandbox import SANDBOX_UIDS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -432,6 +433,10 @@ def test_memory_fanout_stays_under_the_memory_limit(grades: Grades) -> None:
     assert run.tests["passed"] + run.tests["failed"] == 2
 
 
+@pytest.mark.skipif(
+    not cgroups.available(),
+    reason="this host gives grader no control groups, so memory is limited per process only",
+)
 def test_memory_fanout_total_is_bounded(grades: Grades) -> None:
     run = grades.get("memory_fanout", _grade_memory_fanout)
     require_tests_ran(run)
@@ -488,6 +493,10 @@ def test_shared_process_limit(grades: Grades) -> None:
     assert hog.tests["passed"] == 2
 
 
+@pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="without root every sandbox runs as the same user, so process limits are shared",
+)
 def test_shared_process_limit_does_not_hurt_a_concurrent_grade(grades: Grades) -> None:
     _, victim = grades.get("shared_process_limit", _grade_hog_and_victim)
     require_tests_ran(victim)
