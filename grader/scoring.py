@@ -75,8 +75,13 @@ def _selected(criterion: Criterion, findings: Iterable[Finding]) -> tuple[Findin
 
 
 def _not_measured(scored: tuple[MetricScore, ...]) -> str:
-    reasons = "; ".join(f"{m.name}: {m.explanation.removeprefix('not measured: ')}" for m in scored)
-    return f"not measured ({reasons})"
+    """One clause per distinct reason, naming the metrics it applies to."""
+    by_reason: dict[str, list[str]] = {}
+    for m in scored:
+        by_reason.setdefault(m.explanation.removeprefix("not measured: "), []).append(m.name)
+    return "; ".join(
+        f"not measured: {reason} ({', '.join(names)})" for reason, names in by_reason.items()
+    )
 
 
 def _weighted(scored: Iterable[MetricScore]) -> tuple[float, float]:

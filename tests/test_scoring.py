@@ -134,4 +134,4 @@ def test_a_required_metric_that_is_not_measured_makes_the_criterion_not_measured
     metrics = {"lint": _metric("lint", 0), "cover": _metric("cover", None, "no wheel for x")}
     result = score_criterion(_criterion(LINT, required), metrics, [])
     assert result.score is None
-    assert result.reason == "not measured (cover: no wheel for x)"
+    assert result.reason == "not measured: no wheel for x (cover)"
