@@ -15,7 +15,9 @@ import re
 import shutil
 import stat
 import tarfile
+import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -239,15 +241,30 @@ def _unpack(archive: Path, dest: Path) -> None:
             _unpack_zip(archive, dest)
         else:
             _unpack_tar(archive, dest)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        EOFError,
+        OSError,
+        RuntimeError,  # an encrypted zip member
+        NotImplementedError,  # a compression method zipfile lacks
+        zlib.error,  # corrupt deflate data
+        ValueError,
+    ) as exc:
         raise AcquireError(f"{archive.name}: not a readable archive: {exc}") from None
-    # An archive often wraps everything in one top-level folder.
+    _unwrap(dest)
+
+
+def _unwrap(dest: Path) -> None:
+    """An archive often wraps everything in one top-level folder: lift its contents."""
     entries = list(dest.iterdir())
-    if len(entries) == 1 and entries[0].is_dir():
-        inner = entries[0]
-        for child in inner.iterdir():
-            child.rename(dest / child.name)
-        inner.rmdir()
+    if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink():
+        return
+    # Move it aside first: it may hold a folder of its own name (proj/proj/__init__.py).
+    inner = entries[0].rename(dest / f".grader-unwrap-{uuid.uuid4().hex}")
+    for child in inner.iterdir():
+        child.rename(dest / child.name)
+    inner.rmdir()
 
 
 def _acquire_local(local: Path, source: str, ref: str | None, dest: Path) -> Acquired:

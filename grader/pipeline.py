@@ -202,6 +202,8 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     remove_outside_symlinks(workspace)
     if not workspace.python_files:
         raise UsageError(f"no Python files in {options.source}")
+    if not workspace.source_files:
+        raise UsageError(f"no Python code besides tests in {options.source}")
     workspace = screen(workspace)
     if not workspace.python_files:
         raise UsageError(f"no Python file in {options.source} can be parsed")

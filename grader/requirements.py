@@ -94,19 +94,27 @@ def _toml(ws: Workspace, name: str) -> dict[str, Any]:
         return {}
 
 
-def _table(data: Any, *keys: str) -> Any:
+def _table(data: Any, *keys: str) -> dict[str, Any]:
+    """The table at ``keys``, or an empty one when any level is missing or not a table."""
     for key in keys:
         data = data.get(key, {}) if isinstance(data, dict) else {}
-    return data
+    return data if isinstance(data, dict) else {}
+
+
+def _tables(data: Any, key: str) -> list[dict[str, Any]]:
+    """An array of tables, keeping only the entries that are tables."""
+    values = data.get(key, []) if isinstance(data, dict) else []
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
 
 
 def _lock_packages(ws: Workspace, name: str, registry_only: bool) -> Requirements:
     collector = _Collector(name)
-    for package in _toml(ws, name).get("package", []):
-        source = package.get("source", {})
+    for package in _tables(_toml(ws, name), "package"):
+        source = package.get("source") or {}
         from_registry = "registry" in source or (not registry_only and not source)
-        if from_registry and package.get("name") and package.get("version"):
-            collector.add(f"{package['name']}=={package['version']}", name)
+        name_, version = package.get("name"), package.get("version")
+        if from_registry and isinstance(name_, str) and isinstance(version, str):
+            collector.add(f"{name_}=={version}", name)
     return collector.result(locked=True, requires_python=_requires_python(ws))
 
 
@@ -158,7 +166,15 @@ def _normalise(path: str) -> str:
 
 def read_pyproject(ws: Workspace) -> Requirements:
     """pyproject.toml's own declarations, whatever else the submission has."""
-    return _pyproject(ws)
+    try:
+        return _pyproject(ws)
+    except _MALFORMED:
+        return Requirements(problems=("pyproject.toml: unreadable",))
+
+
+def pyproject(ws: Workspace) -> dict[str, Any]:
+    """pyproject.toml as data; empty when absent or not valid TOML."""
+    return _toml(ws, "pyproject.toml") if "pyproject.toml" in ws.files else {}
 
 
 def _strings(table: Any, key: str) -> list[str]:
@@ -185,8 +201,7 @@ def _pyproject(ws: Workspace) -> Requirements:
 
 
 def _poetry_requirement(name: str, spec: Any) -> str:
-    version = spec.get("version", "*") if isinstance(spec, dict) else str(spec)
-    version = version.strip()
+    version = str(spec.get("version", "*") if isinstance(spec, dict) else spec).strip()
     if version in {"", "*"}:
         return name
     if version[0].isdigit():
@@ -200,7 +215,7 @@ def _poetry_requirement(name: str, spec: Any) -> str:
 
 
 def _setup_cfg(ws: Workspace) -> Requirements:
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     collector = _Collector("setup.cfg")
     try:
         parser.read_string(_text(ws, "setup.cfg"))
@@ -221,7 +236,14 @@ def _literal_strings(node: ast.AST) -> list[str]:
     except (ValueError, SyntaxError, RecursionError):
         return []
     if isinstance(value, dict):
-        return [s for key in TEST_EXTRAS for s in value.get(key, []) if isinstance(s, str)]
+        groups = [value.get(key) for key in TEST_EXTRAS]
+        return [
+            s
+            for group in groups
+            if isinstance(group, list | tuple)
+            for s in group
+            if isinstance(s, str)
+        ]
     return [s for s in value if isinstance(s, str)] if isinstance(value, list | tuple) else []
 
 
@@ -247,7 +269,7 @@ def _pipfile_lock(ws: Workspace) -> Requirements:
     except json.JSONDecodeError:
         data = {}
     for section in ("default", "develop"):
-        for name, spec in (_table(data, section) or {}).items():
+        for name, spec in _table(data, section).items():
             version = spec.get("version") if isinstance(spec, dict) else None
             if isinstance(version, str):
                 collector.add(f"{name}{version}", "Pipfile.lock")
@@ -258,8 +280,8 @@ def _pipfile(ws: Workspace) -> Requirements:
     collector = _Collector("Pipfile")
     data = _toml(ws, "Pipfile")
     for section in ("packages", "dev-packages"):
-        for name, spec in (_table(data, section) or {}).items():
-            version = spec.get("version", "*") if isinstance(spec, dict) else str(spec)
+        for name, spec in _table(data, section).items():
+            version = str(spec.get("version", "*") if isinstance(spec, dict) else spec)
             collector.add(name if version.strip() == "*" else f"{name}{version}", "Pipfile")
     return collector.result(False, None)
 
@@ -283,13 +305,22 @@ _READERS: tuple[tuple[Callable[[Workspace], bool], Callable[[Workspace], Require
 )
 
 
+# What a malformed packaging file can make a reader raise; each becomes a reported problem.
+_MALFORMED = (ValueError, TypeError, AttributeError, KeyError, RecursionError, configparser.Error)
+
+
 def read(ws: Workspace) -> Requirements:
     """The first source kind, in order of preference, that declares anything."""
     for present, reader in _READERS:
-        if present(ws):
+        if not present(ws):
+            continue
+        try:
             found = reader(ws)
-            if found.items or found.problems:
-                return found
+        except _MALFORMED as exc:
+            name = reader.__name__.strip("_").replace("_", " ")
+            found = Requirements(problems=(f"{name}: unreadable ({type(exc).__name__})",))
+        if found.items or found.problems:
+            return found
     return Requirements(requires_python=_requires_python(ws))
 
 

@@ -141,7 +141,10 @@ def _skip_dir(name: str) -> bool:
 
 def _is_inside(root: Path, link: Path) -> tuple[bool, str]:
     target = str(link.readlink())
-    resolved = (link.parent / target).resolve()
+    try:
+        resolved = (link.parent / target).resolve()
+    except (RuntimeError, OSError):  # a loop of links: treated as leaving the submission
+        return False, target
     return resolved.is_relative_to(root.resolve()), target
 
 

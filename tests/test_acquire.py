@@ -13,6 +13,7 @@ from conftest import git
 
 from grader.acquire import _remote_url, acquire
 from grader.errors import AcquireError
+from grader.workspace import inventory
 
 
 def _work(tmp_path: Path) -> Path:
@@ -128,3 +129,32 @@ def test_archive_with_one_top_folder_is_unwrapped(tmp_path: Path) -> None:
     archive = _zip(tmp_path / "a.zip", {"project/app.py": b"x = 1\n", "project/README.md": b"#"})
     acquired = acquire(str(archive), None, _work(tmp_path))
     assert sorted(p.name for p in acquired.root.iterdir()) == ["README.md", "app.py"]
+
+
+def test_archive_whose_top_folder_holds_a_folder_of_the_same_name(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "a.zip", {"proj/proj/__init__.py": b"x = 1\n", "proj/setup.cfg": b""})
+    acquired = acquire(str(archive), None, _work(tmp_path))
+    assert sorted(p.name for p in acquired.root.iterdir()) == ["proj", "setup.cfg"]
+    assert (acquired.root / "proj" / "__init__.py").is_file()
+
+
+def test_corrupt_archive_data_is_a_clear_error(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("app.py", "x = 1\n" * 2000)
+    data = bytearray(archive.read_bytes())
+    data[60:90] = b"\xff" * 30  # inside the compressed stream
+    archive.write_bytes(bytes(data))
+    with pytest.raises(AcquireError, match="not a readable archive"):
+        acquire(str(archive), None, _work(tmp_path))
+
+
+def test_a_loop_of_symlinks_is_reported_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "sub"
+    root.mkdir()
+    (root / "app.py").write_text("x = 1\n", encoding="utf-8")
+    (root / "a").symlink_to("b")
+    (root / "b").symlink_to("a")
+    workspace = inventory(root)
+    assert sorted(link for link, _ in workspace.outside_symlinks) == ["a", "b"]
+    assert workspace.python_files == ("app.py",)

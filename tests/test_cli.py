@@ -193,3 +193,12 @@ def test_without_bubblewrap_candidate_code_runs_only_when_the_user_accepts_it(
     assert tests["tests"]["passed"] == 12
     html = (tmp_path / "accepted" / "report.html").read_text(encoding="utf-8")
     assert "tests ran WITHOUT isolation" in html
+
+
+def test_a_submission_of_tests_only_is_refused(
+    grade_cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    root = tmp_path / "only-tests"
+    (root / "tests").mkdir(parents=True)
+    (root / "tests" / "test_a.py").write_text("def test_a():\n    assert True\n", encoding="utf-8")
+    _assert_usage_error(grade_cli(root), "no Python code besides tests")

@@ -141,7 +141,10 @@ def test_lock_file_counts_as_pinned_and_missing_deployment_is_zero(tmp_path: Pat
     files: dict[str, str | bytes] = {
         "app.py": "x = 1\n",
         "pyproject.toml": '[project]\nname = "x"\ndependencies = ["requests"]\n',
-        "uv.lock": "version = 1\n",
+        "uv.lock": (
+            'version = 1\n[[package]]\nname = "requests"\nversion = "2.32.3"\n'
+            'source = { registry = "https://pypi.org/simple" }\n'
+        ),
     }
     metrics = _metrics(_facts(tmp_path / "s", files))
     assert metrics["packaging.metadata"] == 100.0
@@ -217,3 +220,25 @@ def test_hardcoded_secrets_are_found_and_never_repeated(
     assert len(secrets) == int(flagged)  # the test file's copy is never counted
     for finding in secrets:
         assert "51HdF3k2" not in finding.message and "hunter22" not in finding.message
+
+
+def test_results_rewritten_after_pytest_are_flagged(tmp_path: Path) -> None:
+    conftest = (
+        "import atexit, pytest\n"
+        "def _rewrite(item, call):\n    yield\n"
+        "pytest_runtest_makereport = pytest.hookimpl(hookwrapper=True)(_rewrite)\n"
+    )
+    tests = "import atexit\natexit.register(print)\ndef test_a():\n    assert True\n"
+    result = _facts(
+        tmp_path / "s",
+        {"app.py": "x = 1\n", "tests/conftest.py": conftest, "tests/test_a.py": tests},
+    )
+    assert _metrics(result)["tests.outcome_tampering"] == 2
+
+
+def test_malformed_pyproject_does_not_stop_the_facts(tmp_path: Path) -> None:
+    result = _facts(
+        tmp_path / "s", {"app.py": "x = 1\n", "pyproject.toml": "[project]\ndependencies = 5\n"}
+    )
+    assert result.status.value == "ok"
+    assert _metrics(result)["packaging.metadata"] == 100.0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.models import Severity
+from grader.models import Severity, TestSummary
 from grader.tools.mypy import _parse
-from grader.tools.pytest_cov import parse_junit
+from grader.tools.pytest_cov import _consistent, parse_junit
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "outputs"
 
@@ -42,3 +42,14 @@ def test_junit_outcomes_timings_and_failures() -> None:
     ]
     assert summary.failures[0][1] == "assert 1 == 2"
     assert len(summary.slowest) == 4
+
+
+def test_results_that_disagree_with_pytests_exit_code_are_rejected() -> None:
+    all_pass = TestSummary(passed=50)
+    one_failure = TestSummary(passed=3, failed=1)
+    assert _consistent(all_pass, 0) == (all_pass, "")
+    assert _consistent(one_failure, 1) == (one_failure, "")
+    assert _consistent(all_pass, 1)[0] is None
+    assert "changed after pytest wrote them" in _consistent(all_pass, 1)[1]
+    assert _consistent(one_failure, 0)[0] is None
+    assert _consistent(all_pass, 2) == (all_pass, "")  # interrupted: nothing to compare

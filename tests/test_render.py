@@ -96,3 +96,11 @@ def test_unwritable_output_raises_usage_error(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(OutputError):
         write_reports(_report(), blocker, [Format.JSON])
+
+
+def test_markdown_has_no_live_links_or_images_from_the_submission() -> None:
+    text = markdown.render(
+        _report(message="see ![x](https://evil.example/p.png) [y](javascript:z)")
+    )
+    assert "](" not in text.replace("\\](", "")
+    assert "\\!\\[x\\]\\(https://evil\\.example/p\\.png\\)" in text

@@ -135,3 +135,20 @@ def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
     removed = EnvironmentCache(tmp_path / "cache", limit_bytes=2100).evict(keep=envs / "oldest")
     assert [p.name for p in removed] == ["middle"]
     assert sorted(p.name for p in envs.iterdir()) == ["newest", "oldest"]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"pyproject.toml": 'project = "x"\n'},
+        {"pyproject.toml": "[project]\ndependencies = 5\n"},
+        {"setup.cfg": "[options]\ninstall_requires = %(x)s\n"},
+        {"uv.lock": "[package]\nname = 'x'\n"},
+        {"setup.py": "setup(extras_require={'test': 5}, install_requires=[[1]])\n"},
+        {"pyproject.toml": "[tool.poetry.dependencies]\nrequests = {version = 2}\n"},
+        {"Pipfile": "packages = 3\n"},
+    ],
+)
+def test_malformed_packaging_files_never_raise(tmp_path: Path, files: dict[str, str]) -> None:
+    found = _read(tmp_path, files)
+    assert all(isinstance(item, str) for item in found.items)

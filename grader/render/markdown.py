@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from grader.models import Report
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
 def _cell(text: str) -> str:
-    # Candidate-controlled text must not break the table or inject markup.
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\n", " ")
-    )
+    """Candidate-controlled text as inert Markdown: no links, images, tables or HTML."""
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return escaped.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
 def _header(report: Report) -> list[str]:
@@ -24,7 +23,7 @@ def _header(report: Report) -> list[str]:
     lines = [
         f"## grader: {score}/100 (grade {report.grade})",
         "",
-        f"Submission `{_cell(sub.source)}`{commit}, {rubric}",
+        f"Submission {_cell(sub.source)}{commit}, {rubric}",
         "",
     ]
     warnings = [f"> **Warning:** {_cell(w)}" for w in sub.warnings]
@@ -45,8 +44,8 @@ def _top_findings(report: Report) -> list[str]:
     if not top:
         return []
     return ["", "### Top findings", ""] + [
-        f"- **{f.severity.value}** `{_cell(str(f.location))}` "
-        f"{f.tool} {f.rule_id}: {_cell(f.message)}"
+        f"- **{f.severity.value}** {_cell(str(f.location))} "
+        f"{f.tool} {_cell(f.rule_id)}: {_cell(f.message)}"
         for f in top[:10]
     ]
 

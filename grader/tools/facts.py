@@ -14,13 +14,12 @@ import io
 import re
 import time
 import tokenize
-import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from grader import __version__
+from grader import __version__, requirements
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
 from grader.tools.base import MetricSpec, ToolContext
 from grader.workspace import Workspace
@@ -44,7 +43,6 @@ README_SECTIONS = {
     "design": ("design", "architecture", "structure", "overview", "approach"),
     "deployment": ("deploy", "docker", "infrastructure", "production"),
 }
-LOCK_FILES = ("uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock")
 CI_PATTERNS = (
     re.compile(r"^\.github/workflows/[^/]+\.ya?ml$"),
     re.compile(r"^\.gitlab-ci\.yml$"),
@@ -215,7 +213,7 @@ def _assigned_strings(node: ast.AST) -> list[tuple[str, str]]:
     """(name, literal) pairs a node binds: assignments, keyword arguments, dict entries."""
     if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [ast.unparse(t) for t in targets]
+        names = [_target_name(t) for t in targets]
         return [(n, node.value.value) for n in names if isinstance(node.value.value, str)]
     if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant) and node.arg:
         value = node.value.value
@@ -230,6 +228,17 @@ def _assigned_strings(node: ast.AST) -> list[tuple[str, str]]:
             and isinstance(v.value, str)
         ]
     return []
+
+
+def _target_name(target: ast.expr) -> str:
+    """The name being bound (``KEY``, ``self.key``, ``cfg["key"]``), read without recursion."""
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+        return str(target.slice.value)
+    return ""
 
 
 def _looks_secret(name: str, value: str) -> bool:
@@ -335,7 +344,26 @@ def _tamper_facts(relative: str, tree: ast.Module, tally: _Tally, in_tests: bool
     forge them is found statically and shown to the reviewer.
     """
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(node, ast.Assign) and any(
+            _target_name(t) in OUTCOME_HOOKS for t in node.targets
+        ):
+            tally.outcome_hooks += 1
+            message = "a pytest hook bound by assignment can rewrite test outcomes"
+            tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
+        elif (
+            in_tests
+            and isinstance(node, ast.Call)
+            and _call_name(node) == "register"
+            and (
+                isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "atexit"
+            )
+        ):
+            tally.outcome_hooks += 1
+            message = "atexit.register() in test code runs after pytest and can rewrite its results"
+            tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             if node.name in OUTCOME_HOOKS:
                 tally.outcome_hooks += 1
                 message = f"{node.name} hook can rewrite test outcomes or the run's result"
@@ -398,38 +426,10 @@ def _readme_score(ws: Workspace) -> tuple[float, list[str]]:
     return 100.0 * (len(README_SECTIONS) - len(missing)) / len(README_SECTIONS), missing
 
 
-REQUIREMENTS_FILE = re.compile(r"(?:[^/]+/)?requirements[\w.-]*\.(?:txt|in)")
-
-
-def _requirement_lines(text: str) -> list[str]:
-    lines = (raw.split("#", 1)[0].strip() for raw in text.splitlines())
-    return [line for line in lines if line and not line.startswith("-")]
-
-
-def _pyproject(ws: Workspace) -> dict[str, object]:
-    if "pyproject.toml" not in ws.files:
-        return {}
-    try:
-        return tomllib.loads(ws.path("pyproject.toml").read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return {}
-
-
-def _declared_requirements(ws: Workspace) -> list[str]:
-    requirements: list[str] = []
-    for name in filter(REQUIREMENTS_FILE.fullmatch, ws.files):
-        requirements += _requirement_lines(
-            ws.path(name).read_text(encoding="utf-8", errors="replace")
-        )
-    project = _pyproject(ws).get("project")
-    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
-    return requirements + [d for d in dependencies if isinstance(d, str)]
-
-
 def _has_packaging(ws: Workspace) -> bool:
     if "setup.py" in ws.files or "setup.cfg" in ws.files:
         return True
-    pyproject = _pyproject(ws)
+    pyproject = requirements.pyproject(ws)
     tool = pyproject.get("tool")
     return "project" in pyproject or (isinstance(tool, dict) and "poetry" in tool)
 
@@ -505,7 +505,7 @@ class Facts:
                     "readme-missing-sections",
                     f"README lacks a section on: {', '.join(missing)}",
                     Severity.INFO,
-                    Location("README.md"),
+                    Location(_readme(ws) or "."),
                 )
             )
         notes = []
@@ -530,6 +530,14 @@ class Facts:
         )
 
 
+def _file_facts(relative: str, tree: ast.Module, tally: _Tally, *, in_tests: bool) -> None:
+    facts = _test_facts if in_tests else _code_facts
+    facts(relative, tree, tally)
+    if not in_tests:  # tests hold fake credentials on purpose
+        _secret_facts(relative, tree, tally)
+    _tamper_facts(relative, tree, tally, in_tests)
+
+
 def _read_code(ws: Workspace) -> _Tally:
     tally = _Tally()
     for relative in ws.python_files:
@@ -538,12 +546,18 @@ def _read_code(ws: Workspace) -> _Tally:
             continue
         data, tree = parsed
         _count_suppressions(relative, data, tally)
-        in_tests = relative in ws.test_files
-        facts = _test_facts if in_tests else _code_facts
-        facts(relative, tree, tally)
-        if not in_tests:  # tests hold fake credentials on purpose
-            _secret_facts(relative, tree, tally)
-        _tamper_facts(relative, tree, tally, in_tests)
+        try:
+            _file_facts(relative, tree, tally, in_tests=relative in ws.test_files)
+        except RecursionError:  # screened files stay shallow; this is a second line
+            tally.findings.append(
+                Finding(
+                    "facts",
+                    "unparsable-file",
+                    "nested too deep to analyse",
+                    Severity.HIGH,
+                    Location(relative),
+                )
+            )
     tally.findings += [
         Finding(
             "facts",
@@ -609,10 +623,11 @@ def _code_metrics(tally: _Tally) -> tuple[Metric, ...]:
 
 
 def _pinned_share(ws: Workspace) -> float | None:
-    if any(lock in ws.files for lock in LOCK_FILES):
+    declared = requirements.read(ws)
+    if declared.locked:
         return 100.0
-    requirements = _declared_requirements(ws)
-    return _percent(sum(bool(PIN.search(r)) for r in requirements), len(requirements))
+    pinned = sum(bool(PIN.search(item)) for item in declared.items)
+    return _percent(pinned, len(declared.items))
 
 
 def _repository_metrics(ws: Workspace) -> tuple[Metric, ...]:

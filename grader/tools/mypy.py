@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 from grader import proc
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
@@ -71,7 +73,10 @@ class Mypy:
         """Installed mypy version."""
         return package_version("mypy")
 
-    def _run(self, ctx: ToolContext, files: tuple[str, ...]) -> proc.ProcResult:
+    def _run(
+        self, ctx: ToolContext, files: tuple[str, ...], root: Path | None = None
+    ) -> proc.ProcResult:
+        root = root or ctx.workspace.root
         argv = python_module(
             "mypy",
             "--config-file",
@@ -84,29 +89,44 @@ class Mypy:
             *files,
         )
         env = {}
-        if (ctx.workspace.root / "src").is_dir():
-            env["MYPYPATH"] = str(ctx.workspace.root / "src")
+        if (root / "src").is_dir():
+            env["MYPYPATH"] = str(root / "src")
         return proc.run(
             argv,
-            cwd=ctx.workspace.root,
+            cwd=root,
             timeout_s=ctx.static_timeout_s,
             env=proc.scrubbed_env(env),
         )
 
     def run(self, ctx: ToolContext) -> ToolResult:
-        """Type-check all Python files; retry without tests if module names collide."""
+        """Type-check all Python files; work around what makes mypy stop early."""
         notes: list[str] = []
-        result = self._run(ctx, ctx.workspace.python_files)
+        files = ctx.workspace.python_files
+        shadowing: list[Finding] = []
+        result = self._run(ctx, files)
+        # A file named like a standard module (typing.py) stops mypy before it checks
+        # anything: report the file, and check the rest without it.
+        shadows = _shadowing_files(result.stdout + result.stderr)
+        root = None
+        if shadows:
+            shadowing = [_shadow_finding(path) for path in sorted(shadows)]
+            files = tuple(f for f in files if f not in shadows)
+            root = _copy_without(ctx, files)
+            result = self._run(ctx, files, root)
         output = result.stdout + result.stderr
         if any(marker in output for marker in _FATAL_MARKERS) and ctx.workspace.source_files:
             notes.append("mypy could not check tests and code together; checked code only")
-            result = self._run(ctx, ctx.workspace.source_files)
+            files = tuple(f for f in ctx.workspace.source_files if f not in shadows)
+            result = self._run(ctx, files, root)
             output = result.stdout + result.stderr
         if result.timed_out or any(marker in output for marker in _FATAL_MARKERS):
             return failure(self.name, self.version(), result, proc.tail(output, 1), self.metrics)
         findings = _parse(result.stdout, result.stderr)
-        if result.exit_code not in (0, 1) and not findings:
-            return failure(self.name, self.version(), result, "mypy crashed", self.metrics)
+        # Exit 2 is mypy's "could not check": only syntax errors may explain it.
+        stopped = result.exit_code not in (0, 1)
+        if stopped and not any(f.rule_id == "syntax" for f in findings):
+            return failure(self.name, self.version(), result, proc.tail(output, 1), self.metrics)
+        findings = [*shadowing, *findings]
         return ToolResult(
             tool=self.name,
             version=self.version(),
@@ -118,3 +138,31 @@ class Mypy:
             duration_s=result.duration_s,
             notes=tuple(notes),
         )
+
+
+_SHADOWS = re.compile(r'"file": "(?P<path>[^"]+)"[^\n]*shadows library module')
+
+
+def _copy_without(ctx: ToolContext, files: tuple[str, ...]) -> Path:
+    """The Python files to check, alone in a tree of their own: mypy finds a shadowing
+    module on disk even when it is not listed."""
+    tree = ctx.work_dir / "tree"
+    for relative in files:
+        target = tree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ctx.workspace.path(relative), target)
+    return tree
+
+
+def _shadowing_files(output: str) -> set[str]:
+    return {match["path"] for match in _SHADOWS.finditer(output)}
+
+
+def _shadow_finding(path: str) -> Finding:
+    return Finding(
+        tool="mypy",
+        rule_id="shadows-stdlib",
+        message="this file shadows a standard library module: imports of it break",
+        severity=Severity.MEDIUM,
+        location=Location(path),
+    )

@@ -23,7 +23,16 @@ from defusedxml import ElementTree as SafeET
 
 from grader import proc, requirements
 from grader.environment import RUNNER_DISTRIBUTIONS, Environment, EnvStatus, runner_pins
-from grader.models import FileStats, Metric, TestSummary, ToolResult, ToolStatus
+from grader.models import (
+    FileStats,
+    Finding,
+    Location,
+    Metric,
+    Severity,
+    TestSummary,
+    ToolResult,
+    ToolStatus,
+)
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
 from grader.tools.base import (
     MetricSpec,
@@ -222,9 +231,49 @@ def _read_junit(junit: Path | None, result: proc.ProcResult) -> tuple[TestSummar
             "the suite crashed or a test ended the process"
         )
     try:
-        return parse_junit(junit), ""
+        summary = parse_junit(junit)
     except (SafeET.ParseError, DefusedXmlException) as exc:
         return None, f"pytest's results could not be read: {exc}"
+    return _consistent(summary, result.exit_code)
+
+
+# pytest's own exit codes: 0 all passed, 1 some tests failed.
+PYTEST_OK, PYTEST_FAILED = 0, 1
+
+
+def _consistent(summary: TestSummary, exit_code: int | None) -> tuple[TestSummary | None, str]:
+    """The results file must agree with pytest's exit code, which code run after pytest
+    (an atexit handler rewriting the file) cannot change without also being seen."""
+    failing = summary.failed + summary.errors
+    if (exit_code == PYTEST_OK and failing) or (exit_code == PYTEST_FAILED and not failing):
+        return None, (
+            f"pytest exited with {exit_code} but its results file reports {failing} failing "
+            "tests: the results were changed after pytest wrote them"
+        )
+    return summary, ""
+
+
+def _test_file(classname: str, ws: Workspace) -> str:
+    """tests.test_api::TestX -> tests/test_api.py, when that file exists."""
+    parts = classname.split("::", maxsplit=1)[0].split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:end]) + ".py"
+        if candidate in ws.test_files:
+            return candidate
+    return "."
+
+
+def _failure_findings(summary: TestSummary, ws: Workspace) -> tuple[Finding, ...]:
+    return tuple(
+        Finding(
+            tool="pytest",
+            rule_id="test-failed",
+            message=f"{name.split('::')[-1]} failed: {message[:300]}",
+            severity=Severity.MEDIUM,
+            location=Location(_test_file(name, ws)),
+        )
+        for name, message in summary.failures
+    )
 
 
 def _test_metrics(summary: TestSummary) -> tuple[Metric, ...]:
@@ -388,6 +437,7 @@ class PytestCoverage:
             tool=self.name,
             version=self.version(),
             status=ToolStatus.OK,
+            findings=_failure_findings(summary, ws),
             metrics=(
                 *_test_metrics(summary),
                 Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
