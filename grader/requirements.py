@@ -230,21 +230,19 @@ def _setup_cfg(ws: Workspace) -> Requirements:
     return collector.result(False, parser.get("options", "python_requires", fallback=None))
 
 
+def _strings_in(value: Any) -> list[str]:
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list | tuple) else []
+
+
 def _literal_strings(node: ast.AST) -> list[str]:
+    """Requirement strings of a literal list, or of a dict's test/dev extras."""
     try:
         value = ast.literal_eval(node)
-    except (ValueError, SyntaxError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, RecursionError):
         return []
     if isinstance(value, dict):
-        groups = [value.get(key) for key in TEST_EXTRAS]
-        return [
-            s
-            for group in groups
-            if isinstance(group, list | tuple)
-            for s in group
-            if isinstance(s, str)
-        ]
-    return [s for s in value if isinstance(s, str)] if isinstance(value, list | tuple) else []
+        return [s for key in TEST_EXTRAS for s in _strings_in(value.get(key))]
+    return _strings_in(value)
 
 
 def _setup_py(ws: Workspace) -> Requirements:

@@ -167,6 +167,7 @@ def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox  # installs the sample's test environment from the package registry
 def test_without_bubblewrap_candidate_code_runs_only_when_the_user_accepts_it(
     tmp_path: Path,
 ) -> None:

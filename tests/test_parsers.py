@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.models import Severity, TestSummary
-from grader.tools.mypy import _parse
+import pytest
+
+from grader.models import Severity, TestSummary, ToolStatus
+from grader.sandbox import Limits, NotNeeded
+from grader.tools.base import ToolContext
+from grader.tools.mypy import Mypy, _parse
 from grader.tools.pytest_cov import _consistent, parse_junit
+from grader.workspace import inventory
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "outputs"
 
@@ -53,3 +58,21 @@ def test_results_that_disagree_with_pytests_exit_code_are_rejected() -> None:
     assert "changed after pytest wrote them" in _consistent(all_pass, 1)[1]
     assert _consistent(one_failure, 0)[0] is None
     assert _consistent(all_pass, 2) == (all_pass, "")  # interrupted: nothing to compare
+
+
+@pytest.mark.slow
+def test_a_module_shadowing_the_standard_library_is_reported_and_the_rest_checked(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "sub"
+    root.mkdir()
+    (root / "typing.py").write_text("x = 1\n", encoding="utf-8")
+    (root / "app.py").write_text("def f(x: int) -> str:\n    return x\n", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = Mypy().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+    assert result.status is ToolStatus.OK, result.reason
+    assert sorted((f.rule_id, f.location.path) for f in result.findings) == [
+        ("return-value", "app.py"),
+        ("shadows-stdlib", "typing.py"),
+    ]

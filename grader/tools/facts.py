@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 
 from grader import __version__, requirements
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.tools import suspicious
 from grader.tools.base import MetricSpec, ToolContext
 from grader.workspace import Workspace
 
@@ -196,92 +197,11 @@ def _code_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
             tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
 
 
-SECRET_NAME = re.compile(
-    r"(?i)(api[_-]?key|secret|token|passw(or)?d|pwd|private[_-]?key|access[_-]?key|credential)"
-)
-SECRET_VALUE = re.compile(
-    r"sk-(live|proj|ant)?[-_]?[A-Za-z0-9]{16,}|sk_live_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-)
-PLACEHOLDER = re.compile(
-    r"(?i)^(|x+|\*+|changeme|change-me|example|dummy|test|none|null|todo)$|[<${]"
-)
-MIN_SECRET_LENGTH = 6
-
-
-def _assigned_strings(node: ast.AST) -> list[tuple[str, str]]:
-    """(name, literal) pairs a node binds: assignments, keyword arguments, dict entries."""
-    if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [_target_name(t) for t in targets]
-        return [(n, node.value.value) for n in names if isinstance(node.value.value, str)]
-    if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant) and node.arg:
-        value = node.value.value
-        return [(node.arg, value)] if isinstance(value, str) else []
-    if isinstance(node, ast.Dict):
-        return [
-            (k.value, v.value)
-            for k, v in zip(node.keys, node.values, strict=True)
-            if isinstance(k, ast.Constant)
-            and isinstance(k.value, str)
-            and isinstance(v, ast.Constant)
-            and isinstance(v.value, str)
-        ]
-    return []
-
-
-def _target_name(target: ast.expr) -> str:
-    """The name being bound (``KEY``, ``self.key``, ``cfg["key"]``), read without recursion."""
-    if isinstance(target, ast.Name):
-        return target.id
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
-        return str(target.slice.value)
-    return ""
-
-
-def _looks_secret(name: str, value: str) -> bool:
-    if SECRET_VALUE.search(value):
-        return True
-    named = bool(SECRET_NAME.search(name))
-    return named and len(value) >= MIN_SECRET_LENGTH and not PLACEHOLDER.search(value.strip())
-
-
-def _redacted(value: str) -> str:
-    return f"{value[:3]}… ({len(value)} characters)"
-
-
-def _secret_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
-    """Credentials written into the code. The value itself never reaches the report."""
-    for node in ast.walk(tree):
-        for name, value in _assigned_strings(node):
-            if _looks_secret(name, value):
-                tally.secrets += 1
-                tally.findings.append(
-                    Finding(
-                        "facts",
-                        "hardcoded-secret",
-                        f"{name[:60]} holds what looks like a credential ({_redacted(value)}): "
-                        "read it from the environment or a secret store",
-                        Severity.HIGH,
-                        Location(relative, getattr(node, "lineno", None)),
-                    )
-                )
-
-
-def _call_name(node: ast.Call) -> str:
-    func = node.func
-    if isinstance(func, ast.Attribute):
-        return func.attr.lstrip("_")
-    return func.id.lstrip("_") if isinstance(func, ast.Name) else ""
-
-
 def _asserts(function: ast.AST) -> bool:
     for node in ast.walk(function):
         if isinstance(node, ast.Assert):
             return True
-        if isinstance(node, ast.Call) and ASSERTING_CALL.search(_call_name(node)):
+        if isinstance(node, ast.Call) and ASSERTING_CALL.search(suspicious.call_name(node)):
             return True
     return False
 
@@ -303,103 +223,6 @@ def _test_facts(relative: str, tree: ast.Module, tally: _Tally) -> None:
                         Location(relative, node.lineno),
                     )
                 )
-
-
-# pytest hooks that can change what a test run reports, and calls that end it early.
-OUTCOME_HOOKS = frozenset(
-    {
-        "pytest_runtest_makereport",
-        "pytest_report_teststatus",
-        "pytest_runtest_logreport",
-        "pytest_runtest_protocol",
-        "pytest_runtest_call",
-        "pytest_pyfunc_call",
-        "pytest_sessionfinish",
-        "pytest_terminal_summary",
-        "pytest_junitxml_record",
-    }
-)
-SELECTION_HOOKS = frozenset(
-    {"pytest_collection_modifyitems", "pytest_ignore_collect", "pytest_deselected"}
-)
-PROCESS_ENDERS = frozenset({"exit", "_exit", "abort"})
-SIGNAL_SENDERS = frozenset({"kill", "killpg"})
-OWN_PROCESS = frozenset({"getpid", "getppid", "getpgrp", "getpgid"})
-
-
-def _tamper_finding(relative: str, node: ast.AST, message: str, severity: Severity) -> Finding:
-    return Finding(
-        "facts",
-        "test-tampering",
-        message,
-        severity,
-        Location(relative, getattr(node, "lineno", None)),
-    )
-
-
-def _tamper_facts(relative: str, tree: ast.Module, tally: _Tally, in_tests: bool) -> None:
-    """Hooks that can rewrite outcomes or deselect tests, and tests that end the process.
-
-    The candidate's test process writes the results grader reads, so whatever could
-    forge them is found statically and shown to the reviewer.
-    """
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(
-            _target_name(t) in OUTCOME_HOOKS for t in node.targets
-        ):
-            tally.outcome_hooks += 1
-            message = "a pytest hook bound by assignment can rewrite test outcomes"
-            tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
-        elif (
-            in_tests
-            and isinstance(node, ast.Call)
-            and _call_name(node) == "register"
-            and (
-                isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "atexit"
-            )
-        ):
-            tally.outcome_hooks += 1
-            message = "atexit.register() in test code runs after pytest and can rewrite its results"
-            tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            if node.name in OUTCOME_HOOKS:
-                tally.outcome_hooks += 1
-                message = f"{node.name} hook can rewrite test outcomes or the run's result"
-                tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
-            elif node.name in SELECTION_HOOKS:
-                message = f"{node.name} hook can deselect or skip tests"
-                tally.findings.append(_tamper_finding(relative, node, message, Severity.MEDIUM))
-        elif in_tests and isinstance(node, ast.Call) and _ends_process(node):
-            tally.outcome_hooks += 1
-            message = f"{ast.unparse(node.func)}() in test code ends the test process early"
-            tally.findings.append(_tamper_finding(relative, node, message, Severity.HIGH))
-
-
-def _ends_process(node: ast.Call) -> bool:
-    """os._exit / sys.exit / os.abort, or a signal sent to the test process or its parent.
-
-    Signalling another process (one the test started) is ordinary and not flagged.
-    """
-    func = node.func
-    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
-        return False
-    if func.value.id not in {"os", "sys"}:
-        return False
-    if func.attr in PROCESS_ENDERS:
-        return True
-    return func.attr in SIGNAL_SENDERS and bool(node.args) and _targets_itself(node.args[0])
-
-
-def _targets_itself(target: ast.expr) -> bool:
-    if isinstance(target, ast.Constant):
-        return target.value in (0, -1)
-    if isinstance(target, ast.UnaryOp) and isinstance(target.operand, ast.Constant):
-        return True  # -1, or a negated process group
-    return any(
-        isinstance(node, ast.Call) and _call_name(node) in OWN_PROCESS for node in ast.walk(target)
-    )
 
 
 def _readme(ws: Workspace) -> str | None:
@@ -534,8 +357,12 @@ def _file_facts(relative: str, tree: ast.Module, tally: _Tally, *, in_tests: boo
     facts = _test_facts if in_tests else _code_facts
     facts(relative, tree, tally)
     if not in_tests:  # tests hold fake credentials on purpose
-        _secret_facts(relative, tree, tally)
-    _tamper_facts(relative, tree, tally, in_tests)
+        found = suspicious.secrets(relative, tree)
+        tally.secrets += len(found)
+        tally.findings += found
+    tampering, counted = suspicious.tampering(relative, tree, in_tests)
+    tally.outcome_hooks += counted
+    tally.findings += tampering
 
 
 def _read_code(ws: Workspace) -> _Tally:

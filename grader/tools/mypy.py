@@ -98,28 +98,30 @@ class Mypy:
             env=proc.scrubbed_env(env),
         )
 
-    def run(self, ctx: ToolContext) -> ToolResult:
-        """Type-check all Python files; work around what makes mypy stop early."""
+    def _check(self, ctx: ToolContext) -> tuple[proc.ProcResult, list[Finding], list[str]]:
+        """Run mypy, working around what makes it stop before checking anything."""
         notes: list[str] = []
         files = ctx.workspace.python_files
-        shadowing: list[Finding] = []
         result = self._run(ctx, files)
         # A file named like a standard module (typing.py) stops mypy before it checks
         # anything: report the file, and check the rest without it.
         shadows = _shadowing_files(result.stdout + result.stderr)
         root = None
         if shadows:
-            shadowing = [_shadow_finding(path) for path in sorted(shadows)]
             files = tuple(f for f in files if f not in shadows)
             root = _copy_without(ctx, files)
             result = self._run(ctx, files, root)
-        output = result.stdout + result.stderr
-        if any(marker in output for marker in _FATAL_MARKERS) and ctx.workspace.source_files:
+        if _fatal(result) and ctx.workspace.source_files:
             notes.append("mypy could not check tests and code together; checked code only")
             files = tuple(f for f in ctx.workspace.source_files if f not in shadows)
             result = self._run(ctx, files, root)
-            output = result.stdout + result.stderr
-        if result.timed_out or any(marker in output for marker in _FATAL_MARKERS):
+        return result, [_shadow_finding(path) for path in sorted(shadows)], notes
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Type-check all Python files; failures to check are results, not crashes."""
+        result, shadowing, notes = self._check(ctx)
+        output = result.stdout + result.stderr
+        if result.timed_out or _fatal(result):
             return failure(self.name, self.version(), result, proc.tail(output, 1), self.metrics)
         findings = _parse(result.stdout, result.stderr)
         # Exit 2 is mypy's "could not check": only syntax errors may explain it.
@@ -138,6 +140,11 @@ class Mypy:
             duration_s=result.duration_s,
             notes=tuple(notes),
         )
+
+
+def _fatal(result: proc.ProcResult) -> bool:
+    output = result.stdout + result.stderr
+    return any(marker in output for marker in _FATAL_MARKERS)
 
 
 _SHADOWS = re.compile(r'"file": "(?P<path>[^"]+)"[^\n]*shadows library module')
