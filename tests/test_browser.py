@@ -107,3 +107,16 @@ def test_readable_at_phone_width(chromium: Any, reports: dict[str, Path]) -> Non
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1
         assert page.locator("#overall-score").is_visible()
+
+
+@pytest.mark.sandbox
+def test_findings_filter_by_severity(chromium: Any, reports: dict[str, Path]) -> None:
+    with open_page(chromium, reports["poor"]) as (page, _):
+        findings = page.locator("li[data-rank]")
+        total = findings.count()
+        page.select_option("#severity-filter", "3")
+        visible = [f for f in findings.all() if f.is_visible()]
+        assert 0 < len(visible) < total
+        assert all(f.get_attribute("data-rank") == "3" for f in visible)
+        page.select_option("#severity-filter", "0")
+        assert sum(f.is_visible() for f in findings.all()) == total

@@ -29,6 +29,7 @@ class FindingView:
     """One finding as shown in a criterion card."""
 
     severity: str
+    rank: int
     where: str
     tool: str
     rule: str
@@ -177,7 +178,7 @@ def _snippet_html(f: Finding) -> Markup | None:
 
 def script_hash() -> str:
     """CSP hash of the page's only script, so no other inline script can run."""
-    text = (TEMPLATES / "sort.js").read_text(encoding="utf-8")
+    text = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     text = text.removesuffix("\n")  # Jinja drops one trailing newline of an included file
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
@@ -186,7 +187,14 @@ def script_hash() -> str:
 def _finding(f: Finding) -> FindingView:
     snippet = _snippet_html(f)
     return FindingView(
-        f.severity.value, str(f.location), f.tool, f.rule_id, f.message, snippet, f.help_url
+        f.severity.value,
+        f.severity.rank,
+        str(f.location),
+        f.tool,
+        f.rule_id,
+        f.message,
+        snippet,
+        f.help_url,
     )
 
 

@@ -14,3 +14,16 @@ document.querySelectorAll("table.sortable th button").forEach(function (button) 
     }).forEach(function (row) { body.appendChild(row); });
   });
 });
+
+// Findings filter: shown only when JavaScript runs; the page reads fine without it.
+(function () {
+  var control = document.getElementById("severity-filter");
+  if (!control) { return; }
+  control.closest("[hidden]").hidden = false;
+  control.addEventListener("change", function () {
+    var minimum = Number(control.value);
+    document.querySelectorAll("li[data-rank]").forEach(function (item) {
+      item.hidden = Number(item.dataset.rank) < minimum;
+    });
+  });
+})();
