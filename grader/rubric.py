@@ -11,15 +11,24 @@ import itertools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from grader.errors import RubricError
 from grader.models import RubricInfo
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "rubrics"
 DEFAULT_GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0), ("F", 0.0))
 MAX_WEIGHT = 100.0
+
+
+def _builtin_dir() -> Traversable:
+    """rubrics/ of the repository: installed as grader.rubrics, or read from a checkout."""
+    try:
+        return resources.files("grader.rubrics")
+    except ModuleNotFoundError:  # running from the repository (editable install)
+        return Path(__file__).resolve().parent.parent / "rubrics"
 
 
 @dataclass(frozen=True)
@@ -282,19 +291,24 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
 
 def builtin_names() -> list[str]:
     """Names of the rubrics shipped with grader."""
-    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in _builtin_dir().iterdir()
+        if entry.name.endswith(".toml")
+    )
 
 
 def load(name_or_path: str, known: Mapping[str, object]) -> Rubric:
     """Load a built-in rubric by name, or a rubric file by path."""
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
-        path = BUILTIN_DIR / f"{name_or_path}.toml"
-        if not path.is_file():
+        if name_or_path not in builtin_names():
             raise RubricError(
                 f"unknown rubric {name_or_path!r} (built-in: {', '.join(builtin_names())}; "
                 "or pass a path to a .toml file)"
             )
+        data = _builtin_dir().joinpath(f"{name_or_path}.toml").read_bytes()
+        return parse(Path("rubrics") / f"{name_or_path}.toml", data, known)
     try:
         data = path.read_bytes()
     except OSError as exc:
