@@ -72,6 +72,8 @@ def index_file(service: RetrievalService, tmp_path: Path) -> Path:
 def server(service: RetrievalService) -> Iterator[DocQAServer]:
     """A running HTTP server on a free local port."""
     httpd = create_server(service, "127.0.0.1", 0)
+    # Joined on close, so a handler thread never outlives the test that started it.
+    httpd.daemon_threads = False
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
