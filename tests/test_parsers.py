@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from grader.models import Severity, TestSummary, ToolStatus
+from grader.proc import ProcResult
 from grader.sandbox import Limits, NotNeeded
 from grader.tools.base import ToolContext
-from grader.tools.mypy import Mypy, _parse
+from grader.tools.mypy import Mypy, _fatal, _parse
 from grader.tools.pytest_cov import _consistent, parse_junit
 from grader.workspace import inventory
 
@@ -34,7 +35,10 @@ def test_mypy_text_fallback() -> None:
 
 def test_mypy_fatal_duplicate_module_is_recognised() -> None:
     output = (OUTPUTS / "mypy-duplicate.txt").read_text(encoding="utf-8")
-    assert "Duplicate module named" in output  # what Mypy.run looks for to retry
+    recorded = ProcResult(("mypy",), 2, output, "", 0.1)
+    clean = ProcResult(("mypy",), 1, (OUTPUTS / "mypy.jsonl").read_text(encoding="utf-8"), "", 0.1)
+    assert _fatal(recorded)  # Mypy.run retries without the tests, then reports a failure
+    assert not _fatal(clean)
 
 
 def test_junit_outcomes_timings_and_failures() -> None:
