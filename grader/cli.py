@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also install dependencies that have no wheel, running their build scripts "
         "on this host outside the sandbox (default: wheels only)",
     )
+    g.add_argument(
+        "--python-downloads",
+        action="store_true",
+        help="let uv download the Python a submission asks for when this host has none "
+        "(default: use installed interpreters only)",
+    )
     defaults = Limits()
     g.add_argument(
         "--test-timeout",
@@ -151,6 +157,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
                 offline=args.offline,
                 limit_bytes=int(args.cache_size_gb * 1024**3),
                 allow_builds=args.allow_source_builds,
+                python_downloads=args.python_downloads,
             ),
         )
     )

@@ -1,53 +1,60 @@
 """Per-submission virtual environments, built with uv and cached by requirement set.
 
-A submission's tests run in an environment holding only its declared requirements plus
-grader's pinned pytest, pytest-timeout and coverage: grader's own dependencies never
-leak in, and the environment's never leak into grader. Installs take wheels only, so no
-candidate-controlled build script runs on the host. Environments are keyed by a hash of
-the requirement set and the interpreter, shared by every submission with the same set,
-built under a temporary name and renamed into place, and evicted least recently used
-beyond a size limit. uv never downloads an interpreter.
+A submission's tests run in an environment holding its declared requirements plus the
+test runners grader drives (pytest, pytest-timeout, coverage); grader's own dependencies
+never leak in, and the environment's never leak into grader. Installs take wheels only,
+so no candidate-controlled build script runs on the host. Environments are keyed by a
+hash of the requirement set and the interpreter, shared by every submission with the
+same set, built by one process at a time under a file lock, under a temporary name and
+renamed into place, and evicted least recently used beyond a size limit.
+
+When the set does not install, grader does what a careful reviewer would, one bounded
+round at a time, and records every change (see ``grader.resolution``): the candidate's
+runner pins are relaxed and then overridden, packages without wheels are swapped for
+their binary twins, and finally the requirements uv names as the cause are dropped. An
+environment that lost requirements is *partial*; who was at fault for each loss decides
+how the tests' results are scored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import fcntl
 import hashlib
 import json
 import os
-import platform
 import shutil
-import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-from grader import proc
+from grader import proc, uv
+from grader.interpreters import Interpreter
 from grader.requirements import Requirements
+from grader.resolution import Dropped, Fault, Plan
 
 INSTALL_TIMEOUT_S = 600.0
 COMPLETE = ".grader-complete"
 DEFAULT_LIMIT_BYTES = 10 * 1024**3
-# Tools grader runs inside the candidate's environment, at grader's own versions.
+MAX_ROUNDS = 8
+# Bumped whenever the way an environment is planned changes, so old ones are not reused.
+POLICY_VERSION = 3
+# Tools grader runs inside the candidate's environment.
 RUNNER_DISTRIBUTIONS = ("pytest", "pytest-timeout", "coverage")
-NETWORK_VARIABLES = frozenset(
-    {"SSL_CERT_FILE", "SSL_CERT_DIR"}
-    | {f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")}
-    | {f"{name}_proxy" for name in ("http", "https", "all", "no")}
-)
 
 
 class EnvStatus(StrEnum):
     """Whether the environment can run the candidate's tests."""
 
     READY = "ready"
+    PARTIAL = "partial"
+    """Ready, but some requirements could not be installed and were left out."""
     FAILED = "failed"
-    UNSUPPORTED_PYTHON = "unsupported_python"
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ class Environment:
     cached: bool = False
     duration_s: float = 0.0
     key: str = ""
+    dropped: tuple[Dropped, ...] = ()
+    changes: tuple[str, ...] = ()
+    """What grader changed in the candidate's set to make it install, in order."""
+    fault: Fault = Fault.NONE
+    """Who is to blame for what did not install (for FAILED: for the failure)."""
 
 
 def default_cache_dir() -> Path:
@@ -71,22 +83,20 @@ def default_cache_dir() -> Path:
 
 
 def runner_pins() -> list[str]:
-    """grader's pytest, pytest-timeout and coverage, pinned to the versions it was tested with."""
+    """grader's pytest, pytest-timeout and coverage, at the versions it was tested with."""
     return [f"{name}=={metadata.version(name)}" for name in RUNNER_DISTRIBUTIONS]
 
 
-def _uv() -> str:
-    found = Path(sys.executable).parent / "uv"
-    return str(found) if found.exists() else (shutil.which("uv") or "uv")
-
-
-def _first_error(stderr: str) -> str:
-    lines = [line.strip(" \u00d7\u2570\u2500\u25b6\u2502") for line in stderr.splitlines()]
-    useful = [
-        line for line in lines if line and not line.startswith(("Using ", "Resolved", "warning"))
-    ]
-    text = " ".join(useful[:4])
-    return text[:600] or "uv failed without a message"
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` (created if needed), across processes."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class EnvironmentCache:
@@ -99,6 +109,7 @@ class EnvironmentCache:
         offline: bool = False,
         limit_bytes: int = DEFAULT_LIMIT_BYTES,
         allow_builds: bool = False,
+        python_downloads: bool = False,
     ) -> None:
         self.root = root
         self.offline = offline
@@ -106,102 +117,112 @@ class EnvironmentCache:
         # Building a source distribution runs its build script on this host, outside the
         # sandbox: only when the user asked for it.
         self.allow_builds = allow_builds
+        self.python_downloads = python_downloads
 
-    def key(self, requirements: Requirements, python: Path) -> str:
+    def key(self, requirements: Requirements, python: Interpreter) -> str:
         """Stable hash of everything that decides the environment's contents."""
         material = {
             "requirements": sorted(requirements.items),
             "runner": runner_pins(),
-            "python": [str(python.resolve()), platform.python_version(), platform.machine()],
+            "python": [str(python.path), python.version, os.uname().machine],
             "builds": self.allow_builds,
+            "policy": POLICY_VERSION,
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
-    def _uv_env(self) -> dict[str, str]:
-        # uv reaches the package registry: it gets the host's trust store and proxy
-        # settings (never the candidate's code, which runs in the sandbox without them).
-        network = {k: v for k, v in os.environ.items() if k in NETWORK_VARIABLES}
-        return proc.scrubbed_env(
-            {
-                **network,
-                "UV_CACHE_DIR": str(self.root / "uv"),
-                "UV_PYTHON_DOWNLOADS": "never",
-                "UV_NATIVE_TLS": "1",
-                "UV_NO_PROGRESS": "1",
-                "HOME": str(self.root),
-            }
-        )
-
-    def prepare(self, requirements: Requirements, python: Path) -> Environment:
+    def prepare(self, requirements: Requirements, python: Interpreter) -> Environment:
         """A ready environment for ``requirements``, reused when already built."""
         started = time.monotonic()
-        unsupported = _python_problem(requirements.requires_python)
-        if unsupported:
-            return Environment(EnvStatus.UNSUPPORTED_PYTHON, None, unsupported)
         key = self.key(requirements, python)
         target = self.root / "envs" / key
-        if (target / COMPLETE).is_file():
-            (target / COMPLETE).touch()
-            return Environment(
-                EnvStatus.READY,
-                target / "bin" / "python",
-                "",
-                True,
-                time.monotonic() - started,
-                key,
-            )
-        return self._build(requirements, python, key, target, started)
+        cached = _load(target, key, started)
+        if cached is not None:
+            return cached
+        # One builder per requirement set, across threads and processes: the others wait
+        # and then reuse what it built.
+        with exclusive(self.root / "locks" / f"{key}.lock"):
+            cached = _load(target, key, started)
+            if cached is not None:
+                return cached
+            built = self._build(requirements, python, key, target, started)
+        if built.python is not None:
+            self.evict(keep=target)
+        return built
 
     def _build(
-        self, requirements: Requirements, python: Path, key: str, target: Path, started: float
+        self,
+        requirements: Requirements,
+        python: Interpreter,
+        key: str,
+        target: Path,
+        started: float,
     ) -> Environment:
         target.parent.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
         building.chmod(0o755)  # the sandbox's unprivileged user must be able to enter it
         try:
-            problem = self._install(requirements, python, building)
+            plan, problem = self._install(requirements, python, building)
             if problem:
-                return Environment(EnvStatus.FAILED, None, problem, key=key)
-            (building / COMPLETE).write_text(json.dumps(list(requirements.items)), encoding="utf-8")
-            try:
-                building.rename(target)
-            except OSError:  # another grader finished the same environment first
-                shutil.rmtree(building, ignore_errors=True)
+                return Environment(
+                    EnvStatus.FAILED,
+                    None,
+                    problem,
+                    key=key,
+                    dropped=plan.dropped,
+                    changes=plan.changes,
+                    fault=plan.failure_fault,
+                )
+            manifest = {"items": list(plan.items), **plan.record()}
+            (building / COMPLETE).write_text(json.dumps(manifest), encoding="utf-8")
+            building.rename(target)
         finally:
             if building.exists() and not (building / COMPLETE).exists():
                 shutil.rmtree(building, ignore_errors=True)
-        self.evict(keep=target)
-        return Environment(
-            EnvStatus.READY, target / "bin" / "python", "", False, time.monotonic() - started, key
-        )
+        loaded = _load(target, key, started)
+        if loaded is None:
+            return Environment(EnvStatus.FAILED, None, "the built environment vanished", key=key)
+        return dataclasses.replace(loaded, cached=False)
 
-    def _install(self, requirements: Requirements, python: Path, folder: Path) -> str:
-        env = self._uv_env()
-        work = folder.parent
+    def _install(
+        self, requirements: Requirements, python: Interpreter, folder: Path
+    ) -> tuple[Plan, str]:
+        env = uv.environment(self.root, python_downloads=self.python_downloads)
+        plan = Plan.start(requirements.items, runner_pins())
+        venv = [uv.executable(), "venv", "--no-config", "--quiet"]
         created = proc.run(
-            [_uv(), "venv", "--no-config", "--quiet", "--python", str(python), str(folder)],
-            cwd=work,
+            [*venv, "--python", str(python.path), str(folder)],
+            cwd=folder.parent,
             timeout_s=INSTALL_TIMEOUT_S,
             env=env,
         )
         if created.exit_code != 0:
-            return f"could not create a virtual environment: {_first_error(created.stderr)}"
+            plan = plan.failed(Fault.HOST)
+            return plan, f"could not create a virtual environment: {uv.message(created.stderr)}"
+        problem = ""
+        for _ in range(MAX_ROUNDS):
+            problem = self._install_once(plan, folder, env)
+            if not problem:
+                return plan, ""
+            following = plan.after(problem)
+            if following is None:
+                return plan.failed_with(problem), problem
+            plan = following
+        rounds = f"still not installable after {MAX_ROUNDS} rounds: {problem}"
+        return plan.failed_with(problem), rounds
+
+    def _install_once(self, plan: Plan, folder: Path, env: dict[str, str]) -> str:
         listing = folder / "grader-requirements.txt"
-        listing.write_text(
-            "\n".join([*requirements.items, *runner_pins()]) + "\n", encoding="utf-8"
-        )
-        argv = [_uv(), "pip", "install", "--no-config", "--quiet"]
+        listing.write_text("\n".join(plan.listing()) + "\n", encoding="utf-8")
+        argv = [uv.executable(), "pip", "install", "--no-config", "--quiet"]
         if not self.allow_builds:
             argv += ["--only-binary", ":all:"]
         argv += ["--python", str(folder / "bin" / "python"), "-r", str(listing)]
         if self.offline:
             argv.append("--offline")
-        installed = proc.run(argv, cwd=work, timeout_s=INSTALL_TIMEOUT_S, env=env)
+        installed = proc.run(argv, cwd=folder.parent, timeout_s=INSTALL_TIMEOUT_S, env=env)
         if installed.timed_out:
             return f"installing took longer than {INSTALL_TIMEOUT_S:.0f}s"
-        if installed.exit_code != 0:
-            return _first_error(installed.stderr)
-        return ""
+        return "" if installed.exit_code == 0 else uv.message(installed.stderr, 1200)
 
     def evict(self, keep: Path) -> list[Path]:
         """Remove least recently used environments until the cache fits its limit."""
@@ -221,23 +242,31 @@ class EnvironmentCache:
         return removed
 
 
-def _size(folder: Path) -> int:
-    return sum(
-        (Path(base) / name).lstat().st_size for base, _, names in os.walk(folder) for name in names
+def _load(target: Path, key: str, started: float) -> Environment | None:
+    """The environment built at ``target``, with what was changed to build it."""
+    marker = target / COMPLETE
+    if not marker.is_file():
+        return None
+    marker.touch()
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    plan = Plan.from_record(record if isinstance(record, dict) else {})
+    return Environment(
+        EnvStatus.PARTIAL if plan.dropped else EnvStatus.READY,
+        target / "bin" / "python",
+        "",
+        True,
+        time.monotonic() - started,
+        key,
+        dropped=plan.dropped,
+        changes=plan.changes,
+        fault=plan.fault,
     )
 
 
-def _python_problem(requires_python: str | None) -> str:
-    if not requires_python:
-        return ""
-    try:
-        supported = SpecifierSet(requires_python)
-    except InvalidSpecifier:
-        return ""
-    here = platform.python_version()
-    if supported.contains(here, prereleases=True):
-        return ""
-    return (
-        f"the submission requires Python {requires_python} and this machine has {here}; "
-        "grader does not download interpreters"
+def _size(folder: Path) -> int:
+    return sum(
+        (Path(base) / name).lstat().st_size for base, _, names in os.walk(folder) for name in names
     )

@@ -110,6 +110,8 @@ class ToolResult:
     notes: tuple[str, ...] = ()
     tests: TestSummary | None = None
     per_file: tuple[FileStats, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What a reader must know before trusting this tool's results (shown in the header)."""
 
 
 @dataclass(frozen=True)

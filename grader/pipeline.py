@@ -176,11 +176,13 @@ def _warnings(
         if r.status in {ToolStatus.FAILED, ToolStatus.TIMEOUT}
     ]
     unmeasured = [f"{c.name} not measured" for c in criteria if c.score is None]
+    from_tools = [warning for r in results for warning in r.warnings]
     return (
         *unisolated,
         *acquired,
         *(excluded if workspace.excluded else []),
         *_tampering(results),
+        *from_tools,
         *broken,
         *unmeasured,
     )

@@ -47,6 +47,8 @@ def _metric_score(rule: MetricRule, metric: Metric | None) -> MetricScore:
         explanation = f"{value}: full marks (needs {direction} {_fmt(threshold)})"
     else:
         explanation = f"{value}: {_fmt(points)}/100, full marks need {direction} {_fmt(threshold)}"
+        if metric.reason:  # why a measured value is low, when the tool knows (a broken run)
+            explanation += f" ({metric.reason})"
     return MetricScore(
         rule.metric,
         metric.value,

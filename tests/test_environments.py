@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +36,38 @@ def test_dependency_samples_pass_all_their_tests(tmp_path: Path, name: str, coun
     assert second.report()["score"] == first.report()["score"]
 
 
-def test_unresolvable_requirements_leave_testability_unmeasured(tmp_path: Path) -> None:
-    run = run_grader(SAMPLES / "deps_unresolvable", tmp_path / "out")
-    assert run.exit_code == 0, run.stderr
-    report = run.report()
-    testability = _criterion(report, "testability")
-    assert testability["score"] is None
-    assert "dependencies could not be installed" in testability["reason"]
-    assert "grader-sample-no-such-package" in testability["reason"]
-    assert report["score"] is not None
-    assert _criterion(report, "security")["score"] is not None
-    installable = next(
-        m
-        for m in _criterion(report, "packaging")["metrics"]
-        if m["name"] == "packaging.installable"
+def _metric(report: dict[str, Any], criterion: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        m for m in _criterion(report, criterion)["metrics"] if m["name"] == name
     )
-    assert installable["value"] == 0  # a requirement that does not exist is a packaging defect
-    assert "Testability not measured" in report["submission"]["warnings"]
+    return found
+
+
+def test_requirements_broken_by_the_candidate_are_charged_and_never_pay(tmp_path: Path) -> None:
+    broken = run_grader(SAMPLES / "deps_unresolvable", tmp_path / "broken")
+    assert broken.exit_code == 0, broken.stderr
+    report = broken.report()
+    tests = _pytest(report)
+    # The tests still ran on what did install ...
+    assert tests["tests"]["passed"] == 2, tests
+    assert any("dropped grader-sample-no-such-package" in note for note in tests["notes"])
+    # ... but a fresh checkout cannot run them: measured, and charged.
+    testability = _criterion(report, "testability")
+    assert testability["score"] is not None
+    pass_rate = _metric(report, "testability", "tests.pass_rate")
+    assert pass_rate["value"] == 0
+    assert "does not exist on the package index" in pass_rate["explanation"]
+    assert _metric(report, "packaging", "packaging.installable")["value"] == 0
+    assert any("test environment partial" in w for w in report["submission"]["warnings"])
+
+    fixed_root = tmp_path / "fixed"
+    shutil.copytree(SAMPLES / "deps_unresolvable", fixed_root)
+    (fixed_root / "requirements.txt").write_text("tabulate==0.9.0\n", encoding="utf-8")
+    fixed = run_grader(fixed_root, tmp_path / "fixed-out").report()
+    assert _metric(fixed, "testability", "tests.pass_rate")["value"] == 100
+    assert fixed["score"] > report["score"]
+    for criterion in ("testability", "packaging"):
+        assert _criterion(fixed, criterion)["score"] > _criterion(report, criterion)["score"]
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
@@ -98,3 +116,128 @@ def test_offline_without_a_cached_environment_is_not_measured(tmp_path: Path) ->
     assert "dependencies could not be installed" in testability["reason"]
     packaging = _criterion(run.report(), "packaging")["metrics"]
     assert next(m for m in packaging if m["name"] == "packaging.installable")["value"] is None
+
+
+CALC = {
+    "calc.py": "def add(a, b):\n    return a + b\n",
+    "tests/test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+}
+
+
+def _grade_files(tmp_path: Path, files: dict[str, str], *args: str) -> dict[str, Any]:
+    root = _write(tmp_path / "sub", {**CALC, **files})
+    run = run_grader(root, tmp_path / "out", *args)
+    assert run.exit_code == 0, run.stderr
+    return run.report()
+
+
+def _notes(report: dict[str, Any]) -> str:
+    return "\n".join(_pytest(report)["notes"])
+
+
+def _ran_and_passed(report: dict[str, Any]) -> None:
+    tests = _pytest(report)
+    assert tests["status"] == "ok", tests["reason"]
+    assert tests["tests"]["passed"] >= 1 and tests["metrics"]["tests.pass_rate"] == 100, tests
+
+
+def test_cause_1_a_pip_freeze_pinning_old_pytest_and_pluggy(tmp_path: Path) -> None:
+    report = _grade_files(
+        tmp_path,
+        {"requirements.txt": "iniconfig==1.1.1\npluggy==0.13.1\npytest==6.2.5\ntomli==2.0.1\n"},
+    )
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "resolved your iniconfig==1.1.1, pluggy==0.13.1, pytest==6.2.5" in notes
+    assert "overrode your pytest==6.2.5" in notes  # below pytest 7, which grader needs
+    assert _metric(report, "packaging", "packaging.installable")["value"] == 100
+
+
+def test_cause_2_requirement_files_in_auxiliary_folders(tmp_path: Path) -> None:
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "tabulate==0.9.0\n",
+            "fuzzer/requirements.txt": "grader-sample-no-such-fuzzer==1.0\n",
+            "docs/requirements.txt": "grader-sample-no-such-theme==1.0\n",
+        },
+    )
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "left out: docs/requirements.txt (auxiliary folder" in notes
+    assert "fuzzer/requirements.txt (auxiliary folder" in notes
+    assert "environment partial" not in notes
+
+
+def test_cause_3_a_lock_file_with_a_release_group_for_a_newer_python(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path / "sub",
+        {
+            **CALC,
+            "pyproject.toml": (
+                '[project]\nname = "calc"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+                'dependencies = ["tabulate==0.9.0"]\n\n'
+                '[dependency-groups]\ntest = ["pytest>=8"]\nrelease = ["twine>=6"]\n\n'
+                "[tool.uv.dependency-groups]\n"
+                'release = {requires-python = ">=3.12"}\n'
+            ),
+        },
+    )
+    uv = str(Path(sys.executable).parent / "uv")
+    subprocess.run([uv, "lock", "--no-config", "--quiet"], cwd=root, check=True)
+    run = run_grader(root, tmp_path / "out")
+    report = run.report()
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "uv.lock (exported with uv: runtime dependencies, group test)" in notes
+    assert "twine" not in notes
+
+
+def test_cause_4_a_dependency_without_wheels_gets_its_binary_twin(tmp_path: Path) -> None:
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "psycopg2==2.9.9\n",
+            "tests/test_db.py": (
+                "import psycopg2\n\ndef test_driver():\n    assert psycopg2.apilevel\n"
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    assert "installed psycopg2-binary==2.9.9 in place of psycopg2==2.9.9" in _notes(report)
+    assert _metric(report, "packaging", "packaging.installable")["value"] == 100
+
+
+def test_cause_5_requires_python_newer_than_the_host(tmp_path: Path) -> None:
+    report = _grade_files(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[project]\nname = "calc"\nversion = "0.1"\nrequires-python = ">=3.99"\n'
+            )
+        },
+    )
+    _ran_and_passed(report)
+    warnings = report["submission"]["warnings"]
+    assert any("asks for Python >=3.99" in w and "graded on 3." in w for w in warnings), warnings
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="django 6 installs on this Python")
+def test_a_dependency_the_host_cannot_install_is_dropped_and_its_failures_excused(
+    tmp_path: Path,
+) -> None:
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "tabulate==0.9.0\ndjango==6.0\n",
+            "tests/test_web.py": "import django\n\ndef test_django():\n    assert django.VERSION\n",
+        },
+    )
+    tests = _pytest(report)
+    assert "dropped django==6.0: needs a newer Python" in _notes(report)
+    assert "(the grading host is at fault)" in _notes(report)
+    failures = tests["tests"]["failures"]
+    assert failures
+    assert all("[caused by dropped requirement django==6.0]" in f["message"] for f in failures)
+    assert tests["metrics"]["tests.pass_rate"] == 100  # the one test it could run passed
+    assert _metric(report, "packaging", "packaging.installable")["value"] is None

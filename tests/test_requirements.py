@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
-from grader import requirements
-from grader.environment import COMPLETE, EnvironmentCache, EnvStatus
+from grader import interpreters, requirements
+from grader.environment import COMPLETE, EnvironmentCache
 from grader.requirements import Requirements
 from grader.workspace import inventory
 
@@ -64,7 +68,7 @@ dev = ["pytest>=8"]
 @pytest.mark.parametrize(
     ("files", "expected", "locked"),
     [
-        ({"uv.lock": UV_LOCK, "requirements.txt": "flask\n"}, ["attrs==25.1.0"], True),
+        ({"uv.lock": UV_LOCK, "requirements.txt": "flask\n"}, ["attrs==25.1.0", "flask"], True),
         ({"poetry.lock": POETRY_LOCK}, ["Requests==2.32.3"], True),
         (
             {"requirements.txt": "-r base.txt\npytest==8.0\n", "base.txt": "flask==3.0.0 # web\n"},
@@ -115,12 +119,25 @@ def test_requires_python_is_read(tmp_path: Path) -> None:
     assert _read(tmp_path, {"pyproject.toml": PYPROJECT}).requires_python == ">=3.10"
 
 
-def test_unsupported_python_is_reported_without_building(tmp_path: Path) -> None:
-    cache = EnvironmentCache(tmp_path / "cache")
-    env = cache.prepare(Requirements(requires_python=">=4.0"), Path("/usr/bin/python3"))
-    assert env.status is EnvStatus.UNSUPPORTED_PYTHON
-    assert "requires Python >=4.0" in env.reason and "does not download" in env.reason
-    assert not (tmp_path / "cache").exists()
+def test_a_python_no_host_has_falls_back_to_graders_own_with_a_warning(tmp_path: Path) -> None:
+    choice = interpreters.choose(">=3.99", tmp_path)
+    assert choice.interpreter == interpreters.host()
+    assert "asks for Python >=3.99" in choice.warning
+    assert f"graded on {platform.python_version()}" in choice.warning
+
+
+def test_an_installed_interpreter_that_satisfies_requires_python_is_chosen(
+    tmp_path: Path,
+) -> None:
+    here = Version(platform.python_version()).release[:2]
+    newer = [i for i in interpreters.installed(tmp_path) if Version(i.version).release[:2] > here]
+    if not newer:
+        pytest.skip("this host has no interpreter newer than grader's own")
+    wanted = ".".join(map(str, Version(newer[0].version).release[:2]))
+    choice = interpreters.choose(f">={wanted}", tmp_path)
+    assert choice.warning == ""
+    assert choice.interpreter.version.startswith(wanted)
+    assert choice.interpreter.path.is_file()
 
 
 def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
@@ -152,3 +169,136 @@ def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
 def test_malformed_packaging_files_never_raise(tmp_path: Path, files: dict[str, str]) -> None:
     found = _read(tmp_path, files)
     assert all(isinstance(item, str) for item in found.items)
+
+
+def _sources(found: Requirements) -> dict[str, bool]:
+    return {source.path: source.used for source in found.sources}
+
+
+def test_auxiliary_requirement_files_are_left_out_unless_the_code_needs_them(
+    tmp_path: Path,
+) -> None:
+    found = _read(
+        tmp_path,
+        {
+            "requirements.txt": "attrs\n",
+            "fuzzer/requirements.txt": "atheris==2.3.0\n",
+            "benchmark/requirements.txt": "pyperf\n",
+            "scripts/requirements.txt": "tabulate==0.9.0\n",
+            "scripts/report.py": "import tabulate\n",
+            "docs/requirements.txt": "sphinx\n",
+            "app/api.py": "import pyperf\n",
+        },
+    )
+    assert found.items == ("attrs", "pyperf")
+    assert _sources(found) == {
+        "requirements.txt": True,
+        "benchmark/requirements.txt": True,  # app/api.py imports what only it declares
+        "docs/requirements.txt": False,
+        "fuzzer/requirements.txt": False,
+        "scripts/requirements.txt": False,  # only its own folder imports tabulate
+    }
+    left = {s.path: s.detail for s in found.left_out}
+    assert "auxiliary" in left["fuzzer/requirements.txt"]
+
+
+def test_files_named_for_tests_or_installed_by_ci_tox_nox_or_make_are_used(
+    tmp_path: Path,
+) -> None:
+    found = _read(
+        tmp_path,
+        {
+            "requirements/base.txt": "attrs\n",
+            "requirements/test.txt": "-r base.txt\nhypothesis\n",
+            "requirements/docs.txt": "sphinx\n",
+            "requirements/prod.txt": "gunicorn\n",
+            "ci/deps/lint.txt": "ruff\n",
+            "tools/extra-requirements.txt": "tabulate\n",
+            ".github/workflows/test.yml": "steps:\n  - run: pip install -r ci/deps/lint.txt\n",
+            "noxfile.py": 'session.install("-r", "tools/extra-requirements.txt")\n',
+        },
+    )
+    assert found.items == ("attrs", "hypothesis", "ruff", "tabulate")
+    details = {s.path: s.detail for s in found.sources}
+    assert details["ci/deps/lint.txt"] == "installed by .github/workflows/test.yml"
+    assert details["tools/extra-requirements.txt"] == "installed by noxfile.py"
+    assert details["requirements/test.txt"] == "named for the tests"
+    assert not _sources(found)["requirements/docs.txt"]
+    assert not _sources(found)["requirements/prod.txt"]
+
+
+PYPROJECT_GROUPS = """
+[project]
+name = "Shapes"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["attrs"]
+[project.optional-dependencies]
+test = ["shapes[plots]", "hypothesis"]
+plots = ["matplotlib"]
+docs = ["sphinx"]
+[dependency-groups]
+dev = ["ruff", {include-group = "testing"}]
+testing = ["pytest-mock"]
+release = ["twine"]
+"""
+
+
+def test_test_extras_and_included_groups_are_read_and_self_references_expanded(
+    tmp_path: Path,
+) -> None:
+    found = _read(tmp_path, {"pyproject.toml": PYPROJECT_GROUPS})
+    assert found.items == ("attrs", "hypothesis", "matplotlib", "pytest-mock", "ruff")
+
+
+def test_a_uv_lock_is_exported_by_uv_for_the_test_groups_only(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT_GROUPS, encoding="utf-8")
+    (project / "app.py").write_text("x = 1\n", encoding="utf-8")
+    locked = subprocess.run(
+        [str(Path(sys.executable).parent / "uv"), "lock", "--no-config", "--quiet"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert locked.returncode == 0, locked.stderr
+    found = requirements.read(inventory(project))
+    names = found.names
+    assert {"attrs", "hypothesis", "matplotlib", "pytest-mock", "ruff"} <= names
+    assert "twine" not in names and "sphinx" not in names
+    assert all("==" in item for item in found.items if "attrs" in item or "ruff" in item)
+    assert _sources(found)["uv.lock"]
+    uv_lock = next(s for s in found.sources if s.path == "uv.lock")
+    assert uv_lock.detail.startswith("exported with uv")
+
+
+POETRY_LOCK_GROUPS = """
+[[package]]
+name = "attrs"
+version = "25.1.0"
+groups = ["main"]
+[[package]]
+name = "hypothesis"
+version = "6.100.0"
+groups = ["test"]
+[[package]]
+name = "twine"
+version = "6.0.0"
+groups = ["release"]
+[[package]]
+name = "colorama"
+version = "0.4.6"
+groups = ["main"]
+markers = "sys_platform == \\"win32\\""
+"""
+
+
+def test_a_poetry_lock_keeps_the_main_and_test_groups(tmp_path: Path) -> None:
+    found = _read(tmp_path, {"poetry.lock": POETRY_LOCK_GROUPS})
+    assert found.items == (
+        "attrs==25.1.0",
+        'colorama==0.4.6; sys_platform == "win32"',
+        "hypothesis==6.100.0",
+    )

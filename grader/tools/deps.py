@@ -8,52 +8,14 @@ distributions by canonical name and a table of the well-known mismatches
 
 from __future__ import annotations
 
-import ast
-import sys
 import time
-from pathlib import PurePosixPath
-
-from packaging.utils import canonicalize_name
 
 from grader import __version__, requirements
+from grader.imports import MODULE_TO_DISTRIBUTION, distribution, provided, third_party
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
 from grader.tools.base import MetricSpec, ToolContext
 from grader.workspace import Workspace
 
-MODULE_TO_DISTRIBUTION = {
-    "yaml": "pyyaml",
-    "sklearn": "scikit-learn",
-    "skimage": "scikit-image",
-    "PIL": "pillow",
-    "cv2": "opencv-python",
-    "bs4": "beautifulsoup4",
-    "dateutil": "python-dateutil",
-    "dotenv": "python-dotenv",
-    "jwt": "pyjwt",
-    "jose": "python-jose",
-    "multipart": "python-multipart",
-    "attr": "attrs",
-    "magic": "python-magic",
-    "Crypto": "pycryptodome",
-    "OpenSSL": "pyopenssl",
-    "serial": "pyserial",
-    "docx": "python-docx",
-    "google": "google-api-core",
-    "pkg_resources": "setuptools",
-    "_pytest": "pytest",
-    "psycopg2": "psycopg2-binary",
-    "MySQLdb": "mysqlclient",
-    "git": "gitpython",
-    "fitz": "pymupdf",
-    "Levenshtein": "python-levenshtein",
-}
-# Distributions imported under a different name that should still count as used.
-DISTRIBUTION_ALIASES = {
-    "opencv-python-headless": "opencv-python",
-    "psycopg2": "psycopg2-binary",
-    "psycopg": "psycopg2-binary",
-    "python-jose[cryptography]": "python-jose",
-}
 # Provided by grader or used as commands rather than imports: never "undeclared" or "unused".
 TOOLING = frozenset(
     {
@@ -65,38 +27,6 @@ TOOLING = frozenset(
 )  # fmt: skip
 
 
-def _distribution(module: str) -> str:
-    return canonicalize_name(MODULE_TO_DISTRIBUTION.get(module, module))
-
-
-def _local_names(ws: Workspace) -> set[str]:
-    names: set[str] = set()
-    for path in map(PurePosixPath, ws.python_files):
-        parts = path.parts[1:] if path.parts[0] == "src" else path.parts
-        names.update(p.removesuffix(".py") for p in parts)
-    return names
-
-
-def _imports(ws: Workspace) -> dict[str, Location]:
-    """Top-level module names imported anywhere, with their first location."""
-    found: dict[str, Location] = {}
-    for relative in ws.python_files:
-        try:
-            tree = ast.parse(ws.path(relative).read_bytes())
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # facts reports unparsable files
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module]
-            else:
-                continue
-            for module in modules:
-                found.setdefault(module.split(".")[0], Location(relative, node.lineno))
-    return found
-
-
 def _direct(ws: Workspace, declared: requirements.Requirements) -> set[str]:
     """Directly declared distributions: a lock file lists transitive ones too."""
     if not declared.locked or "pyproject.toml" not in ws.files:
@@ -104,21 +34,8 @@ def _direct(ws: Workspace, declared: requirements.Requirements) -> set[str]:
     return set(requirements.read_pyproject(ws).names)
 
 
-def _third_party_imports(ws: Workspace) -> dict[str, Location]:
-    local = _local_names(ws)
-    return {
-        module: where
-        for module, where in _imports(ws).items()
-        if module not in sys.stdlib_module_names and module not in local
-    }
-
-
 def _unused(direct: set[str], used: set[str]) -> list[str]:
-    return sorted(
-        name
-        for name in direct
-        if DISTRIBUTION_ALIASES.get(name, name) not in used and name not in TOOLING
-    )
+    return sorted(name for name in direct if not provided([name]) & used and name not in TOOLING)
 
 
 def _undeclared_finding(module: str, where: Location) -> Finding:
@@ -169,13 +86,13 @@ class Deps:
         started = time.monotonic()
         ws = ctx.workspace
         declared = requirements.read(ws)
-        imported = _third_party_imports(ws)
+        imported = third_party(ws)
         undeclared = {
             module: where
             for module, where in imported.items()
-            if _distribution(module) not in declared.names | TOOLING
+            if distribution(module) not in provided(declared.names) | TOOLING
         }
-        unused = _unused(_direct(ws, declared), {_distribution(m) for m in imported})
+        unused = _unused(_direct(ws, declared), {distribution(m) for m in imported})
         findings = [
             _undeclared_finding(module, where) for module, where in sorted(undeclared.items())
         ]

@@ -9,20 +9,19 @@ code). Plugins installed beside grader are not auto-loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
 import shutil
 import stat
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from grader import proc, requirements
-from grader.environment import RUNNER_DISTRIBUTIONS, Environment, EnvStatus, runner_pins
+from grader import proc
 from grader.models import (
     FileStats,
     Finding,
@@ -34,6 +33,7 @@ from grader.models import (
     ToolStatus,
 )
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
+from grader.tools import test_environment
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -108,7 +108,7 @@ def parse_junit(path: Path) -> TestSummary:
             failed += 1
         else:
             errors += 1
-        message = (outcome.get("message") or outcome.text or "").strip()
+        message = _failure_message(outcome.get("message") or "", outcome.text or "")
         failures.append((name, message[:MAX_FAILURE_MESSAGE]))
     timings.sort(key=lambda item: (-item[1], item[0]))
     return TestSummary(
@@ -119,6 +119,15 @@ def parse_junit(path: Path) -> TestSummary:
         slowest=tuple(timings[:SLOWEST]),
         failures=tuple(failures),
     )
+
+
+def _failure_message(message: str, text: str) -> str:
+    """pytest's one-line message, plus the missing module a collection error hides."""
+    message = message.strip() or text.strip()
+    missing = next((line for line in text.splitlines() if "No module named" in line), "")
+    if missing and "No module named" not in message:
+        message = f"{message} ({missing.strip()[:200]})"
+    return message
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -170,6 +179,9 @@ def _argv(
         f"--rootdir={scratch}",
         "-p",
         "no:cacheprovider",
+        # One test module that fails to import (a missing dependency) must not hide the
+        # results of every other module: it counts as an error, the rest still run.
+        "--continue-on-collection-errors",
         *timeout_plugin,
         f"--timeout={limits.per_test_s:g}",
         f"--junitxml={paths.results / 'junit.xml'}",
@@ -276,35 +288,19 @@ def _failure_findings(summary: TestSummary, ws: Workspace) -> tuple[Finding, ...
     )
 
 
-def _test_metrics(summary: TestSummary) -> tuple[Metric, ...]:
-    ran = summary.passed + summary.failed + summary.errors
-    return (
-        Metric("tests.count", summary.total, "tests", "pytest"),
-        Metric(
-            "tests.pass_rate",
-            _percent(summary.passed, ran) if ran else 0.0,
-            "%",
-            "pytest",
-            "" if ran else "no test ran",
-        ),
-    )
-
-
-# uv's words for requirements that are wrong, as opposed to a network or cache problem.
-_CANDIDATE_FAULTS = ("not found in the package registry", "No solution found", "no version of")
-
-
-def _installable(env: Environment) -> Metric:
-    if env.status is EnvStatus.READY:
-        return Metric("packaging.installable", 100.0, "%", "pytest")
-    offline = "network" in env.reason.lower() or "offline" in env.reason.lower()
-    if (
-        env.status is EnvStatus.FAILED
-        and not offline
-        and any(fault in env.reason for fault in _CANDIDATE_FAULTS)
-    ):
-        return Metric("packaging.installable", 0.0, "%", "pytest")
-    return Metric("packaging.installable", None, "%", "pytest", env.reason)
+def _test_metrics(summary: TestSummary, excused: int, fault: str) -> tuple[Metric, ...]:
+    """Count and pass rate; ``excused`` failures came from a requirement the host could not
+    install, and a candidate ``fault`` in their requirements means a fresh checkout cannot
+    run the tests at all."""
+    ran = summary.passed + summary.failed + summary.errors - excused
+    count = Metric("tests.count", summary.total, "tests", "pytest")
+    if fault:
+        return count, Metric("tests.pass_rate", 0.0, "%", "pytest", fault)
+    if not ran and excused:
+        reason = "every test that ran needs a requirement this host could not install"
+        return count, Metric("tests.pass_rate", None, "%", "pytest", reason)
+    rate = _percent(summary.passed, ran) if ran else 0.0
+    return count, Metric("tests.pass_rate", rate, "%", "pytest", "" if ran else "no test ran")
 
 
 class PytestCoverage:
@@ -372,44 +368,24 @@ class PytestCoverage:
             notes=tuple(notes),
         )
 
-    def _interpreter(self, ctx: ToolContext, notes: list[str]) -> tuple[Path | None, str, Metric]:
-        """The candidate's own environment (declared requirements + grader's runners)."""
-        if ctx.environments is None:
-            own = Metric("packaging.installable", None, "%", self.name, "grader's own env used")
-            return Path(sys.executable), "", own
-        declared, dropped = requirements.without(
-            requirements.read(ctx.workspace), RUNNER_DISTRIBUTIONS
-        )
-        notes += list(declared.problems)
-        if dropped:
-            notes.append(
-                f"grader runs its own {', '.join(runner_pins())} (asked for: {', '.join(dropped)})"
-            )
-        env = ctx.environments.prepare(declared, Path(sys.executable).resolve())
-        installable = _installable(env)
-        if env.status is EnvStatus.UNSUPPORTED_PYTHON:
-            return None, env.reason, installable
-        if env.status is EnvStatus.FAILED:
-            return None, f"dependencies could not be installed: {env.reason}", installable
-        source = f" from {declared.source}" if declared.source else ""
-        how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
-        notes.append(f"test environment with {len(declared.items)} requirements{source}: {how}")
-        if ctx.environments.allow_builds:
-            notes.append(
-                "source builds were allowed: dependency build scripts ran outside the sandbox"
-            )
-        return env.python, "", installable
-
     def run(self, ctx: ToolContext) -> ToolResult:
         """Copy the submission to scratch, run its tests in the sandbox, read the results."""
         ws = ctx.workspace
         if not ws.test_files:
             nothing = Metric("packaging.installable", None, "%", self.name, "no tests to run")
             return self._zero("no test files found", nothing)
-        notes: list[str] = []
-        python, problem, installable = self._interpreter(ctx, notes)
+        prepared = test_environment.prepare(ctx)
+        return dataclasses.replace(self._run(ctx, prepared), warnings=prepared.warnings)
+
+    def _run(self, ctx: ToolContext, prepared: test_environment.TestEnvironment) -> ToolResult:
+        ws = ctx.workspace
+        notes = list(prepared.notes)
+        installable = prepared.installable
+        python = prepared.python
         if python is None:
-            return self._unmeasured(problem, notes, installable)
+            if prepared.candidate_fault:
+                return self._zero(prepared.candidate_fault, installable, notes=tuple(notes))
+            return self._unmeasured(prepared.problem, notes, installable)
         paths = _Paths.prepare(ctx)
         result = ctx.sandbox.run(
             _argv(paths, ws, ctx.limits, python, own_env=ctx.environments is not None),
@@ -428,6 +404,7 @@ class PytestCoverage:
         summary, problem = _read_junit(junit, result)
         if summary is None:
             return self._zero(problem, installable, result, tuple(notes))
+        summary, excused = test_environment.label_failures(summary, prepared.dropped)
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
         line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
         notes += [cov_note] if cov_note else []
@@ -439,7 +416,7 @@ class PytestCoverage:
             status=ToolStatus.OK,
             findings=_failure_findings(summary, ws),
             metrics=(
-                *_test_metrics(summary),
+                *_test_metrics(summary, excused, prepared.candidate_fault),
                 Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
                 Metric("coverage.branch", branch or 0.0, "%", self.name, cov_note),
                 installable,

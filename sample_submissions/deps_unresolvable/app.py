@@ -1,8 +1,13 @@
-"""Uses a package that does not exist."""
+"""Formats a small table of answers."""
 
-import grader_sample_no_such_package
+from tabulate import tabulate
 
 
 def answer() -> int:
     """The answer."""
-    return grader_sample_no_such_package.ANSWER
+    return 42
+
+
+def table() -> str:
+    """The answer as a plain-text table."""
+    return tabulate([["answer", answer()]], tablefmt="plain")

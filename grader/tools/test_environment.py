@@ -1,0 +1,156 @@
+"""The environment the candidate's tests run in, and what it means for the score.
+
+Who is at fault for what did not install decides how the tests are scored (README,
+"Who is at fault"):
+
+- the candidate (a requirement that does not exist, a version never published, pins
+  that contradict each other): the tests still run on what did install, Testability is
+  measured, the pass rate scores 0 with that reason and ``packaging.installable`` is 0;
+- the grading host (no wheel for this platform, no interpreter new enough, the index
+  unreachable): what could not be measured is "not measured", never zero, and tests
+  that fail only because a dropped requirement is missing do not count against the
+  candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import imports, interpreters, requirements
+from grader.environment import Environment, EnvStatus
+from grader.models import Metric, TestSummary
+from grader.resolution import BINARY_TWINS, Dropped, Fault
+from grader.tools.base import ToolContext
+
+_MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+SOURCE = "pytest"
+
+
+@dataclass(frozen=True)
+class TestEnvironment:
+    """An interpreter to run the tests with, or why there is none; what to report."""
+
+    __test__ = False  # not a pytest test class
+
+    python: Path | None
+    installable: Metric
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    problem: str = ""
+    environment: Environment | None = None
+
+    @property
+    def dropped(self) -> tuple[Dropped, ...]:
+        """Requirements left out of the environment."""
+        return self.environment.dropped if self.environment else ()
+
+    @property
+    def candidate_fault(self) -> str:
+        """Why the candidate's requirements do not install, or '' when they do."""
+        env = self.environment
+        if env is None:
+            return ""
+        theirs = [d for d in env.dropped if d.fault is Fault.CANDIDATE]
+        if theirs:
+            return "their requirements do not install: " + "; ".join(
+                f"{d.requirement} {d.reason}" for d in theirs
+            )
+        if env.status is EnvStatus.FAILED and env.fault is Fault.CANDIDATE:
+            return f"their requirements do not install: {env.reason}"
+        return ""
+
+
+def installable(env: Environment) -> Metric:
+    """100 when the declared set installs; 0 when the candidate is at fault; else unmeasured."""
+    if env.fault is Fault.CANDIDATE:
+        return Metric("packaging.installable", 0.0, "%", SOURCE)
+    if env.status is EnvStatus.READY:
+        return Metric("packaging.installable", 100.0, "%", SOURCE)
+    reason = env.reason or "; ".join(f"{d.requirement} {d.reason}" for d in env.dropped)
+    return Metric("packaging.installable", None, "%", SOURCE, f"the grading host: {reason}")
+
+
+def _source_notes(declared: requirements.Requirements) -> list[str]:
+    used = [f"{s.path} ({s.detail})" for s in declared.sources if s.used]
+    left = [f"{s.path} ({s.detail})" for s in declared.left_out]
+    notes = [f"requirements from: {'; '.join(used)}"] if used else []
+    return notes + ([f"left out: {'; '.join(left)}"] if left else [])
+
+
+def _change_notes(env: Environment) -> list[str]:
+    notes = [f"environment: grader {change}" for change in env.changes]
+    notes += [
+        f"environment partial: dropped {d.requirement}: {d.reason} "
+        f"({'the candidate' if d.fault is Fault.CANDIDATE else 'the grading host'} is at fault)"
+        for d in env.dropped
+    ]
+    return notes
+
+
+def prepare(ctx: ToolContext) -> TestEnvironment:
+    """The candidate's own environment (their requirements + grader's runners)."""
+    if ctx.environments is None:
+        own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
+        return TestEnvironment(Path(sys.executable), own)
+    cache = ctx.environments
+    declared = requirements.read(ctx.workspace)
+    notes = [*declared.problems, *_source_notes(declared)]
+    choice = interpreters.choose(
+        declared.requires_python, cache.root, downloads=cache.python_downloads
+    )
+    warnings: tuple[str, ...] = (choice.warning,) if choice.warning else ()
+    if choice.warning and ctx.workspace.unparsable:
+        path, why = ctx.workspace.unparsable[0]
+        problem = f"{choice.warning}, where {path} does not parse ({why})"
+        unmeasured = Metric("packaging.installable", None, "%", SOURCE, problem)
+        return TestEnvironment(None, unmeasured, tuple(notes), warnings, problem)
+    env = cache.prepare(declared, choice.interpreter)
+    notes += _change_notes(env)
+    if env.status is EnvStatus.FAILED:
+        problem = f"dependencies could not be installed: {env.reason}"
+        return TestEnvironment(None, installable(env), tuple(notes), warnings, problem, env)
+    how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
+    notes.append(
+        f"test environment on Python {choice.interpreter.version} with "
+        f"{len(declared.items)} requirements: {how}"
+    )
+    if cache.allow_builds:
+        notes.append("source builds were allowed: dependency build scripts ran outside the sandbox")
+    if env.dropped:
+        warnings += (
+            "test environment partial: "
+            + ", ".join(f"{d.requirement} ({d.reason})" for d in env.dropped),
+        )
+    return TestEnvironment(env.python, installable(env), tuple(notes), warnings, "", env)
+
+
+def _dropped_module(message: str, dropped: tuple[Dropped, ...]) -> Dropped | None:
+    """The dropped requirement a failure's missing module belongs to, if any."""
+    for module in _MISSING_MODULE.findall(message):
+        wanted = imports.provided([imports.distribution(module.split(".")[0])])
+        for entry in dropped:
+            names = imports.provided([entry.name, BINARY_TWINS.get(entry.name, entry.name)])
+            if names & wanted:
+                return entry
+    return None
+
+
+def label_failures(summary: TestSummary, dropped: tuple[Dropped, ...]) -> tuple[TestSummary, int]:
+    """Failures caused by a requirement grader dropped for the host's sake, labelled as such,
+    and how many there are (they do not count against the candidate)."""
+    if not dropped:
+        return summary, 0
+    labelled: list[tuple[str, str]] = []
+    excused = 0
+    for name, message in summary.failures:
+        cause = _dropped_module(message, dropped)
+        if cause is None:
+            labelled.append((name, message))
+            continue
+        excused += cause.fault is Fault.HOST
+        labelled.append((name, f"[caused by dropped requirement {cause.requirement}] {message}"))
+    return dataclasses.replace(summary, failures=tuple(labelled)), excused

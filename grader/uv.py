@@ -1,0 +1,58 @@
+"""Running uv, the installer and resolver grader drives for every environment question."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from grader import proc
+
+NETWORK_VARIABLES = frozenset(
+    {"SSL_CERT_FILE", "SSL_CERT_DIR"}
+    | {f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")}
+    | {f"{name}_proxy" for name in ("http", "https", "all", "no")}
+)
+# uv's decorations around its messages: tree branches, arrows and the cross.
+_DECORATION = " \u00d7\u2570\u2500\u25b6\u2502"
+
+
+def executable() -> str:
+    """The uv installed beside grader's interpreter, else the one on PATH."""
+    found = Path(sys.executable).parent / "uv"
+    return str(found) if found.exists() else (shutil.which("uv") or "uv")
+
+
+def environment(cache_dir: Path, *, python_downloads: bool = False) -> dict[str, str]:
+    """A scrubbed environment for uv: the host's trust store and proxies, grader's cache.
+
+    uv reaches the package registry, so it gets the host's network settings (the
+    candidate's code, which runs in the sandbox, never does). It never reads the user's
+    or the system's uv configuration.
+    """
+    network = {k: v for k, v in os.environ.items() if k in NETWORK_VARIABLES}
+    return proc.scrubbed_env(
+        {
+            **network,
+            "UV_CACHE_DIR": str(cache_dir / "uv"),
+            "UV_PYTHON_DOWNLOADS": "automatic" if python_downloads else "never",
+            "UV_PYTHON_INSTALL_DIR": str(cache_dir / "pythons"),
+            "UV_NATIVE_TLS": "1",
+            "UV_NO_PROGRESS": "1",
+            "UV_NO_CONFIG": "1",
+            "HOME": str(cache_dir),
+        }
+    )
+
+
+def message(stderr: str, limit: int = 600) -> str:
+    """uv's error message on one line, without progress chatter or tree decorations."""
+    lines = [line.strip(_DECORATION) for line in stderr.splitlines()]
+    useful = [
+        line
+        for line in lines
+        if line and not line.startswith(("Using ", "Resolved", "warning", "Creating", "hint:"))
+    ]
+    text = " ".join(useful)
+    return text[:limit] or "uv failed without a message"

@@ -1,0 +1,173 @@
+"""How a requirement set that uv refuses is turned into one that installs: table tests.
+
+The messages are uv 0.13.9's own, recorded from `uv pip install --only-binary :all:` runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.resolution import Dropped, Fault, Plan
+
+PINS = ["pytest==9.0.3", "pytest-timeout==2.4.0", "coverage==7.17.5"]
+
+NOT_FOUND = (
+    "error: No solution found when resolving dependencies cause: Because grader-no-such-pkg "
+    "was not found in the package registry and you require grader-no-such-pkg==1.0, we can "
+    "conclude that your requirements are unsatisfiable."
+)
+NO_VERSION = (
+    "error: No solution found when resolving dependencies cause: Because there is no version "
+    "of attrs==99.0.0 and you require attrs==99.0.0, we can conclude that your requirements "
+    "are unsatisfiable."
+)
+NO_WHEEL = (
+    "error: No solution found when resolving dependencies cause: Because psycopg2==2.9.9 has "
+    "no usable wheels and you require psycopg2==2.9.9, we can conclude that your requirements "
+    "are unsatisfiable."
+)
+NEEDS_PYTHON = (
+    "error: No solution found when resolving dependencies cause: Because the current Python "
+    "version (3.11.7) does not satisfy Python>=3.12 and django==6.0 depends on Python>=3.12, "
+    "we can conclude that django==6.0 cannot be used. And because you require django==6.0, "
+    "we can conclude that your requirements are unsatisfiable."
+)
+OWN_CONFLICT = (
+    "error: No solution found when resolving dependencies cause: Because requests==2.31.0 "
+    "depends on urllib3>=1.21.1,<3 and you require requests==2.31.0, we can conclude that you "
+    "require urllib3>=1.21.1,<3. And because you require urllib3==1.20, we can conclude that "
+    "your requirements are unsatisfiable."
+)
+RUNNER_CONFLICT = (
+    "error: No solution found when resolving dependencies cause: Because pytest==9.0.3 depends "
+    "on pluggy>=1.5 and you require pluggy==0.13.1, we can conclude that your requirements and "
+    "pytest==9.0.3 are incompatible. And because you require pytest==9.0.3, we can conclude "
+    "that your requirements are unsatisfiable."
+)
+OFFLINE = (
+    "error: No solution found when resolving dependencies cause: Because tabulate was not "
+    "found in the cache and you require tabulate==0.9.0, we can conclude that your "
+    "requirements are unsatisfiable."
+)
+
+
+def test_a_set_without_runner_pins_gets_graders_exact_runners() -> None:
+    plan = Plan.start(("attrs==25.1.0",), PINS)
+    assert plan.listing() == ["attrs==25.1.0", *PINS]
+    assert plan.changes == ()
+
+
+@pytest.mark.parametrize(
+    ("items", "runner", "kept"),
+    [
+        # pluggy pinned: pytest may move within grader's range, the rest stays pinned
+        (
+            ("pluggy==1.0.0", "pytest==7.0.1"),
+            ("pytest>=7.0", "pytest-timeout==2.4.0", "coverage==7.17.5"),
+            ("pluggy==1.0.0", "pytest==7.0.1"),
+        ),
+        # pytest 6 is below what grader drives: overridden at once, and said
+        (
+            ("pytest==6.2.5", "attrs"),
+            ("pytest>=7.0", "pytest-timeout==2.4.0", "coverage==7.17.5"),
+            ("attrs",),
+        ),
+        (
+            ("coverage==7.2.0",),
+            ("pytest==9.0.3", "pytest-timeout==2.4.0", "coverage>=7.0"),
+            ("coverage==7.2.0",),
+        ),
+    ],
+)
+def test_candidate_runner_pins_are_resolved_within_graders_range(
+    items: tuple[str, ...], runner: tuple[str, ...], kept: tuple[str, ...]
+) -> None:
+    plan = Plan.start(items, PINS)
+    assert plan.runner == runner
+    assert plan.items == kept
+    assert plan.stage == "ranged"
+    assert plan.changes and "resolved your" in plan.changes[0]
+    overridden = [i for i in items if i not in kept]
+    assert bool(overridden) == any("overrode your" in c for c in plan.changes)
+
+
+def test_runner_pins_are_overridden_only_when_the_range_fails() -> None:
+    plan = Plan.start(("pluggy==0.13.1", "attrs"), PINS)
+    following = plan.after(RUNNER_CONFLICT)
+    assert following is not None
+    assert following.items == ("attrs",)
+    assert following.runner == tuple(PINS)
+    assert "overrode your pluggy==0.13.1" in following.changes[-1]
+    assert following.dropped == ()
+
+
+@pytest.mark.parametrize(
+    ("items", "message", "dropped"),
+    [
+        (
+            ("grader-no-such-pkg==1.0", "attrs"),
+            NOT_FOUND,
+            Dropped(
+                "grader-no-such-pkg==1.0", "does not exist on the package index", Fault.CANDIDATE
+            ),
+        ),
+        (
+            ("attrs==99.0.0",),
+            NO_VERSION,
+            Dropped("attrs==99.0.0", "no such version was ever published", Fault.CANDIDATE),
+        ),
+        (
+            ("django==6.0",),
+            NEEDS_PYTHON,
+            Dropped("django==6.0", "needs a newer Python than this host has", Fault.HOST),
+        ),
+        (
+            ("requests==2.31.0", "urllib3==1.20"),
+            OWN_CONFLICT,
+            Dropped("urllib3==1.20", "conflicts with your other requirements", Fault.CANDIDATE),
+        ),
+    ],
+)
+def test_the_requirement_uv_names_is_dropped_with_whose_fault_it_is(
+    items: tuple[str, ...], message: str, dropped: Dropped
+) -> None:
+    following = Plan.start(items, PINS).after(message)
+    assert following is not None
+    assert following.dropped == (dropped,)
+    assert dropped.requirement not in following.items
+    assert following.fault is dropped.fault
+
+
+def test_a_package_without_wheels_gets_its_binary_twin_before_being_dropped() -> None:
+    plan = Plan.start(("psycopg2==2.9.9",), PINS)
+    twin = plan.after(NO_WHEEL)
+    assert twin is not None
+    assert twin.items == ("psycopg2-binary==2.9.9",)
+    assert twin.changes == ("installed psycopg2-binary==2.9.9 in place of psycopg2==2.9.9",)
+    assert twin.dropped == ()
+    # Had the twin not helped (its name is in the message again), it goes, charged to the host.
+    gone = twin.after(NO_WHEEL.replace("psycopg2", "psycopg2-binary"))
+    assert gone is not None
+    assert gone.items == ()
+    assert gone.dropped[0].fault is Fault.HOST
+
+
+def test_an_unreachable_index_ends_the_rounds_as_the_hosts_fault() -> None:
+    plan = Plan.start(("tabulate==0.9.0",), PINS)
+    assert plan.after(OFFLINE) is None
+    assert plan.failed_with(OFFLINE).failure_fault is Fault.HOST
+
+
+def test_a_message_naming_nothing_of_the_candidates_ends_the_rounds() -> None:
+    plan = Plan.start(("attrs",), PINS)
+    assert plan.after("error: something unexpected happened") is None
+
+
+def test_a_built_plan_survives_its_record() -> None:
+    plan = Plan.start(("grader-no-such-pkg==1.0", "attrs"), PINS).after(NOT_FOUND)
+    assert plan is not None
+    again = Plan.from_record({"items": list(plan.items), **plan.record()})
+    assert again.dropped == plan.dropped
+    assert again.changes == plan.changes
+    assert again.fault is Fault.CANDIDATE
+    assert Plan.from_record({"dropped": [["x", "y", "nonsense"]], "changes": 3}).dropped == ()
