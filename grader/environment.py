@@ -41,7 +41,7 @@ from grader.resolution import Dropped, Fault, Plan
 INSTALL_TIMEOUT_S = 600.0
 COMPLETE = ".grader-complete"
 DEFAULT_LIMIT_BYTES = 10 * 1024**3
-MAX_ROUNDS = 8
+MAX_ROUNDS = 12
 # Bumped whenever the way an environment is planned changes, so old ones are not reused.
 POLICY_VERSION = 3
 # Tools grader runs inside the candidate's environment.

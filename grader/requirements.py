@@ -312,7 +312,7 @@ def _words(path: str) -> set[str]:
     return set(re.split(r"[-_.]", PurePosixPath(path).stem.lower()))
 
 
-def _role(path: str, referenced: dict[str, str]) -> str | None:
+def _role(path: str, referenced: dict[str, str], tests: tuple[str, ...]) -> str | None:
     """Why a requirements file serves the tests, or None when it is auxiliary."""
     parts = PurePosixPath(path).parts
     if path in referenced:
@@ -321,6 +321,9 @@ def _role(path: str, referenced: dict[str, str]) -> str | None:
         return "at the root"
     if _words(path) & _TEST_WORDS or _TEST_FOLDERS & set(parts[:-1]):
         return "named for the tests"
+    folder = "/".join(parts[:-1]) + "/"
+    if any(test.startswith(folder) for test in tests):
+        return "beside the tests"
     in_requirements_folder = len(parts) == 2 and parts[0].lower() in {"requirements", "reqs"}
     if in_requirements_folder and _words(path) & (_RUNTIME_WORDS | {"requirements"}):
         return "the project's base requirements"
@@ -333,7 +336,7 @@ def _requirement_files(ws: Workspace) -> tuple[list[str], list[str], dict[str, s
     found = [f for f in ws.files if REQUIREMENTS_FILE.fullmatch(f) or f in referenced]
     # requirements.txt before requirements.in: pins first, so they win.
     found.sort(key=lambda f: (f.count("/"), f.endswith(".in"), f))
-    roles = {f: role for f in found if (role := _role(f, referenced))}
+    roles = {f: role for f in found if (role := _role(f, referenced, ws.test_files))}
     return [f for f in found if f in roles], [f for f in found if f not in roles], roles
 
 

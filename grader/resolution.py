@@ -182,7 +182,8 @@ class Plan:
         text = problem.lower()
         if _UNREACHABLE.search(text):
             return None
-        for step in (self._override_runners, self._binary_twins, self._drop_causes):
+        steps = (self._override_runners, self._binary_twins, self._unpin_for_runners)
+        for step in (*steps, self._drop_causes):
             following = step(text)
             if following is not None:
                 return following
@@ -252,6 +253,28 @@ class Plan:
         if self._runner_involved(text):
             return [Dropped(culprit, "conflicts with the test runners grader drives", Fault.HOST)]
         return [Dropped(culprit, "conflicts with your other requirements", Fault.CANDIDATE)]
+
+    def _unpin_for_runners(self, text: str) -> Plan | None:
+        """A pin that only clashes with what the runners need (a lock's old ``packaging``)
+        loses its version before the package itself is given up."""
+        if not self._runner_involved(text):
+            return None
+        for dropped in self.causes(text):
+            requirement = Requirement(dropped.requirement)
+            if (
+                dropped.fault is Fault.HOST
+                and requirement.specifier
+                and not any(pattern.search(text) for pattern, _, _ in _CAUSES)
+            ):
+                requirement.specifier = SpecifierSet()
+                loose = str(requirement)
+                change = f"unpinned your {dropped.requirement}: it clashes with grader's runners"
+                return replace(
+                    self,
+                    items=tuple(loose if i == dropped.requirement else i for i in self.items),
+                    changes=(*self.changes, change),
+                )
+        return None
 
     def _drop_causes(self, text: str) -> Plan | None:
         dropped = self.causes(text)

@@ -123,7 +123,7 @@ def is_test_file(relative: str) -> bool:
     in_test_dir = any(part in {"tests", "test", "testing"} for part in path.parts[:-1])
     return (
         in_test_dir
-        or name == "conftest.py"
+        or name in {"conftest.py", "tests.py"}  # tests.py: Django's convention
         or (name.startswith("test_") and name.endswith(".py"))
         or name.endswith("_test.py")
     )

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -143,17 +142,20 @@ def test_unreachable_url(grade_cli: Callable[..., Run]) -> None:
 @pytest.mark.slow
 @pytest.mark.sandbox
 def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("grader-*"))
+    # A temporary folder of its own, so other graders running on this host do not count.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     out = tmp_path / "out"
     child = subprocess.Popen(
         [sys.executable, "-m", "grader", "grade", str(SAMPLES / "exemplary"), "--out", str(out)],
         cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(scratch)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not set(Path(tempfile.gettempdir()).glob("grader-*")) - before:
+    while not list(scratch.glob("grader-*")):
         assert time.monotonic() < deadline and child.poll() is None, "grading never started"
         time.sleep(0.05)
     time.sleep(0.5)
@@ -163,7 +165,7 @@ def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None
     assert stderr.strip().splitlines() == ["grader: error: interrupted; no report was written"]
     assert stdout == ""
     assert not list(out.glob("report.*"))
-    assert set(Path(tempfile.gettempdir()).glob("grader-*")) - before == set()
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -241,3 +241,46 @@ def test_a_dependency_the_host_cannot_install_is_dropped_and_its_failures_excuse
     assert all("[caused by dropped requirement django==6.0]" in f["message"] for f in failures)
     assert tests["metrics"]["tests.pass_rate"] == 100  # the one test it could run passed
     assert _metric(report, "packaging", "packaging.installable")["value"] is None
+
+
+DJANGO_PROJECT = {
+    "site/requirements.txt": "django==5.2.8\n",
+    "site/manage.py": (
+        "import os\nimport sys\n\n"
+        "if __name__ == '__main__':\n"
+        "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n"
+        "    from django.core.management import execute_from_command_line\n"
+        "    execute_from_command_line(sys.argv)\n"
+    ),
+    "site/mysite/__init__.py": "",
+    "site/mysite/settings.py": (
+        'SECRET_KEY = "test-only"\n'
+        'INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "polls"]\n'
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}\n'
+    ),
+    "site/polls/__init__.py": "",
+    "site/polls/models.py": (
+        "from django.db import models\n\n\n"
+        "class Question(models.Model):\n"
+        "    text = models.CharField(max_length=200)\n\n"
+        "    def shout(self) -> str:\n"
+        "        return self.text.upper()\n"
+    ),
+    "site/polls/tests.py": (
+        "from django.test import TestCase\n\nfrom polls.models import Question\n\n\n"
+        "class QuestionTests(TestCase):\n"
+        "    def test_shout(self):\n"
+        "        question = Question.objects.create(text='why')\n"
+        "        self.assertEqual(question.shout(), 'WHY')\n"
+    ),
+}
+
+
+def test_a_django_project_one_folder_down_runs_its_tests_py(tmp_path: Path) -> None:
+    root = _write(tmp_path / "sub", DJANGO_PROJECT)
+    report = run_grader(root, tmp_path / "out").report()
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "site/requirements.txt (beside the tests)" in notes
+    assert "added pytest-django" in notes and "mysite.settings" in notes
+    assert _pytest(report)["metrics"]["coverage.line"] == 100

@@ -171,3 +171,22 @@ def test_a_built_plan_survives_its_record() -> None:
     assert again.changes == plan.changes
     assert again.fault is Fault.CANDIDATE
     assert Plan.from_record({"dropped": [["x", "y", "nonsense"]], "changes": 3}).dropped == ()
+
+
+def test_a_locked_pin_that_clashes_only_with_the_runners_is_unpinned_not_dropped() -> None:
+    # After grader's pytest replaced theirs, their lock still pins pytest 7's packaging.
+    plan = Plan.start(("packaging==21.3", "attrs==25.1.0"), PINS)
+    message = (
+        "error: No solution found when resolving dependencies cause: Because pytest==9.0.3 "
+        "depends on packaging>=22 and you require packaging==21.3, we can conclude that your "
+        "requirements and pytest==9.0.3 are incompatible. And because you require "
+        "pytest==9.0.3, we can conclude that your requirements are unsatisfiable."
+    )
+    ranged = plan.after(message)
+    assert ranged is not None and ranged.stage == "ranged"  # first: any supported pytest
+    assert ranged.items == plan.items
+    following = ranged.after(message.replace("pytest==9.0.3", "pytest>=7.0"))
+    assert following is not None
+    assert following.items == ("packaging", "attrs==25.1.0")
+    assert following.dropped == ()
+    assert "unpinned your packaging==21.3" in following.changes[-1]

@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from grader.models import (
     ToolStatus,
 )
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
-from grader.tools import test_environment
+from grader.tools import pytest_settings, test_environment
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -47,21 +48,6 @@ MAX_FAILURE_MESSAGE = 600
 MAX_JUNIT_BYTES = 64 * 1024 * 1024
 MAX_COVERAGE_BYTES = 256 * 1024 * 1024
 SLOWEST = 5
-
-
-def _pytest_ini(scratch: Path) -> str:
-    paths = [str(scratch / "src")] if (scratch / "src").is_dir() else []
-    paths.append(str(scratch))
-    return "\n".join(
-        [
-            "[pytest]",
-            f"pythonpath = {' '.join(paths)}",
-            "addopts =",
-            "python_files = test_*.py *_test.py",
-            "junit_family = xunit2",
-            "",
-        ]
-    )
 
 
 def _omit_pattern(scratch: Path, relative: str) -> str:
@@ -121,6 +107,16 @@ def parse_junit(path: Path) -> TestSummary:
     )
 
 
+_ERROR_LINE = re.compile(r"^(?:E\s+)?(?:[\w.]+(?:Error|Exception)|ERROR|INTERNALERROR)\b.*")
+
+
+def _last_error(output: str) -> str:
+    """The last line of pytest's output that names an error (a conftest that cannot be
+    imported, a plugin that cannot load), shortened."""
+    found = [m.group(0).strip() for m in map(_ERROR_LINE.match, output.splitlines()) if m]
+    return found[-1][:300] if found else ""
+
+
 def _failure_message(message: str, text: str) -> str:
     """pytest's one-line message, plus the missing module a collection error hides."""
     message = message.strip() or text.strip()
@@ -152,7 +148,9 @@ class _Paths:
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
         for folder in (paths.results, paths.config, paths.home):
             folder.mkdir()
-        (paths.config / "pytest.ini").write_text(_pytest_ini(paths.scratch), encoding="utf-8")
+        settings = pytest_settings.read(ctx.workspace)
+        ini = pytest_settings.ini(paths.scratch, settings)
+        (paths.config / "pytest.ini").write_text(ini, encoding="utf-8")
         for folder in (paths.scratch, paths.results, paths.home):
             ctx.sandbox.own(folder)
         return paths
@@ -238,9 +236,10 @@ def take_result(results: Path, name: str, private: Path, limit: int) -> Path | N
 
 def _read_junit(junit: Path | None, result: proc.ProcResult) -> tuple[TestSummary | None, str]:
     if junit is None:
+        said = _last_error(result.stdout + "\n" + result.stderr)
         return None, (
             f"pytest ended without writing results (exit code {result.exit_code}): "
-            "the suite crashed or a test ended the process"
+            + (f"it said {said!r}" if said else "the suite crashed or a test ended the process")
         )
     try:
         summary = parse_junit(junit)

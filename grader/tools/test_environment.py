@@ -24,6 +24,7 @@ from grader import imports, interpreters, requirements
 from grader.environment import Environment, EnvStatus
 from grader.models import Metric, TestSummary
 from grader.resolution import BINARY_TWINS, Dropped, Fault
+from grader.tools import pytest_settings
 from grader.tools.base import ToolContext
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -99,6 +100,17 @@ def prepare(ctx: ToolContext) -> TestEnvironment:
     cache = ctx.environments
     declared = requirements.read(ctx.workspace)
     notes = [*declared.problems, *_source_notes(declared)]
+    settings = pytest_settings.read(ctx.workspace)
+    if settings.source:
+        kept = ", ".join(key for key, _ in settings.values)
+        notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
+    if settings.get("DJANGO_SETTINGS_MODULE") and "pytest-django" not in declared.names:
+        declared = dataclasses.replace(declared, items=(*declared.items, "pytest-django"))
+        where = f" (manage.py in {settings.django_project})" if settings.django_project else ""
+        notes.append(
+            f"environment: grader added pytest-django to run the Django tests with "
+            f"{settings.get('DJANGO_SETTINGS_MODULE')[0]}{where}"
+        )
     choice = interpreters.choose(
         declared.requires_python, cache.root, downloads=cache.python_downloads
     )
