@@ -40,6 +40,9 @@ _SYSTEM_FILES = (
     "/etc/passwd",
     "/etc/group",
     "/etc/nsswitch.conf",
+    # So that "localhost" resolves: a test that needs a database on localhost then fails
+    # with "connection refused", which grader recognises, not a name-resolution error.
+    "/etc/hosts",
 )
 
 

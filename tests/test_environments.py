@@ -284,3 +284,18 @@ def test_a_django_project_one_folder_down_runs_its_tests_py(tmp_path: Path) -> N
     assert "site/requirements.txt (beside the tests)" in notes
     assert "added pytest-django" in notes and "mysite.settings" in notes
     assert _pytest(report)["metrics"]["coverage.line"] == 100
+
+
+def test_a_suite_that_needs_a_live_database_says_so(tmp_path: Path) -> None:
+    report = _grade_files(
+        tmp_path,
+        {
+            "tests/conftest.py": (
+                "import socket\n\nsocket.create_connection(('localhost', 5432), timeout=2)\n"
+            )
+        },
+    )
+    testability = _criterion(report, "testability")
+    assert testability["score"] is None
+    assert "the suite needs PostgreSQL at port 5432" in testability["reason"]
+    assert "Connection refused" in testability["reason"]

@@ -107,14 +107,17 @@ def parse_junit(path: Path) -> TestSummary:
     )
 
 
-_ERROR_LINE = re.compile(r"^(?:E\s+)?(?:[\w.]+(?:Error|Exception)|ERROR|INTERNALERROR)\b.*")
+_ERROR_LINE = re.compile(r"^(?:E\s+)?(?:[\w.]+(?:Error|error|Exception)|ERROR|INTERNALERROR)\b.*")
 
 
-def _last_error(output: str) -> str:
+def _last_error(output: str, scratch: Path) -> str:
     """The last line of pytest's output that names an error (a conftest that cannot be
-    imported, a plugin that cannot load), shortened."""
-    found = [m.group(0).strip() for m in map(_ERROR_LINE.match, output.splitlines()) if m]
-    return found[-1][:300] if found else ""
+    imported, a plugin that cannot load), shortened; pytest's own ``E`` lines first."""
+    lines = output.replace(f"{scratch}/", "").splitlines()
+    found = [m.group(0).strip() for m in map(_ERROR_LINE.match, lines) if m]
+    explained = [line for line in found if line.startswith("E ")]
+    chosen = explained or found
+    return chosen[-1].removeprefix("E").strip()[:300] if chosen else ""
 
 
 def _failure_message(message: str, text: str) -> str:
@@ -234,9 +237,11 @@ def take_result(results: Path, name: str, private: Path, limit: int) -> Path | N
     return target
 
 
-def _read_junit(junit: Path | None, result: proc.ProcResult) -> tuple[TestSummary | None, str]:
+def _read_junit(
+    junit: Path | None, result: proc.ProcResult, scratch: Path
+) -> tuple[TestSummary | None, str]:
     if junit is None:
-        said = _last_error(result.stdout + "\n" + result.stderr)
+        said = _last_error(result.stdout + "\n" + result.stderr, scratch)
         return None, (
             f"pytest ended without writing results (exit code {result.exit_code}): "
             + (f"it said {said!r}" if said else "the suite crashed or a test ended the process")
@@ -296,7 +301,7 @@ def _test_metrics(summary: TestSummary, excused: int, fault: str) -> tuple[Metri
     if fault:
         return count, Metric("tests.pass_rate", 0.0, "%", "pytest", fault)
     if not ran and excused:
-        reason = "every test that ran needs a requirement this host could not install"
+        reason = "every test that ran failed for want of what this host could not provide"
         return count, Metric("tests.pass_rate", None, "%", "pytest", reason)
     rate = _percent(summary.passed, ran) if ran else 0.0
     return count, Metric("tests.pass_rate", rate, "%", "pytest", "" if ran else "no test ran")
@@ -400,7 +405,13 @@ class PytestCoverage:
         private = ctx.work_dir / "taken"
         private.mkdir()
         junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
-        summary, problem = _read_junit(junit, result)
+        summary, problem = _read_junit(junit, result, paths.scratch)
+        service = test_environment.needs_service(result.stdout + result.stderr)
+        if summary is None and service:
+            # The suite cannot even start without a live service (a conftest that connects
+            # to a database on import): the host's shortfall, not the candidate's.
+            why = f"the suite needs {service}, which the sandbox does not provide: {problem}"
+            return self._unmeasured(why, notes, installable)
         if summary is None:
             return self._zero(problem, installable, result, tuple(notes))
         summary, excused = test_environment.label_failures(summary, prepared.dropped)

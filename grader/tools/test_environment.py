@@ -28,6 +28,27 @@ from grader.tools import pytest_settings
 from grader.tools.base import ToolContext
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+# A test that needs a live service: the sandbox has no network, so none is ever there.
+_REFUSED = re.compile(
+    r"connection refused|could not connect to server|connection to server at|"
+    r"can't connect to mysql server|error \d+ connecting to|"
+    r"serverselectiontimeouterror|connecterror.*\b(?:localhost|127\.0\.0\.1)",
+    re.IGNORECASE,
+)
+_PORT = re.compile(r"(?:localhost|127\.0\.0\.1|\"[\w.-]+\")\D{0,40}?(\d{4,5})")
+SERVICES = {
+    "5432": "PostgreSQL",
+    "3306": "MySQL",
+    "6379": "Redis",
+    "27017": "MongoDB",
+    "9200": "Elasticsearch",
+    "5672": "RabbitMQ",
+    "11211": "Memcached",
+}
+_NO_INTERNET = re.compile(
+    r"temporary failure in name resolution|name or service not known|network is unreachable",
+    re.IGNORECASE,
+)
 SOURCE = "pytest"
 
 
@@ -151,18 +172,38 @@ def _dropped_module(message: str, dropped: tuple[Dropped, ...]) -> Dropped | Non
     return None
 
 
+def needs_service(message: str) -> str:
+    """The live service a failure was refused by ('PostgreSQL at port 5432'), or ''."""
+    if not _REFUSED.search(message):
+        return ""
+    port = _PORT.search(message)
+    if port is None:
+        return "a live service"
+    return f"{SERVICES.get(port.group(1), 'a service')} at port {port.group(1)}"
+
+
+def _label(message: str, dropped: tuple[Dropped, ...]) -> tuple[str, bool]:
+    """A failure's message with its cause when grader knows it, and whether it is excused
+    (the grading host, not the candidate, made it fail)."""
+    cause = _dropped_module(message, dropped)
+    if cause is not None:
+        label = f"[caused by dropped requirement {cause.requirement}] {message}"
+        return label, cause.fault is Fault.HOST
+    service = needs_service(message)
+    if service:
+        return f"[needs {service}, which the sandbox does not provide] {message}", True
+    if _NO_INTERNET.search(message):
+        return f"[needs the internet, which tests never get] {message}", False
+    return message, False
+
+
 def label_failures(summary: TestSummary, dropped: tuple[Dropped, ...]) -> tuple[TestSummary, int]:
-    """Failures caused by a requirement grader dropped for the host's sake, labelled as such,
-    and how many there are (they do not count against the candidate)."""
-    if not dropped:
-        return summary, 0
+    """Failures whose cause grader knows, labelled (a requirement grader dropped, a live
+    service or the internet), and how many are excused: those the host caused."""
     labelled: list[tuple[str, str]] = []
     excused = 0
     for name, message in summary.failures:
-        cause = _dropped_module(message, dropped)
-        if cause is None:
-            labelled.append((name, message))
-            continue
-        excused += cause.fault is Fault.HOST
-        labelled.append((name, f"[caused by dropped requirement {cause.requirement}] {message}"))
+        label, excuse = _label(message, dropped)
+        labelled.append((name, label))
+        excused += excuse
     return dataclasses.replace(summary, failures=tuple(labelled)), excused

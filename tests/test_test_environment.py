@@ -1,0 +1,66 @@
+"""Failures whose cause grader knows are labelled; those the host caused are excused."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.models import TestSummary
+from grader.resolution import Dropped, Fault
+from grader.tools.test_environment import label_failures, needs_service
+
+POSTGRES = (
+    'psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), '
+    "port 5432 failed: Connection refused"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "service"),
+    [
+        (POSTGRES, "PostgreSQL at port 5432"),
+        (
+            "redis.exceptions.ConnectionError: Error 111 connecting to localhost:6379.",
+            "Redis at port 6379",
+        ),
+        ("ConnectionRefusedError: [Errno 111] Connection refused", "a live service"),
+        ("AssertionError: assert 1 == 2", ""),
+    ],
+)
+def test_a_refused_connection_names_the_service(message: str, service: str) -> None:
+    assert needs_service(message) == service
+
+
+def test_failures_are_labelled_and_only_the_hosts_are_excused() -> None:
+    summary = TestSummary(
+        passed=1,
+        failed=3,
+        errors=1,
+        failures=(
+            ("tests.test_db::test_query", POSTGRES),
+            (
+                "tests.test_web",
+                "collection failure (E   ModuleNotFoundError: No module named 'django')",
+            ),
+            (
+                "tests.test_api::test_live",
+                "socket.gaierror: [Errno -3] Temporary failure in name resolution",
+            ),
+            ("tests.test_calc::test_add", "assert 3 == 4"),
+            (
+                "tests.test_typo",
+                "collection failure (E   ModuleNotFoundError: No module named 'reqeusts')",
+            ),
+        ),
+    )
+    dropped = (
+        Dropped("django==6.0", "needs a newer Python than this host has", Fault.HOST),
+        Dropped("reqeusts==1.0", "does not exist on the package index", Fault.CANDIDATE),
+    )
+    labelled, excused = label_failures(summary, dropped)
+    messages = [message for _, message in labelled.failures]
+    assert messages[0].startswith("[needs PostgreSQL at port 5432, which the sandbox does not")
+    assert messages[1].startswith("[caused by dropped requirement django==6.0]")
+    assert messages[2].startswith("[needs the internet, which tests never get]")
+    assert messages[3] == "assert 3 == 4"
+    assert messages[4].startswith("[caused by dropped requirement reqeusts==1.0]")
+    assert excused == 2  # the database and the host's missing django; never the candidate's
