@@ -299,3 +299,33 @@ def test_a_suite_that_needs_a_live_database_says_so(tmp_path: Path) -> None:
     assert testability["score"] is None
     assert "the suite needs PostgreSQL at port 5432" in testability["reason"]
     assert "Connection refused" in testability["reason"]
+
+
+def test_the_project_is_built_and_installed_in_the_sandbox_when_its_tests_need_it(
+    tmp_path: Path,
+) -> None:
+    report = _grade_files(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[project]\nname = "hello-cli"\nversion = "1.2.3"\n'
+                '[project.scripts]\nhello = "hello.cli:main"\n'
+                '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+                '[tool.hatch.build.targets.wheel]\npackages = ["src/hello"]\n'
+            ),
+            "src/hello/__init__.py": "",
+            "src/hello/cli.py": "def main():\n    print('hi')\n",
+            "tests/test_cli.py": (
+                "import subprocess\nfrom importlib.metadata import version\n\n\n"
+                "def test_version():\n    assert version('hello-cli') == '1.2.3'\n\n\n"
+                "def test_script():\n"
+                "    out = subprocess.run(['hello'], capture_output=True, text=True).stdout\n"
+                "    assert out == 'hi\\n'\n"
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "added the build backend hatchling" in notes
+    assert "the project was built and installed in the sandbox" in notes
+    assert "tests/test_cli.py reads the installed distribution's metadata" in notes

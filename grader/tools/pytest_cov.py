@@ -34,7 +34,7 @@ from grader.models import (
     ToolStatus,
 )
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
-from grader.tools import pytest_settings, test_environment
+from grader.tools import project_install, pytest_settings, test_environment
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -149,14 +149,24 @@ class _Paths:
         paths = cls(base / "submission", base / "results", base / "config", base / "home")
         # Tests may rewrite files; the static tools keep reading the pristine copy.
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
-        for folder in (paths.results, paths.config, paths.home):
+        for folder in (paths.results, paths.config, paths.home, paths.project):
             folder.mkdir()
-        settings = pytest_settings.read(ctx.workspace)
-        ini = pytest_settings.ini(paths.scratch, settings)
-        (paths.config / "pytest.ini").write_text(ini, encoding="utf-8")
-        for folder in (paths.scratch, paths.results, paths.home):
+        for folder in (paths.scratch, paths.results, paths.home, paths.project):
             ctx.sandbox.own(folder)
         return paths
+
+    @property
+    def project(self) -> Path:
+        """Where the submission itself is installed when its tests need that."""
+        return self.home.parent / "project"
+
+    def write_ini(self, ctx: ToolContext, extra_paths: tuple[Path, ...] = ()) -> str:
+        """grader's pytest.ini, with the candidate's harmless settings carried over; returns
+        the import path, for the tests' own subprocesses."""
+        settings = pytest_settings.read(ctx.workspace)
+        ini = pytest_settings.ini(self.scratch, settings, extra_paths)
+        (self.config / "pytest.ini").write_text(ini, encoding="utf-8")
+        return ":".join(pytest_settings.import_paths(self.scratch, settings, extra_paths))
 
 
 def _argv(
@@ -391,12 +401,26 @@ class PytestCoverage:
                 return self._zero(prepared.candidate_fault, installable, notes=tuple(notes))
             return self._unmeasured(prepared.problem, notes, installable)
         paths = _Paths.prepare(ctx)
+        installed = self._install_project(ctx, paths, python, notes)
+        extra = tuple(p for p in (installed.site_packages,) if p) if installed else ()
+        import_path = paths.write_ini(ctx, extra)
+        env = _environment(paths, python, own_env=ctx.environments is not None)
+        # pytest itself runs isolated (-I); a test's own `python -m pkg` or console script
+        # finds the submission through this.
+        env["PYTHONPATH"] = import_path
+        if installed and installed.scripts:
+            env["PATH"] = f"{installed.scripts}:{env['PATH']}"
         result = ctx.sandbox.run(
             _argv(paths, ws, ctx.limits, python, own_env=ctx.environments is not None),
             cwd=paths.scratch,
             writable=[paths.scratch, paths.results, paths.home],
-            readable=[*interpreter_paths(python), paths.config, config_path("coveragerc").parent],
-            env=_environment(paths, python, own_env=ctx.environments is not None),
+            readable=[
+                *interpreter_paths(python),
+                paths.config,
+                config_path("coveragerc").parent,
+                paths.project,
+            ],
+            env=env,
             limits=ctx.limits,
         )
         if result.timed_out:
@@ -439,6 +463,17 @@ class PytestCoverage:
             tests=summary,
             per_file=per_file,
         )
+
+    def _install_project(
+        self, ctx: ToolContext, paths: _Paths, python: Path, notes: list[str]
+    ) -> project_install.Installed | None:
+        """Install the submission itself when its tests need it (see project_install)."""
+        why = project_install.reason(ctx.workspace)
+        if not why or ctx.environments is None:
+            return None
+        installed = project_install.install(ctx, paths.scratch, paths.project, python)
+        notes.append(f"{installed.note} ({why})")
+        return installed
 
     def _coverage(
         self, ctx: ToolContext, paths: _Paths, data_file: Path | None

@@ -137,16 +137,30 @@ def read(ws: Workspace) -> Settings:
     )
 
 
-def ini(scratch: Path, settings: Settings) -> str:
-    """grader's pytest.ini for a scratch copy, with the candidate's settings carried over."""
+def import_paths(
+    scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()
+) -> list[str]:
+    """Where the tests import from: ``src/``, the candidate's own extra folders, the
+    submission's root, then ``extra_paths``; once each."""
     paths = [str(scratch / "src")] if (scratch / "src").is_dir() else []
     paths += [str(scratch / p) for p in settings.pythonpath if (scratch / p).is_dir()]
     paths.append(str(scratch))
+    paths += [str(p) for p in extra_paths]
+    return list(dict.fromkeys(paths))
+
+
+def ini(scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()) -> str:
+    """grader's pytest.ini for a scratch copy, with the candidate's settings carried over.
+
+    ``extra_paths`` come after the submission's own folders (the installed project: its
+    sources must still be imported from the scratch copy, where coverage measures them).
+    """
+    paths = import_paths(scratch, settings, extra_paths)
     patterns = [*GRADER_TEST_FILES]
     patterns += [p for v in settings.get("python_files") for p in v.split() if p not in patterns]
     lines = [
         "[pytest]",
-        f"pythonpath = {' '.join(dict.fromkeys(paths))}",
+        f"pythonpath = {' '.join(paths)}",
         "addopts =",
         f"python_files = {' '.join(patterns)}",
         "junit_family = xunit2",

@@ -24,7 +24,7 @@ from grader import imports, interpreters, requirements
 from grader.environment import Environment, EnvStatus
 from grader.models import Metric, TestSummary
 from grader.resolution import BINARY_TWINS, Dropped, Fault
-from grader.tools import pytest_settings
+from grader.tools import project_install, pytest_settings
 from grader.tools.base import ToolContext
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -132,6 +132,11 @@ def prepare(ctx: ToolContext) -> TestEnvironment:
             f"environment: grader added pytest-django to run the Django tests with "
             f"{settings.get('DJANGO_SETTINGS_MODULE')[0]}{where}"
         )
+    needs_install = project_install.reason(ctx.workspace)
+    if needs_install:
+        build = list(project_install.build_requirements(ctx.workspace))
+        declared = dataclasses.replace(declared, items=(*declared.items, *build))
+        notes.append(f"environment: grader added the build backend {', '.join(build)}")
     choice = interpreters.choose(
         declared.requires_python, cache.root, downloads=cache.python_downloads
     )
