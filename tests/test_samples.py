@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,31 @@ def test_every_point_lost_is_explained(graded: dict[str, dict[str, Any]]) -> Non
 
 def test_poor_security_is_capped_by_its_worst_finding(graded: dict[str, dict[str, Any]]) -> None:
     security = next(c for c in graded["poor"]["criteria"] if c["id"] == "security")
-    assert _tool(graded["poor"], "bandit")["metrics"]["security.high_severity_high_confidence"] >= 1
+    assert _tool(graded["poor"], "bandit")["metrics"]["security.reject_on_sight"] >= 1
     assert security["score"] <= 40
+
+
+def test_a_weak_hash_as_a_signature_digest_is_charged_but_not_capped(
+    grade_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The corpus calibration: itsdangerous's sha1 HMAC digest is no reason to cap."""
+    root = tmp_path / "signer"
+    root.mkdir()
+    (root / "signer.py").write_text(
+        '"""Signs values."""\n\nimport hashlib\nimport hmac\n\n\n'
+        "def sign(key: bytes, value: bytes) -> str:\n"
+        '    """An HMAC of value, as a hex digest."""\n'
+        "    digest = hmac.new(key, value, hashlib.sha1).hexdigest()\n"
+        "    return digest + hashlib.sha1(value).hexdigest()\n",
+        encoding="utf-8",
+    )
+    report = grade_cli(root).report()
+    bandit = _tool(report, "bandit")["metrics"]
+    security = next(c for c in report["criteria"] if c["id"] == "security")
+    assert bandit["security.high_severity_high_confidence"] >= 1  # bandit's B324
+    assert bandit["security.reject_on_sight"] == 0
+    assert security["caps_applied"] == []
+    assert security["score"] < 100  # charged all the same
 
 
 def _checkout(repo: Path, dest: Path) -> Path:

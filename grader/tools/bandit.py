@@ -43,6 +43,22 @@ def _finding(ctx: ToolContext, item: dict[str, Any]) -> Finding:
     )
 
 
+# Findings a reviewer rejects on sight, whatever else is right: code or commands built
+# from input (eval, exec, shell=True, os.system), SQL built from strings, TLS verification
+# turned off, unpickling or unsafe YAML loading of data, a debugger left on in a served
+# app. A weak hash (B324: often a checksum or a signature digest) is charged, not this.
+REJECT_ON_SIGHT = frozenset(
+    {
+        "B102", "B307",  # exec, eval
+        "B602", "B605",  # shell=True, os.system with a shell
+        "B608",  # SQL built from strings
+        "B501", "B502", "B503", "B504",  # TLS verification off, old protocols
+        "B301", "B506",  # pickle.loads, yaml.load
+        "B201",  # Flask debug=True
+    }
+)  # fmt: skip
+
+
 def _is_confident(finding: Finding) -> bool:
     return finding.confidence is not None and finding.confidence.rank >= Severity.MEDIUM.rank
 
@@ -50,10 +66,18 @@ def _is_confident(finding: Finding) -> bool:
 def _metrics(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
     weighted = sum(SEVERITY_WEIGHT.get(f.severity, 0.0) for f in findings if _is_confident(f))
     worst = [f for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH]
+    severe = [
+        f
+        for f in findings
+        if f.rule_id in REJECT_ON_SIGHT
+        and f.severity.rank >= Severity.MEDIUM.rank
+        and _is_confident(f)
+    ]
     return (
         Metric("security.issues", len(findings), "issues", "bandit"),
         Metric("security.weighted", weighted, "points", "bandit"),
         Metric("security.high_severity_high_confidence", len(worst), "issues", "bandit"),
+        Metric("security.reject_on_sight", len(severe), "issues", "bandit"),
     )
 
 
@@ -73,6 +97,13 @@ class Bandit:
             "security.high_severity_high_confidence",
             "issues",
             "Findings bandit rates both high severity and high confidence.",
+        ),
+        MetricSpec(
+            "security.reject_on_sight",
+            "issues",
+            "Findings a reviewer rejects on sight (eval or exec, shell=True or os.system, SQL "
+            "built from strings, TLS verification off, pickle or unsafe YAML loading, a "
+            "debugger on), at medium severity and confidence or above.",
         ),
     )
 
