@@ -51,7 +51,11 @@ self-grade: setup ## grade grader itself with the default rubric
 	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \
 		--exclude sample_submissions --exclude tests/hostile
 
+corpus: setup ## grade the development corpus (corpus/repos.toml; needs network or GRADER_CORPUS_MIRRORS)
+	$(PY) scripts/corpus.py --work grader-corpus --out grader-corpus/table.md
+	@echo "table: grader-corpus/table.md (reports in grader-corpus/reports/)"
+
 clean: ## remove the virtual environment and reports
 	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info
 
-.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade clean
+.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade corpus clean
