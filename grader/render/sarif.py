@@ -194,8 +194,8 @@ def _notes(omitted: int, fileless: int, foreign: int, limits: Limits) -> list[st
     if omitted:
         notes.append(
             f"{omitted} findings left out: GitHub code scanning keeps at most "
-            f"{limits.results_per_run} results per run and {limits.gzip_bytes // 2**20} MB "
-            "per compressed file; the most severe were kept. report.html lists them all."
+            f"{limits.results_per_run} results per run and {limits.gzip_bytes / 2**20:g} MB "
+            "per compressed file; the most severe were kept."
         )
     if fileless:
         notes.append(
