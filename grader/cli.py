@@ -13,7 +13,7 @@ from grader import __version__
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
 from grader.pipeline import GradeOptions, grade, load_rubric
-from grader.render import Format, prepare_output, write_reports
+from grader.render import DEFAULT_FORMATS, Format, prepare_output, write_reports
 from grader.sandbox import Limits
 
 log = logging.getLogger("grader")
@@ -71,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--out", type=Path, default=Path("grader-report"), help="output folder")
     g.add_argument(
-        "--format", type=_formats, default=list(Format), help="comma-separated: html,json,md"
+        "--format",
+        type=_formats,
+        default=list(DEFAULT_FORMATS),
+        help="comma-separated: html,json,md,sarif (default html,json,md)",
     )
     g.add_argument("--fail-under", type=_score, help="exit 1 when the score is below this")
     g.add_argument(

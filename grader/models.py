@@ -61,6 +61,8 @@ class Finding:
     location: Location
     confidence: Severity | None = None
     help_url: str | None = None
+    fingerprint: str | None = None
+    """Identity that survives moved lines (grader.fingerprints); None until the pipeline sets it."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from grader import sandbox as sandbox_module
 from grader.acquire import acquire
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import UsageError
+from grader.fingerprints import with_fingerprints
 from grader.models import (
     CriterionScore,
     FileStats,
@@ -216,7 +217,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     metrics = normalize.all_metrics(results)
     findings = [f for r in results for f in r.findings]
     criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
-    criteria = _with_snippets(workspace, criteria)
+    criteria = with_fingerprints(workspace.root, _with_snippets(workspace, criteria))
     warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
     submission = Submission(
         source=options.source,

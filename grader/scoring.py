@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from grader.models import CriterionScore, Finding, Metric, MetricScore
 from grader.rubric import Criterion, MetricRule, Rubric
 
-TOP_FINDINGS = 50
-
 
 def matches(selector: str, finding: Finding) -> bool:
     """``tool`` selects all of a tool's findings; ``tool:prefix`` narrows by rule id."""
@@ -73,7 +71,7 @@ def _sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 def _selected(criterion: Criterion, findings: Iterable[Finding]) -> tuple[Finding, ...]:
     chosen = (f for f in findings if any(matches(s, f) for s in criterion.findings))
-    return _sorted_findings(chosen)[:TOP_FINDINGS]
+    return _sorted_findings(chosen)
 
 
 def _not_measured(scored: tuple[MetricScore, ...]) -> str:

@@ -87,7 +87,12 @@ def test_highlight_stylesheet_matches_pygments() -> None:
 
 def test_reports_are_written_whole_or_not_at_all(tmp_path: Path) -> None:
     written = write_reports(_report(), tmp_path / "out", list(Format))
-    assert sorted(p.name for p in written) == ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in written) == [
+        "report.html",
+        "report.json",
+        "report.md",
+        "report.sarif",
+    ]
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 
 

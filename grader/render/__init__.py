@@ -1,4 +1,4 @@
-"""Renderers: report.html, report.json, report.md, written all-or-nothing."""
+"""Renderers: report.html, report.json, report.md, report.sarif, written all-or-nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import assert_never
 
 from grader.errors import OutputError
 from grader.models import Report
-from grader.render import html, json_report, markdown
+from grader.render import html, json_report, markdown, sarif
 
 
 class Format(StrEnum):
@@ -21,6 +21,11 @@ class Format(StrEnum):
     HTML = "html"
     JSON = "json"
     MD = "md"
+    SARIF = "sarif"
+
+
+DEFAULT_FORMATS = (Format.HTML, Format.JSON, Format.MD)
+"""What --format gives when not set; SARIF is for code scanning and asked for by name."""
 
 
 def renderer(fmt: Format) -> tuple[str, Callable[[Report], str]]:
@@ -32,6 +37,8 @@ def renderer(fmt: Format) -> tuple[str, Callable[[Report], str]]:
             return "report.json", json_report.render
         case Format.MD:
             return "report.md", markdown.render
+        case Format.SARIF:
+            return "report.sarif", sarif.render
         case _:
             assert_never(fmt)
 

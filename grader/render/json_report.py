@@ -13,6 +13,8 @@ from typing import Any
 from grader.models import CriterionScore, Finding, Report, ToolResult
 
 SCHEMA_VERSION = "1.0"
+FINDINGS_PER_CRITERION = 50
+"""report.json lists a criterion's worst findings only; report.sarif carries them all."""
 
 
 def _finding(f: Finding, criterion: str) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def _criterion(c: CriterionScore) -> dict[str, Any]:
             }
             for m in c.metrics
         ],
-        "findings": [_finding(f, c.id) for f in c.findings],
+        "findings": [_finding(f, c.id) for f in c.findings[:FINDINGS_PER_CRITERION]],
     }
 
 

@@ -22,16 +22,27 @@ from grader.tools.base import (
     run_static,
 )
 
+# bandit's hard-coded password tests quote the password they found ("Possible hardcoded
+# password: 'hunter2'"): the report keeps what bandit says and drops the value.
+_CREDENTIAL_TESTS = frozenset({"B105", "B106", "B107"})
 _LEVELS = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 # Points per finding by severity, before normalising by size.
 SEVERITY_WEIGHT = {Severity.LOW: 1.0, Severity.MEDIUM: 3.0, Severity.HIGH: 10.0}
+
+
+def redacted_message(item: dict[str, Any]) -> str:
+    """bandit's message, without the password its credential tests quote."""
+    text: str = item["issue_text"]
+    if item["test_id"] in _CREDENTIAL_TESTS:
+        return text.split(": ", maxsplit=1)[0] + ": (value redacted)"
+    return text
 
 
 def _finding(ctx: ToolContext, item: dict[str, Any]) -> Finding:
     return Finding(
         tool="bandit",
         rule_id=item["test_id"],
-        message=item["issue_text"],
+        message=redacted_message(item),
         severity=_LEVELS.get(item["issue_severity"], Severity.LOW),
         confidence=_LEVELS.get(item["issue_confidence"], Severity.LOW),
         location=Location(

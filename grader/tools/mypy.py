@@ -13,6 +13,8 @@ import re
 import shutil
 from pathlib import Path
 
+from mypy.errorcodes import error_codes
+
 from grader import proc
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
 from grader.tools.base import (
@@ -26,6 +28,16 @@ from grader.tools.base import (
 
 _TEXT_ERROR = re.compile(r"^(?P<path>[^:\n]+):(?:(?P<line>\d+):)?(?:\d+:)? error: (?P<msg>.*)$")
 _FATAL_MARKERS = ("Duplicate module named", "is not a valid Python package name")
+DOCS = "https://mypy.readthedocs.io/en/stable/"
+
+
+def help_url(code: str) -> str | None:
+    """mypy's page for an error code: codes on by default and optional ones have a page each."""
+    known = error_codes.get(code)
+    if known is None:
+        return None
+    page = "error_code_list.html" if known.default_enabled else "error_code_list2.html"
+    return f"{DOCS}{page}#code-{code}"
 
 
 def _parse(stdout: str, stderr: str) -> list[Finding]:
@@ -48,6 +60,7 @@ def _parse(stdout: str, stderr: str) -> list[Finding]:
                     message=item["message"],
                     severity=Severity.HIGH if item.get("code") == "syntax" else Severity.MEDIUM,
                     location=Location(item["file"], item.get("line"), item.get("column")),
+                    help_url=help_url(item.get("code") or ""),
                 )
             )
         elif match := _TEXT_ERROR.match(line):

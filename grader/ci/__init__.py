@@ -1,0 +1,1 @@
+"""Continuous-integration front ends: workflows above the pipeline that run grader in CI."""
