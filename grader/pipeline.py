@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import tempfile
 import traceback
 from collections.abc import Iterable, Sequence
@@ -107,8 +108,29 @@ def run_tools(
             raise
 
 
-def _snippet(workspace: Workspace, location: Location) -> Location:
-    """The location with the source lines around it, when they can be read safely."""
+# Findings whose line holds a credential: the line never reaches a snippet unredacted.
+_CREDENTIAL_RULES = frozenset({"hardcoded-secret", "B105", "B106", "B107"})
+_STRING_LITERAL = re.compile(r"""(?P<q>["'])(?:(?!(?P=q)).){4,}(?P=q)""")
+
+
+def _credential_lines(criteria: Iterable[CriterionScore]) -> set[tuple[str, int]]:
+    return {
+        (f.location.path, f.location.line)
+        for c in criteria
+        for f in c.findings
+        if f.rule_id in _CREDENTIAL_RULES and f.location.line is not None
+    }
+
+
+def _redacted(line: str) -> str:
+    return _STRING_LITERAL.sub(lambda m: f"{m.group('q')}«redacted»{m.group('q')}", line)
+
+
+def _snippet(
+    workspace: Workspace, location: Location, secret: set[tuple[str, int]] | None = None
+) -> Location:
+    """The location with the source lines around it, when they can be read safely; lines
+    that hold a credential have their string literals redacted."""
     if location.line is None:
         return location
     path = workspace.root / location.path
@@ -123,15 +145,22 @@ def _snippet(workspace: Workspace, location: Location) -> Location:
     chosen = lines[start : location.line + SNIPPET_CONTEXT]
     if not chosen:
         return location
-    text = "\n".join(line[:MAX_SNIPPET_LINE] for line in chosen)
+    secret = secret or set()
+    text = "\n".join(
+        (_redacted(line) if (location.path, number) in secret else line)[:MAX_SNIPPET_LINE]
+        for number, line in enumerate(chosen, start=start + 1)
+    )
     return dataclasses.replace(location, snippet=text, snippet_start=start + 1)
 
 
 def _with_snippets(
     workspace: Workspace, criteria: Iterable[CriterionScore]
 ) -> tuple[CriterionScore, ...]:
+    criteria = tuple(criteria)
+    secret = _credential_lines(criteria)
+
     def enrich(finding: Finding) -> Finding:
-        return dataclasses.replace(finding, location=_snippet(workspace, finding.location))
+        return dataclasses.replace(finding, location=_snippet(workspace, finding.location, secret))
 
     return tuple(
         dataclasses.replace(c, findings=tuple(enrich(f) for f in c.findings[:10]) + c.findings[10:])

@@ -292,3 +292,14 @@ def test_plain_folder_and_archive_grade_like_the_repository(
     packed = run_grader(archive, tmp_path / "archive")
     assert packed.exit_code == 0, packed.stderr
     assert packed.report()["score"] == graded["poor"]["score"]
+
+
+def test_a_credential_never_reaches_any_report(graded_runs: dict[str, Any]) -> None:
+    planted = ("sk-live-51HdF3k2J8sKx9QzP0aL7mN4", "hunter2")
+    sources = "".join(p.read_text(encoding="utf-8") for p in (SAMPLES / "poor").glob("*.py"))
+    assert all(value in sources for value in planted)
+    out = graded_runs["poor"].out
+    for name in ("report.html", "report.json", "report.md"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert not any(value in text for value in planted), name
+    assert "«redacted»" in (out / "report.html").read_text(encoding="utf-8")
