@@ -57,6 +57,17 @@ def test_docstrings_and_annotations_are_counted_on_public_code(tmp_path: Path) -
     assert metrics["types.annotation_coverage"] == pytest.approx(100 * 4 / 9, abs=0.01)
 
 
+def test_a_module_typed_in_a_stub_beside_it_counts_the_stubs_annotations(
+    tmp_path: Path,
+) -> None:
+    code = '"""Module."""\ndef first(items, default=None):\n    return items[0]\n'
+    untyped = _metrics(_facts(tmp_path / "a", {"more.py": code}))
+    assert untyped["types.annotation_coverage"] == 0.0
+    stub = "def first(items: list[int], default: int | None = ...) -> int: ...\n"
+    typed = _metrics(_facts(tmp_path / "b", {"more.py": code, "more.pyi": stub}))
+    assert typed["types.annotation_coverage"] == 100.0
+
+
 def test_suppressions_prints_and_logging(tmp_path: Path) -> None:
     code = (
         "import logging\n"

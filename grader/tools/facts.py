@@ -365,6 +365,34 @@ def _file_facts(relative: str, tree: ast.Module, tally: _Tally, *, in_tests: boo
     tally.findings += tampering
 
 
+def _annotations(tree: ast.Module) -> tuple[int, int]:
+    """(annotated, annotatable) signature slots of every function in ``tree``."""
+    methods = _method_ids(tree)
+    slots = [
+        slot
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for slot in _signature_slots(node, id(node) in methods)
+    ]
+    return sum(slots), len(slots)
+
+
+def _typed_by_stub(ws: Workspace, relative: str, tree: ast.Module, tally: _Tally) -> None:
+    """A module typed in a stub beside it (``foo.pyi``, as PEP 484 allows) counts the
+    stub's annotations instead of its own."""
+    stub = relative + "i"
+    if relative in ws.test_files or stub not in ws.files:
+        return
+    try:
+        stub_tree = ast.parse(ws.path(stub).read_bytes(), filename=stub)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        return
+    own_annotated, own_annotatable = _annotations(tree)
+    stub_annotated, stub_annotatable = _annotations(stub_tree)
+    tally.annotated += stub_annotated - own_annotated
+    tally.annotatable += stub_annotatable - own_annotatable
+
+
 def _read_code(ws: Workspace) -> _Tally:
     tally = _Tally()
     for relative in ws.python_files:
@@ -373,6 +401,7 @@ def _read_code(ws: Workspace) -> _Tally:
             continue
         data, tree = parsed
         _count_suppressions(relative, data, tally)
+        _typed_by_stub(ws, relative, tree, tally)
         try:
             _file_facts(relative, tree, tally, in_tests=relative in ws.test_files)
         except RecursionError:  # screened files stay shallow; this is a second line
