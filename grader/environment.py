@@ -187,7 +187,7 @@ class EnvironmentCache:
         self, requirements: Requirements, python: Interpreter, folder: Path
     ) -> tuple[Plan, str]:
         env = uv.environment(self.root, python_downloads=self.python_downloads)
-        plan = Plan.start(requirements.items, runner_pins())
+        plan = Plan.start(requirements.items, runner_pins(), frozenset(requirements.guessed))
         venv = [uv.executable(), "venv", "--no-config", "--quiet"]
         created = proc.run(
             [*venv, "--python", str(python.path), str(folder)],

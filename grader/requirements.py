@@ -82,6 +82,9 @@ class Requirements:
     requires_python: str | None = None
     problems: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
+    guessed: tuple[str, ...] = ()
+    """Distributions grader adds because the code imports them and nothing declares them:
+    its guess, so when one cannot be installed the candidate is not blamed for it."""
 
     @property
     def names(self) -> frozenset[str]:

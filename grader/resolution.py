@@ -73,7 +73,7 @@ _CAUSES: tuple[tuple[re.Pattern[str], str, Fault], ...] = (
     ),
     (
         re.compile(rf"there (?:is|are) no versions? of {_NAME}"),
-        "no such version was ever published",
+        "has no published version that matches",
         Fault.CANDIDATE,
     ),
     (
@@ -88,7 +88,7 @@ _CAUSES: tuple[tuple[re.Pattern[str], str, Fault], ...] = (
     ),
     (
         re.compile(rf"failed to build `?{_NAME}"),
-        "its source build failed",
+        "failed to build from source",
         Fault.HOST,
     ),
 )
@@ -136,11 +136,20 @@ class Plan:
     changes: tuple[str, ...] = ()
     twins: frozenset[str] = field(default_factory=frozenset)
     failure_fault: Fault = Fault.NONE
+    guesses: frozenset[str] = field(default_factory=frozenset)
+    """Names grader added itself (undeclared imports): never the candidate's fault."""
 
     @classmethod
-    def start(cls, items: tuple[str, ...], pins: list[str]) -> Plan:
+    def start(
+        cls, items: tuple[str, ...], pins: list[str], guesses: frozenset[str] = frozenset()
+    ) -> Plan:
         """The declared set with grader's runners; relaxed from the start when the
         candidate pins the runners themselves."""
+        plan = cls._start(items, pins)
+        return replace(plan, guesses=frozenset(map(canonicalize_name, guesses)))
+
+    @classmethod
+    def _start(cls, items: tuple[str, ...], pins: list[str]) -> Plan:
         related = [i for i in items if _name(i) in RUNNER_RELATED]
         if not related:
             return cls(tuple(items), tuple(pins), pins=tuple(pins))
@@ -235,11 +244,13 @@ class Plan:
     def causes(self, text: str) -> list[Dropped]:
         """The requirements of this plan that uv's message names as the cause."""
         by_name = {_name(i): i for i in self.items}
-        named = [
-            Dropped(by_name[name], meaning, fault)
+        matches = [
+            (canonicalize_name(match.group(1)), meaning, fault)
             for pattern, meaning, fault in _CAUSES
             for match in pattern.finditer(text)
-            if (name := canonicalize_name(match.group(1))) in by_name
+        ]
+        named = [
+            Dropped(by_name[n], meaning, fault) for n, meaning, fault in matches if n in by_name
         ]
         if named:
             return list({d.requirement: d for d in named}.values())
@@ -250,6 +261,9 @@ class Plan:
             return []
         # A conflict: drop the requirement uv names last (the one "you require").
         culprit = by_name[mentioned[-1][1]]
+        if matches:  # the cause is one of its own dependencies (no wheel, needs a newer Python)
+            name, meaning, fault = matches[0]
+            return [Dropped(culprit, f"needs {name}, which {meaning}", fault)]
         if self._runner_involved(text):
             return [Dropped(culprit, "conflicts with the test runners grader drives", Fault.HOST)]
         return [Dropped(culprit, "conflicts with your other requirements", Fault.CANDIDATE)]
@@ -277,7 +291,14 @@ class Plan:
         return None
 
     def _drop_causes(self, text: str) -> Plan | None:
-        dropped = self.causes(text)
+        dropped = [
+            replace(
+                d, reason=f"{d.reason} (grader's guess for an undeclared import)", fault=Fault.HOST
+            )
+            if d.name in self.guesses
+            else d
+            for d in self.causes(text)
+        ]
         if not dropped:
             return None
         gone = {d.requirement for d in dropped}

@@ -114,7 +114,7 @@ def test_runner_pins_are_overridden_only_when_the_range_fails() -> None:
         (
             ("attrs==99.0.0",),
             NO_VERSION,
-            Dropped("attrs==99.0.0", "no such version was ever published", Fault.CANDIDATE),
+            Dropped("attrs==99.0.0", "has no published version that matches", Fault.CANDIDATE),
         ),
         (
             ("django==6.0",),
@@ -190,3 +190,22 @@ def test_a_locked_pin_that_clashes_only_with_the_runners_is_unpinned_not_dropped
     assert following.items == ("packaging", "attrs==25.1.0")
     assert following.dropped == ()
     assert "unpinned your packaging==21.3" in following.changes[-1]
+
+
+def test_a_dependency_of_theirs_without_wheels_drops_their_requirement_as_the_hosts_fault() -> None:
+    plan = Plan.start(("graphene-django==3.0.0", "django==4.2"), PINS)
+    message = (
+        "error: No solution found when resolving dependencies cause: Because all versions of "
+        "promise have no usable wheels and graphene-django==3.0.0 depends on promise>=2.1, we "
+        "can conclude that graphene-django==3.0.0 cannot be used. And because you require "
+        "graphene-django==3.0.0, we can conclude that your requirements are unsatisfiable."
+    )
+    following = plan.after(message)
+    assert following is not None
+    assert following.dropped == (
+        Dropped(
+            "graphene-django==3.0.0",
+            "needs promise, which has no wheel for this platform and source builds are off",
+            Fault.HOST,
+        ),
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from grader.models import TestSummary
 from grader.resolution import Dropped, Fault
-from grader.tools.test_environment import label_failures, needs_service
+from grader.tools.test_environment import label_failures, needs_library, needs_service
 
 POSTGRES = (
     'psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), '
@@ -64,3 +64,22 @@ def test_failures_are_labelled_and_only_the_hosts_are_excused() -> None:
     assert messages[3] == "assert 3 == 4"
     assert messages[4].startswith("[caused by dropped requirement reqeusts==1.0]")
     assert excused == 2  # the database and the host's missing django; never the candidate's
+
+
+@pytest.mark.parametrize(
+    ("message", "library"),
+    [
+        (
+            "django.core.exceptions.ImproperlyConfigured: Could not find the GDAL library "
+            '(tried "gdal"). Is GDAL installed?',
+            "the system library GDAL",
+        ),
+        (
+            "OSError: libcairo.so.2: cannot open shared object file: No such file or directory",
+            "the system library libcairo",
+        ),
+        ("assert 1 == 2", ""),
+    ],
+)
+def test_a_missing_system_library_is_named(message: str, library: str) -> None:
+    assert needs_library(message) == library

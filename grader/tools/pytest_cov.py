@@ -107,7 +107,10 @@ def parse_junit(path: Path) -> TestSummary:
     )
 
 
-_ERROR_LINE = re.compile(r"^(?:E\s+)?(?:[\w.]+(?:Error|error|Exception)|ERROR|INTERNALERROR)\b.*")
+_ERROR_LINE = re.compile(
+    r"^(?:E\s+)?(?:[\w.]+(?:Error|error|Exception|Configured)|[a-z_]\w*(?:\.\w+)+(?=:)"
+    r"|ERROR|INTERNALERROR)\b.*"
+)
 
 
 def _last_error(output: str, scratch: Path) -> str:
@@ -430,11 +433,12 @@ class PytestCoverage:
         private.mkdir()
         junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
         summary, problem = _read_junit(junit, result, paths.scratch)
-        service = test_environment.needs_service(result.stdout + result.stderr)
-        if summary is None and service:
+        output = result.stdout + result.stderr
+        lacking = test_environment.needs_service(output) or test_environment.needs_library(output)
+        if summary is None and lacking:
             # The suite cannot even start without a live service (a conftest that connects
-            # to a database on import): the host's shortfall, not the candidate's.
-            why = f"the suite needs {service}, which the sandbox does not provide: {problem}"
+            # to a database on import) or a system library: the host's shortfall.
+            why = f"the suite needs {lacking}, which the sandbox does not provide: {problem}"
             return self._unmeasured(why, notes, installable)
         if summary is None:
             return self._zero(problem, installable, result, tuple(notes))

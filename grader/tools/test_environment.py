@@ -23,7 +23,7 @@ from pathlib import Path
 from grader import imports, interpreters, requirements
 from grader.environment import Environment, EnvStatus
 from grader.models import Metric, TestSummary
-from grader.resolution import BINARY_TWINS, Dropped, Fault
+from grader.resolution import BINARY_TWINS, RUNNER_RELATED, Dropped, Fault
 from grader.tools import project_install, pytest_settings
 from grader.tools.base import ToolContext
 
@@ -113,6 +113,23 @@ def _change_notes(env: Environment) -> list[str]:
     return notes
 
 
+def _with_undeclared_imports(
+    ctx: ToolContext, declared: requirements.Requirements, notes: list[str]
+) -> requirements.Requirements:
+    """What a careful reviewer does when the code imports a package nothing declares:
+    install it anyway, and say so. Packaging still charges the missing declaration."""
+    wanted = {imports.distribution(m) for m in imports.third_party(ctx.workspace)}
+    missing = sorted(wanted - imports.provided(declared.names) - RUNNER_RELATED)
+    if not missing:
+        return declared
+    notes.append(
+        f"environment: grader added {', '.join(missing)}: imported by the code but declared nowhere"
+    )
+    return dataclasses.replace(
+        declared, items=(*declared.items, *missing), guessed=(*declared.guessed, *missing)
+    )
+
+
 def prepare(ctx: ToolContext) -> TestEnvironment:
     """The candidate's own environment (their requirements + grader's runners)."""
     if ctx.environments is None:
@@ -132,6 +149,7 @@ def prepare(ctx: ToolContext) -> TestEnvironment:
             f"environment: grader added pytest-django to run the Django tests with "
             f"{settings.get('DJANGO_SETTINGS_MODULE')[0]}{where}"
         )
+    declared = _with_undeclared_imports(ctx, declared, notes)
     needs_install = project_install.reason(ctx.workspace)
     if needs_install:
         build = list(project_install.build_requirements(ctx.workspace))
@@ -177,6 +195,22 @@ def _dropped_module(message: str, dropped: tuple[Dropped, ...]) -> Dropped | Non
     return None
 
 
+_SYSTEM_LIBRARY = re.compile(
+    r"could not find the (\w+) library|(lib[\w+.-]+?)(?:\.so[\w.]*)?: cannot open shared object"
+    r"|(pg_config) executable not found",
+    re.IGNORECASE,
+)
+
+
+def needs_library(message: str) -> str:
+    """The system library a failure says is missing ('the system library GDAL'), or ''."""
+    found = _SYSTEM_LIBRARY.search(message)
+    if found is None:
+        return ""
+    name = next(group for group in found.groups() if group)
+    return f"the system library {name}"
+
+
 def needs_service(message: str) -> str:
     """The live service a failure was refused by ('PostgreSQL at port 5432'), or ''."""
     if not _REFUSED.search(message):
@@ -194,9 +228,9 @@ def _label(message: str, dropped: tuple[Dropped, ...]) -> tuple[str, bool]:
     if cause is not None:
         label = f"[caused by dropped requirement {cause.requirement}] {message}"
         return label, cause.fault is Fault.HOST
-    service = needs_service(message)
-    if service:
-        return f"[needs {service}, which the sandbox does not provide] {message}", True
+    lacking = needs_service(message) or needs_library(message)
+    if lacking:
+        return f"[needs {lacking}, which the sandbox does not provide] {message}", True
     if _NO_INTERNET.search(message):
         return f"[needs the internet, which tests never get] {message}", False
     return message, False
