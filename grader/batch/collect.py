@@ -18,7 +18,7 @@ from grader.batch.progress import Outcome
 from grader.errors import ExitCode, UsageError
 from grader.models import BatchResult, BatchRow, RubricInfo
 
-DEFAULT_SIMILARITY_THRESHOLD = 0.6
+DEFAULT_SIMILARITY_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
