@@ -11,7 +11,6 @@ from typing import Protocol
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -94,14 +93,14 @@ class LiveReporter:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
             TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
             transient=False,
         )
-        self.overall = self.progress.add_task("batch", total=total, counts="")
+        self.total = total
+        self.overall = self.progress.add_task("batch", total=total, counts=f"0/{total}")
         self.running: dict[str, tuple[TaskID, float]] = {}
         self.graded = 0
         self.failed = 0
@@ -128,7 +127,8 @@ class LiveReporter:
             self.progress.update(
                 self.overall,
                 advance=1,
-                counts=f"{self.graded} graded, {self.failed} failed",
+                counts=f"{self.graded + self.failed}/{self.total}: "
+                f"{self.graded} graded, {self.failed} failed",
             )
 
     def close(self) -> None:
