@@ -44,8 +44,9 @@ screenshots: setup browser-deps ## write PNG screenshots of the sample reports t
 	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
 
-bench: setup ## time test-environment builds: cold (empty cache) versus warm (cached)
+bench: setup ## time environment builds (cold vs warm) and batch throughput (--jobs 1 vs 2)
 	$(PY) scripts/bench.py 3
+	$(PY) scripts/bench_batch.py
 
 self-grade: setup ## grade grader itself with the default rubric
 	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \

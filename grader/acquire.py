@@ -15,6 +15,7 @@ import re
 import shutil
 import stat
 import tarfile
+import tempfile
 import uuid
 import zipfile
 import zlib
@@ -304,3 +305,43 @@ def acquire(source: str, ref: str | None, workdir: Path) -> Acquired:
         return _acquire_local(local.resolve(), source, ref, dest)
     sha, ref, date = _clone(_remote_url(source), ref, dest, source)
     return Acquired(dest, source, sha, ref, commit_date=date)
+
+
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def current_commit(source: str, ref: str | None) -> str | None:
+    """The commit ``source`` at ``ref`` points to now, asked without cloning (git ls-remote).
+
+    None when the source is not a git repository or cannot be asked: callers then treat
+    the submission as changed.
+    """
+    if ref is not None and FULL_SHA.match(ref.lower()):
+        return ref.lower()
+    local = Path(source).expanduser()
+    if local.exists():
+        if not (local.is_dir() and (local / ".git").exists()):
+            return None
+        url = local.resolve().as_uri()
+    else:
+        try:
+            url = _remote_url(source)
+        except AcquireError:
+            return None
+    wanted = ref or "HEAD"
+    listed = proc.run(
+        ["git", *_GIT_SAFETY, "ls-remote", "--", url, wanted],
+        cwd=Path(tempfile.gettempdir()),
+        timeout_s=60.0,
+        env=_git_env(),
+    )
+    if listed.exit_code != 0:
+        return None
+    refs: dict[str, str] = {}
+    for line in listed.stdout.splitlines():
+        sha, _, name = line.partition("\t")
+        refs[name.strip()] = sha.strip()
+    for name in (wanted, f"refs/heads/{wanted}", f"refs/tags/{wanted}^{{}}", f"refs/tags/{wanted}"):
+        if name in refs:
+            return refs[name]
+    return None

@@ -1,4 +1,5 @@
-"""Command line: ``grader grade SOURCE ...``; the one top-level error handler lives here."""
+"""Command line: ``grader grade``, ``grader batch``, ``grader aggregate``; the one top-level
+error handler lives here."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from pathlib import Path
 from typing import NoReturn
 
 from grader import __version__
+from grader.batch.aggregate import aggregate
+from grader.batch.collect import DEFAULT_SIMILARITY_THRESHOLD
+from grader.batch.runner import BatchOptions
+from grader.batch.runner import run as run_batch
+from grader.batch.submissions import parse_shard
+from grader.batch.worker import Settings
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
+from grader.models import BatchResult
 from grader.pipeline import GradeOptions, grade, load_rubric
 from grader.render import DEFAULT_FORMATS, Format, prepare_output, write_reports
 from grader.sandbox import Limits
@@ -77,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: html,json,md,sarif (default html,json,md)",
     )
     g.add_argument("--fail-under", type=_score, help="exit 1 when the score is below this")
+    _add_grading_options(g)
+    _add_batch_commands(commands)
+    return parser
+
+
+def _add_grading_options(g: argparse.ArgumentParser) -> None:
+    """Options of ``grade`` that apply to every submission of a batch as well."""
     g.add_argument(
         "--allow-unsandboxed",
         action="store_true",
@@ -135,18 +150,129 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.processes,
         help="process limit for tests",
     )
-    return parser
 
 
-def _grade(args: argparse.Namespace) -> ExitCode:
-    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
-    prepare_output(args.out)
-    limits = Limits(
+def _jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return number
+
+
+def _share(value: str) -> float:
+    number = _positive(value)
+    if number > 1:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return number
+
+
+def _add_leaderboard_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fail-under", type=_score, help="exit 1 when a graded candidate is below this")
+    p.add_argument(
+        "--similarity-threshold",
+        type=_share,
+        default=DEFAULT_SIMILARITY_THRESHOLD,
+        help="flag two candidates when this share (0-1] of one's code is in the other's",
+    )
+
+
+def _add_batch_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    b = commands.add_parser("batch", help="grade many submissions into one leaderboard")
+    b.add_argument(
+        "submissions",
+        type=Path,
+        help="CSV with a header candidate,source[,ref] (other columns are carried to the "
+        "results), or a folder whose entries (folders, git repositories, archives) are "
+        "submissions",
+    )
+    b.add_argument("--out", type=Path, required=True, help="output folder")
+    b.add_argument(
+        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+    )
+    b.add_argument(
+        "--jobs",
+        type=_jobs,
+        help="submissions graded at once (default: the cores, fewer when memory is short)",
+    )
+    b.add_argument(
+        "--shard",
+        type=parse_shard,
+        metavar="I/N",
+        help="grade only shard I (0-based) of N: a stable hash of the candidate id",
+    )
+    b.add_argument(
+        "--force", action="store_true", help="regrade rows already graded at the same commit"
+    )
+    _add_leaderboard_options(b)
+    _add_grading_options(b)
+    a = commands.add_parser(
+        "aggregate", help="build the leaderboard from reports graded elsewhere (shards)"
+    )
+    a.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="REPORT_JSON_OR_DIR",
+        help="batch output folders, candidate folders, grade output folders or report.json files",
+    )
+    a.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_leaderboard_options(a)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(
         wall_s=args.test_timeout,
         per_test_s=args.per_test_timeout,
         memory_mb=int(args.memory_mb),
         processes=int(args.max_processes),
     )
+
+
+def _finish_batch(code: ExitCode, result: BatchResult, out: Path) -> ExitCode:
+    graded = sum(1 for row in result.rows if row.status in (0, 1))
+    failed = len(result.rows) - graded
+    similar = f", {len(result.similar)} similar pairs" if result.similar else ""
+    sys.stderr.write(f"grader: {graded} graded, {failed} not graded{similar}\n")
+    sys.stdout.write(f"{out / 'index.html'}\n")
+    return code
+
+
+def _batch(args: argparse.Namespace) -> ExitCode:
+    settings = Settings(
+        rubric=args.rubric,
+        exclude=tuple(args.exclude),
+        limits=_limits(args),
+        allow_unsandboxed=args.allow_unsandboxed,
+        cache_dir=str(args.cache_dir.resolve()) if args.cache_dir else None,
+        cache_size_gb=args.cache_size_gb,
+        offline=args.offline,
+        allow_source_builds=args.allow_source_builds,
+    )
+    options = BatchOptions(
+        submissions=args.submissions,
+        out=args.out,
+        settings=settings,
+        jobs=args.jobs,
+        shard=args.shard,
+        force=args.force,
+        fail_under=args.fail_under,
+        similarity_threshold=args.similarity_threshold,
+    )
+    return _finish_batch(*run_batch(options), args.out)
+
+
+def _aggregate(args: argparse.Namespace) -> ExitCode:
+    code, result = aggregate(args.inputs, args.out, args.fail_under, args.similarity_threshold)
+    return _finish_batch(code, result, args.out)
+
+
+def _grade(args: argparse.Namespace) -> ExitCode:
+    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
+    prepare_output(args.out)
+    limits = _limits(args)
     report = grade(
         GradeOptions(
             source=args.source,
@@ -182,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="grader: %(message)s",
         )
-        return int(_grade(args))
+        command = {"grade": _grade, "batch": _batch, "aggregate": _aggregate}[args.command]
+        return int(command(args))
     except KeyboardInterrupt:
         sys.stderr.write("grader: error: interrupted; no report was written\n")
         return int(InterruptedByUserError.exit_code)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -33,7 +32,7 @@ from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 
-from grader import proc, uv
+from grader import locks, proc, uv
 from grader.interpreters import Interpreter
 from grader.requirements import Requirements
 from grader.resolution import Dropped, Fault, Plan
@@ -87,18 +86,6 @@ def runner_pins() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in RUNNER_DISTRIBUTIONS]
 
 
-@contextlib.contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_file`` (created if needed), across processes."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 class EnvironmentCache:
     """Builds and reuses environments under ``root``."""
 
@@ -140,7 +127,7 @@ class EnvironmentCache:
             return cached
         # One builder per requirement set, across threads and processes: the others wait
         # and then reuse what it built.
-        with exclusive(self.root / "locks" / f"{key}.lock"):
+        with locks.exclusive(self._lock(key)):
             cached = _load(target, key, started)
             if cached is not None:
                 return cached
@@ -224,21 +211,35 @@ class EnvironmentCache:
             return f"installing took longer than {INSTALL_TIMEOUT_S:.0f}s"
         return "" if installed.exit_code == 0 else uv.message(installed.stderr, 1200)
 
+    def _lock(self, key: str) -> Path:
+        return self.root / "locks" / f"{key}.lock"
+
+    @contextlib.contextmanager
+    def in_use(self, key: str) -> Iterator[None]:
+        """Keep the environment ``key`` from being evicted while tests run in it."""
+        with locks.shared(self._lock(key)):
+            yield
+
     def evict(self, keep: Path) -> list[Path]:
-        """Remove least recently used environments until the cache fits its limit."""
+        """Remove least recently used environments until the cache fits its limit; one
+        another grader is building or running tests in is never removed."""
         envs = [p for p in (self.root / "envs").iterdir() if (p / COMPLETE).is_file()]
         sizes = {p: _size(p) for p in envs}
         total = sum(sizes.values())
         removed = []
-        for env in sorted(envs, key=lambda p: (p / COMPLETE).stat().st_mtime):
-            if total <= self.limit_bytes:
-                break
-            if env == keep:
-                continue
-            with contextlib.suppress(OSError):
-                shutil.rmtree(env)
-                total -= sizes[env]
-                removed.append(env)
+        with locks.exclusive(self.root / "locks" / "evict.lock"):
+            for env in sorted(envs, key=lambda p: (p / COMPLETE).stat().st_mtime):
+                if total <= self.limit_bytes:
+                    break
+                if env == keep:
+                    continue
+                with locks.exclusive(self._lock(env.name), blocking=False) as free:
+                    if not free:
+                        continue
+                    with contextlib.suppress(OSError):
+                        shutil.rmtree(env)
+                        total -= sizes[env]
+                        removed.append(env)
         return removed
 
 

@@ -14,6 +14,8 @@ class ExitCode(IntEnum):
     BELOW_FAIL_UNDER = 1
     USAGE = 2
     INTERNAL = 3
+    NOT_ALL_GRADED = 4
+    """grader batch: some rows could not be graded (each row's status says why)."""
 
 
 class GraderError(Exception):

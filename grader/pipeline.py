@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import shutil
 import tempfile
 import traceback
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import __version__, normalize, proc, scoring
+from grader import acquire as acquire_module
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
 from grader.acquire import acquire
@@ -63,6 +65,9 @@ class GradeOptions:
     )
     """Where test environments are built; None runs tests in grader's own interpreter."""
     tools: Sequence[Tool] = ALL_TOOLS
+    keep_sources: Path | None = None
+    """A folder to copy the analysed source files (tests and excluded paths left out) into,
+    for later comparison across submissions (batch similarity)."""
 
 
 def known_metrics() -> dict[str, object]:
@@ -228,6 +233,21 @@ def grade(options: GradeOptions) -> Report:
         remove_tree(workdir)
 
 
+def current_commit(source: str, ref: str | None) -> str | None:
+    """The commit a git source points to now, without cloning it; None when unknown.
+
+    Lets a workflow above grade() (batch resume) skip a submission already graded at it.
+    """
+    return acquire_module.current_commit(source, ref)
+
+
+def _copy_sources(workspace: Workspace, dest: Path) -> None:
+    for relative in workspace.source_files:
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(workspace.root / relative, target, follow_symlinks=False)
+
+
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     acquired = acquire(options.source, options.ref, workdir)
     workspace = inventory(acquired.root, options.exclude)
@@ -239,6 +259,8 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     workspace = screen(workspace)
     if not workspace.python_files:
         raise UsageError(f"no Python file in {options.source} can be parsed")
+    if options.keep_sources is not None:
+        _copy_sources(workspace, options.keep_sources)
     sandbox: Sandbox = sandbox_module.NotNeeded()
     if workspace.test_files:
         sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)

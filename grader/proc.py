@@ -74,6 +74,15 @@ def stop_all() -> None:
         _kill_group(proc)
 
 
+def interrupt_all() -> None:
+    """Send SIGINT to every running command (not its group), so each can clean up and end."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

@@ -1,4 +1,5 @@
-"""Renderers: report.html, report.json, report.md, report.sarif, written all-or-nothing."""
+"""Renderers: report.html, report.json, report.md, report.sarif, and a batch's
+index.html, results.csv and results.json, written all-or-nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import assert_never
 
 from grader.errors import OutputError
-from grader.models import Report
-from grader.render import html, json_report, markdown, sarif
+from grader.models import BatchResult, Report
+from grader.render import html, json_report, leaderboard, markdown, results, sarif
 
 
 class Format(StrEnum):
@@ -55,20 +56,19 @@ def prepare_output(out_dir: Path) -> None:
         raise OutputError(f"output folder {out_dir} is not writable")
 
 
-def write_reports(report: Report, out_dir: Path, formats: Sequence[Format]) -> list[Path]:
-    """Render every format in memory, then write each file to a temp name and rename it."""
-    rendered = [(renderer(fmt)[0], renderer(fmt)[1](report)) for fmt in formats]
+def write_files(out_dir: Path, files: Sequence[tuple[str, str]]) -> list[Path]:
+    """Write each (name, text) to a temp name in ``out_dir``, then rename them all."""
     prepare_output(out_dir)
     written: list[Path] = []
     temps: list[Path] = []
     try:
-        for name, text in rendered:
+        for name, text in files:
             handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
             temps.append(Path(temp_name))
             # A name the candidate chose may hold bytes that are not UTF-8: escape them.
             with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as stream:
                 stream.write(text)
-        for (name, _), temp in zip(rendered, temps, strict=True):
+        for (name, _), temp in zip(files, temps, strict=True):
             temp.replace(out_dir / name)
             written.append(out_dir / name)
     except OSError as exc:
@@ -78,3 +78,20 @@ def write_reports(report: Report, out_dir: Path, formats: Sequence[Format]) -> l
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
     return written
+
+
+def write_reports(report: Report, out_dir: Path, formats: Sequence[Format]) -> list[Path]:
+    """Render every format in memory, then write each file to a temp name and rename it."""
+    return write_files(out_dir, [(name, render(report)) for name, render in map(renderer, formats)])
+
+
+def write_batch(result: BatchResult, out_dir: Path) -> list[Path]:
+    """index.html (the leaderboard), results.csv and results.json of a batch."""
+    return write_files(
+        out_dir,
+        [
+            ("results.csv", results.render_csv(result)),
+            ("results.json", results.render_json(result)),
+            ("index.html", leaderboard.render(result)),
+        ],
+    )

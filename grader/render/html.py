@@ -146,7 +146,7 @@ class PageView:
     script_hash: str
 
 
-def _band(score: float | None) -> str:
+def score_band(score: float | None) -> str:
     if score is None:
         return "none"
     if score >= 80:
@@ -176,10 +176,17 @@ def _snippet_html(f: Finding) -> Markup | None:
     return Markup(highlight(location.snippet, PythonLexer(), formatter))  # noqa: S704
 
 
-def script_hash() -> str:
-    """CSP hash of the page's only script, so no other inline script can run."""
-    text = (TEMPLATES / "report.js").read_text(encoding="utf-8")
-    text = text.removesuffix("\n")  # Jinja drops one trailing newline of an included file
+def script_hash(*names: str) -> str:
+    """CSP hash of the page's only script, so no other inline script can run.
+
+    The script is the named files of templates/ included one after the other on the
+    line of the ``<script>`` tag (default: report.js alone).
+    """
+    # Jinja drops one trailing newline of each included file.
+    text = "".join(
+        (TEMPLATES / name).read_text(encoding="utf-8").removesuffix("\n")
+        for name in names or ("report.js",)
+    )
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
@@ -204,7 +211,7 @@ def _criterion(c: CriterionScore) -> CriterionView:
         name=c.name,
         weight=f"{c.weight:g}",
         score="not measured" if c.score is None else f"{c.score:.0f}",
-        band=_band(c.score),
+        band=score_band(c.score),
         reason_parts=tuple(part for part in c.reason.split("; ") if not part.startswith("capped")),
         rationale=c.rationale.strip(),
         caps=c.caps_applied,
@@ -248,7 +255,7 @@ def _bars(criteria: tuple[CriterionScore, ...]) -> tuple[BarView, ...]:
             i * ROW_HEIGHT,
             i * ROW_HEIGHT + 17,
             round(BAR_WIDTH * (c.score or 0) / 100),
-            _band(c.score),
+            score_band(c.score),
         )
         for i, c in enumerate(criteria)
     )
@@ -277,7 +284,7 @@ def view(report: Report) -> PageView:
         title=f"grader report: {report.submission.root_label}",
         score=_num(report.score, 1),
         grade=report.grade,
-        band=_band(report.score),
+        band=score_band(report.score),
         score_reason=report.score_reason,
         source=report.submission.source,
         commit=report.submission.commit or "not a git repository",
@@ -302,7 +309,7 @@ def view(report: Report) -> PageView:
     )
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("grader.render", "templates"),
         autoescape=True,
@@ -314,4 +321,4 @@ def _environment() -> jinja2.Environment:
 
 def render(report: Report) -> str:
     """The whole page as one string."""
-    return _environment().get_template("report.html.j2").render(page=view(report))
+    return environment().get_template("report.html.j2").render(page=view(report))

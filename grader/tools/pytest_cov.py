@@ -9,6 +9,7 @@ code). Plugins installed beside grader are not auto-loaded.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import json
@@ -413,19 +414,13 @@ class PytestCoverage:
         env["PYTHONPATH"] = import_path
         if installed and installed.scripts:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
-        result = ctx.sandbox.run(
-            _argv(paths, ws, ctx.limits, python, own_env=ctx.environments is not None),
-            cwd=paths.scratch,
-            writable=[paths.scratch, paths.results, paths.home],
-            readable=[
-                *interpreter_paths(python),
-                paths.config,
-                config_path("coveragerc").parent,
-                paths.project,
-            ],
-            env=env,
-            limits=ctx.limits,
+        in_use = (
+            ctx.environments.in_use(prepared.environment.key)
+            if ctx.environments and prepared.environment
+            else contextlib.nullcontext()
         )
+        with in_use:
+            result = self._run_tests(ctx, paths, python, env)
         if result.timed_out:
             limit = f"the test run exceeded its {ctx.limits.wall_s:g}s limit"
             return self._zero(limit, installable, result, tuple(notes))
@@ -466,6 +461,24 @@ class PytestCoverage:
             notes=tuple(notes),
             tests=summary,
             per_file=per_file,
+        )
+
+    def _run_tests(
+        self, ctx: ToolContext, paths: _Paths, python: Path, env: dict[str, str]
+    ) -> proc.ProcResult:
+        """pytest under coverage in the sandbox, with grader's ini and the scratch copy."""
+        return ctx.sandbox.run(
+            _argv(paths, ctx.workspace, ctx.limits, python, own_env=ctx.environments is not None),
+            cwd=paths.scratch,
+            writable=[paths.scratch, paths.results, paths.home],
+            readable=[
+                *interpreter_paths(python),
+                paths.config,
+                config_path("coveragerc").parent,
+                paths.project,
+            ],
+            env=env,
+            limits=ctx.limits,
         )
 
     def _install_project(

@@ -1,0 +1,175 @@
+"""One batch row, graded in a process of its own: ``python -m grader.batch.worker FOLDER``.
+
+The job arrives as FOLDER/job.json (removed once read). The worker calls ``grade()``,
+writes report.json, report.html, sources.json and row.json into FOLDER and exits with
+the row's status (the exit code ``grader grade`` would give). A process per row means a
+crash, a runaway memory use or a hang in one grade can only ever end that row, and
+Ctrl-C (SIGINT) lets grade() stop its tools and remove its scratch folders before the
+worker exits 2 without writing row.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from grader import __version__
+from grader.batch import store
+from grader.environment import EnvironmentCache, default_cache_dir
+from grader.errors import ExitCode, GraderError
+from grader.pipeline import GradeOptions, grade
+from grader.render import Format, write_reports
+from grader.sandbox import Limits
+
+JOB_FILE = "job.json"
+MAX_SOURCES_BYTES = 4 * 1024 * 1024
+log = logging.getLogger("grader")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The grade options every row of a batch shares."""
+
+    rubric: str = "default"
+    exclude: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    allow_unsandboxed: bool = False
+    cache_dir: str | None = None
+    cache_size_gb: float = 10.0
+    offline: bool = False
+    allow_source_builds: bool = False
+
+    def grade_options(self, source: str, ref: str | None, sources: Path) -> GradeOptions:
+        """The options of one row's grade()."""
+        cache = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        return GradeOptions(
+            source=source,
+            ref=ref,
+            rubric=self.rubric,
+            limits=self.limits,
+            allow_unsandboxed=self.allow_unsandboxed,
+            exclude=self.exclude,
+            environments=EnvironmentCache(
+                cache,
+                offline=self.offline,
+                limit_bytes=int(self.cache_size_gb * 1024**3),
+                allow_builds=self.allow_source_builds,
+            ),
+            keep_sources=sources,
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to grade one row (JSON-serialisable)."""
+
+    candidate: str
+    index: int
+    source: str
+    ref: str | None
+    extra: tuple[tuple[str, str], ...]
+    fingerprint: str | None
+    """Content digest of a non-git source, taken before grading."""
+    rubric_sha256: str
+    settings: Settings
+
+    def to_json(self) -> str:
+        """The job as written to job.json."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        """Parse what ``to_json`` wrote."""
+        data = json.loads(text)
+        settings = data.pop("settings")
+        settings["exclude"] = tuple(settings["exclude"])
+        settings["limits"] = Limits(**settings["limits"])
+        data["extra"] = tuple(tuple(pair) for pair in data["extra"])
+        return cls(**data, settings=Settings(**settings))
+
+
+def _sources_json(folder: Path) -> str:
+    """The candidate's analysed code as {path: text}, up to MAX_SOURCES_BYTES in all."""
+    files: dict[str, str] = {}
+    total = 0
+    for path in sorted(p for p in folder.rglob("*.py") if p.is_file() and not p.is_symlink()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        total += len(text)
+        if total > MAX_SOURCES_BYTES:
+            break
+        files[path.relative_to(folder).as_posix()] = text
+    return json.dumps({"files": files}, ensure_ascii=False) + "\n"
+
+
+def grade_row(job: Job, folder: Path) -> store.Record:
+    """Grade the job into ``folder``; any failure becomes the row's status and reason."""
+    sources = folder / ".sources"
+    status, reason, fingerprint = ExitCode.GRADED, "", job.fingerprint
+    try:
+        report = grade(job.settings.grade_options(job.source, job.ref, sources))
+        write_reports(report, folder, [Format.JSON, Format.HTML])
+        store.write_text(folder / store.SOURCES_FILE, _sources_json(sources))
+        if report.submission.commit:
+            fingerprint = f"git:{report.submission.commit}"
+    except GraderError as exc:
+        status, reason = exc.exit_code, str(exc)
+    except Exception as exc:  # a bug in grader ends this row only, with its reason
+        log.debug("internal error grading %s:\n%s", job.candidate, traceback.format_exc())
+        status, reason = ExitCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(sources, ignore_errors=True)
+    return store.Record(
+        candidate=job.candidate,
+        index=job.index,
+        source=job.source,
+        ref=job.ref,
+        extra=job.extra,
+        status=int(status),
+        reason=reason,
+        fingerprint=fingerprint,
+        rubric_sha256=job.rubric_sha256,
+        grader_version=__version__,
+    )
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str]) -> int:
+    """Grade the job on stdin into the folder named by ``argv[0]``; return the status."""
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("GRADER_VERBOSE") else logging.WARNING,
+        format="grader: %(message)s",
+    )
+    folder = Path(argv[0])
+    # The first SIGINT or SIGTERM unwinds grade() (stopping its tools, removing its scratch
+    # folders); later ones are ignored so they cannot cut that cleanup short.
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    try:
+        job_file = folder / JOB_FILE
+        job = Job.from_json(job_file.read_text(encoding="utf-8"))
+        job_file.unlink()
+        record = grade_row(job, folder)
+        store.write_text(folder / store.ROW_FILE, record.to_json())
+    except KeyboardInterrupt:
+        sys.stderr.write("grader: interrupted\n")
+        return int(ExitCode.USAGE)
+    return record.status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
