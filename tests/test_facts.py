@@ -126,6 +126,22 @@ def test_outcome_tampering_is_detected(tmp_path: Path) -> None:
     assert _metrics(result)["tests.outcome_tampering"] == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "readme", "found"),
+    [
+        # reStructuredText titles: text over (and under) a line of one punctuation mark
+        ("README.rst", "=====\nTitle\n=====\n\nInstallation\n------------\n\nUsage\n~~~~~\n", 40.0),
+        # Markdown setext headings count; a comment in a code block is not a heading
+        ("README.md", "Design\n======\n\n```sh\n# deploy with docker\n```\n", 20.0),
+    ],
+)
+def test_readme_headings_in_restructuredtext_and_markdown(
+    tmp_path: Path, name: str, readme: str, found: float
+) -> None:
+    metrics = _metrics(_facts(tmp_path / "s", {"app.py": "x = 1\n", name: readme}))
+    assert metrics["docs.readme_sections"] == found
+
+
 def test_repository_facts(tmp_path: Path) -> None:
     files: dict[str, str | bytes] = {
         "app.py": "x = 1\n",

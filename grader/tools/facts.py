@@ -230,10 +230,29 @@ def _readme(ws: Workspace) -> str | None:
     return names[0] if names else None
 
 
+_ATX_HEADING = re.compile(r"#{1,6}\s*(\S.*)")
+# A title underlined (Markdown's setext, reStructuredText) with a run of one punctuation mark.
+_UNDERLINE = re.compile(r"([=\-~^*+#`'\".:_])\1{2,}\s*")
+
+
 def _headings(text: str) -> list[str]:
-    return [
-        line.lstrip("#= ").lower() for line in text.splitlines() if line.startswith(("#", "=="))
-    ]
+    """Markdown (``# Title``, setext) and reStructuredText headings, outside code blocks."""
+    lines = text.splitlines()
+    found: list[str] = []
+    fenced = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced or line[:1].isspace():
+            continue
+        atx = _ATX_HEADING.fullmatch(line)
+        underline = lines[index + 1] if index + 1 < len(lines) else ""
+        if atx:
+            found.append(atx.group(1).strip("# ").lower())
+        elif line.strip() and _UNDERLINE.fullmatch(underline) and not _UNDERLINE.fullmatch(line):
+            found.append(line.strip().lower())
+    return found
 
 
 def _readme_score(ws: Workspace) -> tuple[float, list[str]]:

@@ -7,6 +7,8 @@ folder with absolute paths: the candidate's ``radon.cfg`` is never seen.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import statistics
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from grader.tools.base import (
     relative,
     run_static,
 )
+from grader.workspace import Workspace
 
 COMPLEX_FUNCTION = 10  # radon rank C and worse, McCabe's own threshold
 LONG_FUNCTION_LINES = 50
@@ -81,10 +84,38 @@ class _Block:
     line: int
     end_line: int
     complexity: int
+    docstring_lines: int = 0
 
     @property
     def length(self) -> int:
-        return self.end_line - self.line + 1
+        """Lines of the function, its docstring left out: long doctest examples are
+        documentation, not design."""
+        return self.end_line - self.line + 1 - self.docstring_lines
+
+
+def _docstring_lines(ws: Workspace, relative: str) -> dict[int, int]:
+    """For each function in a file, keyed by its ``def`` line: how long its docstring is."""
+    try:
+        tree = ast.parse(ws.path(relative).read_bytes())
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        return {}
+    spans: dict[int, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+                and first.end_lineno
+            ):
+                spans[node.lineno] = first.end_lineno - first.lineno + 1
+    return spans
+
+
+def _without_docstrings(ws: Workspace, blocks: list[_Block]) -> list[_Block]:
+    spans = {path: _docstring_lines(ws, path) for path in {b.path for b in blocks}}
+    return [dataclasses.replace(b, docstring_lines=spans[b.path].get(b.line, 0)) for b in blocks]
 
 
 def _blocks(raw: dict[str, Any], to_relative: Callable[[str], str]) -> list[_Block]:
@@ -228,7 +259,7 @@ def _measure(
     return _Measurements(
         sloc=sloc,
         code_sloc={p: n for p, n in sloc.items() if p in sources},
-        blocks=_blocks(cc, rel),
+        blocks=_without_docstrings(ctx.workspace, _blocks(cc, rel)),
         mi={rel(p): v["mi"] for p, v in mi.items() if "mi" in v},
     )
 
