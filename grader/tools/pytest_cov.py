@@ -125,11 +125,15 @@ def _last_error(output: str, scratch: Path) -> str:
 
 
 def _failure_message(message: str, text: str) -> str:
-    """pytest's one-line message, plus the missing module a collection error hides."""
+    """pytest's one-line message, plus the error a collection failure hides (the module
+    that is missing, or else the exception pytest reports last)."""
     message = message.strip() or text.strip()
-    missing = next((line for line in text.splitlines() if "No module named" in line), "")
-    if missing and "No module named" not in message:
-        message = f"{message} ({missing.strip()[:200]})"
+    lines = text.splitlines()
+    missing = next((line for line in lines if "No module named" in line), "")
+    raised = [line for line in lines if line.startswith("E ") and line[1:].strip()]
+    cause = missing or (raised[0] if message == "collection failure" and raised else "")
+    if cause and cause.strip() not in message:
+        message = f"{message} ({cause.strip()[:200]})"
     return message
 
 
@@ -429,7 +433,11 @@ class PytestCoverage:
         junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
         summary, problem = _read_junit(junit, result, paths.scratch)
         output = result.stdout + result.stderr
-        lacking = test_environment.needs_service(output) or test_environment.needs_library(output)
+        lacking = (
+            test_environment.needs_service(output)
+            or test_environment.needs_library(output)
+            or test_environment.needs_dropped(output, prepared.dropped)
+        )
         if summary is None and lacking:
             # The suite cannot even start without a live service (a conftest that connects
             # to a database on import) or a system library: the host's shortfall.
