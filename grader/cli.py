@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.processes,
         help="process limit for tests",
     )
+    g.add_argument(
+        "--disk-mb",
+        type=_positive,
+        default=defaults.disk_mb,
+        help="disk space for everything the tests write (scratch copy, home, /tmp)",
+    )
     return parser
 
 
@@ -137,6 +143,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
         per_test_s=args.per_test_timeout,
         memory_mb=int(args.memory_mb),
         processes=int(args.max_processes),
+        disk_mb=int(args.disk_mb),
     )
     report = grade(
         GradeOptions(

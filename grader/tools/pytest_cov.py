@@ -23,6 +23,7 @@ from defusedxml import ElementTree as SafeET
 
 from grader import proc, requirements
 from grader.environment import RUNNER_DISTRIBUTIONS, Environment, EnvStatus, runner_pins
+from grader.errors import NoRoomError
 from grader.models import (
     FileStats,
     Finding,
@@ -34,6 +35,7 @@ from grader.models import (
     ToolStatus,
 )
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
+from grader.scratch import DiskArea, disk_area, footprint
 from grader.tools.base import (
     MetricSpec,
     ToolContext,
@@ -127,26 +129,36 @@ def _percent(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True)
 class _Paths:
-    """The folders of one test run, all inside the adapter's private folder."""
+    """The folders of one test run; the writable ones share the run's disk-limited area."""
 
     scratch: Path
     results: Path
     config: Path
     home: Path
+    tmp: Path
 
     @classmethod
-    def prepare(cls, ctx: ToolContext) -> _Paths:
+    def prepare(cls, ctx: ToolContext, area: Path) -> _Paths:
         """Copy the submission to scratch and hand the writable folders to the sandbox."""
-        base = ctx.work_dir
-        paths = cls(base / "submission", base / "results", base / "config", base / "home")
+        paths = cls(
+            area / "submission",
+            area / "results",
+            ctx.work_dir / "config",
+            area / "home",
+            area / "tmp",
+        )
         # Tests may rewrite files; the static tools keep reading the pristine copy.
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
-        for folder in (paths.results, paths.config, paths.home):
+        for folder in (paths.results, paths.config, paths.home, paths.tmp):
             folder.mkdir()
         (paths.config / "pytest.ini").write_text(_pytest_ini(paths.scratch), encoding="utf-8")
-        for folder in (paths.scratch, paths.results, paths.home):
+        for folder in paths.writable():
             ctx.sandbox.own(folder)
         return paths
+
+    def writable(self) -> tuple[Path, ...]:
+        """Every folder the candidate's code may write to."""
+        return (self.scratch, self.results, self.home, self.tmp)
 
 
 def _argv(
@@ -235,6 +247,10 @@ def _read_junit(junit: Path | None, result: proc.ProcResult) -> tuple[TestSummar
     except (SafeET.ParseError, DefusedXmlException) as exc:
         return None, f"pytest's results could not be read: {exc}"
     return _consistent(summary, result.exit_code)
+
+
+def _budget(area: DiskArea, hit: bool) -> list[str]:
+    return [area.hit_reason()] if hit else []
 
 
 # pytest's own exit codes: 0 all passed, 1 some tests failed.
@@ -410,7 +426,23 @@ class PytestCoverage:
         python, problem, installable = self._interpreter(ctx, notes)
         if python is None:
             return self._unmeasured(problem, notes, installable)
-        paths = _Paths.prepare(ctx)
+        try:
+            with disk_area(ctx.work_dir / "disk", ctx.limits.disk_mb, footprint(ws.root)) as area:
+                return self._measure(ctx, area, python, installable, [*notes, *area.notes()])
+        except NoRoomError as exc:
+            return self._unmeasured(str(exc), notes, installable)
+
+    def _measure(
+        self,
+        ctx: ToolContext,
+        area: DiskArea,
+        python: Path,
+        installable: Metric,
+        notes: list[str],
+    ) -> ToolResult:
+        """Run the tests on a scratch copy inside the disk-limited area, read the results."""
+        ws = ctx.workspace
+        paths = _Paths.prepare(ctx, area.root)
         result = ctx.sandbox.run(
             _argv(paths, ws, ctx.limits, python, own_env=ctx.environments is not None),
             cwd=paths.scratch,
@@ -418,16 +450,23 @@ class PytestCoverage:
             readable=[*interpreter_paths(python), paths.config, config_path("coveragerc").parent],
             env=_environment(paths, python, own_env=ctx.environments is not None),
             limits=ctx.limits,
+            tmp=paths.tmp if area.enforced else None,
         )
+        # Checked before anything is cleared: a full area is the clearest sign.
+        hit = area.hit_budget(result.stdout + result.stderr)
         if result.timed_out:
             limit = f"the test run exceeded its {ctx.limits.wall_s:g}s limit"
-            return self._zero(limit, installable, result, tuple(notes))
+            return self._zero(limit, installable, result, (*notes, *_budget(area, hit)))
         private = ctx.work_dir / "taken"
         private.mkdir()
         junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
         summary, problem = _read_junit(junit, result)
         if summary is None:
-            return self._zero(problem, installable, result, tuple(notes))
+            # A suite that filled its budget may have left no room for its own results.
+            reason = f"{area.hit_reason()}; {problem}" if hit else problem
+            return self._zero(reason, installable, result, tuple(notes))
+        hit = hit or area.hit_budget("\n".join(message for _, message in summary.failures))
+        notes += _budget(area, hit)
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
         line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
         notes += [cov_note] if cov_note else []
@@ -460,12 +499,14 @@ class PytestCoverage:
 
         The scratch copy the tests could change (a source file emptied, a link to a host
         FIFO planted) is replaced by the pristine submission first; only files under it
-        are read, with memory and time limits.
+        are read, with memory and time limits. Everything else the tests wrote goes too,
+        so the pristine copy fits in the disk area however full the tests left it.
         """
         if data_file is None:
             return None, None, (), "no coverage data was recorded"
+        for folder in paths.writable():
+            remove_tree(folder)
         scratch = paths.scratch
-        remove_tree(scratch)
         shutil.copytree(ctx.workspace.root, scratch, symlinks=True)
         report = ctx.work_dir / "coverage.json"
         argv = [
