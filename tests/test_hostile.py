@@ -430,12 +430,14 @@ NEEDS_MOUNTS = pytest.mark.skipif(
 class DiskWatch:
     """The disk areas seen mounted while a grade ran, and their largest footprint."""
 
+    points: set[str] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
     largest_bytes: int = 0
     largest_image_bytes: int = 0
 
     def __call__(self) -> None:
         for point, kind in grader_mounts():
+            self.points.add(point)
             with contextlib.suppress(OSError):
                 info = os.statvfs(point)
                 self.kinds.add(kind)
@@ -459,13 +461,21 @@ def grader_mounts() -> list[tuple[str, str]]:
 
 
 def grader_loop_devices() -> list[str]:
-    """Loop devices still backed by an image inside a grader temporary folder."""
+    """Backing files of loop devices that are images inside a grader temporary folder."""
     prefix = str(Path(tempfile.gettempdir()).resolve() / "grader-")
-    return [
-        str(backing)
-        for backing in Path("/sys/block").glob("loop*/loop/backing_file")
-        if backing.read_text(encoding="utf-8").startswith(prefix)
-    ]
+    found = []
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        with contextlib.suppress(OSError):
+            if (path := backing.read_text(encoding="utf-8").strip()).startswith(prefix):
+                found.append(path.removesuffix(" (deleted)"))
+    return found
+
+
+def assert_released(points: set[str]) -> None:
+    """None of these disk areas is still mounted or holding a loop device."""
+    assert points, "no disk area was ever seen mounted: the test proves nothing"
+    assert points.isdisjoint(point for point, _ in grader_mounts())
+    assert points.isdisjoint(image.removesuffix(".img") for image in grader_loop_devices())
 
 
 def _grade_disk_fill(tmp: Path, *, clean_up: bool) -> tuple[Run, DiskWatch]:
@@ -480,8 +490,7 @@ def assert_disk_contained(run: Run, watch: DiskWatch) -> None:
     # The budget, plus the scratch copy of a submission of a few KB and ext4's metadata.
     assert DISK_MB * MB <= watch.largest_bytes <= (DISK_MB + 8) * MB, watch
     assert watch.largest_image_bytes <= (DISK_MB + 8) * MB, watch
-    assert not grader_mounts()
-    assert not grader_loop_devices()
+    assert_released(watch.points)
     assert not run.leftovers
 
 
@@ -539,6 +548,28 @@ def test_disk_budget_leaves_a_normal_suite_alone(tmp_path: Path) -> None:
     assert run.tests["passed"] > 100
     assert pytest_tool["metrics"]["coverage.line"] > 90
     assert not [note for note in pytest_tool["notes"] if "disk budget" in note]
+
+
+@NEEDS_MOUNTS
+def test_ctrl_c_during_a_test_run_leaves_no_mount(tmp_path: Path) -> None:
+    """Interrupted while the tests run in their disk area: unmounted, nothing left."""
+    case = Case("sleep_forever", tmp_path).prepare()
+    before = {point for point, _ in grader_mounts()}
+    argv = [sys.executable, "-m", "grader", "grade", str(case.source), "--out", str(case.out)]
+    with subprocess.Popen(
+        [*argv, *FAST_LIMITS], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as child:
+        deadline = time.monotonic() + 60
+        while not (points := {point for point, _ in grader_mounts()} - before):
+            assert time.monotonic() < deadline and child.poll() is None, "no disk area seen"
+            time.sleep(0.05)
+        require(child.poll() is None, "grader ended before it could be interrupted")
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=GRADE_TIMEOUT_S)
+    assert child.returncode == 2, stderr
+    assert stderr.decode().strip() == "grader: error: interrupted; no report was written"
+    assert_released(points)
+    assert not _leftover_workdirs(case.marker)
 
 
 def test_big_output(tmp_path: Path) -> None:
