@@ -128,23 +128,25 @@ def _problem(result: proc.ProcResult) -> str:
     return proc.tail(result.stderr or result.stdout, 1) or f"{result.argv[0]} failed"
 
 
-def _claim(image: Path, size: int) -> None:
-    """Allocate the whole image now, so the host cannot run out of room under it."""
+def _claim(image: Path, size: int) -> str:
+    """Allocate the whole image now, so the host cannot run out of room under it;
+    '' or why the image cannot be had here."""
     with image.open("wb") as stream:
         try:
             os.posix_fallocate(stream.fileno(), 0, size)
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
-                raise
-            free = os.statvfs(image.parent).f_bavail * os.statvfs(image.parent).f_frsize
+                return f"cannot allocate {image}: {exc.strerror}"
             raise NoRoomError(
-                f"the grading host has {free // MB} MB free next to {image.parent}, "
-                f"less than the {size // MB} MB the test run's disk budget needs"
+                f"the grading host has {_available(image.parent) // MB} MB free next to "
+                f"{image.parent}, less than the {size // MB} MB the test run's disk budget needs"
             ) from None
+    return ""
 
 
 def _format_and_mount(root: Path, image: Path, size: int, inodes: int) -> str:
-    _claim(image, size)
+    if problem := _claim(image, size):
+        return problem
     mkfs = _run(
         [
             "mkfs.ext4",

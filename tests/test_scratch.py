@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader import scratch
+from grader.errors import NoRoomError
 from grader.scratch import Kind, disk_area, footprint, mounts_under
 
 MB = 1024 * 1024
@@ -82,6 +83,16 @@ def test_the_reserve_holds_the_copy_on_top_of_the_budget(tmp_path: Path) -> None
     with disk_area(tmp_path / "area", 1, footprint(tree)) as area:
         shutil.copytree(tree, area.root / "copy")
         assert 1 * MB <= fill(area.root, 50) <= 3 * MB
+
+
+@ROOT_ONLY
+def test_a_host_without_room_for_the_budget_is_refused(tmp_path: Path) -> None:
+    with disk_area(tmp_path / "small_host", 4, (0, 0), kinds=(Kind.TMPFS,)) as host:
+        refused = pytest.raises(NoRoomError, match="less than the")
+        with refused, disk_area(host.root / "area", 64, (0, 0)):
+            pytest.fail("a 64 MB budget was granted on a 4 MB host")
+        assert list(host.root.iterdir()) == []  # neither the image nor the folder is left
+    assert mounts_under(tmp_path) == []
 
 
 @ROOT_ONLY
