@@ -135,7 +135,8 @@ def test_without_root_the_budget_is_noted_as_not_enforced() -> None:
     probe = as_nobody(sys.executable, "-c", "import grader.scratch")
     if probe.returncode != 0:
         pytest.skip(f"nobody cannot import this checkout's grader: {probe.stderr[-200:]}")
-    shared = Path(tempfile.mkdtemp(prefix="grader-scratch-test-"))
+    # Under /tmp itself: the session's private temporary folder is closed to nobody.
+    shared = Path(tempfile.mkdtemp(prefix="grader-scratch-test-", dir="/tmp"))
     try:
         shared.chmod(0o777)
         code = (
