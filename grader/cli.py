@@ -1,20 +1,31 @@
-"""Command line: ``grader grade SOURCE ...``; the one top-level error handler lives here."""
+"""Command line: ``grader grade|preview|explain|rubrics``; the one top-level error handler.
+
+Start-up must stay fast (``--version`` and ``--help`` in well under 0.3 s), so this module
+imports only the standard library and grader's errors at import time; each command imports
+what it needs (the pipeline, rich, the renderers) when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from grader import __version__
-from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
-from grader.pipeline import GradeOptions, grade, load_rubric
-from grader.render import DEFAULT_FORMATS, Format, prepare_output, write_reports
-from grader.sandbox import Limits
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from grader.models import Report
+    from grader.pipeline import GradeOptions
+    from grader.progress import OnEvent
+    from grader.render import Format
 
 log = logging.getLogger("grader")
 
@@ -27,6 +38,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _formats(value: str) -> list[Format]:
+    from grader.render import Format  # noqa: PLC0415 - the renderers load only to grade
+
     try:
         return [Format(part.strip()) for part in value.split(",") if part.strip()]
     except ValueError:
@@ -55,25 +68,47 @@ def _positive(value: str) -> float:
     return number
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, exposed for documentation and tests."""
-    parser = _Parser(prog="grader", description="Grade a Python take-home submission.")
-    parser.add_argument("--version", action="version", version=f"grader {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    g = commands.add_parser("grade", help="grade one submission and write its report")
-    g.add_argument(
-        "source", help="git URL (https, ssh, file://), owner/repo, folder, .zip or .tar.gz"
+def _output_options() -> _Parser:
+    """-v, --quiet and --no-color, accepted before or after the command.
+
+    SUPPRESS as default keeps a subcommand from resetting what was given before it.
+    """
+    shared = _Parser(add_help=False)
+    shared.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log each stage with its duration to stderr",
     )
-    g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
+    shared.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only the score line",
+    )
+    shared.add_argument(
+        "--no-color",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no colour (also when NO_COLOR is set, or when output is not a terminal)",
+    )
+    return shared
+
+
+def _grading_options(g: argparse.ArgumentParser, out_default: str) -> None:
+    """Options shared by ``grade`` and ``preview``: both grade with the same analysis."""
     g.add_argument(
         "--rubric", default="default", help="built-in rubric name or path to a TOML file"
     )
-    g.add_argument("--out", type=Path, default=Path("grader-report"), help="output folder")
+    g.add_argument(
+        "--out", type=Path, default=Path(out_default), help=f"output folder (default {out_default})"
+    )
     g.add_argument(
         "--format",
         type=_formats,
-        default=list(DEFAULT_FORMATS),
+        default=None,
         help="comma-separated: html,json,md,sarif (default html,json,md)",
     )
     g.add_argument("--fail-under", type=_score, help="exit 1 when the score is below this")
@@ -113,65 +148,188 @@ def build_parser() -> argparse.ArgumentParser:
         help="let uv download the Python a submission asks for when this host has none "
         "(default: use installed interpreters only)",
     )
-    defaults = Limits()
     g.add_argument(
-        "--test-timeout",
-        type=_positive,
-        default=defaults.wall_s,
-        help="seconds for the whole test run",
+        "--test-timeout", type=_positive, default=None, help="seconds for the whole test run (300)"
+    )
+    g.add_argument("--per-test-timeout", type=_positive, default=None, help="seconds per test (60)")
+    g.add_argument(
+        "--memory-mb", type=_positive, default=None, help="address space limit for tests (2048)"
     )
     g.add_argument(
-        "--per-test-timeout", type=_positive, default=defaults.per_test_s, help="seconds per test"
+        "--max-processes", type=_positive, default=None, help="process limit for tests (256)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, exposed for documentation and tests."""
+    shared = _output_options()
+    parser = _Parser(
+        prog="grader", description="Grade a Python take-home submission.", parents=[shared]
+    )
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    g = commands.add_parser(
+        "grade", help="grade one submission and write its report", parents=[shared]
     )
     g.add_argument(
-        "--memory-mb",
-        type=_positive,
-        default=defaults.memory_mb,
-        help="address space limit for tests",
+        "source", help="git URL (https, ssh, file://), owner/repo, folder, .zip or .tar.gz"
     )
-    g.add_argument(
-        "--max-processes",
-        type=_positive,
-        default=defaults.processes,
-        help="process limit for tests",
+    g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
+    _grading_options(g, "grader-report")
+    p = commands.add_parser(
+        "preview",
+        help="grade your work tree as it is now, uncommitted files included",
+        description="Grade the work tree at PATH as it is now: tracked and untracked files, "
+        "committed or not, ignored files left out; the same analysis and rubric as grade.",
+        parents=[shared],
     )
+    p.add_argument("path", nargs="?", default=".", type=Path, help="work tree (default .)")
+    _grading_options(p, "grader-report")
+    e = commands.add_parser(
+        "explain",
+        help="how the rubric scores a criterion or a metric",
+        description="Print how the rubric scores a criterion or a metric: weights, the "
+        "points curve as thresholds, caps and rationale. Without a name, list them.",
+        parents=[shared],
+    )
+    e.add_argument("name", nargs="?", help="criterion id or name, or metric name")
+    e.add_argument(
+        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+    )
+    commands.add_parser("rubrics", help="list the built-in rubrics", parents=[shared])
     return parser
 
 
-def _grade(args: argparse.Namespace) -> ExitCode:
-    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
-    prepare_output(args.out)
+def _options(args: argparse.Namespace, source: str) -> GradeOptions:
+    from grader.environment import EnvironmentCache, default_cache_dir  # noqa: PLC0415
+    from grader.pipeline import GradeOptions  # noqa: PLC0415
+    from grader.sandbox import Limits  # noqa: PLC0415
+
+    defaults = Limits()
     limits = Limits(
-        wall_s=args.test_timeout,
-        per_test_s=args.per_test_timeout,
-        memory_mb=int(args.memory_mb),
-        processes=int(args.max_processes),
+        wall_s=args.test_timeout or defaults.wall_s,
+        per_test_s=args.per_test_timeout or defaults.per_test_s,
+        memory_mb=int(args.memory_mb or defaults.memory_mb),
+        processes=int(args.max_processes or defaults.processes),
     )
-    report = grade(
-        GradeOptions(
-            source=args.source,
-            ref=args.ref,
-            rubric=args.rubric,
-            limits=limits,
-            allow_unsandboxed=args.allow_unsandboxed,
-            exclude=tuple(args.exclude),
-            environments=EnvironmentCache(
-                args.cache_dir or default_cache_dir(),
-                offline=args.offline,
-                limit_bytes=int(args.cache_size_gb * 1024**3),
-                allow_builds=args.allow_source_builds,
-                python_downloads=args.python_downloads,
-            ),
-        )
+    return GradeOptions(
+        source=source,
+        rubric=args.rubric,
+        limits=limits,
+        allow_unsandboxed=args.allow_unsandboxed,
+        exclude=tuple(args.exclude),
+        environments=EnvironmentCache(
+            args.cache_dir or default_cache_dir(),
+            offline=args.offline,
+            limit_bytes=int(args.cache_size_gb * 1024**3),
+            allow_builds=args.allow_source_builds,
+            python_downloads=args.python_downloads,
+        ),
     )
-    written = write_reports(report, args.out, args.format)
-    score = "not measured" if report.score is None else f"{report.score:.1f}"
-    sys.stderr.write(f"grader: {score}/100, grade {report.grade}\n")
+
+
+def _flag(args: argparse.Namespace, name: str) -> bool:
+    return bool(getattr(args, name, False))
+
+
+def _console(args: argparse.Namespace) -> Console:
+    from grader.render import terminal  # noqa: PLC0415
+
+    return terminal.console(no_color=_flag(args, "no_color"))
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, err: Console) -> Iterator[OnEvent | None]:
+    """A spinner per running stage on a terminal; nothing when quiet, logging or piped."""
+    if _flag(args, "quiet") or _flag(args, "verbose") or not err.is_terminal:
+        yield None
+        return
+    from grader.render.terminal import StageProgress  # noqa: PLC0415
+
+    with StageProgress(err) as progress:
+        yield progress
+
+
+def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
+    """Write the reports, tell the person what to do next, and choose the exit code."""
+    from grader import gains  # noqa: PLC0415
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.progress import stage  # noqa: PLC0415
+    from grader.render import DEFAULT_FORMATS, terminal, write_reports  # noqa: PLC0415
+
+    with stage("rendering"):
+        written = write_reports(report, args.out, args.format or list(DEFAULT_FORMATS))
     main_file = next((p for p in written if p.suffix == ".html"), written[0])
-    sys.stdout.write(f"{main_file}\n")
+    if _flag(args, "quiet"):
+        sys.stdout.write(terminal.score_line(report) + "\n")
+    else:
+        worth = gains.gains(load_rubric(args.rubric), report)
+        terminal.summary(err, report, worth, None)
+        sys.stdout.write(f"{main_file}\n")
     if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
         return ExitCode.BELOW_FAIL_UNDER
     return ExitCode.GRADED
+
+
+def _grade(args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import grade, load_rubric  # noqa: PLC0415
+    from grader.render import prepare_output  # noqa: PLC0415
+
+    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
+    prepare_output(args.out)
+    options = dataclasses.replace(_options(args, args.source), ref=args.ref)
+    err = _console(args)
+    with _progress(args, err) as on_event:
+        report = grade(dataclasses.replace(options, on_event=on_event))
+    return _graded(args, report, err)
+
+
+def _preview(args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.preview import preview  # noqa: PLC0415
+    from grader.render import prepare_output  # noqa: PLC0415
+
+    load_rubric(args.rubric)
+    if not args.path.is_dir():
+        raise UsageError(f"{args.path} is not a folder")
+    prepare_output(args.out)
+    err = _console(args)
+    with _progress(args, err) as on_event:
+        options = dataclasses.replace(_options(args, str(args.path)), on_event=on_event)
+        report = preview(args.path, options, skip=(args.out,))
+    return _graded(args, report, err)
+
+
+def _explain(args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import known_metrics, load_rubric  # noqa: PLC0415
+    from grader.render import explain  # noqa: PLC0415
+
+    rubric = load_rubric(args.rubric)
+    if args.name is None:
+        sys.stdout.write(explain.overview(rubric))
+        return ExitCode.GRADED
+    specs = known_metrics()
+    sys.stdout.write(
+        explain.explain(
+            rubric,
+            args.name,
+            {name: spec.description for name, spec in specs.items()},
+            {name: spec.unit for name, spec in specs.items()},
+        )
+    )
+    return ExitCode.GRADED
+
+
+def _rubrics(_args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.render import explain  # noqa: PLC0415
+    from grader.rubric import builtin_names  # noqa: PLC0415
+
+    sys.stdout.write(explain.rubrics((name, load_rubric(name)) for name in builtin_names()))
+    return ExitCode.GRADED
+
+
+_COMMANDS = {"grade": _grade, "preview": _preview, "explain": _explain, "rubrics": _rubrics}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,10 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING,
-            format="grader: %(message)s",
+            level=logging.DEBUG if _flag(args, "verbose") else logging.WARNING,
+            format="grader: %(relativeCreated)6.0f ms %(message)s",
         )
-        return int(_grade(args))
+        return int(_COMMANDS[args.command](args))
     except KeyboardInterrupt:
         sys.stderr.write("grader: error: interrupted; no report was written\n")
         return int(InterruptedByUserError.exit_code)
