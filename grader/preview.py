@@ -25,7 +25,8 @@ def _note(head: str | None, changed: int) -> str:
         return f"preview of a work tree with no commit yet ({changed} files)"
     if changed == 0:
         return f"preview of the work tree at {head[:12]}, no uncommitted changes"
-    return f"preview of the work tree at {head[:12]} with {changed} uncommitted changes"
+    changes = "1 uncommitted change" if changed == 1 else f"{changed} uncommitted changes"
+    return f"preview of the work tree at {head[:12]} with {changes}"
 
 
 def preview(folder: Path, options: GradeOptions, skip: tuple[Path, ...] = ()) -> Report:
