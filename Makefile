@@ -45,11 +45,12 @@ lint: setup ## mypy --strict and ruff on grader/
 	$(PY) -m ruff check grader tests
 	$(PY) -m ruff format --check grader tests
 
-screenshots: setup browser-deps ## write PNG screenshots of the sample reports to docs/screenshots
+screenshots: setup browser-deps ## write screenshots of the sample reports and of preview to docs/screenshots
 	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
+	$(PY) scripts/terminal_screenshot.py docs/screenshots
 
-bench: setup ## time test-environment builds: cold (empty cache) versus warm (cached)
+bench: setup ## time start-up, and test-environment builds cold (empty cache) versus warm
 	$(PY) scripts/bench.py 3
 
 self-grade: setup ## grade grader itself with the default rubric

@@ -89,7 +89,8 @@ def _top_reason(criterion: CriterionScore) -> str:
         "" if worst.unit in {"ratio", ""} else worst.unit if worst.unit == "%" else f" {worst.unit}"
     )
     target = f", full marks at {_number(worst.threshold)}" if worst.threshold is not None else ""
-    return f"-{cost:.0f} pts: {worst.name} {_number(worst.value)}{unit}{target}"
+    lost = f"{cost:.1f}" if cost < 1 else f"{cost:.0f}"
+    return f"-{lost} pts: {worst.name} {_number(worst.value)}{unit}{target}"
 
 
 def criteria_table(report: Report) -> Table:
@@ -137,8 +138,8 @@ def summary(out: Console, report: Report, gains: Sequence[Gain], report_path: Pa
         out.print()
         out.print(Text("What would gain the most", style="bold"))
         out.print(gains_table(gains))
+    out.print()  # the report's path follows (on stdout, for scripts)
     if report_path is not None:
-        out.print()
         out.print(Text.assemble(("report: ", "bold"), str(report_path)))
 
 
