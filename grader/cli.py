@@ -20,8 +20,9 @@ from grader.batch.worker import Settings
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
 from grader.models import BatchResult
-from grader.pipeline import GradeOptions, grade, load_rubric
+from grader.pipeline import GradeOptions, load_rubric
 from grader.render import DEFAULT_FORMATS, Format, prepare_output, write_reports
+from grader.results_cache import grade_cached
 from grader.sandbox import Limits
 
 log = logging.getLogger("grader")
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: html,json,md,sarif (default html,json,md)",
     )
     g.add_argument("--fail-under", type=_score, help="exit 1 when the score is below this")
+    g.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="grade again even when this commit was graded with the same rubric, grader, "
+        "tools and options (the earlier report is otherwise reused)",
+    )
     _add_grading_options(g)
     _add_batch_commands(commands)
     return parser
@@ -273,7 +280,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
     load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
     prepare_output(args.out)
     limits = _limits(args)
-    report = grade(
+    report, cached = grade_cached(
         GradeOptions(
             source=args.source,
             ref=args.ref,
@@ -288,8 +295,14 @@ def _grade(args: argparse.Namespace) -> ExitCode:
                 allow_builds=args.allow_source_builds,
                 python_downloads=args.python_downloads,
             ),
-        )
+        ),
+        use_cache=not args.no_cache,
     )
+    if cached:
+        sys.stderr.write(
+            f"grader: reused the report graded at {report.generated_at} "
+            "(same commit, rubric, grader, tools and options; --no-cache grades again)\n"
+        )
     written = write_reports(report, args.out, args.format)
     score = "not measured" if report.score is None else f"{report.score:.1f}"
     sys.stderr.write(f"grader: {score}/100, grade {report.grade}\n")
