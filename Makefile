@@ -44,7 +44,8 @@ screenshots: setup browser-deps ## write PNG screenshots of the sample reports t
 	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
 
-bench: setup ## time environment builds (cold vs warm) and batch throughput (--jobs 1 vs 2)
+bench: setup ## grade vs the tools by hand vs prospector, stage breakdown, caches, environments, batch throughput
+	env -u PYTHONDONTWRITEBYTECODE $(PY) scripts/bench_grade.py --repeats 3
 	$(PY) scripts/bench.py 3
 	$(PY) scripts/bench_batch.py
 
@@ -57,6 +58,6 @@ corpus: setup ## grade the development corpus (corpus/repos.toml; needs network 
 	@echo "table: grader-corpus/table.md (reports in grader-corpus/reports/)"
 
 clean: ## remove the virtual environment and reports
-	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info
+	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info grader-bench
 
 .PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade corpus clean
