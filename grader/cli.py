@@ -157,6 +157,12 @@ def _add_grading_options(g: argparse.ArgumentParser) -> None:
         default=defaults.processes,
         help="process limit for tests",
     )
+    g.add_argument(
+        "--disk-mb",
+        type=_positive,
+        default=defaults.disk_mb,
+        help="disk space for everything the tests write (scratch copy, home, /tmp)",
+    )
 
 
 def _jobs(value: str) -> int:
@@ -235,6 +241,7 @@ def _limits(args: argparse.Namespace) -> Limits:
         per_test_s=args.per_test_timeout,
         memory_mb=int(args.memory_mb),
         processes=int(args.max_processes),
+        disk_mb=int(args.disk_mb),
     )
 
 

@@ -42,7 +42,7 @@ COMPLETE = ".grader-complete"
 DEFAULT_LIMIT_BYTES = 10 * 1024**3
 MAX_ROUNDS = 12
 # Bumped whenever the way an environment is planned changes, so old ones are not reused.
-POLICY_VERSION = 3
+POLICY_VERSION = 4
 # Tools grader runs inside the candidate's environment.
 RUNNER_DISTRIBUTIONS = ("pytest", "pytest-timeout", "coverage")
 

@@ -46,3 +46,7 @@ class InterruptedByUserError(GraderError):
     """The user pressed Ctrl-C; nothing half-written is left behind."""
 
     exit_code = ExitCode.USAGE
+
+
+class NoRoomError(GraderError):
+    """The grading host lacks the disk space a test run's budget needs."""

@@ -43,6 +43,17 @@ MODULE_TO_DISTRIBUTION = {
     "git": "gitpython",
     "fitz": "pymupdf",
     "Levenshtein": "python-levenshtein",
+    "rest_framework": "djangorestframework",
+    "telegram": "python-telegram-bot",
+    "slugify": "python-slugify",
+    "decouple": "python-decouple",
+    "environ": "django-environ",
+    "corsheaders": "django-cors-headers",
+    "debug_toolbar": "django-debug-toolbar",
+    "graphene_django": "graphene-django",
+    "socketio": "python-socketio",
+    "zmq": "pyzmq",
+    "sentry_sdk": "sentry-sdk",
 }
 # Distributions that provide a module under another distribution's usual name.
 DISTRIBUTION_ALIASES = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import __version__, normalize, proc, scoring
+from grader import __version__, normalize, proc, scoring, scratch
 from grader import acquire as acquire_module
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
@@ -234,6 +234,9 @@ def grade(options: GradeOptions) -> Report:
     try:
         return _grade_in(workdir, rubric, options)
     finally:
+        # A test run's disk area is unmounted when the run ends; this catches the ones a
+        # crash or Ctrl-C left mounted, which would otherwise keep the folder alive.
+        scratch.release_all(workdir)
         remove_tree(workdir)
 
 

@@ -29,7 +29,8 @@ from grader.workspace import walk_tree
 # (no account has one): the kernel counts the process limit per uid, so one candidate's
 # fork bomb cannot take the process slots of another grade running beside it.
 SANDBOX_UIDS = range(1_500_000_000, 1_600_000_000)
-# The sandbox's own /tmp: a fresh, private tmpfs, not the host's.
+# The sandbox's own /tmp: private (a fresh tmpfs, or the run's disk-limited folder), never
+# the host's.
 SANDBOX_TMP = "/tmp"  # noqa: S108
 
 # System folders the candidate's interpreter needs, bound read-only.
@@ -55,6 +56,8 @@ class Limits:
     memory_mb: int = 2048
     processes: int = 256
     file_size_mb: int = 256
+    disk_mb: int = 1024
+    """Everything the run writes (scratch copy aside): see grader/scratch.py."""
     output_bytes: int = 4 * 1024 * 1024
 
 
@@ -79,8 +82,13 @@ class Sandbox(Protocol):
         readable: Sequence[Path],
         env: Mapping[str, str],
         limits: Limits,
+        tmp: Path | None = None,
     ) -> proc.ProcResult:
-        """Run ``argv`` with ``cwd`` as its working folder, within ``limits``."""
+        """Run ``argv`` with ``cwd`` as its working folder, within ``limits``.
+
+        ``tmp`` is a folder to show as the command's /tmp (so it shares a disk budget);
+        without it /tmp is a fresh private tmpfs.
+        """
         ...
 
 
@@ -126,7 +134,7 @@ def _namespaces(as_root: bool) -> list[str]:
     return args
 
 
-def _system_mounts() -> list[str]:
+def _system_mounts(tmp: Path | None) -> list[str]:
     args: list[str] = []
     for directory in map(Path, _SYSTEM_DIRS):
         if directory.is_symlink():
@@ -136,8 +144,12 @@ def _system_mounts() -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]
     for file in _SYSTEM_FILES:
         args += ["--ro-bind-try", file, file]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", SANDBOX_TMP]
-    return args
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    if tmp is None:
+        return [*args, "--perms", "1777", "--tmpfs", SANDBOX_TMP]
+    # Before the writable folders: those under the host's /tmp get their mount points
+    # made inside this folder, not over it.
+    return [*args, "--bind", str(tmp), SANDBOX_TMP]
 
 
 def _parents(paths: Sequence[Path]) -> list[Path]:
@@ -188,13 +200,15 @@ class Bubblewrap:
         writable: Sequence[Path],
         readable: Sequence[Path],
         env: Mapping[str, str],
+        *,
+        tmp: Path | None,
     ) -> list[str]:
         as_root = _running_as_root()
         args = [self.executable, "--die-with-parent", "--new-session", "--clearenv"]
         args += _namespaces(as_root)
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
-        args += _system_mounts()
+        args += _system_mounts(tmp)
         for parent in _parents([*readable, *writable]):
             args += ["--perms", "0755", "--dir", str(parent)]
         for path in readable:
@@ -215,9 +229,10 @@ class Bubblewrap:
         readable: Sequence[Path],
         env: Mapping[str, str],
         limits: Limits,
+        tmp: Path | None = None,
     ) -> proc.ProcResult:
         """Run ``argv`` inside bubblewrap, as an unprivileged user, within ``limits``."""
-        wrapped = [*_prlimit(limits), *self._argv(argv, cwd, writable, readable, env)]
+        wrapped = [*_prlimit(limits), *self._argv(argv, cwd, writable, readable, env, tmp=tmp)]
         group = cgroups.create(limits.memory_mb * 1024 * 1024, limits.processes)
         try:
             return proc.run(
@@ -249,6 +264,7 @@ class NotNeeded:
         readable: Sequence[Path],
         env: Mapping[str, str],
         limits: Limits,
+        tmp: Path | None = None,
     ) -> proc.ProcResult:
         """Refuse: a submission without tests must not reach here."""
         raise GraderError("no sandbox was prepared for a submission without tests")
@@ -271,9 +287,10 @@ class Unisolated:
         readable: Sequence[Path],
         env: Mapping[str, str],
         limits: Limits,
+        tmp: Path | None = None,
     ) -> proc.ProcResult:
         """Run ``argv`` directly with resource limits and the allow-listed environment."""
-        del writable, readable  # nothing enforces them without bubblewrap
+        del writable, readable, tmp  # nothing enforces them without bubblewrap
         return proc.run(
             [*_prlimit(limits), *argv],
             cwd=cwd,

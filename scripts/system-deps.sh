@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages grader needs, only when they are missing.
-# bubblewrap isolates candidate code; python3-venv provides `python3 -m venv` on Debian;
+# bubblewrap isolates candidate code; e2fsprogs and mount give each test run a
+# disk-limited ext4 image; python3-venv provides `python3 -m venv` on Debian;
 # with --browser: Chromium for the browser tests.
 set -euo pipefail
 
@@ -12,6 +13,9 @@ else
     command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
     command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
     command -v git >/dev/null 2>&1 || missing+=(git)
+    # sbin is often off a normal user's PATH
+    [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
+    command -v mount >/dev/null 2>&1 || missing+=(mount)
     if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
         version=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
         missing+=("python${version}-venv")

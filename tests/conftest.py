@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,22 @@ def run_grader(source: str | Path, out: Path, *args: str, timeout: float = 600) 
         check=False,
     )
     return Run(result.returncode, result.stdout, result.stderr, out)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Graders started by the tests keep their temporary folders here, so tests that look
+    for leftovers or mounts never see another grader running on the same host."""
+    folder = tmp_path_factory.mktemp("graders-tmp")
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    yield folder
+    if previous is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = previous
+    tempfile.tempdir = None
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -92,6 +92,7 @@ def test_output_folder_cannot_be_created(grade_cli: Callable[..., Run], tmp_path
         (["--fail-under", "101"], "not between 0 and 100"),
         (["--fail-under", "abc"], "is not a number"),
         (["--test-timeout", "0"], "must be above 0"),
+        (["--disk-mb", "0"], "must be above 0"),
         (["--no-such-flag"], "unrecognized arguments"),
     ],
 )

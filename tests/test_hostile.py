@@ -20,6 +20,7 @@ concurrent grades keep separate process limits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -414,6 +415,161 @@ def test_timeout_evasion(tmp_path: Path) -> None:
     assert pytest_tool["status"] == "failed"
     assert "exceeded its 10s limit" in pytest_tool["reason"]
     assert pytest_tool["metrics"]["tests.pass_rate"] == 0
+
+
+DISK_MB = 64
+MB = 1024 * 1024
+NEEDS_MOUNTS = pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="a disk budget needs root to mount its filesystem; without it grader notes "
+    "that the budget is not enforced",
+)
+
+
+@dataclass
+class DiskWatch:
+    """The disk areas seen mounted while a grade ran, and their largest footprint."""
+
+    points: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+    largest_bytes: int = 0
+    largest_image_bytes: int = 0
+
+    def __call__(self) -> None:
+        for point, kind in grader_mounts():
+            self.points.add(point)
+            with contextlib.suppress(OSError):
+                info = os.statvfs(point)
+                self.kinds.add(kind)
+                self.largest_bytes = max(self.largest_bytes, info.f_blocks * info.f_frsize)
+                image = Path(point + ".img")
+                if image.exists():
+                    used = image.stat().st_blocks * 512
+                    self.largest_image_bytes = max(self.largest_image_bytes, used)
+
+
+def grader_mounts() -> list[tuple[str, str]]:
+    """(mount point, filesystem type) of every mount inside a grader temporary folder."""
+    prefix = str(Path(tempfile.gettempdir()).resolve() / "grader-")
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines():
+        fields = line.split(" ")
+        kind = fields[fields.index("-") + 1]
+        if fields[4].startswith(prefix):
+            found.append((fields[4], kind))
+    return found
+
+
+def grader_loop_devices() -> list[str]:
+    """Backing files of loop devices that are images inside a grader temporary folder."""
+    prefix = str(Path(tempfile.gettempdir()).resolve() / "grader-")
+    found = []
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        with contextlib.suppress(OSError):
+            if (path := backing.read_text(encoding="utf-8").strip()).startswith(prefix):
+                found.append(path.removesuffix(" (deleted)"))
+    return found
+
+
+def assert_released(points: set[str]) -> None:
+    """None of these disk areas is still mounted or holding a loop device."""
+    assert points, "no disk area was ever seen mounted: the test proves nothing"
+    assert points.isdisjoint(point for point, _ in grader_mounts())
+    assert points.isdisjoint(image.removesuffix(".img") for image in grader_loop_devices())
+
+
+def _grade_disk_fill(tmp: Path, *, clean_up: bool) -> tuple[Run, DiskWatch]:
+    watch = DiskWatch()
+    case = Case("disk_fill", tmp).prepare(CLEAN_UP=str(clean_up))
+    return case.grade("--disk-mb", str(DISK_MB), watch=watch), watch
+
+
+def assert_disk_contained(run: Run, watch: DiskWatch) -> None:
+    """The writes went into one ext4 image of about the budget, and nothing is left."""
+    assert watch.kinds == {"ext4"}, watch.kinds
+    # The budget, plus the scratch copy of a submission of a few KB and ext4's metadata.
+    assert DISK_MB * MB <= watch.largest_bytes <= (DISK_MB + 8) * MB, watch
+    assert watch.largest_image_bytes <= (DISK_MB + 8) * MB, watch
+    assert_released(watch.points)
+    assert not run.leftovers
+
+
+@NEEDS_MOUNTS
+def test_disk_fill(grades: Grades) -> None:
+    """5 GB in 250 MB files over home, /tmp and the scratch copy: stopped at the budget."""
+    run, watch = grades.get("disk_fill", functools.partial(_grade_disk_fill, clean_up=True))
+    assert_graded(run)
+    assert_disk_contained(run, watch)
+    message = run.failure("test_write_5_gb_in_250_mb_files")
+    assert "No space left on device" in message, message
+    written = int(message.split(" wrote ", 1)[1].split(" bytes", 1)[0])
+    assert (DISK_MB - 8) * MB <= written <= (DISK_MB + 8) * MB, written
+    assert run.tests["passed"] == 1
+    assert f"the test run hit its disk budget of {DISK_MB} MB" in " ".join(
+        run.tool("pytest")["notes"]
+    )
+
+
+@NEEDS_MOUNTS
+def test_disk_fill_leaving_no_room_for_results(grades: Grades) -> None:
+    """The same files left behind: pytest cannot write its results, and the reason says why."""
+    run, watch = grades.get("disk_fill_kept", functools.partial(_grade_disk_fill, clean_up=False))
+    assert_graded(run)
+    assert_disk_contained(run, watch)
+    pytest_tool = run.tool("pytest")
+    assert pytest_tool["status"] == "failed"
+    assert pytest_tool["reason"].startswith(f"the test run hit its disk budget of {DISK_MB} MB"), (
+        pytest_tool["reason"]
+    )
+    assert pytest_tool["metrics"]["tests.pass_rate"] == 0
+
+
+@NEEDS_MOUNTS
+def test_disk_budget_leaves_a_normal_suite_alone(tmp_path: Path) -> None:
+    """The exemplary sample under the same small budget: every test passes, nothing noted."""
+    marker = f"hostile-{uuid.uuid4().hex}"
+    source = tmp_path / "submission"
+    shutil.copytree(REPO / "sample_submissions" / "exemplary", source)
+    (source / "hostile_marker.txt").write_text(marker, encoding="utf-8")
+    watch = DiskWatch()
+    run = grade(
+        "exemplary",
+        source,
+        out=tmp_path / "out",
+        marker=marker,
+        extra=("--disk-mb", str(DISK_MB)),
+        watch=watch,
+    )
+    assert_graded(run)
+    assert_disk_contained(run, watch)
+    pytest_tool = run.tool("pytest")
+    assert pytest_tool["status"] == "ok", pytest_tool["reason"]
+    assert run.tests["failed"] == run.tests["errors"] == 0
+    assert run.tests["passed"] > 100
+    assert pytest_tool["metrics"]["coverage.line"] > 90
+    assert not [note for note in pytest_tool["notes"] if "disk budget" in note]
+
+
+@NEEDS_MOUNTS
+def test_ctrl_c_during_a_test_run_leaves_no_mount(tmp_path: Path) -> None:
+    """Interrupted while the tests run in their disk area: unmounted, nothing left."""
+    case = Case("sleep_forever", tmp_path).prepare()
+    before = {point for point, _ in grader_mounts()}
+    argv = [sys.executable, "-m", "grader", "grade", str(case.source), "--out", str(case.out)]
+    with subprocess.Popen(
+        [*argv, *FAST_LIMITS], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as child:
+        deadline = time.monotonic() + 60
+        while not (points := {point for point, _ in grader_mounts()} - before):
+            assert time.monotonic() < deadline and child.poll() is None, "no disk area seen"
+            time.sleep(0.05)
+        require(child.poll() is None, "grader ended before it could be interrupted")
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=GRADE_TIMEOUT_S)
+    assert child.returncode == 2, stderr
+    assert stderr.decode().strip() == "grader: error: interrupted; no report was written"
+    assert_released(points)
+    assert not _leftover_workdirs(case.marker)
 
 
 def test_big_output(tmp_path: Path) -> None:

@@ -80,3 +80,14 @@ def test_a_module_shadowing_the_standard_library_is_reported_and_the_rest_checke
         ("return-value", "app.py"),
         ("shadows-stdlib", "typing.py"),
     ]
+
+
+def test_collection_failures_keep_the_error_pytest_reports() -> None:
+    summary = parse_junit(OUTPUTS / "junit-collection.xml")
+    assert (summary.passed, summary.errors) == (1, 2)
+    messages = dict(summary.failures)
+    assert (
+        "RuntimeError: The starlette.testclient module requires the httpx"
+        in (messages["tests.test_api"])
+    )
+    assert "No module named 'no_such_module_here'" in messages["tests.test_db"]

@@ -6,7 +6,12 @@ import pytest
 
 from grader.models import TestSummary
 from grader.resolution import Dropped, Fault
-from grader.tools.test_environment import label_failures, needs_library, needs_service
+from grader.tools.test_environment import (
+    label_failures,
+    needs_dropped,
+    needs_library,
+    needs_service,
+)
 
 POSTGRES = (
     'psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), '
@@ -83,3 +88,11 @@ def test_failures_are_labelled_and_only_the_hosts_are_excused() -> None:
 )
 def test_a_missing_system_library_is_named(message: str, library: str) -> None:
     assert needs_library(message) == library
+
+
+def test_a_suite_that_cannot_start_without_a_dropped_requirement_names_it() -> None:
+    host = (Dropped("graphene-django==3.0.0", "needs promise, which has no wheel", Fault.HOST),)
+    said = "ModuleNotFoundError: No module named 'graphene_django'"
+    assert needs_dropped(said, host) == "graphene-django==3.0.0 (needs promise, which has no wheel)"
+    theirs = (Dropped("graphene-django==3.0.0", "does not exist", Fault.CANDIDATE),)
+    assert needs_dropped(said, theirs) == ""  # their fault: charged, never excused

@@ -24,6 +24,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from grader import proc
+from grader.errors import NoRoomError
 from grader.models import (
     FileStats,
     Finding,
@@ -35,6 +36,7 @@ from grader.models import (
     ToolStatus,
 )
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
+from grader.scratch import DiskArea, disk_area, footprint
 from grader.tools import project_install, pytest_settings, test_environment
 from grader.tools.base import (
     MetricSpec,
@@ -125,11 +127,15 @@ def _last_error(output: str, scratch: Path) -> str:
 
 
 def _failure_message(message: str, text: str) -> str:
-    """pytest's one-line message, plus the missing module a collection error hides."""
+    """pytest's one-line message, plus the error a collection failure hides (the module
+    that is missing, or else the exception pytest reports last)."""
     message = message.strip() or text.strip()
-    missing = next((line for line in text.splitlines() if "No module named" in line), "")
-    if missing and "No module named" not in message:
-        message = f"{message} ({missing.strip()[:200]})"
+    lines = text.splitlines()
+    missing = next((line for line in lines if "No module named" in line), "")
+    raised = [line for line in lines if line.startswith("E ") and line[1:].strip()]
+    cause = missing or (raised[0] if message == "collection failure" and raised else "")
+    if cause and cause.strip() not in message:
+        message = f"{message} ({cause.strip()[:200]})"
     return message
 
 
@@ -139,29 +145,40 @@ def _percent(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True)
 class _Paths:
-    """The folders of one test run, all inside the adapter's private folder."""
+    """The folders of one test run; the writable ones share the run's disk-limited area."""
 
     scratch: Path
     results: Path
     config: Path
     home: Path
+    tmp: Path
 
     @classmethod
-    def prepare(cls, ctx: ToolContext) -> _Paths:
+    def prepare(cls, ctx: ToolContext, area: Path) -> _Paths:
         """Copy the submission to scratch and hand the writable folders to the sandbox."""
-        base = ctx.work_dir
-        paths = cls(base / "submission", base / "results", base / "config", base / "home")
+        paths = cls(
+            area / "submission",
+            area / "results",
+            ctx.work_dir / "config",
+            area / "home",
+            area / "tmp",
+        )
         # Tests may rewrite files; the static tools keep reading the pristine copy.
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
-        for folder in (paths.results, paths.config, paths.home, paths.project):
+        for folder in (paths.results, paths.config, paths.home, paths.tmp, paths.project):
             folder.mkdir()
-        for folder in (paths.scratch, paths.results, paths.home, paths.project):
+        for folder in (*paths.writable(), paths.project):
             ctx.sandbox.own(folder)
         return paths
 
+    def writable(self) -> tuple[Path, ...]:
+        """Every folder the candidate's code may write to."""
+        return (self.scratch, self.results, self.home, self.tmp)
+
     @property
     def project(self) -> Path:
-        """Where the submission itself is installed when its tests need that."""
+        """Where the submission itself is installed when its tests need that (inside the
+        disk-limited area, like everything its build writes)."""
         return self.home.parent / "project"
 
     def write_ini(self, ctx: ToolContext, extra_paths: tuple[Path, ...] = ()) -> str:
@@ -265,6 +282,10 @@ def _read_junit(
     except (SafeET.ParseError, DefusedXmlException) as exc:
         return None, f"pytest's results could not be read: {exc}"
     return _consistent(summary, result.exit_code)
+
+
+def _budget(area: DiskArea, hit: bool) -> list[str]:
+    return [area.hit_reason()] if hit else []
 
 
 # pytest's own exit codes: 0 all passed, 1 some tests failed.
@@ -404,7 +425,24 @@ class PytestCoverage:
             if prepared.candidate_fault:
                 return self._zero(prepared.candidate_fault, installable, notes=tuple(notes))
             return self._unmeasured(prepared.problem, notes, installable)
-        paths = _Paths.prepare(ctx)
+        try:
+            with disk_area(ctx.work_dir / "disk", ctx.limits.disk_mb, footprint(ws.root)) as area:
+                return self._measure(ctx, area, prepared, python, [*notes, *area.notes()])
+        except NoRoomError as exc:
+            return self._unmeasured(str(exc), notes, installable)
+
+    def _measure(
+        self,
+        ctx: ToolContext,
+        area: DiskArea,
+        prepared: test_environment.TestEnvironment,
+        python: Path,
+        notes: list[str],
+    ) -> ToolResult:
+        """Run the tests on a scratch copy inside the disk-limited area, read the results."""
+        ws = ctx.workspace
+        installable = prepared.installable
+        paths = _Paths.prepare(ctx, area.root)
         installed = self._install_project(ctx, paths, python, notes)
         extra = tuple(p for p in (installed.site_packages,) if p) if installed else ()
         import_path = paths.write_ini(ctx, extra)
@@ -420,23 +458,33 @@ class PytestCoverage:
             else contextlib.nullcontext()
         )
         with in_use:
-            result = self._run_tests(ctx, paths, python, env)
+            result = self._run_tests(ctx, paths, python, env, area)
+        # Checked before anything is cleared: a full area is the clearest sign.
+        hit = area.hit_budget(result.stdout + result.stderr)
         if result.timed_out:
             limit = f"the test run exceeded its {ctx.limits.wall_s:g}s limit"
-            return self._zero(limit, installable, result, tuple(notes))
+            return self._zero(limit, installable, result, (*notes, *_budget(area, hit)))
         private = ctx.work_dir / "taken"
         private.mkdir()
         junit = take_result(paths.results, "junit.xml", private, MAX_JUNIT_BYTES)
         summary, problem = _read_junit(junit, result, paths.scratch)
         output = result.stdout + result.stderr
-        lacking = test_environment.needs_service(output) or test_environment.needs_library(output)
+        lacking = (
+            test_environment.needs_service(output)
+            or test_environment.needs_library(output)
+            or test_environment.needs_dropped(output, prepared.dropped)
+        )
         if summary is None and lacking:
             # The suite cannot even start without a live service (a conftest that connects
             # to a database on import) or a system library: the host's shortfall.
             why = f"the suite needs {lacking}, which the sandbox does not provide: {problem}"
             return self._unmeasured(why, notes, installable)
         if summary is None:
-            return self._zero(problem, installable, result, tuple(notes))
+            # A suite that filled its budget may have left no room for its own results.
+            reason = f"{area.hit_reason()}; {problem}" if hit else problem
+            return self._zero(reason, installable, result, tuple(notes))
+        hit = hit or area.hit_budget("\n".join(message for _, message in summary.failures))
+        notes += _budget(area, hit)
         summary, excused = test_environment.label_failures(summary, prepared.dropped)
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
         line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
@@ -464,13 +512,13 @@ class PytestCoverage:
         )
 
     def _run_tests(
-        self, ctx: ToolContext, paths: _Paths, python: Path, env: dict[str, str]
+        self, ctx: ToolContext, paths: _Paths, python: Path, env: dict[str, str], area: DiskArea
     ) -> proc.ProcResult:
         """pytest under coverage in the sandbox, with grader's ini and the scratch copy."""
         return ctx.sandbox.run(
             _argv(paths, ctx.workspace, ctx.limits, python, own_env=ctx.environments is not None),
             cwd=paths.scratch,
-            writable=[paths.scratch, paths.results, paths.home],
+            writable=list(paths.writable()),
             readable=[
                 *interpreter_paths(python),
                 paths.config,
@@ -479,6 +527,7 @@ class PytestCoverage:
             ],
             env=env,
             limits=ctx.limits,
+            tmp=paths.tmp if area.enforced else None,
         )
 
     def _install_project(
@@ -500,12 +549,14 @@ class PytestCoverage:
         The scratch copy the tests could change (a source file emptied, a link to a host
         FIFO planted) is replaced by the pristine copies of the files coverage can report
         on (the non-test Python files; nothing else is measured) first; only files under
-        it are read, with memory and time limits.
+        it are read, with memory and time limits. Everything else the tests wrote goes
+        too, so the pristine copies fit in the disk area however full the tests left it.
         """
         if data_file is None:
             return None, None, (), "no coverage data was recorded"
         scratch = paths.scratch
-        remove_tree(scratch)
+        for folder in paths.writable():
+            remove_tree(folder)
         for measured in ctx.workspace.source_files:
             target = scratch / measured
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -113,12 +113,24 @@ def _change_notes(env: Environment) -> list[str]:
     return notes
 
 
+# Folders whose code the tests never run: their imports say nothing about the test run.
+AUXILIARY_FOLDERS = frozenset(
+    {"docs", "doc", "benchmark", "benchmarks", "bench", "fuzz", "fuzzer", "fuzzing",
+     "profiler", "profiling", "scripts", "examples", "notebooks"}
+)  # fmt: skip
+
+
+def _auxiliary(relative: str) -> bool:
+    return relative.split("/", 1)[0] in AUXILIARY_FOLDERS
+
+
 def _with_undeclared_imports(
     ctx: ToolContext, declared: requirements.Requirements, notes: list[str]
 ) -> requirements.Requirements:
     """What a careful reviewer does when the code imports a package nothing declares:
     install it anyway, and say so. Packaging still charges the missing declaration."""
-    wanted = {imports.distribution(m) for m in imports.third_party(ctx.workspace)}
+    code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
+    wanted = {imports.distribution(m) for m in imports.third_party(ctx.workspace, code)}
     missing = sorted(wanted - imports.provided(declared.names) - RUNNER_RELATED)
     if not missing:
         return declared
@@ -209,6 +221,15 @@ def needs_library(message: str) -> str:
         return ""
     name = next(group for group in found.groups() if group)
     return f"the system library {name}"
+
+
+def needs_dropped(message: str, dropped: tuple[Dropped, ...]) -> str:
+    """The requirement grader had to drop for the host's sake that ``message`` says is
+    missing ('graphene-django==3.0.0 (needs promise, which has no wheel ...)'), or ''."""
+    cause = _dropped_module(message, dropped)
+    if cause is None or cause.fault is not Fault.HOST:
+        return ""
+    return f"{cause.requirement} ({cause.reason})"
 
 
 def needs_service(message: str) -> str:
