@@ -91,6 +91,13 @@ for tool in ALL_TOOLS:
 paths = getattr(pytest_cov, "_Paths", None)
 if paths is not None and hasattr(paths, "prepare"):
     paths.prepare = classmethod(timed("test: copy to scratch", paths.prepare.__func__))
+try:
+    from grader import scratch
+except ImportError:
+    scratch = None
+if scratch is not None:
+    patch(scratch, "_mount", "test: disk area mount")
+    patch(scratch, "release_all", "test: disk area release")
 patch(pytest_cov.PytestCoverage, "_install_project", "test: project install")
 patch(pytest_cov.PytestCoverage, "_run_tests", "test: sandboxed pytest")
 patch(pytest_cov.PytestCoverage, "_coverage", "test: coverage report")
