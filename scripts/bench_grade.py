@@ -211,6 +211,12 @@ def _version(distribution: str) -> str:
 def by_hand(repo: Path, python: Path, scratch: Path) -> dict[str, float]:
     """Each tool once, one after another, on a fresh checkout; seconds per tool."""
     tree = checkout(repo, scratch)
+    # The checkout is what the tests import and coverage measures: install it (untimed,
+    # the environment's dependencies are there already) in place of the previous one.
+    subprocess.run(
+        [*UV, "pip", "install", "-q", "--no-deps", "--python", str(python), "-e", str(tree)],
+        check=True,
+    )
     files = subprocess.run(
         ["git", "ls-files", "*.py"], cwd=tree, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -365,6 +371,12 @@ def table(figures: Figures, lines: dict[str, int], stages: list[str]) -> list[st
         + " |"
     )
     rows.append("| **a/c** | " + " | ".join(ratio(figures, "a", "c", c) for c in columns) + " |")
+    # No grade can end before the candidate's test run does: its share of b bounds a/b.
+    rows.append(
+        "| floor of a/b: the test run by hand / b | "
+        + " | ".join(ratio(figures, "b coverage run -m pytest", "b total", c) for c in columns)
+        + " |"
+    )
     row("grader process peak memory (RSS, children excluded; target ≤ 250 MB)", "memory", "MB")
     row("re-grade of an unchanged commit (results cache; target ≤ 1 s)", "re-grade")
     row("`grader --version` start-up", "version")
