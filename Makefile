@@ -50,7 +50,8 @@ screenshots: setup browser-deps ## write screenshots of the sample reports and o
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
 	$(PY) scripts/terminal_screenshot.py docs/screenshots
 
-bench: setup ## time start-up, grades against the tools by hand, environment builds (cold vs warm) and batch throughput
+bench: setup ## start-up, grade vs the tools by hand vs prospector, stage breakdown, caches, environments, batch throughput
+	env -u PYTHONDONTWRITEBYTECODE $(PY) scripts/bench_grade.py --repeats 3
 	$(PY) scripts/bench.py 3
 	$(PY) scripts/bench_batch.py
 
@@ -63,6 +64,6 @@ corpus: setup ## grade the development corpus (corpus/repos.toml; needs network 
 	@echo "table: grader-corpus/table.md (reports in grader-corpus/reports/)"
 
 clean: ## remove the virtual environment and reports
-	rm -rf $(VENV) $(SETUP_LOG) $(REPORT) $(REPORT)-self *.egg-info
+	rm -rf $(VENV) $(SETUP_LOG) $(REPORT) $(REPORT)-self *.egg-info grader-bench
 
 .PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade corpus clean

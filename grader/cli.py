@@ -268,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
         "source", help="git URL (https, ssh, file://), owner/repo, folder, .zip or .tar.gz"
     )
     g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
+    g.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="grade again even when this commit was graded with the same rubric, grader, "
+        "tools and options (the earlier report is otherwise reused)",
+    )
     _grading_options(g, "grader-report")
     p = commands.add_parser(
         "preview",
@@ -371,15 +377,23 @@ def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
 
 
 def _grade(args: argparse.Namespace) -> ExitCode:
-    from grader.pipeline import grade, load_rubric  # noqa: PLC0415
+    from grader.pipeline import load_rubric  # noqa: PLC0415
     from grader.render import prepare_output  # noqa: PLC0415
+    from grader.results_cache import grade_cached  # noqa: PLC0415
 
     load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
     prepare_output(args.out)
     options = dataclasses.replace(_options(args, args.source), ref=args.ref)
     err = _console(args)
     with _progress(args, err) as on_event:
-        report = grade(dataclasses.replace(options, on_event=on_event))
+        report, cached = grade_cached(
+            dataclasses.replace(options, on_event=on_event), use_cache=not args.no_cache
+        )
+    if cached and not _flag(args, "quiet"):
+        sys.stderr.write(
+            f"grader: reused the report graded at {report.generated_at} "
+            "(same commit, rubric, grader, tools and options; --no-cache grades again)\n"
+        )
     return _graded(args, report, err)
 
 

@@ -200,7 +200,10 @@ class EnvironmentCache:
     def _install_once(self, plan: Plan, folder: Path, env: dict[str, str]) -> str:
         listing = folder / "grader-requirements.txt"
         listing.write_text("\n".join(plan.listing()) + "\n", encoding="utf-8")
-        argv = [uv.executable(), "pip", "install", "--no-config", "--quiet"]
+        # Compiled once here, the environment's modules (pytest, coverage, the candidate's
+        # dependencies) are not compiled again by every test run: the sandbox runs with
+        # PYTHONDONTWRITEBYTECODE and the environment read-only.
+        argv = [uv.executable(), "pip", "install", "--no-config", "--quiet", "--compile-bytecode"]
         if not self.allow_builds:
             argv += ["--only-binary", ":all:"]
         argv += ["--python", str(folder / "bin" / "python"), "-r", str(listing)]

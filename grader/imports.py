@@ -8,9 +8,12 @@ requirements file is used only when the code imports something only it declares)
 from __future__ import annotations
 
 import ast
+import functools
 import sys
-from collections.abc import Iterable
-from pathlib import PurePosixPath
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
 
 from packaging.utils import canonicalize_name
 
@@ -84,23 +87,58 @@ def local_names(ws: Workspace) -> set[str]:
     return names
 
 
+def _statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """``ast.walk`` restricted to statements (and the except and case clauses holding
+    them), in the same order: imports are statements, and an expression never holds one,
+    so the expressions, most of a tree, need not be visited."""
+    pending: deque[ast.AST] = deque([tree])
+    while pending:
+        node = pending.popleft()
+        yield node
+        pending.extend(
+            child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS)
+        )
+
+
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, int], ...]:
+    """(top-level module, line) of each import in a file, in ``ast.walk`` order; keyed by
+    the file's size and modification time, so the tools and the test environment that
+    all ask about the same files parse each once."""
+    del size, modified_ns  # part of the cache key only
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        return ()  # facts reports unparsable files
+    found: list[tuple[str, int]] = []
+    for node in _statements(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name.split(".")[0], node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.module.split(".")[0], node.lineno))
+    return tuple(found)
+
+
+_PARSING = threading.Lock()
+
+
 def imports(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
     """Top-level module names imported in ``files`` (default: all), with their first place."""
     found: dict[str, Location] = {}
     for relative in ws.python_files if files is None else files:
+        path = ws.path(relative)
         try:
-            tree = ast.parse(ws.path(relative).read_bytes())
-        except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
-            continue  # facts reports unparsable files
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module]
-            else:
-                continue
-            for module in modules:
-                found.setdefault(module.split(".")[0], Location(relative, node.lineno))
+            info = path.stat()
+        except OSError:
+            continue
+        # Tools running side by side ask at once: one parses, the others then find it done.
+        with _PARSING:
+            listed = _file_imports(path, info.st_size, info.st_mtime_ns)
+        for module, line in listed:
+            found.setdefault(module, Location(relative, line))
     return found
 
 

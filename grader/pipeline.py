@@ -48,6 +48,7 @@ from grader.workspace import (
 
 log = logging.getLogger(__name__)
 SNIPPET_CONTEXT = 2
+LONGEST_TOOL = "pytest"
 MAX_SNIPPET_LINE = 300
 
 
@@ -116,9 +117,12 @@ def run_tools(
                 on_event=options.on_event,
             )
         )
+    # The longest tool (the test run) starts first; results stay in registry order.
+    order = sorted(range(len(tools)), key=lambda i: tools[i].name != LONGEST_TOOL)
     with ThreadPoolExecutor(max_workers=len(tools) or 1) as pool:
         try:
-            return tuple(pool.map(_run_one, tools, contexts))
+            started = {i: pool.submit(_run_one, tools[i], contexts[i]) for i in order}
+            return tuple(started[i].result() for i in range(len(tools)))
         except KeyboardInterrupt:
             proc.stop_all()  # the threads cannot be interrupted; their commands can
             raise

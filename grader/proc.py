@@ -123,8 +123,13 @@ def run(
     timeout_s: float,
     env: Mapping[str, str] | None = None,
     output_cap: int = DEFAULT_OUTPUT_CAP,
+    niceness: int = 0,
 ) -> ProcResult:
-    """Run ``argv`` and return its outcome; a missing program or a timeout is a result."""
+    """Run ``argv`` and return its outcome; a missing program or a timeout is a result.
+
+    A positive ``niceness`` lowers the command's CPU priority (and that of everything it
+    starts), so that it uses what another command leaves idle.
+    """
     argv_t = tuple(argv)
     started = time.monotonic()
     try:
@@ -140,6 +145,11 @@ def run(
     except (FileNotFoundError, PermissionError) as exc:
         return ProcResult(argv_t, None, "", str(exc), 0.0, missing_executable=True)
 
+    if niceness:
+        # Set from here, not in a pre-exec hook (unsafe with threads); the interpreter
+        # a tool starts with has barely begun when this lands.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
     capture = _Capture(proc, output_cap)
     timed_out = False
     with _RUNNING_LOCK:

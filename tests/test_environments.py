@@ -31,7 +31,7 @@ def test_dependency_samples_pass_all_their_tests(tmp_path: Path, name: str, coun
     tests = _pytest(first.report())
     assert tests["status"] == "ok", tests["reason"]
     assert tests["tests"]["passed"] == count and tests["metrics"]["tests.pass_rate"] == 100
-    second = run_grader(SAMPLES / name, tmp_path / "second")
+    second = run_grader(SAMPLES / name, tmp_path / "second", "--no-cache")
     assert any("reused from the cache" in note for note in _pytest(second.report())["notes"])
     assert second.report()["score"] == first.report()["score"]
 

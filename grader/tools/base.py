@@ -84,9 +84,17 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-I", "-m", module, *args]
 
 
+# The candidate's test run is a grade's longest step; the static analysers run beside it
+# at a lower priority, so on a machine with few cores they use what it leaves idle
+# instead of slowing it down.
+STATIC_NICENESS = 10
+
+
 def run_static(ctx: ToolContext, argv: list[str]) -> proc.ProcResult:
     """Run a static analyser from the adapter's private folder, never from the submission."""
-    return proc.run(argv, cwd=ctx.work_dir, timeout_s=ctx.static_timeout_s)
+    return proc.run(
+        argv, cwd=ctx.work_dir, timeout_s=ctx.static_timeout_s, niceness=STATIC_NICENESS
+    )
 
 
 def failure(

@@ -17,7 +17,9 @@ from mypy.errorcodes import error_codes
 
 from grader import proc
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.tools import mypy_cache
 from grader.tools.base import (
+    STATIC_NICENESS,
     MetricSpec,
     ToolContext,
     config_path,
@@ -87,7 +89,7 @@ class Mypy:
         return package_version("mypy")
 
     def _run(
-        self, ctx: ToolContext, files: tuple[str, ...], root: Path | None = None
+        self, ctx: ToolContext, files: tuple[str, ...], cache: Path, root: Path | None = None
     ) -> proc.ProcResult:
         root = root or ctx.workspace.root
         argv = python_module(
@@ -95,7 +97,7 @@ class Mypy:
             "--config-file",
             str(config_path("mypy.ini")),
             "--cache-dir",
-            str(ctx.work_dir / "cache"),
+            str(cache),
             "--output",
             "json",
             "--",
@@ -109,13 +111,18 @@ class Mypy:
             cwd=root,
             timeout_s=ctx.static_timeout_s,
             env=proc.scrubbed_env(env),
+            niceness=STATIC_NICENESS,
         )
 
     def _check(self, ctx: ToolContext) -> tuple[proc.ProcResult, list[Finding], list[str]]:
         """Run mypy, working around what makes it stop before checking anything."""
         notes: list[str] = []
         files = ctx.workspace.python_files
-        result = self._run(ctx, files)
+        # The standard library's analysis comes from grader's shared cache, copied: this
+        # run's writes never reach another submission's.
+        shared = mypy_cache.shared(ctx.environments.root) if ctx.environments else None
+        cache = mypy_cache.private_copy(shared, ctx.work_dir / "cache")
+        result = self._run(ctx, files, cache)
         # A file named like a standard module (typing.py) stops mypy before it checks
         # anything: report the file, and check the rest without it.
         shadows = _shadowing_files(result.stdout + result.stderr)
@@ -123,11 +130,11 @@ class Mypy:
         if shadows:
             files = tuple(f for f in files if f not in shadows)
             root = _copy_without(ctx, files)
-            result = self._run(ctx, files, root)
+            result = self._run(ctx, files, cache, root)
         if _fatal(result) and ctx.workspace.source_files:
             notes.append("mypy could not check tests and code together; checked code only")
             files = tuple(f for f in ctx.workspace.source_files if f not in shadows)
-            result = self._run(ctx, files, root)
+            result = self._run(ctx, files, cache, root)
         return result, [_shadow_finding(path) for path in sorted(shadows)], notes
 
     def run(self, ctx: ToolContext) -> ToolResult:

@@ -549,16 +549,20 @@ class PytestCoverage:
         """Turn grader's coverage data file into percentages, against pristine sources.
 
         The scratch copy the tests could change (a source file emptied, a link to a host
-        FIFO planted) is replaced by the pristine submission first; only files under it
-        are read, with memory and time limits. Everything else the tests wrote goes too,
-        so the pristine copy fits in the disk area however full the tests left it.
+        FIFO planted) is replaced by the pristine copies of the files coverage can report
+        on (the non-test Python files; nothing else is measured) first; only files under
+        it are read, with memory and time limits. Everything else the tests wrote goes
+        too, so the pristine copies fit in the disk area however full the tests left it.
         """
         if data_file is None:
             return None, None, (), "no coverage data was recorded"
         scratch = paths.scratch
         for folder in paths.writable():
             remove_tree(folder)
-        shutil.copytree(ctx.workspace.root, scratch, symlinks=True)
+        for measured in ctx.workspace.source_files:
+            target = scratch / measured
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ctx.workspace.root / measured, target, follow_symlinks=False)
         report = ctx.work_dir / "coverage.json"
         argv = [
             "prlimit",

@@ -1,0 +1,115 @@
+"""mypy's analysis of the standard library and pytest, built once and shared safely.
+
+A cold mypy run spends most of its time on typeshed's standard library (and on pytest,
+which every test module imports), the same work for every submission. grader does that
+work once per mypy version, configuration and Python into its cache folder: it checks a
+file grader writes itself, importing every standard module and pytest, so nothing of a
+candidate's is ever read while the shared cache is built. The finished cache is published
+by an atomic rename and made read-only.
+
+mypy writes to its cache as it checks, so a submission never gets the shared cache
+itself: each run gets a private copy (a few MB, copied in milliseconds). Whatever mypy
+writes while checking a submission, a module named like a standard one included, lands
+in that copy and is deleted with the run, so no submission can change what another sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from grader import locks, proc
+from grader.tools.base import config_path, package_version, python_module
+from grader.workspace import remove_tree, walk_tree
+
+# Standard modules that are platform-specific, private, or not importable here.
+_LEFT_OUT = frozenset(
+    {
+        "antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "lib2to3",
+        "msilib", "winreg", "winsound", "msvcrt", "nt", "ensurepip", "pydoc_data",
+    }
+)  # fmt: skip
+SEED_TIMEOUT_S = 300.0
+
+
+def seed_source() -> str:
+    """The file whose check fills the shared cache: grader's own, never a candidate's."""
+    modules = sorted(
+        name
+        for name in sys.stdlib_module_names
+        if not name.startswith("_") and name not in _LEFT_OUT
+    )
+    return "".join(f"import {name}\n" for name in [*modules, "pytest"])
+
+
+def _key() -> str:
+    digest = hashlib.sha256()
+    for part in (
+        package_version("mypy"),
+        package_version("pytest"),
+        sys.version,
+        config_path("mypy.ini").read_text(encoding="utf-8"),
+        seed_source(),
+    ):
+        digest.update(part.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _read_only(folder: Path) -> None:
+    # Permissions guard against slips by other users' processes; root ignores them, which
+    # is why no run is ever pointed at the shared folder itself (see private_copy).
+    folders = []
+    for parent, entries in walk_tree(folder):
+        folders.append(parent)
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o444)  # noqa: PTH101 - a DirEntry's path
+    for directory in folders:
+        directory.chmod(0o555)
+
+
+def shared(cache_root: Path) -> Path | None:
+    """The shared, read-only cache, built on first use; None when it cannot be built."""
+    base = cache_root / "mypy"
+    folder = base / _key()
+    if folder.is_dir():
+        return folder
+    with locks.exclusive(base / f"{folder.name}.lock"):
+        if folder.is_dir():  # another grader built it while this one waited
+            return folder
+        build = Path(tempfile.mkdtemp(prefix=".build-", dir=base))
+        try:
+            (build / "seed.py").write_text(seed_source(), encoding="utf-8")
+            argv = python_module(
+                "mypy",
+                "--config-file",
+                str(config_path("mypy.ini")),
+                "--cache-dir",
+                str(build / "cache"),
+                "--",
+                "seed.py",
+            )
+            result = proc.run(argv, cwd=build, timeout_s=SEED_TIMEOUT_S)
+            if result.exit_code not in (0, 1) or not (build / "cache").is_dir():
+                return None
+            _read_only(build / "cache")
+            (build / "cache").rename(folder)
+        finally:
+            remove_tree(build)
+    return folder
+
+
+def private_copy(shared_cache: Path | None, dest: Path) -> Path:
+    """A writable copy of the shared cache (an empty folder when there is none) for one run."""
+    if shared_cache is None:
+        dest.mkdir(parents=True, exist_ok=True)
+        return dest
+    shutil.copytree(shared_cache, dest, copy_function=shutil.copyfile)
+    for parent, _ in walk_tree(dest):
+        parent.chmod(parent.stat().st_mode | stat.S_IWUSR)
+    return dest
