@@ -9,11 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from grader import __version__
+from grader import __version__, audience
+from grader import assignment as assignment_module
+from grader.assignment import Assignment
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
+from grader.models import Audience
 from grader.pipeline import GradeOptions, grade, load_rubric
-from grader.render import DEFAULT_FORMATS, Format, prepare_output, write_reports
+from grader.render import DEFAULT_FORMATS, Format, prepare_output, status_line, write_reports
 from grader.sandbox import Limits
 
 log = logging.getLogger("grader")
@@ -55,6 +58,48 @@ def _positive(value: str) -> float:
     return number
 
 
+def _add_assignment_arguments(g: argparse.ArgumentParser) -> None:
+    """--assignment and the parts of it the command line can override."""
+    g.add_argument(
+        "--assignment", type=Path, help="assignment.toml: rubric, hidden tests, starter, deadline"
+    )
+    g.add_argument(
+        "--hidden-tests", type=Path, metavar="DIR", help="the hiring team's own tests to run"
+    )
+    g.add_argument(
+        "--starter",
+        metavar="URL_OR_PATH[@REF]",
+        help="the starter code the candidate began with; its untouched lines are not scored",
+    )
+    g.add_argument("--base", metavar="REF", help="a commit of the submission holding the starter")
+    g.add_argument(
+        "--deadline",
+        metavar="ISO-8601-TIMESTAMP",
+        help="grade the last commit made before this (e.g. 2024-05-01T18:00:00+02:00)",
+    )
+    g.add_argument(
+        "--audience",
+        type=Audience,
+        choices=list(Audience),
+        default=Audience.REVIEWER,
+        help="reviewer (everything) or candidate (hidden tests as the assignment allows, "
+        "no interview points)",
+    )
+
+
+def load_assignment(args: argparse.Namespace) -> Assignment:
+    """The assignment file (if any) with the command line's overrides."""
+    loaded = assignment_module.load(args.assignment) if args.assignment else Assignment()
+    return assignment_module.override(
+        loaded,
+        hidden_tests=args.hidden_tests,
+        starter=args.starter,
+        base=args.base,
+        deadline=args.deadline,
+        rubric=args.rubric,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed for documentation and tests."""
     parser = _Parser(prog="grader", description="Grade a Python take-home submission.")
@@ -67,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
     g.add_argument(
-        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+        "--rubric",
+        default=None,
+        help="built-in rubric name or path to a TOML file (default: the assignment's, "
+        "else 'default')",
     )
     g.add_argument("--out", type=Path, default=Path("grader-report"), help="output folder")
     g.add_argument(
@@ -113,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let uv download the Python a submission asks for when this host has none "
         "(default: use installed interpreters only)",
     )
+    _add_assignment_arguments(g)
     defaults = Limits()
     g.add_argument(
         "--test-timeout",
@@ -139,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _grade(args: argparse.Namespace) -> ExitCode:
-    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
+    assignment = load_assignment(args)
+    rubric = assignment.rubric or "default"
+    load_rubric(rubric)  # a bad rubric is reported before anything is cloned
     prepare_output(args.out)
     limits = Limits(
         wall_s=args.test_timeout,
@@ -151,7 +202,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
         GradeOptions(
             source=args.source,
             ref=args.ref,
-            rubric=args.rubric,
+            rubric=rubric,
             limits=limits,
             allow_unsandboxed=args.allow_unsandboxed,
             exclude=tuple(args.exclude),
@@ -162,11 +213,12 @@ def _grade(args: argparse.Namespace) -> ExitCode:
                 allow_builds=args.allow_source_builds,
                 python_downloads=args.python_downloads,
             ),
+            assignment=assignment,
         )
     )
+    report = audience.view(report, args.audience)
     written = write_reports(report, args.out, args.format)
-    score = "not measured" if report.score is None else f"{report.score:.1f}"
-    sys.stderr.write(f"grader: {score}/100, grade {report.grade}\n")
+    sys.stderr.write("".join(f"{line}\n" for line in status_line.lines(report)))
     main_file = next((p for p in written if p.suffix == ".html"), written[0])
     sys.stdout.write(f"{main_file}\n")
     if args.fail_under is not None and (report.score is None or report.score < args.fail_under):

@@ -16,10 +16,12 @@ from grader import __version__, normalize, proc, scoring
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
 from grader.acquire import acquire
+from grader.assignment import Assignment
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import UsageError
 from grader.fingerprints import with_fingerprints
 from grader.models import (
+    AssignmentReport,
     CriterionScore,
     FileStats,
     Finding,
@@ -32,7 +34,7 @@ from grader.models import (
 )
 from grader.rubric import Rubric
 from grader.sandbox import Limits, Sandbox
-from grader.tools import ALL_TOOLS, declared_metrics
+from grader.tools import ALL_TOOLS, declared_metrics, hidden_tests
 from grader.tools.base import Tool, ToolContext
 from grader.workspace import (
     Workspace,
@@ -62,11 +64,14 @@ class GradeOptions:
     )
     """Where test environments are built; None runs tests in grader's own interpreter."""
     tools: Sequence[Tool] = ALL_TOOLS
+    assignment: Assignment = field(default_factory=Assignment)
+    """What the hiring team set: hidden tests, starter, deadline (grader.assignment)."""
 
 
 def known_metrics() -> dict[str, object]:
-    """Names a rubric may reference: tool metrics and derived rates."""
-    return {**declared_metrics(), **normalize.derived_specs()}
+    """Names a rubric may reference: tool metrics, derived rates, assignment metrics."""
+    assignment_specs = {spec.name: spec for spec in hidden_tests.METRICS}
+    return {**declared_metrics(), **normalize.derived_specs(), **assignment_specs}
 
 
 def load_rubric(name_or_path: str) -> Rubric:
@@ -87,11 +92,20 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
         )
 
 
+def _tools(options: GradeOptions) -> tuple[Tool, ...]:
+    """The registry's tools, plus the hiring team's hidden tests when there are any."""
+    assignment = options.assignment
+    if assignment.hidden_tests is None:
+        return tuple(options.tools)
+    hidden = hidden_tests.HiddenTests(assignment.hidden_tests, assignment.visibility_of)
+    return (*options.tools, hidden)
+
+
 def run_tools(
     workspace: Workspace, workdir: Path, sandbox: Sandbox, options: GradeOptions
 ) -> tuple[ToolResult, ...]:
     """Run every tool concurrently, each in a private folder; results in registry order."""
-    tools = options.tools
+    tools = _tools(options)
     contexts = []
     for tool in tools:
         tool_dir = workdir / "tools" / tool.name
@@ -211,9 +225,11 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     if not workspace.python_files:
         raise UsageError(f"no Python file in {options.source} can be parsed")
     sandbox: Sandbox = sandbox_module.NotNeeded()
-    if workspace.test_files:
+    if workspace.test_files or options.assignment.hidden_tests:
         sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     results = run_tools(workspace, workdir, sandbox, options)
+    if options.assignment.hidden_tests is None:
+        rubric = rubric.without("correctness")
     metrics = normalize.all_metrics(results)
     findings = [f for r in results for f in r.findings]
     criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
@@ -240,4 +256,15 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
+        assignment=_assignment_report(options.assignment, results),
     )
+
+
+def _assignment_report(
+    assignment: Assignment, results: tuple[ToolResult, ...]
+) -> AssignmentReport | None:
+    """What the assignment adds to the report; None when grading without one."""
+    if not assignment.active:
+        return None
+    hidden = next((r.hidden_tests for r in results if r.hidden_tests is not None), None)
+    return AssignmentReport(name=assignment.name, hidden_tests=hidden)

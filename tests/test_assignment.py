@@ -1,0 +1,275 @@
+"""The assignment (issue 9): assignment.toml, hidden tests, audiences.
+
+Hidden tests run for real in the sandbox against a small submission whose own conftest
+forges outcomes; reports are rendered in every format for both audiences.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.assignment import Assignment, load, split_starter
+from grader.cli import main
+from grader.errors import AssignmentError
+from grader.models import Visibility
+from tests.conftest import SAMPLES, Run, run_grader
+
+SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
+
+CALC = {
+    "calc/__init__.py": '''
+        """A calculator with a bug in add."""
+
+
+        def add(a: int, b: int) -> int:
+            """Sum of a and b (wrong on purpose)."""
+            return a - b
+
+
+        def mul(a: int, b: int) -> int:
+            """Product of a and b."""
+            return a * b
+
+
+        def ratio(a: int, b: int) -> float:
+            """a over b; 0 when b is 0 (it raises instead)."""
+            return a / b
+        ''',
+    "tests/test_calc.py": """
+        from calc import add
+
+
+        def test_add_own() -> None:
+            assert add(2, 2) == 4
+        """,
+    # The candidate's forgery: every failing test reported as passed.
+    "conftest.py": """
+        import pytest
+
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_makereport(item, call):
+            outcome = yield
+            report = outcome.get_result()
+            report.outcome = "passed"
+        """,
+}
+
+HIDDEN = {
+    "test_visible.py": """
+        from calc import add
+
+
+        def test_visible_token_alpha():
+            assert add(2, 3) == 5, "VISIBLE_MSG_alpha"
+        """,
+    "test_counted.py": """
+        from calc import add, mul
+
+
+        def test_counted_token_beta():
+            assert add(1, 1) == 2, "COUNTED_MSG_beta"
+
+
+        def test_counted_token_passes():
+            assert mul(2, 3) == 6
+        """,
+    "test_secret.py": """
+        from calc import ratio
+
+
+        def test_hidden_token_gamma():
+            assert ratio(5, 0) == 0, "HIDDEN_MSG_gamma"
+        """,
+}
+
+ASSIGNMENT_TOML = """
+name = "calc"
+
+[hidden_tests]
+path = "hidden"
+
+  [hidden_tests.tests]
+  "test_visible.py" = "visible"
+  "test_secret.py::test_hidden_token_gamma" = "hidden"
+"""
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def calc_assignment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The forging submission and an assignment whose hidden tests it fails."""
+    base = tmp_path_factory.mktemp("calc")
+    submission = _write(base / "submission", CALC)
+    team = base / "team"
+    _write(team / "hidden", HIDDEN)
+    (team / "assignment.toml").write_text(ASSIGNMENT_TOML, encoding="utf-8")
+    return submission, team / "assignment.toml"
+
+
+FORMATS = ("html", "json", "md", "sarif")
+
+
+@pytest.fixture(scope="module")
+def audiences(
+    calc_assignment: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Run]:
+    """The forging submission graded once per audience, every format written."""
+    submission, assignment = calc_assignment
+    runs = {}
+    for audience in ("reviewer", "candidate"):
+        out = tmp_path_factory.mktemp(audience)
+        run = run_grader(
+            submission,
+            out,
+            "--assignment",
+            str(assignment),
+            "--audience",
+            audience,
+            "--format",
+            ",".join(FORMATS),
+        )
+        assert run.exit_code == 0, run.stderr
+        runs[audience] = run
+    return runs
+
+
+def _outputs(run: Run) -> dict[str, str]:
+    texts = {f: (run.out / f"report.{f}").read_text(encoding="utf-8") for f in FORMATS}
+    texts["md"] = texts["md"].replace("\\", "")  # Markdown escapes: test_\_x -> test_x
+    return {**texts, "terminal": run.stdout + run.stderr}
+
+
+@pytest.mark.sandbox
+def test_a_forging_conftest_cannot_change_hidden_outcomes(audiences: dict[str, Run]) -> None:
+    report = audiences["reviewer"].report()
+    hidden = {t["name"]: t["outcome"] for t in report["assignment"]["hidden_tests"]["tests"]}
+    assert hidden == {
+        "test_counted.py::test_counted_token_beta": "failed",
+        "test_counted.py::test_counted_token_passes": "passed",
+        "test_secret.py::test_hidden_token_gamma": "failed",
+        "test_visible.py::test_visible_token_alpha": "failed",
+    }
+    correctness = next(c for c in report["criteria"] if c["id"] == "correctness")
+    assert correctness["metrics"][0]["value"] == 25.0
+    # The same conftest did forge the candidate's own run: its failing test "passed".
+    own = next(t for t in report["tools"] if t["name"] == "pytest")
+    assert own["tests"]["failed"] == 0
+    # A failure inside the candidate's code points at their line.
+    cases = {t["name"].split("::")[1]: t for t in report["assignment"]["hidden_tests"]["tests"]}
+    gamma = cases["test_hidden_token_gamma"]
+    assert (gamma["path"], gamma["line"]) == ("calc/__init__.py", 16)
+    assert "ZeroDivisionError" in gamma["message"]
+    assert cases["test_visible_token_alpha"]["path"] == "."
+
+
+@pytest.mark.sandbox
+def test_the_reviewer_sees_every_hidden_test(audiences: dict[str, Run]) -> None:
+    for fmt, text in _outputs(audiences["reviewer"]).items():
+        if fmt in {"terminal"}:
+            continue
+        for token in ("alpha", "beta", "gamma"):
+            assert token in text, (fmt, token)
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("fmt", [*FORMATS, "terminal"])
+def test_the_candidate_sees_only_what_the_team_allows(audiences: dict[str, Run], fmt: str) -> None:
+    text = _outputs(audiences["candidate"])[fmt]
+    assert "test_visible_token_alpha" in text  # visible: name ...
+    assert "VISIBLE_MSG_alpha" in text  # ... and message
+    for leaked in ("beta", "gamma", "test_counted_token_passes", "test_secret", "COUNTED_MSG"):
+        assert leaked not in text, leaked
+    if fmt in {"html", "md"}:
+        assert "1 of 2 further tests passed" in text  # count: only how many passed
+    if fmt == "terminal":
+        assert "reference tests: 1 of 3 passed" in text
+
+
+@pytest.mark.sandbox
+def test_candidate_json_counts_without_names(audiences: dict[str, Run]) -> None:
+    for fmt in ("json", "sarif"):
+        data: Any = json.loads((audiences["candidate"].out / f"report.{fmt}").read_text())
+        section = (
+            data["assignment"] if fmt == "json" else data["runs"][0]["properties"]["assignment"]
+        )
+        hidden = section["hidden_tests"]
+        assert hidden["counted"] == {"passed": 1, "total": 2}
+        assert [t["name"] for t in hidden["tests"]] == ["test_visible.py::test_visible_token_alpha"]
+        assert "traceback" not in hidden["tests"][0]
+        assert section["audience"] == "candidate"
+        assert section["discussion"] == []
+
+
+def test_no_correctness_criterion_without_hidden_tests(graded: dict[str, Any]) -> None:
+    for report in graded.values():
+        assert "correctness" not in [c["id"] for c in report["criteria"]]
+        assert "assignment" not in report
+
+
+def test_visibility_rules() -> None:
+    assignment = Assignment(
+        visibility=(
+            ("a.py", Visibility.VISIBLE),
+            ("a.py::test_secret", Visibility.HIDDEN),
+            ("sub/", Visibility.HIDDEN),
+        )
+    )
+    assert assignment.visibility_of("a.py::test_x") is Visibility.VISIBLE
+    assert assignment.visibility_of("a.py::test_secret[1-2]") is Visibility.HIDDEN
+    assert assignment.visibility_of("sub/b.py::test_y") is Visibility.HIDDEN
+    assert assignment.visibility_of("b.py::test_y") is Visibility.COUNT
+
+
+def test_the_sample_assignment_loads() -> None:
+    assignment = load(SAMPLE_ASSIGNMENT)
+    assert assignment.hidden_tests == SAMPLES / "assignment" / "hidden_tests"
+    assert assignment.starter is not None
+    assert assignment.starter.source == str(SAMPLES / "assignment" / "starter")
+    assert assignment.reference == str(SAMPLES / "exemplary")
+    assert assignment.deadline is not None
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("nmae = 'x'", "nmae: unknown key"),
+        ("[hidden_tests]\npath = 'nowhere'", "hidden_tests.path: "),
+        ("[hidden_tests]\npath = '.'\nvisibility = 'secret'", "'secret' is not a visibility"),
+        ("deadline = 2024-05-01T18:00:00", "has no time zone"),
+        ("deadline = 'tomorrow'", "not an ISO-8601 timestamp"),
+        ("[starter]\nref = 'main'", "starter.source"),
+        ("[starter]\nsource = 'a'\nbase = 'b'", "not both"),
+        ("name = ", "not valid TOML"),
+    ],
+)
+def test_a_malformed_assignment_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, expected: str
+) -> None:
+    path = tmp_path / "assignment.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(AssignmentError, match=expected.replace("(", r"\(")):
+        load(path)
+    code = main(["grade", str(tmp_path), "--assignment", str(path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert expected in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_starter_argument_splits_the_ref() -> None:
+    assert split_starter("https://example.invalid/org/starter.git@v2").ref == "v2"
+    assert split_starter("git@example.invalid:org/starter.git").ref is None
+    assert split_starter("./starter@main").source == "./starter"
