@@ -12,20 +12,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import __version__, normalize, proc, scoring
+from grader import __version__, authorship, history, normalize, proc, scoring
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
-from grader.acquire import acquire
+from grader.acquire import Acquired, HistoryRequest, acquire
 from grader.assignment import Assignment
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import UsageError
 from grader.fingerprints import with_fingerprints
 from grader.models import (
     AssignmentReport,
+    Authorship,
     CriterionScore,
     FileStats,
     Finding,
+    History,
     Location,
+    Metric,
     Report,
     Severity,
     Submission,
@@ -70,7 +73,7 @@ class GradeOptions:
 
 def known_metrics() -> dict[str, object]:
     """Names a rubric may reference: tool metrics, derived rates, assignment metrics."""
-    assignment_specs = {spec.name: spec for spec in hidden_tests.METRICS}
+    assignment_specs = {spec.name: spec for spec in (*hidden_tests.METRICS, *history.METRICS)}
     return {**declared_metrics(), **normalize.derived_specs(), **assignment_specs}
 
 
@@ -213,10 +216,110 @@ def grade(options: GradeOptions) -> Report:
         remove_tree(workdir)
 
 
+@dataclass(frozen=True)
+class _Starter:
+    """The candidate's lines relative to the starter, when one was given."""
+
+    summary: Authorship
+    lines: authorship.Lines
+
+
+def _starter(
+    options: GradeOptions, acquired: Acquired, workspace: Workspace, workdir: Path
+) -> _Starter | None:
+    starter = options.assignment.starter
+    if starter is None:
+        return None
+    if starter.base:
+        if acquired.git_dir is None:
+            raise UsageError(f"--base needs a git repository, and {options.source} is not one")
+        root = authorship.export(acquired.git_dir, starter.base, workdir / "base", workdir)
+    else:
+        folder = workdir / "starter"
+        folder.mkdir()
+        root = acquire(str(starter.source), starter.ref, folder).root
+    compared = workdir / "authorship"
+    compared.mkdir()
+    summary, lines = authorship.compare(root, workspace.root, compared, starter.label)
+    return _Starter(summary, lines)
+
+
+def _no_work(
+    acquired: Acquired, rubric: Rubric, options: GradeOptions, summary: Authorship
+) -> Report:
+    """The report of a submission identical to the starter: nothing to grade."""
+    return Report(
+        grader_version=__version__,
+        submission=Submission(
+            source=options.source,
+            commit=acquired.commit,
+            commit_date=acquired.commit_date,
+            ref=acquired.ref,
+            root_label=Path(options.source).name or options.source,
+            warnings=("no work submitted: the submission is identical to the starter",),
+        ),
+        rubric=rubric.info,
+        score=None,
+        grade="n/a",
+        score_reason="no work submitted: the submission is identical to the starter "
+        f"({summary.base}), so nothing of the candidate's was graded",
+        criteria=(),
+        tools=(),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tests_isolated=True,
+        assignment=AssignmentReport(name=options.assignment.name, authorship=summary, no_work=True),
+    )
+
+
+def _candidate_only(
+    starter: _Starter | None,
+    workspace: Workspace,
+    metrics: dict[str, Metric],
+    findings: list[Finding],
+) -> tuple[Authorship | None, dict[str, Metric], list[Finding]]:
+    """With a starter: findings on the candidate's lines, counts and sizes over them."""
+    if starter is None:
+        return None, metrics, findings
+    kept = tuple(f for f in findings if starter.lines.authored(f.location.path, f.location.line))
+    sloc = authorship.candidate_sloc(workspace, starter.lines)
+    summary = dataclasses.replace(
+        starter.summary,
+        candidate_sloc=sum(sloc),
+        starter_findings=scoring.sorted_findings(f for f in findings if f not in kept),
+    )
+    return summary, normalize.derive(authorship.recount(metrics, kept, sloc)), list(kept)
+
+
+def _history(
+    acquired: Acquired,
+    assignment: Assignment,
+    starter: _Starter | None,
+    metrics: dict[str, Metric],
+) -> History | None:
+    """The candidate's commits after the starter; adds the Process metrics to ``metrics``."""
+    if acquired.git_dir is None or acquired.commit is None:
+        return None
+    past, process = history.read(
+        acquired.git_dir,
+        acquired.commit,
+        since=assignment.starter.base if assignment.starter else None,
+        starter_tree=starter.lines.starter_tree if starter else None,
+        after_deadline=acquired.after_deadline,
+        deadline=assignment.deadline,
+    )
+    metrics.update({m.name: m for m in process})
+    return past
+
+
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
-    acquired = acquire(options.source, options.ref, workdir)
+    assignment = options.assignment
+    request = HistoryRequest(keep=assignment.active, deadline=assignment.deadline)
+    acquired = acquire(options.source, options.ref, workdir, request)
     workspace = inventory(acquired.root, options.exclude)
     remove_outside_symlinks(workspace)
+    starter = _starter(options, acquired, workspace, workdir)
+    if starter is not None and starter.summary.identical:
+        return _no_work(acquired, rubric, options, starter.summary)
     if not workspace.python_files:
         raise UsageError(f"no Python files in {options.source}")
     if not workspace.source_files:
@@ -225,16 +328,24 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     if not workspace.python_files:
         raise UsageError(f"no Python file in {options.source} can be parsed")
     sandbox: Sandbox = sandbox_module.NotNeeded()
-    if workspace.test_files or options.assignment.hidden_tests:
+    if workspace.test_files or assignment.hidden_tests:
         sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     results = run_tools(workspace, workdir, sandbox, options)
-    if options.assignment.hidden_tests is None:
+    if assignment.hidden_tests is None:
         rubric = rubric.without("correctness")
     metrics = normalize.all_metrics(results)
     findings = [f for r in results for f in r.findings]
+    summary, metrics, findings = _candidate_only(starter, workspace, metrics, findings)
+    past = _history(acquired, assignment, starter, metrics)
+    if past is None:
+        rubric = rubric.without("process")
     criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
     criteria = with_fingerprints(workspace.root, _with_snippets(workspace, criteria))
     warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
+    if past is not None:
+        warnings += tuple(past.flags)
+        if past.after_deadline:
+            warnings += (f"{len(past.after_deadline)} commits after the deadline were not graded",)
     submission = Submission(
         source=options.source,
         commit=acquired.commit,
@@ -244,6 +355,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         candidate_configs=workspace.candidate_configs,
         warnings=warnings,
     )
+    hidden = next((r.hidden_tests for r in results if r.hidden_tests is not None), None)
     return Report(
         grader_version=__version__,
         submission=submission,
@@ -256,15 +368,9 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
-        assignment=_assignment_report(options.assignment, results),
+        assignment=AssignmentReport(
+            name=assignment.name, hidden_tests=hidden, authorship=summary, history=past
+        )
+        if assignment.active
+        else None,
     )
-
-
-def _assignment_report(
-    assignment: Assignment, results: tuple[ToolResult, ...]
-) -> AssignmentReport | None:
-    """What the assignment adds to the report; None when grading without one."""
-    if not assignment.active:
-        return None
-    hidden = next((r.hidden_tests for r in results if r.hidden_tests is not None), None)
-    return AssignmentReport(name=assignment.name, hidden_tests=hidden)

@@ -6,18 +6,21 @@ forges outcomes; reports are rendered in every format for both audiences.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from grader import history
 from grader.assignment import Assignment, load, split_starter
 from grader.cli import main
 from grader.errors import AssignmentError
 from grader.models import Visibility
-from tests.conftest import SAMPLES, Run, run_grader
+from tests.conftest import SAMPLES, Run, git, run_grader
 
 SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
 
@@ -273,3 +276,136 @@ def test_starter_argument_splits_the_ref() -> None:
     assert split_starter("https://example.invalid/org/starter.git@v2").ref == "v2"
     assert split_starter("git@example.invalid:org/starter.git").ref is None
     assert split_starter("./starter@main").source == "./starter"
+
+
+STARTER_CORE = '''"""Core helpers given to every candidate."""
+
+import os
+
+
+def given(values):
+    """Starter code the candidate never touches."""
+    try:
+        return sorted(values)
+    except:
+        return []
+
+
+def todo(text: str) -> str:
+    """Candidate: implement me."""
+    raise NotImplementedError
+'''
+
+CANDIDATE_CORE = STARTER_CORE.replace(
+    '''    """Candidate: implement me."""
+    raise NotImplementedError''',
+    '''    """Upper-cased text."""
+    try:
+        return text.upper()
+    except:
+        return text''',
+)
+
+
+@pytest.fixture(scope="module")
+def edited_starter(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A starter repository and a candidate's history on it that edits a starter file."""
+    base = tmp_path_factory.mktemp("edited")
+    starter = base / "starter"
+    (starter / "app").mkdir(parents=True)
+    (starter / "app" / "core.py").write_text(STARTER_CORE, encoding="utf-8")
+    git(starter, "init", "--quiet", "--initial-branch=main")
+    git(starter, "add", "-A")
+    git(starter, "commit", "--quiet", "-m", "Starter", date="2025-03-01T09:00:00Z")
+    candidate = base / "candidate"
+    git(base, "clone", "--quiet", str(starter), str(candidate))
+    (candidate / "app" / "core.py").write_text(CANDIDATE_CORE, encoding="utf-8")
+    git(candidate, "commit", "--quiet", "-am", "Implement todo", date="2025-03-02T10:00:00Z")
+    (candidate / "app" / "late.py").write_text('"""Late."""\n', encoding="utf-8")
+    git(candidate, "add", "-A")
+    git(candidate, "commit", "--quiet", "-m", "Add late module", date="2025-03-05T10:00:00Z")
+    return starter, candidate
+
+
+def _ruff(report: dict[str, Any]) -> list[tuple[str, int]]:
+    return [
+        (f["rule"], f["line"])
+        for c in report["criteria"]
+        for f in c["findings"]
+        if f["tool"] == "ruff"
+    ]
+
+
+def test_findings_on_untouched_starter_lines_are_not_scored(
+    edited_starter: tuple[Path, Path], grade_cli: Any
+) -> None:
+    starter, candidate = edited_starter
+    run = grade_cli(candidate.as_uri(), "--starter", str(starter))
+    assert run.exit_code == 0, run.stderr
+    report = run.report()
+    scored = _ruff(report)
+    # The candidate's bare except (line 18) is scored; the starter's (line 10) and its
+    # unused import (line 3) are listed apart, not scored.
+    assert ("E722", 18) in scored
+    assert ("E722", 10) not in scored and ("F401", 3) not in scored
+    authorship = report["assignment"]["authorship"]
+    starter_rules = {(f["rule"], f["line"]) for f in authorship["starter_findings"]}
+    assert {("E722", 10), ("F401", 3)} <= starter_rules
+    assert authorship["files_changed"] == 1 and authorship["files_added"] == 1
+    assert authorship["lines_changed"] >= 1
+    lint = next(
+        m for c in report["criteria"] for m in c["metrics"] if m["name"] == "lint.issues_per_kloc"
+    )
+    ruff_tool = next(t for t in report["tools"] if t["name"] == "ruff")
+    assert ruff_tool["metrics"]["lint.issues"] > sum(1 for rule, _ in scored)
+    # Normalised over the candidate's own lines: 5 in core.py and 1 in late.py.
+    assert authorship["candidate_sloc"] == 6
+    assert lint["value"] == pytest.approx(1000 * len(scored) / 6, rel=0.01)
+    assert "starter-findings" in (run.out / "report.html").read_text(encoding="utf-8")
+
+
+def test_an_untouched_starter_is_no_work_submitted(
+    edited_starter: tuple[Path, Path], grade_cli: Any
+) -> None:
+    starter, _ = edited_starter
+    run = grade_cli(starter.as_uri(), "--starter", str(starter))
+    assert run.exit_code == 0, run.stderr
+    assert "no work submitted" in run.stderr
+    report = run.report()
+    assert report["score"] is None
+    assert report["assignment"]["no_work"] is True
+    assert "No work submitted" in (run.out / "report.html").read_text(encoding="utf-8")
+    assert "No work submitted" in (run.out / "report.md").read_text(encoding="utf-8")
+
+
+def test_the_deadline_grades_the_last_commit_before_it(
+    edited_starter: tuple[Path, Path], grade_cli: Any
+) -> None:
+    starter, candidate = edited_starter
+    before = git(candidate, "rev-parse", "HEAD~1")
+    late = git(candidate, "rev-parse", "HEAD")
+    run = grade_cli(
+        candidate.as_uri(), "--starter", str(starter), "--deadline", "2025-03-03T00:00:00Z"
+    )
+    assert run.exit_code == 0, run.stderr
+    report = run.report()
+    assert report["submission"]["commit"] == before
+    history = report["assignment"]["history"]
+    assert [c["sha"] for c in history["after_deadline"]] == [late]
+    assert [c["subject"] for c in history["commits"]] == ["Implement todo"]
+    assert any("after the deadline" in w for w in report["submission"]["warnings"])
+    assert "process" in [c["id"] for c in report["criteria"]]
+
+
+def test_history_flags_rewritten_dates() -> None:
+    raw = [
+        history._Raw("a" * 40, "t", "2025-03-02T10:00:00+00:00", "one", (), 1),
+        history._Raw("b" * 40, "t", "2025-03-01T10:00:00+00:00", "two", (), 1),
+        history._Raw("c" * 40, "t", "2099-01-01T10:00:00+00:00", "wip", (), 1),
+    ]
+    flags = history._flags(raw, datetime.now(UTC))
+    assert any("backwards" in f for f in flags)
+    assert any("future" in f for f in flags)
+    same = [dataclasses.replace(r, date="2025-03-01T10:00:00+00:00") for r in raw]
+    assert any("same date" in f for f in history._flags(same, datetime.now(UTC)))
+    assert [m.split(":")[0] for m in history._messages(raw)] == ["c" * 10]

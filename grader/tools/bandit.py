@@ -74,6 +74,11 @@ def _is_confident(finding: Finding) -> bool:
     return finding.confidence is not None and finding.confidence.rank >= Severity.MEDIUM.rank
 
 
+def metrics_of(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
+    """bandit's metrics computed from its findings (also for a subset of them)."""
+    return _metrics(findings)
+
+
 def _metrics(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
     weighted = sum(SEVERITY_WEIGHT.get(f.severity, 0.0) for f in findings if _is_confident(f))
     worst = [f for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH]
