@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import __version__, authorship, history, normalize, proc, scoring
+from grader import __version__, authorship, history, interview, normalize, proc, scoring
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
 from grader.acquire import Acquired, HistoryRequest, acquire
@@ -311,6 +311,25 @@ def _history(
     return past
 
 
+def _gradable(workspace: Workspace, source: str) -> Workspace:
+    """The workspace screened for files no tool can parse; UsageError when nothing is left."""
+    if not workspace.python_files:
+        raise UsageError(f"no Python files in {source}")
+    if not workspace.source_files:
+        raise UsageError(f"no Python code besides tests in {source}")
+    workspace = screen(workspace)
+    if not workspace.python_files:
+        raise UsageError(f"no Python file in {source} can be parsed")
+    return workspace
+
+
+def _history_warnings(past: History | None) -> tuple[str, ...]:
+    if past is None:
+        return ()
+    late = len(past.after_deadline)
+    return (*past.flags, *([f"{late} commits after the deadline were not graded"] if late else []))
+
+
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     assignment = options.assignment
     request = HistoryRequest(keep=assignment.active, deadline=assignment.deadline)
@@ -320,13 +339,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     starter = _starter(options, acquired, workspace, workdir)
     if starter is not None and starter.summary.identical:
         return _no_work(acquired, rubric, options, starter.summary)
-    if not workspace.python_files:
-        raise UsageError(f"no Python files in {options.source}")
-    if not workspace.source_files:
-        raise UsageError(f"no Python code besides tests in {options.source}")
-    workspace = screen(workspace)
-    if not workspace.python_files:
-        raise UsageError(f"no Python file in {options.source} can be parsed")
+    workspace = _gradable(workspace, options.source)
     sandbox: Sandbox = sandbox_module.NotNeeded()
     if workspace.test_files or assignment.hidden_tests:
         sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
@@ -356,7 +369,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         warnings=warnings,
     )
     hidden = next((r.hidden_tests for r in results if r.hidden_tests is not None), None)
-    return Report(
+    report = Report(
         grader_version=__version__,
         submission=submission,
         rubric=rubric.info,
@@ -368,9 +381,17 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
+    )
+    if not assignment.active:
+        return report
+    authored = starter.lines.authored if starter else None
+    return dataclasses.replace(
+        report,
         assignment=AssignmentReport(
-            name=assignment.name, hidden_tests=hidden, authorship=summary, history=past
-        )
-        if assignment.active
-        else None,
+            name=assignment.name,
+            hidden_tests=hidden,
+            authorship=summary,
+            history=past,
+            discussion=interview.points(report, authored),
+        ),
     )

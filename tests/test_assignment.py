@@ -20,7 +20,7 @@ from grader.assignment import Assignment, load, split_starter
 from grader.cli import main
 from grader.errors import AssignmentError
 from grader.models import Visibility
-from tests.conftest import SAMPLES, Run, git, run_grader
+from tests.conftest import SAMPLES, Run, git, make_candidate_repo, run_grader
 
 SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
 
@@ -409,3 +409,37 @@ def test_history_flags_rewritten_dates() -> None:
     same = [dataclasses.replace(r, date="2025-03-01T10:00:00+00:00") for r in raw]
     assert any("same date" in f for f in history._flags(same, datetime.now(UTC)))
     assert [m.split(":")[0] for m in history._messages(raw)] == ["c" * 10]
+
+
+def test_interview_points_are_for_the_reviewer_about_the_candidates_lines(
+    edited_starter: tuple[Path, Path], grade_cli: Any
+) -> None:
+    starter, candidate = edited_starter
+    reviewer = grade_cli(candidate.as_uri(), "--starter", str(starter)).report()
+    points = reviewer["assignment"]["discussion"]
+    assert points, "the candidate's bare except deserves a question"
+    candidate_lines = {("app/core.py", n) for n in range(14, 19)} | {("app/late.py", 1)}
+    assert all((p["path"], p["line"]) in candidate_lines for p in points), points
+    assert all(p["question"].rstrip().endswith("?") for p in points)
+    assert [p["cost"] for p in points] == sorted((p["cost"] for p in points), reverse=True)
+    shown = grade_cli(candidate.as_uri(), "--starter", str(starter), "--audience", "candidate")
+    assert shown.report()["assignment"]["discussion"] == []
+    assert "Discussion points" not in (shown.out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_sample_graded_as_a_candidate_of_the_sample_assignment(
+    tmp_path: Path, grade_cli: Any
+) -> None:
+    repo = make_candidate_repo(SAMPLES / "poor", tmp_path / "poor")
+    run = grade_cli(repo.as_uri(), "--assignment", str(SAMPLE_ASSIGNMENT))
+    assert run.exit_code == 0, run.stderr
+    report = run.report()
+    section = report["assignment"]
+    assert section["history"]["commits"][0]["subject"].startswith("Implement")
+    assert section["authorship"]["files_deleted"] == 2  # the starter's docqa/ it replaced
+    assert section["hidden_tests"]["passed"] == 0
+    assert 5 <= len(section["discussion"]) <= 10
+    ids = [c["id"] for c in report["criteria"]]
+    assert "correctness" in ids and "process" in ids

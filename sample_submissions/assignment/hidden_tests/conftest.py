@@ -45,7 +45,7 @@ def docqa() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m docqa ARGS`` from the candidate's root."""
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "docqa", *args],
             cwd=_submission(),
             capture_output=True,
@@ -53,6 +53,10 @@ def docqa() -> Callable[..., subprocess.CompletedProcess[str]]:
             timeout=60,
             check=False,
         )
+        if "No module named docqa" in done.stderr:
+            # Not a clean error from the candidate's CLI: there is no CLI to test.
+            pytest.fail("the brief's `python -m docqa` does not run: No module named docqa")
+        return done
 
     return run
 
