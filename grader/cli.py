@@ -7,9 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from grader import __version__, audience
+from grader import __version__, audience, calibrate, calibration
 from grader import assignment as assignment_module
 from grader.assignment import Assignment
 from grader.environment import EnvironmentCache, default_cache_dir
@@ -85,6 +85,40 @@ def _add_assignment_arguments(g: argparse.ArgumentParser) -> None:
         help="reviewer (everything) or candidate (hidden tests as the assignment allows, "
         "no interview points)",
     )
+
+
+def _add_calibrate(commands: Any) -> None:
+    c = commands.add_parser(
+        "calibrate",
+        help="grade an assignment's starter (floor) and reference solution (ceiling)",
+    )
+    c.add_argument("--assignment", type=Path, required=True, help="assignment.toml")
+    c.add_argument("--rubric", default=None, help="override the assignment's rubric")
+    c.add_argument("--allow-unsandboxed", action="store_true", help="as for grade")
+    c.add_argument("--cache-dir", type=Path, default=None, help="as for grade")
+
+
+def _calibrate(args: argparse.Namespace) -> ExitCode:
+    loaded = assignment_module.load(args.assignment)
+    assignment = assignment_module.override(loaded, rubric=args.rubric)
+    rubric = assignment.rubric or "default"
+    load_rubric(rubric)
+    options = GradeOptions(
+        source="",
+        rubric=rubric,
+        allow_unsandboxed=args.allow_unsandboxed,
+        environments=EnvironmentCache(args.cache_dir or default_cache_dir()),
+    )
+    floor, ceiling, path = calibrate.run(assignment, options)
+    sys.stderr.write(
+        f"grader: floor (bare starter) {floor.score}, ceiling (reference) {ceiling.score} "
+        f"grade {ceiling.grade}\n"
+    )
+    said = calibration.warning(ceiling.score, load_rubric(rubric))
+    if said:
+        sys.stderr.write(f"grader: warning: {said}\n")
+    sys.stdout.write(f"{path}\n")
+    return ExitCode.GRADED
 
 
 def load_assignment(args: argparse.Namespace) -> Assignment:
@@ -184,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.processes,
         help="process limit for tests",
     )
+    _add_calibrate(commands)
     return parser
 
 
@@ -234,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="grader: %(message)s",
         )
-        return int(_grade(args))
+        return int(_calibrate(args) if args.command == "calibrate" else _grade(args))
     except KeyboardInterrupt:
         sys.stderr.write("grader: error: interrupted; no report was written\n")
         return int(InterruptedByUserError.exit_code)

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import __version__, authorship, history, interview, normalize, proc, scoring
+from grader import (
+    __version__,
+    authorship,
+    calibration,
+    history,
+    interview,
+    normalize,
+    proc,
+    scoring,
+)
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
 from grader.acquire import Acquired, HistoryRequest, acquire
@@ -23,6 +32,7 @@ from grader.fingerprints import with_fingerprints
 from grader.models import (
     AssignmentReport,
     Authorship,
+    Calibration,
     CriterionScore,
     FileStats,
     Finding,
@@ -393,5 +403,10 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
             authorship=summary,
             history=past,
             discussion=interview.points(report, authored),
+            calibration=_calibration(assignment, rubric, score),
         ),
     )
+
+
+def _calibration(assignment: Assignment, rubric: Rubric, score: float | None) -> Calibration | None:
+    return calibration.place(assignment, rubric, score)

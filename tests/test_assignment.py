@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -443,3 +444,49 @@ def test_a_sample_graded_as_a_candidate_of_the_sample_assignment(
     assert 5 <= len(section["discussion"]) <= 10
     ids = [c["id"] for c in report["criteria"]]
     assert "correctness" in ids and "process" in ids
+
+
+@pytest.mark.sandbox
+def test_calibration_floor_and_ceiling_are_shown_in_a_report(
+    calc_assignment: tuple[Path, Path], tmp_path: Path, grade_cli: Any
+) -> None:
+    submission, assignment = calc_assignment
+    team = tmp_path / "team"
+    shutil.copytree(assignment.parent, team)
+    _write(team / "starter", {"calc/__init__.py": CALC["calc/__init__.py"].split("def add")[0]})
+    reference = {**CALC, "calc/__init__.py": CALC["calc/__init__.py"].replace("a - b", "a + b")}
+    reference["calc/__init__.py"] = reference["calc/__init__.py"].replace(
+        "return a / b", "return a / b if b else 0.0"
+    )
+    del reference["conftest.py"]
+    _write(team / "reference", reference)
+    toml = team / "assignment.toml"
+    toml.write_text(
+        'reference = "reference"\n[starter]\nsource = "starter"\n'
+        + ASSIGNMENT_TOML.split("\n", 2)[2],
+        encoding="utf-8",
+    )
+    assert main(["calibrate", "--assignment", str(toml)]) == 0
+    stored = json.loads((team / "assignment.calibration.json").read_text(encoding="utf-8"))
+    assert stored["floor"] < stored["ceiling"]
+    run = grade_cli(submission, "--assignment", str(toml))
+    assert run.exit_code == 0, run.stderr
+    calibration = run.report()["assignment"]["calibration"]
+    assert (calibration["floor"], calibration["ceiling"]) == (stored["floor"], stored["ceiling"])
+    expected = (
+        100 * (run.report()["score"] - stored["floor"]) / (stored["ceiling"] - stored["floor"])
+    )
+    assert calibration["position"] == pytest.approx(expected, abs=0.1)
+    assert (stored["ceiling"] < 80) == bool(calibration["warning"])
+    html = (run.out / "report.html").read_text(encoding="utf-8")
+    assert f"The bare starter scores {stored['floor']:.1f}" in html
+    assert "from the starter" in run.stderr
+
+
+def test_a_reference_below_b_means_the_rubric_does_not_fit() -> None:
+    from grader import calibration
+    from grader.pipeline import load_rubric
+
+    rubric = load_rubric("default")
+    assert "does not fit" in calibration.warning(79.9, rubric)
+    assert calibration.warning(80.0, rubric) == ""
