@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from grader import history
+from grader import calibration, history
 from grader.assignment import Assignment, load, split_starter
 from grader.cli import main
 from grader.errors import AssignmentError
 from grader.models import Visibility
+from grader.pipeline import load_rubric
 from tests.conftest import SAMPLES, Run, git, make_candidate_repo, run_grader
 
 SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
@@ -484,9 +485,6 @@ def test_calibration_floor_and_ceiling_are_shown_in_a_report(
 
 
 def test_a_reference_below_b_means_the_rubric_does_not_fit() -> None:
-    from grader import calibration
-    from grader.pipeline import load_rubric
-
     rubric = load_rubric("default")
     assert "does not fit" in calibration.warning(79.9, rubric)
     assert calibration.warning(80.0, rubric) == ""
