@@ -327,8 +327,8 @@ class WorkingTree:
     """Tracked and untracked files, relative to the folder; ignored files left out."""
     head: str | None
     """The commit checked out, None before the first commit."""
-    changed: int
-    """Files that differ from ``head``: modified, added, deleted or untracked."""
+    changed: tuple[str, ...]
+    """Files that differ from ``head``: modified, added, deleted, renamed or untracked."""
 
 
 def working_tree(folder: Path) -> WorkingTree | None:
@@ -345,11 +345,30 @@ def working_tree(folder: Path) -> WorkingTree | None:
         raise AcquireError(f"cannot list the files of {folder}: {_first_line(listed.stderr)}")
     head = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], folder)
     status = _git(["status", "--porcelain", "-z", "--untracked-files=all", "--", "."], folder)
+    # porcelain paths are relative to the repository's root, ls-files' to ``folder``
+    prefix = _git(["rev-parse", "--show-prefix"], folder).stdout.strip()
     return WorkingTree(
         files=tuple(sorted({name for name in listed.stdout.split("\0") if name})),
         head=head.stdout.strip() if head.exit_code == 0 else None,
-        changed=sum(1 for entry in status.stdout.split("\0") if entry[2:3] == " "),
+        changed=tuple(
+            path.removeprefix(prefix)
+            for path in _status_paths(status.stdout)
+            if path.startswith(prefix)
+        ),
     )
+
+
+def _status_paths(porcelain: str) -> tuple[str, ...]:
+    """Paths in ``git status --porcelain -z``: "XY path", a rename followed by its origin."""
+    entries = iter(porcelain.split("\0"))
+    paths = []
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            next(entries, None)  # the path it was renamed or copied from
+    return tuple(paths)
 
 
 def copy_working_tree(folder: Path, tree: WorkingTree, dest: Path) -> None:
