@@ -537,6 +537,11 @@ def _explain(args: argparse.Namespace) -> ExitCode:
     if args.name is None:
         sys.stdout.write(explain.overview(rubric))
         return ExitCode.GRADED
+    # Correctness and Process count only in grades with hidden tests or a git history:
+    # shares are stated for an ordinary grade unless one of them is asked about.
+    assignment_only = ("correctness", "process")
+    if args.name not in assignment_only:
+        rubric = rubric.without(*assignment_only)
     specs = known_metrics()
     sys.stdout.write(
         explain.explain(
