@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REPORT := grader-report
+SETUP_LOG := .venv-setup.log
 
 .DEFAULT_GOAL := help
 
@@ -17,17 +18,21 @@ system-deps: ## install system packages grader needs (bubblewrap, python venv) w
 browser-deps: ## install Chromium for the browser tests and screenshots when missing
 	@./scripts/system-deps.sh --browser
 
+# pip and venv chatter goes to a log, shown only when setup fails: a first `make run` prints
+# grader's own lines and nothing else.
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "setup: installing grader and its pinned tools into $(VENV) (log: $(SETUP_LOG))"
+	@{ $(PYTHON) -m venv $(VENV) \
+		&& $(PY) -m pip install --upgrade pip \
+		&& $(PY) -m pip install -e '.[dev]'; } >$(SETUP_LOG) 2>&1 \
+		|| { cat $(SETUP_LOG); echo "setup: failed (log: $(SETUP_LOG))" >&2; exit 1; }
+	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv with grader and its pinned tools
 
 run: setup ## grade the bundled exemplary submission; prints the report's path
-	$(PY) -m grader grade sample_submissions/exemplary --out $(REPORT)
+	@$(PY) -m grader grade sample_submissions/exemplary --out $(REPORT)
 
 test: setup browser-deps ## run the whole test suite (slow integration and browser tests included)
 	$(PY) -m pytest
@@ -40,11 +45,12 @@ lint: setup ## mypy --strict and ruff on grader/
 	$(PY) -m ruff check grader tests
 	$(PY) -m ruff format --check grader tests
 
-screenshots: setup browser-deps ## write PNG screenshots of the sample reports to docs/screenshots
+screenshots: setup browser-deps ## write screenshots of the sample reports and of preview to docs/screenshots
 	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
+	$(PY) scripts/terminal_screenshot.py docs/screenshots
 
-bench: setup ## grade vs the tools by hand vs prospector, stage breakdown, caches, environments, batch throughput
+bench: setup ## grades against the tools by hand and prospector, caches, start-up, environment builds and batch throughput
 	env -u PYTHONDONTWRITEBYTECODE $(PY) scripts/bench_grade.py --repeats 3
 	$(PY) scripts/bench.py 3
 	$(PY) scripts/bench_batch.py
@@ -58,6 +64,6 @@ corpus: setup ## grade the development corpus (corpus/repos.toml; needs network 
 	@echo "table: grader-corpus/table.md (reports in grader-corpus/reports/)"
 
 clean: ## remove the virtual environment and reports
-	rm -rf $(VENV) $(REPORT) $(REPORT)-self *.egg-info grader-bench
+	rm -rf $(VENV) $(SETUP_LOG) $(REPORT) $(REPORT)-self *.egg-info grader-bench
 
 .PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade corpus clean

@@ -268,6 +268,68 @@ def _unwrap(dest: Path) -> None:
     inner.rmdir()
 
 
+@dataclass(frozen=True)
+class WorkingTree:
+    """The files of a git work tree as git sees them now, committed or not."""
+
+    files: tuple[str, ...]
+    """Tracked and untracked files, relative to the folder; ignored files left out."""
+    head: str | None
+    """The commit checked out, None before the first commit."""
+    changed: int
+    """Files that differ from ``head``: modified, added, deleted or untracked."""
+
+
+def working_tree(folder: Path) -> WorkingTree | None:
+    """What ``git ls-files --cached --others --exclude-standard`` lists in ``folder``.
+
+    None when ``folder`` is not inside a git work tree. Git runs with the same locked-down
+    configuration as a clone, in place but read-only: listing runs no hooks or filters.
+    """
+    inside = _git(["rev-parse", "--is-inside-work-tree"], folder)
+    if inside.exit_code != 0 or inside.stdout.strip() != "true":
+        return None
+    listed = _git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"], folder)
+    if listed.exit_code != 0 or listed.truncated:
+        raise AcquireError(f"cannot list the files of {folder}: {_first_line(listed.stderr)}")
+    head = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], folder)
+    status = _git(["status", "--porcelain", "-z", "--untracked-files=all", "--", "."], folder)
+    return WorkingTree(
+        files=tuple(sorted({name for name in listed.stdout.split("\0") if name})),
+        head=head.stdout.strip() if head.exit_code == 0 else None,
+        changed=sum(1 for entry in status.stdout.split("\0") if entry[2:3] == " "),
+    )
+
+
+def copy_working_tree(folder: Path, tree: WorkingTree, dest: Path) -> None:
+    """Copy the files ``tree`` lists from ``folder`` into ``dest`` (links stay links).
+
+    A file git still tracks but that was deleted, and a submodule (a folder to git), are
+    left out, as a clone without submodules leaves them out.
+    """
+    dest.mkdir()
+    total = 0
+    if len(tree.files) > MAX_MEMBERS:
+        raise AcquireError(f"{folder} has more than {MAX_MEMBERS} files; too large to grade")
+    for name in tree.files:
+        relative_path = _safe_member_path(name, str(folder))
+        source, target = folder / relative_path, dest / relative_path
+        mode = source.lstat().st_mode if source.is_symlink() or source.exists() else 0
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if stat.S_ISLNK(mode):
+            target.symlink_to(source.readlink())
+            continue
+        total += source.stat().st_size
+        if total > MAX_BYTES:
+            raise AcquireError(f"{folder} is too large to grade (limit {MAX_BYTES // 2**20} MB)")
+        shutil.copy2(source, target)
+
+
+NOT_A_REPOSITORY = "the folder is not a git repository: no commit recorded"
+
+
 def _acquire_local(local: Path, source: str, ref: str | None, dest: Path) -> Acquired:
     if local.is_file() and local.name.endswith(ARCHIVE_SUFFIXES):
         if ref:
@@ -282,9 +344,7 @@ def _acquire_local(local: Path, source: str, ref: str | None, dest: Path) -> Acq
     if ref:
         raise AcquireError(f"--ref needs a git repository, and {source} is not one")
     _copy_folder(local, dest)
-    return Acquired(
-        dest, source, None, None, ("the folder is not a git repository: no commit recorded",)
-    )
+    return Acquired(dest, source, None, None, (NOT_A_REPOSITORY,))
 
 
 def _remote_url(source: str) -> str:

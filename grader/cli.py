@@ -1,29 +1,33 @@
-"""Command line: ``grader grade``, ``grader batch``, ``grader aggregate``; the one top-level
-error handler lives here."""
+"""Command line: ``grader grade|preview|explain|rubrics|batch|aggregate``; the one
+top-level error handler.
+
+Start-up must stay fast (``--version`` and ``--help`` in well under 0.3 s), so this module
+imports only the standard library and grader's errors at import time; each command imports
+what it needs (the pipeline, rich, the renderers) when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from grader import __version__
-from grader.batch.aggregate import aggregate
-from grader.batch.collect import DEFAULT_SIMILARITY_THRESHOLD
-from grader.batch.runner import BatchOptions
-from grader.batch.runner import run as run_batch
-from grader.batch.submissions import parse_shard
-from grader.batch.worker import Settings
-from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
-from grader.models import BatchResult
-from grader.pipeline import GradeOptions, load_rubric
-from grader.render import DEFAULT_FORMATS, Format, prepare_output, write_reports
-from grader.results_cache import grade_cached
-from grader.sandbox import Limits
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from grader.models import BatchResult, Report
+    from grader.pipeline import GradeOptions
+    from grader.progress import OnEvent
+    from grader.render import Format
+    from grader.sandbox import Limits
 
 log = logging.getLogger("grader")
 
@@ -36,6 +40,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _formats(value: str) -> list[Format]:
+    from grader.render import Format  # noqa: PLC0415 - the renderers load only to grade
+
     try:
         return [Format(part.strip()) for part in value.split(",") if part.strip()]
     except ValueError:
@@ -64,41 +70,55 @@ def _positive(value: str) -> float:
     return number
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, exposed for documentation and tests."""
-    parser = _Parser(prog="grader", description="Grade a Python take-home submission.")
-    parser.add_argument("--version", action="version", version=f"grader {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    g = commands.add_parser("grade", help="grade one submission and write its report")
-    g.add_argument(
-        "source", help="git URL (https, ssh, file://), owner/repo, folder, .zip or .tar.gz"
+def _output_options() -> _Parser:
+    """-v, --quiet and --no-color, accepted before or after the command.
+
+    SUPPRESS as default keeps a subcommand from resetting what was given before it.
+    """
+    shared = _Parser(add_help=False)
+    shared.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log each stage with its duration to stderr",
     )
-    g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
+    shared.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only the score line",
+    )
+    shared.add_argument(
+        "--no-color",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no colour (also when NO_COLOR is set, or when output is not a terminal)",
+    )
+    return shared
+
+
+def _grading_options(g: argparse.ArgumentParser, out_default: str) -> None:
+    """Options shared by ``grade`` and ``preview``: both grade with the same analysis."""
     g.add_argument(
         "--rubric", default="default", help="built-in rubric name or path to a TOML file"
     )
-    g.add_argument("--out", type=Path, default=Path("grader-report"), help="output folder")
+    g.add_argument(
+        "--out", type=Path, default=Path(out_default), help=f"output folder (default {out_default})"
+    )
     g.add_argument(
         "--format",
         type=_formats,
-        default=list(DEFAULT_FORMATS),
+        default=None,
         help="comma-separated: html,json,md,sarif (default html,json,md)",
     )
     g.add_argument("--fail-under", type=_score, help="exit 1 when the score is below this")
-    g.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="grade again even when this commit was graded with the same rubric, grader, "
-        "tools and options (the earlier report is otherwise reused)",
-    )
-    _add_grading_options(g)
-    _add_batch_commands(commands)
-    return parser
+    _submission_options(g)
 
 
-def _add_grading_options(g: argparse.ArgumentParser) -> None:
-    """Options of ``grade`` that apply to every submission of a batch as well."""
+def _submission_options(g: argparse.ArgumentParser) -> None:
+    """How each submission is analysed: shared by grade, preview and every row of a batch."""
     g.add_argument(
         "--allow-unsandboxed",
         action="store_true",
@@ -135,33 +155,21 @@ def _add_grading_options(g: argparse.ArgumentParser) -> None:
         help="let uv download the Python a submission asks for when this host has none "
         "(default: use installed interpreters only)",
     )
-    defaults = Limits()
     g.add_argument(
-        "--test-timeout",
-        type=_positive,
-        default=defaults.wall_s,
-        help="seconds for the whole test run",
+        "--test-timeout", type=_positive, default=None, help="seconds for the whole test run (300)"
+    )
+    g.add_argument("--per-test-timeout", type=_positive, default=None, help="seconds per test (60)")
+    g.add_argument(
+        "--memory-mb", type=_positive, default=None, help="address space limit for tests (2048)"
     )
     g.add_argument(
-        "--per-test-timeout", type=_positive, default=defaults.per_test_s, help="seconds per test"
-    )
-    g.add_argument(
-        "--memory-mb",
-        type=_positive,
-        default=defaults.memory_mb,
-        help="address space limit for tests",
-    )
-    g.add_argument(
-        "--max-processes",
-        type=_positive,
-        default=defaults.processes,
-        help="process limit for tests",
+        "--max-processes", type=_positive, default=None, help="process limit for tests (256)"
     )
     g.add_argument(
         "--disk-mb",
         type=_positive,
-        default=defaults.disk_mb,
-        help="disk space for everything the tests write (scratch copy, home, /tmp)",
+        default=None,
+        help="disk space for everything the tests write: scratch copy, home, /tmp (1024)",
     )
 
 
@@ -182,18 +190,26 @@ def _share(value: str) -> float:
     return number
 
 
-def _add_leaderboard_options(p: argparse.ArgumentParser) -> None:
+def _shard(value: str) -> tuple[int, int]:
+    from grader.batch.submissions import parse_shard  # noqa: PLC0415
+
+    return parse_shard(value)
+
+
+def _leaderboard_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-under", type=_score, help="exit 1 when a graded candidate is below this")
     p.add_argument(
         "--similarity-threshold",
         type=_share,
-        default=DEFAULT_SIMILARITY_THRESHOLD,
-        help="flag two candidates when this share (0-1] of one's code is in the other's",
+        default=None,
+        help="flag two candidates when this share (0-1] of one's code is in the other's (0.5)",
     )
 
 
-def _add_batch_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    b = commands.add_parser("batch", help="grade many submissions into one leaderboard")
+def _batch_commands(commands: argparse._SubParsersAction[_Parser], shared: _Parser) -> None:
+    b = commands.add_parser(
+        "batch", help="grade many submissions into one leaderboard", parents=[shared]
+    )
     b.add_argument(
         "submissions",
         type=Path,
@@ -212,17 +228,19 @@ def _add_batch_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     b.add_argument(
         "--shard",
-        type=parse_shard,
+        type=_shard,
         metavar="I/N",
         help="grade only shard I (0-based) of N: a stable hash of the candidate id",
     )
     b.add_argument(
         "--force", action="store_true", help="regrade rows already graded at the same commit"
     )
-    _add_leaderboard_options(b)
-    _add_grading_options(b)
+    _leaderboard_options(b)
+    _submission_options(b)
     a = commands.add_parser(
-        "aggregate", help="build the leaderboard from reports graded elsewhere (shards)"
+        "aggregate",
+        help="build the leaderboard from reports graded elsewhere (shards)",
+        parents=[shared],
     )
     a.add_argument(
         "inputs",
@@ -232,17 +250,196 @@ def _add_batch_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="batch output folders, candidate folders, grade output folders or report.json files",
     )
     a.add_argument("--out", type=Path, required=True, help="output folder")
-    _add_leaderboard_options(a)
+    _leaderboard_options(a)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, exposed for documentation and tests."""
+    shared = _output_options()
+    parser = _Parser(
+        prog="grader", description="Grade a Python take-home submission.", parents=[shared]
+    )
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    g = commands.add_parser(
+        "grade", help="grade one submission and write its report", parents=[shared]
+    )
+    g.add_argument(
+        "source", help="git URL (https, ssh, file://), owner/repo, folder, .zip or .tar.gz"
+    )
+    g.add_argument("--ref", help="branch, tag or commit to grade (git sources only)")
+    g.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="grade again even when this commit was graded with the same rubric, grader, "
+        "tools and options (the earlier report is otherwise reused)",
+    )
+    _grading_options(g, "grader-report")
+    p = commands.add_parser(
+        "preview",
+        help="grade your work tree as it is now, uncommitted files included",
+        description="Grade the work tree at PATH as it is now: tracked and untracked files, "
+        "committed or not, ignored files left out; the same analysis and rubric as grade.",
+        parents=[shared],
+    )
+    p.add_argument("path", nargs="?", default=".", type=Path, help="work tree (default .)")
+    _grading_options(p, "grader-report")
+    e = commands.add_parser(
+        "explain",
+        help="how the rubric scores a criterion or a metric",
+        description="Print how the rubric scores a criterion or a metric: weights, the "
+        "points curve as thresholds, caps and rationale. Without a name, list them.",
+        parents=[shared],
+    )
+    e.add_argument("name", nargs="?", help="criterion id or name, or metric name")
+    e.add_argument(
+        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+    )
+    commands.add_parser("rubrics", help="list the built-in rubrics", parents=[shared])
+    _batch_commands(commands, shared)
+    return parser
 
 
 def _limits(args: argparse.Namespace) -> Limits:
+    from grader.sandbox import Limits  # noqa: PLC0415
+
+    defaults = Limits()
     return Limits(
-        wall_s=args.test_timeout,
-        per_test_s=args.per_test_timeout,
-        memory_mb=int(args.memory_mb),
-        processes=int(args.max_processes),
-        disk_mb=int(args.disk_mb),
+        wall_s=args.test_timeout or defaults.wall_s,
+        per_test_s=args.per_test_timeout or defaults.per_test_s,
+        memory_mb=int(args.memory_mb or defaults.memory_mb),
+        processes=int(args.max_processes or defaults.processes),
+        disk_mb=int(args.disk_mb or defaults.disk_mb),
     )
+
+
+def _options(args: argparse.Namespace, source: str) -> GradeOptions:
+    from grader.environment import EnvironmentCache, default_cache_dir  # noqa: PLC0415
+    from grader.pipeline import GradeOptions  # noqa: PLC0415
+
+    return GradeOptions(
+        source=source,
+        rubric=args.rubric,
+        limits=_limits(args),
+        allow_unsandboxed=args.allow_unsandboxed,
+        exclude=tuple(args.exclude),
+        environments=EnvironmentCache(
+            args.cache_dir or default_cache_dir(),
+            offline=args.offline,
+            limit_bytes=int(args.cache_size_gb * 1024**3),
+            allow_builds=args.allow_source_builds,
+            python_downloads=args.python_downloads,
+        ),
+    )
+
+
+def _flag(args: argparse.Namespace, name: str) -> bool:
+    return bool(getattr(args, name, False))
+
+
+def _console(args: argparse.Namespace) -> Console:
+    from grader.render import terminal  # noqa: PLC0415
+
+    return terminal.console(no_color=_flag(args, "no_color"))
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, err: Console) -> Iterator[OnEvent | None]:
+    """A spinner per running stage on a terminal; nothing when quiet, logging or piped."""
+    if _flag(args, "quiet") or _flag(args, "verbose") or not err.is_terminal:
+        yield None
+        return
+    from grader.render.terminal import StageProgress  # noqa: PLC0415
+
+    with StageProgress(err) as progress:
+        yield progress
+
+
+def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
+    """Write the reports, tell the person what to do next, and choose the exit code."""
+    from grader import gains  # noqa: PLC0415
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.progress import stage  # noqa: PLC0415
+    from grader.render import DEFAULT_FORMATS, terminal, write_reports  # noqa: PLC0415
+
+    with stage("rendering"):
+        written = write_reports(report, args.out, args.format or list(DEFAULT_FORMATS))
+    main_file = next((p for p in written if p.suffix == ".html"), written[0])
+    if _flag(args, "quiet"):
+        sys.stdout.write(terminal.score_line(report) + "\n")
+    else:
+        worth = gains.gains(load_rubric(args.rubric), report)
+        terminal.summary(err, report, worth, None)
+        sys.stdout.write(f"{main_file}\n")
+    if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
+        return ExitCode.BELOW_FAIL_UNDER
+    return ExitCode.GRADED
+
+
+def _grade(args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.render import prepare_output  # noqa: PLC0415
+    from grader.results_cache import grade_cached  # noqa: PLC0415
+
+    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
+    prepare_output(args.out)
+    options = dataclasses.replace(_options(args, args.source), ref=args.ref)
+    err = _console(args)
+    with _progress(args, err) as on_event:
+        report, cached = grade_cached(
+            dataclasses.replace(options, on_event=on_event), use_cache=not args.no_cache
+        )
+    if cached:
+        sys.stderr.write(
+            f"grader: reused the report graded at {report.generated_at} "
+            "(same commit, rubric, grader, tools and options; --no-cache grades again)\n"
+        )
+    return _graded(args, report, err)
+
+
+def _preview(args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.preview import preview  # noqa: PLC0415
+    from grader.render import prepare_output  # noqa: PLC0415
+
+    load_rubric(args.rubric)
+    if not args.path.is_dir():
+        raise UsageError(f"{args.path} is not a folder")
+    prepare_output(args.out)
+    err = _console(args)
+    with _progress(args, err) as on_event:
+        options = dataclasses.replace(_options(args, str(args.path)), on_event=on_event)
+        report = preview(args.path, options, skip=(args.out,))
+    return _graded(args, report, err)
+
+
+def _explain(args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import known_metrics, load_rubric  # noqa: PLC0415
+    from grader.render import explain  # noqa: PLC0415
+
+    rubric = load_rubric(args.rubric)
+    if args.name is None:
+        sys.stdout.write(explain.overview(rubric))
+        return ExitCode.GRADED
+    specs = known_metrics()
+    sys.stdout.write(
+        explain.explain(
+            rubric,
+            args.name,
+            {name: spec.description for name, spec in specs.items()},
+            {name: spec.unit for name, spec in specs.items()},
+        )
+    )
+    return ExitCode.GRADED
+
+
+def _rubrics(_args: argparse.Namespace) -> ExitCode:
+    from grader.pipeline import load_rubric  # noqa: PLC0415
+    from grader.render import explain  # noqa: PLC0415
+    from grader.rubric import builtin_names  # noqa: PLC0415
+
+    sys.stdout.write(explain.rubrics((name, load_rubric(name)) for name in builtin_names()))
+    return ExitCode.GRADED
 
 
 def _finish_batch(code: ExitCode, result: BatchResult, out: Path) -> ExitCode:
@@ -254,7 +451,18 @@ def _finish_batch(code: ExitCode, result: BatchResult, out: Path) -> ExitCode:
     return code
 
 
+def _threshold(args: argparse.Namespace) -> float:
+    from grader.batch.collect import DEFAULT_SIMILARITY_THRESHOLD  # noqa: PLC0415
+
+    value = args.similarity_threshold
+    return DEFAULT_SIMILARITY_THRESHOLD if value is None else float(value)
+
+
 def _batch(args: argparse.Namespace) -> ExitCode:
+    from grader.batch.runner import BatchOptions  # noqa: PLC0415
+    from grader.batch.runner import run as run_batch  # noqa: PLC0415
+    from grader.batch.worker import Settings  # noqa: PLC0415
+
     settings = Settings(
         rubric=args.rubric,
         exclude=tuple(args.exclude),
@@ -273,51 +481,26 @@ def _batch(args: argparse.Namespace) -> ExitCode:
         shard=args.shard,
         force=args.force,
         fail_under=args.fail_under,
-        similarity_threshold=args.similarity_threshold,
+        similarity_threshold=_threshold(args),
     )
     return _finish_batch(*run_batch(options), args.out)
 
 
 def _aggregate(args: argparse.Namespace) -> ExitCode:
-    code, result = aggregate(args.inputs, args.out, args.fail_under, args.similarity_threshold)
+    from grader.batch.aggregate import aggregate  # noqa: PLC0415
+
+    code, result = aggregate(args.inputs, args.out, args.fail_under, _threshold(args))
     return _finish_batch(code, result, args.out)
 
 
-def _grade(args: argparse.Namespace) -> ExitCode:
-    load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
-    prepare_output(args.out)
-    limits = _limits(args)
-    report, cached = grade_cached(
-        GradeOptions(
-            source=args.source,
-            ref=args.ref,
-            rubric=args.rubric,
-            limits=limits,
-            allow_unsandboxed=args.allow_unsandboxed,
-            exclude=tuple(args.exclude),
-            environments=EnvironmentCache(
-                args.cache_dir or default_cache_dir(),
-                offline=args.offline,
-                limit_bytes=int(args.cache_size_gb * 1024**3),
-                allow_builds=args.allow_source_builds,
-                python_downloads=args.python_downloads,
-            ),
-        ),
-        use_cache=not args.no_cache,
-    )
-    if cached:
-        sys.stderr.write(
-            f"grader: reused the report graded at {report.generated_at} "
-            "(same commit, rubric, grader, tools and options; --no-cache grades again)\n"
-        )
-    written = write_reports(report, args.out, args.format)
-    score = "not measured" if report.score is None else f"{report.score:.1f}"
-    sys.stderr.write(f"grader: {score}/100, grade {report.grade}\n")
-    main_file = next((p for p in written if p.suffix == ".html"), written[0])
-    sys.stdout.write(f"{main_file}\n")
-    if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
-        return ExitCode.BELOW_FAIL_UNDER
-    return ExitCode.GRADED
+_COMMANDS = {
+    "grade": _grade,
+    "preview": _preview,
+    "explain": _explain,
+    "rubrics": _rubrics,
+    "batch": _batch,
+    "aggregate": _aggregate,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -325,11 +508,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING,
-            format="grader: %(message)s",
+            level=logging.DEBUG if _flag(args, "verbose") else logging.WARNING,
+            format="grader: %(relativeCreated)6.0f ms %(message)s",
         )
-        command = {"grade": _grade, "batch": _batch, "aggregate": _aggregate}[args.command]
-        return int(command(args))
+        return int(_COMMANDS[args.command](args))
     except KeyboardInterrupt:
         sys.stderr.write("grader: error: interrupted; no report was written\n")
         return int(InterruptedByUserError.exit_code)

@@ -125,6 +125,12 @@ class FileStats:
     max_complexity: float | None = None
     maintainability: float | None = None
     line_coverage: float | None = None
+    statements: int | None = None
+    """Statements coverage measured in this file (the denominator of line_coverage)."""
+    missing_lines: tuple[int, ...] | None = None
+    """Lines of statements the tests never ran."""
+    branches: int | None = None
+    covered_branches: int | None = None
 
 
 @dataclass(frozen=True)

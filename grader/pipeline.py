@@ -33,10 +33,11 @@ from grader.models import (
     ToolResult,
     ToolStatus,
 )
+from grader.progress import OnEvent, stage
 from grader.rubric import Rubric
 from grader.sandbox import Limits, Sandbox
 from grader.tools import ALL_TOOLS, declared_metrics
-from grader.tools.base import Tool, ToolContext
+from grader.tools.base import MetricSpec, Tool, ToolContext
 from grader.workspace import (
     Workspace,
     inventory,
@@ -69,9 +70,11 @@ class GradeOptions:
     keep_sources: Path | None = None
     """A folder to copy the analysed source files (tests and excluded paths left out) into,
     for later comparison across submissions (batch similarity)."""
+    on_event: OnEvent | None = field(default=None, compare=False)
+    """Told when each stage (acquire, environment, each tool, scoring) starts and ends."""
 
 
-def known_metrics() -> dict[str, object]:
+def known_metrics() -> dict[str, MetricSpec]:
     """Names a rubric may reference: tool metrics and derived rates."""
     return {**declared_metrics(), **normalize.derived_specs()}
 
@@ -83,7 +86,8 @@ def load_rubric(name_or_path: str) -> Rubric:
 
 def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
     try:
-        return tool.run(ctx)
+        with stage(tool.name, ctx.on_event):
+            return tool.run(ctx)
     except Exception as exc:
         log.debug("adapter %s failed:\n%s", tool.name, traceback.format_exc())
         return ToolResult(
@@ -104,7 +108,14 @@ def run_tools(
         tool_dir = workdir / "tools" / tool.name
         tool_dir.mkdir(parents=True)
         contexts.append(
-            ToolContext(workspace, tool_dir, sandbox, options.limits, options.environments)
+            ToolContext(
+                workspace,
+                tool_dir,
+                sandbox,
+                options.limits,
+                options.environments,
+                on_event=options.on_event,
+            )
         )
     # The longest tool (the test run) starts first; results stay in registry order.
     order = sorted(range(len(tools)), key=lambda i: tools[i].name != LONGEST_TOOL)
@@ -255,27 +266,42 @@ def _copy_sources(workspace: Workspace, dest: Path) -> None:
         shutil.copyfile(workspace.root / relative, target, follow_symlinks=False)
 
 
-def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
-    acquired = acquire(options.source, options.ref, workdir)
-    workspace = inventory(acquired.root, options.exclude)
+def _workspace(source: str, root: Path, exclude: tuple[str, ...]) -> Workspace:
+    """The inventory of an acquired submission, refused when there is nothing to grade."""
+    workspace = inventory(root, exclude)
     remove_outside_symlinks(workspace)
     if not workspace.python_files:
-        raise UsageError(f"no Python files in {options.source}")
+        raise UsageError(f"no Python files in {source}")
     if not workspace.source_files:
-        raise UsageError(f"no Python code besides tests in {options.source}")
+        raise UsageError(f"no Python code besides tests in {source}")
     workspace = screen(workspace)
     if not workspace.python_files:
-        raise UsageError(f"no Python file in {options.source} can be parsed")
+        raise UsageError(f"no Python file in {source} can be parsed")
+    return workspace
+
+
+def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
+    with stage("acquire", options.on_event):
+        acquired = acquire(options.source, options.ref, workdir)
+    with stage("inventory", options.on_event):
+        workspace = _workspace(options.source, acquired.root, options.exclude)
+        sandbox: Sandbox = sandbox_module.NotNeeded()
+        if workspace.test_files:
+            sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     if options.keep_sources is not None:
         _copy_sources(workspace, options.keep_sources)
-    sandbox: Sandbox = sandbox_module.NotNeeded()
-    if workspace.test_files:
-        sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
+    log.info(
+        "%d Python files (%d tests), sandbox: %s",
+        len(workspace.python_files),
+        len(workspace.test_files),
+        type(sandbox).__name__,
+    )
     results = run_tools(workspace, workdir, sandbox, options)
-    metrics = normalize.all_metrics(results)
-    findings = [f for r in results for f in r.findings]
-    criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
-    criteria = with_fingerprints(workspace.root, _with_snippets(workspace, criteria))
+    with stage("scoring", options.on_event):
+        metrics = normalize.all_metrics(results)
+        findings = [f for r in results for f in r.findings]
+        criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
+        criteria = with_fingerprints(workspace.root, _with_snippets(workspace, criteria))
     warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
     submission = Submission(
         source=options.source,

@@ -74,8 +74,13 @@ def _is_confident(finding: Finding) -> bool:
     return finding.confidence is not None and finding.confidence.rank >= Severity.MEDIUM.rank
 
 
+def security_weight(finding: Finding) -> float:
+    """What one finding adds to ``security.weighted``: by severity, when bandit is confident."""
+    return SEVERITY_WEIGHT.get(finding.severity, 0.0) if _is_confident(finding) else 0.0
+
+
 def _metrics(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
-    weighted = sum(SEVERITY_WEIGHT.get(f.severity, 0.0) for f in findings if _is_confident(f))
+    weighted = sum(security_weight(f) for f in findings)
     worst = [f for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH]
     severe = [
         f

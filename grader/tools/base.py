@@ -11,6 +11,7 @@ from typing import Protocol
 from grader import proc
 from grader.environment import EnvironmentCache
 from grader.models import Metric, ToolResult, ToolStatus
+from grader.progress import OnEvent
 from grader.sandbox import Limits, Sandbox
 from grader.workspace import Workspace
 
@@ -35,6 +36,8 @@ class ToolContext:
     environments: EnvironmentCache | None = None
     """Where the candidate's test environments are built; None runs tests with grader's own."""
     static_timeout_s: float = 300.0
+    on_event: OnEvent | None = None
+    """Told when a long step inside a tool (building the test environment) starts and ends."""
 
 
 class Tool(Protocol):

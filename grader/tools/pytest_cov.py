@@ -35,6 +35,7 @@ from grader.models import (
     ToolResult,
     ToolStatus,
 )
+from grader.progress import stage
 from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
 from grader.scratch import DiskArea, disk_area, footprint
 from grader.tools import project_install, pytest_settings, test_environment
@@ -413,7 +414,8 @@ class PytestCoverage:
         if not ws.test_files:
             nothing = Metric("packaging.installable", None, "%", self.name, "no tests to run")
             return self._zero("no test files found", nothing)
-        prepared = test_environment.prepare(ctx)
+        with stage("environment", ctx.on_event):
+            prepared = test_environment.prepare(ctx)
         return dataclasses.replace(self._run(ctx, prepared), warnings=prepared.warnings)
 
     def _run(self, ctx: ToolContext, prepared: test_environment.TestEnvironment) -> ToolResult:
@@ -587,7 +589,12 @@ class PytestCoverage:
         branch = _percent(totals.get("covered_branches", 0), totals.get("num_branches", 0))
         per_file = tuple(
             FileStats(
-                path=relative, line_coverage=_percent(s["covered_lines"], s["num_statements"])
+                path=relative,
+                line_coverage=_percent(s["covered_lines"], s["num_statements"]),
+                statements=s["num_statements"],
+                missing_lines=tuple(info.get("missing_lines", ())),
+                branches=s.get("num_branches"),
+                covered_branches=s.get("covered_branches"),
             )
             for path, info in sorted(data["files"].items())
             if (relative := _inside(scratch, path)) is not None

@@ -1,0 +1,69 @@
+"""grader preview grades a work tree as it is, and exactly as grade grades a clean commit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, SAMPLES, git, make_repo
+
+from grader.cli import main
+
+
+def _criteria(report: dict[str, Any]) -> list[tuple[str, float | None, str]]:
+    return [(c["id"], c["score"], c["reason"]) for c in report["criteria"]]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_preview_of_a_clean_committed_tree_gives_the_grade(
+    sample_repos: dict[str, Path], graded: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    out = tmp_path / "preview"
+    argv = ["-v", "preview", str(sample_repos["exemplary"]), "--out", str(out), "--format", "json"]
+    run = subprocess.run(
+        [sys.executable, "-m", "grader", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    previewed = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    official = graded["exemplary"]
+    assert previewed["score"] == official["score"]
+    assert previewed["grade"] == official["grade"]
+    assert _criteria(previewed) == _criteria(official)
+    assert previewed["submission"]["commit"] == official["submission"]["commit"]
+    # -v logs every stage with its duration.
+    for stage in ("acquire", "inventory", "environment", "ruff", "pytest", "scoring", "rendering"):
+        assert f"{stage}: done in " in run.stderr, stage
+
+
+def test_preview_grades_uncommitted_files_and_leaves_out_ignored_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(SAMPLES / "poor", tmp_path / "repo")
+    (repo / ".gitignore").write_text("scratch_notes.py\n", encoding="utf-8")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "--quiet", "-m", "ignore scratch")
+    (repo / "new_module.py").write_text("import os\n", encoding="utf-8")  # untracked
+    (repo / "scratch_notes.py").write_text("import sys\n", encoding="utf-8")  # ignored
+    out = repo / "grader-report"  # inside the tree, untracked: never graded itself
+    code = main(["preview", str(repo), "--out", str(out), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    graded_files = {f["path"] for f in report["files"]}
+    found = {f["path"] for c in report["criteria"] for f in c["findings"]}
+    assert "new_module.py" in found | graded_files
+    assert "scratch_notes.py" not in found | graded_files
+    assert not any(path.startswith("grader-report") for path in found | graded_files)
+    assert report["submission"]["commit"] is None  # not a commit: uncommitted work included
+    assert "1 uncommitted change" in report["submission"]["warnings"][0]
+    assert captured.out.strip() == str(out / "report.json")
