@@ -148,7 +148,11 @@ def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None
     scratch.mkdir()
     out = tmp_path / "out"
     child = subprocess.Popen(
-        [sys.executable, "-m", "grader", "grade", str(SAMPLES / "exemplary"), "--out", str(out)],
+        # --no-cache: the sample may have been graded already this session.
+        [
+            *[sys.executable, "-m", "grader", "grade", str(SAMPLES / "exemplary")],
+            *["--out", str(out), "--no-cache"],
+        ],
         cwd=ROOT,
         env={**os.environ, "TMPDIR": str(scratch)},
         stdout=subprocess.PIPE,
