@@ -50,7 +50,7 @@ screenshots: setup browser-deps ## write screenshots of the sample reports and o
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
 	$(PY) scripts/terminal_screenshot.py docs/screenshots
 
-bench: setup ## grades against the tools by hand and prospector, caches, start-up, environment builds and batch throughput
+bench: setup ## start-up, grade vs the tools by hand vs prospector, stage breakdown, caches, environments, batch throughput
 	env -u PYTHONDONTWRITEBYTECODE $(PY) scripts/bench_grade.py --repeats 3
 	$(PY) scripts/bench.py 3
 	$(PY) scripts/bench_batch.py

@@ -20,6 +20,7 @@ import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -45,6 +46,28 @@ class Acquired:
     ref: str | None
     warnings: tuple[str, ...] = ()
     commit_date: str | None = None
+    git_dir: Path | None = None
+    """The clone's history, kept outside the submission when asked for (``keep_history``)."""
+    after_deadline: tuple[str, ...] = ()
+    """Commits of the branch made after the deadline, newest first (not graded)."""
+
+
+@dataclass(frozen=True)
+class _Cloned:
+    sha: str
+    ref: str | None
+    date: str
+    git_dir: Path | None = None
+    after_deadline: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """Keep a git source's history (for --base, --deadline, the Process criterion); other
+    sources have none, which the caller checks."""
+
+    keep: bool = False
+    deadline: datetime | None = None
 
 
 def _git_env() -> dict[str, str]:
@@ -77,7 +100,13 @@ _GIT_SAFETY = [
 
 
 def _git(args: list[str], cwd: Path) -> proc.ProcResult:
-    return proc.run(["git", *_GIT_SAFETY, *args], cwd=cwd, timeout_s=GIT_TIMEOUT_S, env=_git_env())
+    return run_git(args, cwd)
+
+
+def run_git(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> proc.ProcResult:
+    """git with grader's locked-down settings (for every module that reads repositories)."""
+    env = {**_git_env(), **(extra_env or {})}
+    return proc.run(["git", *_GIT_SAFETY, *args], cwd=cwd, timeout_s=GIT_TIMEOUT_S, env=env)
 
 
 def _first_line(text: str) -> str:
@@ -86,7 +115,21 @@ def _first_line(text: str) -> str:
     return (fatal or lines or ["git failed"])[0].removeprefix("fatal: ")
 
 
-def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str | None, str]:
+def _before_deadline(
+    sha: str, deadline: datetime, dest: Path, label: str
+) -> tuple[str, tuple[str, ...]]:
+    """The last commit (by committer date) before the deadline, and the commits after it."""
+    stamp = deadline.isoformat()
+    chosen = _git(["rev-list", "-1", f"--before={stamp}", sha], dest).stdout.strip()
+    if not chosen:
+        raise AcquireError(f"{label} has no commit before the deadline {stamp}")
+    after = _git(["rev-list", f"{chosen}..{sha}"], dest).stdout.split()
+    return chosen, tuple(after)
+
+
+def _clone(
+    url: str, ref: str | None, dest: Path, label: str, history: HistoryRequest = HistoryRequest()
+) -> _Cloned:
     result = _git(
         [
             "clone",
@@ -115,15 +158,23 @@ def _clone(url: str, ref: str | None, dest: Path, label: str) -> tuple[str, str 
         if ref is None:
             raise AcquireError(f"{label} is an empty repository (no commits)")
         raise AcquireError(f"unknown ref {ref!r} in {label}")
+    after: tuple[str, ...] = ()
+    if history.deadline is not None:
+        sha, after = _before_deadline(sha, history.deadline, dest, label)
     checkout = _git(["checkout", "--quiet", "--detach", sha], dest)
     if checkout.exit_code != 0:
         raise AcquireError(
             f"cannot check out {ref or 'HEAD'} of {label}: {_first_line(checkout.stderr)}"
         )
     date = _git(["log", "-1", "--format=%cI", sha], dest).stdout.strip()
-    shutil.rmtree(dest / ".git")
+    git_dir = None
+    if history.keep or history.deadline is not None:
+        # Kept beside the submission, never in it: no tool or test sees the history.
+        git_dir = (dest / ".git").rename(dest.parent / "history.git")
+    else:
+        shutil.rmtree(dest / ".git")
     _tree_size(dest, label)
-    return sha, ref, date
+    return _Cloned(sha, ref, date, git_dir, after)
 
 
 def _tree_size(folder: Path, label: str) -> int:
@@ -276,8 +327,8 @@ class WorkingTree:
     """Tracked and untracked files, relative to the folder; ignored files left out."""
     head: str | None
     """The commit checked out, None before the first commit."""
-    changed: int
-    """Files that differ from ``head``: modified, added, deleted or untracked."""
+    changed: tuple[str, ...]
+    """Files that differ from ``head``: modified, added, deleted, renamed or untracked."""
 
 
 def working_tree(folder: Path) -> WorkingTree | None:
@@ -294,11 +345,30 @@ def working_tree(folder: Path) -> WorkingTree | None:
         raise AcquireError(f"cannot list the files of {folder}: {_first_line(listed.stderr)}")
     head = _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], folder)
     status = _git(["status", "--porcelain", "-z", "--untracked-files=all", "--", "."], folder)
+    # porcelain paths are relative to the repository's root, ls-files' to ``folder``
+    prefix = _git(["rev-parse", "--show-prefix"], folder).stdout.strip()
     return WorkingTree(
         files=tuple(sorted({name for name in listed.stdout.split("\0") if name})),
         head=head.stdout.strip() if head.exit_code == 0 else None,
-        changed=sum(1 for entry in status.stdout.split("\0") if entry[2:3] == " "),
+        changed=tuple(
+            path.removeprefix(prefix)
+            for path in _status_paths(status.stdout)
+            if path.startswith(prefix)
+        ),
     )
+
+
+def _status_paths(porcelain: str) -> tuple[str, ...]:
+    """Paths in ``git status --porcelain -z``: "XY path", a rename followed by its origin."""
+    entries = iter(porcelain.split("\0"))
+    paths = []
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            next(entries, None)  # the path it was renamed or copied from
+    return tuple(paths)
 
 
 def copy_working_tree(folder: Path, tree: WorkingTree, dest: Path) -> None:
@@ -330,21 +400,46 @@ def copy_working_tree(folder: Path, tree: WorkingTree, dest: Path) -> None:
 NOT_A_REPOSITORY = "the folder is not a git repository: no commit recorded"
 
 
-def _acquire_local(local: Path, source: str, ref: str | None, dest: Path) -> Acquired:
+def _acquire_local(
+    local: Path, source: str, ref: str | None, dest: Path, history: HistoryRequest
+) -> Acquired:
     if local.is_file() and local.name.endswith(ARCHIVE_SUFFIXES):
         if ref:
             raise AcquireError("--ref applies to git sources, not to archives")
         _unpack(local, dest)
-        return Acquired(dest, source, None, None)
+        return Acquired(dest, source, None, None, _no_deadline(history))
     if not local.is_dir():
         raise AcquireError(f"{source} is neither a folder, a git URL nor a .zip/.tar.gz archive")
     if (local / ".git").exists():
-        sha, ref, date = _clone(local.as_uri(), ref, dest, source)
-        return Acquired(dest, source, sha, ref, commit_date=date)
+        return _acquired(_clone(local.as_uri(), ref, dest, source, history), dest, source)
     if ref:
         raise AcquireError(f"--ref needs a git repository, and {source} is not one")
     _copy_folder(local, dest)
-    return Acquired(dest, source, None, None, (NOT_A_REPOSITORY,))
+    return Acquired(
+        dest,
+        source,
+        None,
+        None,
+        (NOT_A_REPOSITORY, *_no_deadline(history)),
+    )
+
+
+def _no_deadline(history: HistoryRequest) -> tuple[str, ...]:
+    if history.deadline is None:
+        return ()
+    return ("no git history: the deadline could not be checked; everything was graded",)
+
+
+def _acquired(cloned: _Cloned, dest: Path, source: str) -> Acquired:
+    return Acquired(
+        dest,
+        source,
+        cloned.sha,
+        cloned.ref,
+        commit_date=cloned.date,
+        git_dir=cloned.git_dir,
+        after_deadline=cloned.after_deadline,
+    )
 
 
 def _remote_url(source: str) -> str:
@@ -357,14 +452,15 @@ def _remote_url(source: str) -> str:
     raise AcquireError(f"no such file or folder: {source}")
 
 
-def acquire(source: str, ref: str | None, workdir: Path) -> Acquired:
+def acquire(
+    source: str, ref: str | None, workdir: Path, history: HistoryRequest = HistoryRequest()
+) -> Acquired:
     """Fetch ``source`` at ``ref`` into ``workdir/submission`` and say what was graded."""
     dest = workdir / "submission"
     local = Path(source).expanduser()
     if local.exists():
-        return _acquire_local(local.resolve(), source, ref, dest)
-    sha, ref, date = _clone(_remote_url(source), ref, dest, source)
-    return Acquired(dest, source, sha, ref, commit_date=date)
+        return _acquire_local(local.resolve(), source, ref, dest, history)
+    return _acquired(_clone(_remote_url(source), ref, dest, source, history), dest, source)
 
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -23,7 +23,8 @@ from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageEr
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from grader.models import BatchResult, Report
+    from grader.assignment import Assignment
+    from grader.models import Audience, BatchResult, Report
     from grader.pipeline import GradeOptions
     from grader.progress import OnEvent
     from grader.render import Format
@@ -70,6 +71,101 @@ def _positive(value: str) -> float:
     return number
 
 
+def _audience(value: str) -> Audience:
+    from grader.models import Audience  # noqa: PLC0415
+
+    # "hiring-team" is the GitHub Action's name for the reviewer.
+    try:
+        return Audience.REVIEWER if value == "hiring-team" else Audience(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an audience (reviewer or candidate)"
+        ) from None
+
+
+def _add_assignment_arguments(g: argparse.ArgumentParser) -> None:
+    """--assignment and the parts of it the command line can override."""
+    g.add_argument(
+        "--assignment", type=Path, help="assignment.toml: rubric, hidden tests, starter, deadline"
+    )
+    g.add_argument(
+        "--hidden-tests", type=Path, metavar="DIR", help="the hiring team's own tests to run"
+    )
+    g.add_argument(
+        "--starter",
+        metavar="URL_OR_PATH[@REF]",
+        help="the starter code the candidate began with; its untouched lines are not scored",
+    )
+    g.add_argument("--base", metavar="REF", help="a commit of the submission holding the starter")
+    g.add_argument(
+        "--deadline",
+        metavar="ISO-8601-TIMESTAMP",
+        help="grade the last commit made before this (e.g. 2024-05-01T18:00:00+02:00)",
+    )
+    g.add_argument(
+        "--audience",
+        type=_audience,
+        default=None,
+        help="reviewer (everything) or candidate (hidden tests as the assignment allows, "
+        "no interview points)",
+    )
+
+
+def _add_calibrate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    c = commands.add_parser(
+        "calibrate",
+        help="grade an assignment's starter (floor) and reference solution (ceiling)",
+    )
+    c.add_argument("--assignment", type=Path, required=True, help="assignment.toml")
+    c.add_argument("--rubric", default=None, help="override the assignment's rubric")
+    c.add_argument("--allow-unsandboxed", action="store_true", help="as for grade")
+    c.add_argument("--cache-dir", type=Path, default=None, help="as for grade")
+
+
+def _calibrate(args: argparse.Namespace) -> ExitCode:
+    from grader import assignment as assignment_module  # noqa: PLC0415
+    from grader import calibrate, calibration  # noqa: PLC0415
+    from grader.environment import EnvironmentCache, default_cache_dir  # noqa: PLC0415
+    from grader.pipeline import GradeOptions, load_rubric  # noqa: PLC0415
+
+    loaded = assignment_module.load(args.assignment)
+    assignment = assignment_module.override(loaded, rubric=args.rubric)
+    rubric = assignment.rubric or "default"
+    load_rubric(rubric)
+    options = GradeOptions(
+        source="",
+        rubric=rubric,
+        allow_unsandboxed=args.allow_unsandboxed,
+        environments=EnvironmentCache(args.cache_dir or default_cache_dir()),
+    )
+    floor, ceiling, path = calibrate.run(assignment, options)
+    sys.stderr.write(
+        f"grader: floor (bare starter) {floor.score}, ceiling (reference) {ceiling.score} "
+        f"grade {ceiling.grade}\n"
+    )
+    said = calibration.warning(ceiling.score, load_rubric(rubric))
+    if said:
+        sys.stderr.write(f"grader: warning: {said}\n")
+    sys.stdout.write(f"{path}\n")
+    return ExitCode.GRADED
+
+
+def load_assignment(args: argparse.Namespace) -> Assignment:
+    """The assignment file (if any) with the command line's overrides."""
+    from grader import assignment as assignment_module  # noqa: PLC0415
+    from grader.assignment import Assignment  # noqa: PLC0415
+
+    loaded = assignment_module.load(args.assignment) if args.assignment else Assignment()
+    return assignment_module.override(
+        loaded,
+        hidden_tests=args.hidden_tests,
+        starter=args.starter,
+        base=args.base,
+        deadline=args.deadline,
+        rubric=args.rubric,
+    )
+
+
 def _output_options() -> _Parser:
     """-v, --quiet and --no-color, accepted before or after the command.
 
@@ -102,7 +198,10 @@ def _output_options() -> _Parser:
 def _grading_options(g: argparse.ArgumentParser, out_default: str) -> None:
     """Options shared by ``grade`` and ``preview``: both grade with the same analysis."""
     g.add_argument(
-        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+        "--rubric",
+        default=None,
+        help="built-in rubric name or path to a TOML file (default: the assignment's, "
+        "else 'default')",
     )
     g.add_argument(
         "--out", type=Path, default=Path(out_default), help=f"output folder (default {out_default})"
@@ -155,6 +254,7 @@ def _submission_options(g: argparse.ArgumentParser) -> None:
         help="let uv download the Python a submission asks for when this host has none "
         "(default: use installed interpreters only)",
     )
+    _add_assignment_arguments(g)
     g.add_argument(
         "--test-timeout", type=_positive, default=None, help="seconds for the whole test run (300)"
     )
@@ -297,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("rubrics", help="list the built-in rubrics", parents=[shared])
     _batch_commands(commands, shared)
+    _add_calibrate(commands)
     return parser
 
 
@@ -360,16 +461,22 @@ def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
     from grader import gains  # noqa: PLC0415
     from grader.pipeline import load_rubric  # noqa: PLC0415
     from grader.progress import stage  # noqa: PLC0415
-    from grader.render import DEFAULT_FORMATS, terminal, write_reports  # noqa: PLC0415
+    from grader.render import DEFAULT_FORMATS, status_line, terminal, write_reports  # noqa: PLC0415
 
     with stage("rendering"):
         written = write_reports(report, args.out, args.format or list(DEFAULT_FORMATS))
     main_file = next((p for p in written if p.suffix == ".html"), written[0])
+    if report.assignment is not None and report.assignment.no_work:
+        sys.stderr.write("".join(f"{line}\n" for line in status_line.lines(report)))
+        sys.stdout.write(f"{main_file}\n")
+        return ExitCode.GRADED
     if _flag(args, "quiet"):
         sys.stdout.write(terminal.score_line(report) + "\n")
     else:
         worth = gains.gains(load_rubric(args.rubric), report)
         terminal.summary(err, report, worth, None)
+        if report.assignment is not None:  # hidden tests, starter, calibration, as allowed
+            sys.stderr.write("".join(f"{line}\n" for line in status_line.lines(report)[1:]))
         sys.stdout.write(f"{main_file}\n")
     if args.fail_under is not None and (report.score is None or report.score < args.fail_under):
         return ExitCode.BELOW_FAIL_UNDER
@@ -377,19 +484,27 @@ def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
 
 
 def _grade(args: argparse.Namespace) -> ExitCode:
+    from grader import audience  # noqa: PLC0415
+    from grader.models import Audience  # noqa: PLC0415
     from grader.pipeline import load_rubric  # noqa: PLC0415
     from grader.render import prepare_output  # noqa: PLC0415
     from grader.results_cache import grade_cached  # noqa: PLC0415
 
+    assignment = load_assignment(args)
+    args.rubric = assignment.rubric or "default"
     load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
     prepare_output(args.out)
-    options = dataclasses.replace(_options(args, args.source), ref=args.ref)
+    options = dataclasses.replace(_options(args, args.source), ref=args.ref, assignment=assignment)
     err = _console(args)
+    # The results cache keys on what grade() is given; an assignment brings files it does
+    # not hash (hidden tests, a starter), so those grades always run.
+    use_cache = not args.no_cache and not assignment.active
     with _progress(args, err) as on_event:
         report, cached = grade_cached(
-            dataclasses.replace(options, on_event=on_event), use_cache=not args.no_cache
+            dataclasses.replace(options, on_event=on_event), use_cache=use_cache
         )
-    if cached:
+    report = audience.view(report, args.audience or Audience.REVIEWER)
+    if cached and not _flag(args, "quiet"):
         sys.stderr.write(
             f"grader: reused the report graded at {report.generated_at} "
             "(same commit, rubric, grader, tools and options; --no-cache grades again)\n"
@@ -402,6 +517,7 @@ def _preview(args: argparse.Namespace) -> ExitCode:
     from grader.preview import preview  # noqa: PLC0415
     from grader.render import prepare_output  # noqa: PLC0415
 
+    args.rubric = args.rubric or "default"
     load_rubric(args.rubric)
     if not args.path.is_dir():
         raise UsageError(f"{args.path} is not a folder")
@@ -421,6 +537,11 @@ def _explain(args: argparse.Namespace) -> ExitCode:
     if args.name is None:
         sys.stdout.write(explain.overview(rubric))
         return ExitCode.GRADED
+    # Correctness and Process count only in grades with hidden tests or a git history:
+    # shares are stated for an ordinary grade unless one of them is asked about.
+    assignment_only = ("correctness", "process")
+    if args.name not in assignment_only:
+        rubric = rubric.without(*assignment_only)
     specs = known_metrics()
     sys.stdout.write(
         explain.explain(
@@ -494,6 +615,7 @@ def _aggregate(args: argparse.Namespace) -> ExitCode:
 
 
 _COMMANDS = {
+    "calibrate": _calibrate,
     "grade": _grade,
     "preview": _preview,
     "explain": _explain,

@@ -38,6 +38,10 @@ class RubricError(UsageError):
     """A rubric file is malformed; the message names the file and the key."""
 
 
+class AssignmentError(UsageError):
+    """An assignment file or option is malformed; the message names the file and the key."""
+
+
 class OutputError(UsageError):
     """The report cannot be written where the user asked."""
 

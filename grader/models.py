@@ -114,6 +114,8 @@ class ToolResult:
     per_file: tuple[FileStats, ...] = ()
     warnings: tuple[str, ...] = ()
     """What a reader must know before trusting this tool's results (shown in the header)."""
+    hidden_tests: HiddenTestRun | None = None
+    """Per-test outcomes of the hiring team's own tests (only their adapter sets this)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class Report:
     generated_at: str
     tests_isolated: bool
     per_file: tuple[FileStats, ...] = field(default=())
+    assignment: AssignmentReport | None = None
+    """What the assignment adds (hidden tests, starter, history, interview); None without one."""
 
 
 @dataclass(frozen=True)
@@ -269,3 +273,151 @@ class BatchResult:
     similarity_compared: int
     """How many candidates' code was compared (0: too few to compare)."""
     similar: tuple[SimilarPair, ...]
+
+
+class Visibility(StrEnum):
+    """What the candidate's report may say about one hidden test."""
+
+    VISIBLE = "visible"
+    """Its name and its message."""
+    COUNT = "count"
+    """Only how many of the tests at this level passed."""
+    HIDDEN = "hidden"
+    """Nothing at all."""
+
+
+class Audience(StrEnum):
+    """Who a report is written for."""
+
+    REVIEWER = "reviewer"
+    CANDIDATE = "candidate"
+
+
+@dataclass(frozen=True)
+class HiddenTestCase:
+    """The outcome of one of the hiring team's own tests."""
+
+    __test__ = False
+
+    name: str
+    """``file.py::test_name`` relative to the hidden tests folder."""
+    outcome: str
+    """passed, failed, error or skipped."""
+    message: str
+    visibility: Visibility
+    traceback: str = ""
+    """Reviewer only: pytest's report of the failure, shortened."""
+    location: Location = field(default_factory=lambda: Location("."))
+    """The deepest frame of the candidate's code in the failure's traceback."""
+
+
+@dataclass(frozen=True)
+class HiddenTestRun:
+    """The hiring team's tests run against the submission, as this report's audience may see
+    them: every case for the reviewer; for the candidate only visible cases, plus a count."""
+
+    __test__ = False
+
+    cases: tuple[HiddenTestCase, ...]
+    counted_passed: int = 0
+    counted_total: int = 0
+    """Tests the candidate may only count (visibility ``count``), shown as one number."""
+    problem: str = ""
+    """Why the tests did not run, when they did not."""
+
+    @property
+    def passed(self) -> int:
+        """Passed tests this view shows, counted ones included."""
+        return self.counted_passed + sum(1 for c in self.cases if c.outcome == "passed")
+
+    @property
+    def total(self) -> int:
+        """Tests this view shows, counted ones included."""
+        return self.counted_total + len(self.cases)
+
+
+@dataclass(frozen=True)
+class Authorship:
+    """What the candidate changed relative to the starter code."""
+
+    base: str
+    """The starter it was compared with (``URL@ref`` or ``--base REF``)."""
+    files_added: int = 0
+    files_changed: int = 0
+    files_deleted: int = 0
+    lines_added: int = 0
+    lines_changed: int = 0
+    lines_deleted: int = 0
+    candidate_sloc: int = 0
+    """Python source lines the candidate wrote or changed (size-normalised metrics use these)."""
+    starter_findings: tuple[Finding, ...] = ()
+    """Findings on lines the candidate did not touch: listed, never scored."""
+
+    @property
+    def identical(self) -> bool:
+        """True when the submission is the starter, unchanged."""
+        return not (self.files_added or self.files_changed or self.files_deleted)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of the candidate's history (dates as the candidate's git wrote them)."""
+
+    sha: str
+    date: str
+    subject: str
+    files: tuple[str, ...] = ()
+    lines: int = 0
+    """Lines added plus lines deleted."""
+
+
+@dataclass(frozen=True)
+class History:
+    """The candidate's commits after the starter, up to the graded one."""
+
+    commits: tuple[Commit, ...]
+    after_deadline: tuple[Commit, ...] = ()
+    deadline: str | None = None
+    flags: tuple[str, ...] = ()
+    """Dates that go backwards, lie in the future or are all identical."""
+    message_problems: tuple[str, ...] = ()
+    tests_with_code: bool | None = None
+    """Whether tests arrived in the same commits as the code they test (None: no tests)."""
+
+
+@dataclass(frozen=True)
+class DiscussionPoint:
+    """An open question for the follow-up interview, grounded in the candidate's code."""
+
+    question: str
+    location: Location
+    topic: str
+    cost: float
+    """Score points the evidence behind it cost; points are ranked by this."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Where the bare starter (floor) and the reference solution (ceiling) scored."""
+
+    floor: float | None
+    ceiling: float | None
+    ceiling_grade: str
+    position: float | None = None
+    """The candidate's place between them, 0 (floor) to 100 (ceiling); may exceed either."""
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class AssignmentReport:
+    """Everything the assignment adds to a report, for one audience."""
+
+    name: str
+    audience: Audience = Audience.REVIEWER
+    hidden_tests: HiddenTestRun | None = None
+    authorship: Authorship | None = None
+    history: History | None = None
+    discussion: tuple[DiscussionPoint, ...] = ()
+    calibration: Calibration | None = None
+    no_work: bool = False
+    """The submission is the starter, unchanged: nothing of the candidate's to grade."""

@@ -101,7 +101,12 @@ def _compute(d: Derived, values: dict[str, Metric]) -> Metric:
 
 def all_metrics(results: Iterable[ToolResult]) -> dict[str, Metric]:
     """Every metric from every tool, plus the derived rates."""
-    values = {m.name: m for result in results for m in result.metrics}
+    return derive({m.name: m for result in results for m in result.metrics})
+
+
+def derive(values: dict[str, Metric]) -> dict[str, Metric]:
+    """``values`` with the derived rates (re)computed from them."""
+    values = dict(values)
     for d in DERIVED:
         values[d.name] = _compute(d, values)
     return values

@@ -14,19 +14,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import __version__, normalize, proc, scoring, scratch
+from grader import (
+    __version__,
+    authorship,
+    calibration,
+    history,
+    interview,
+    normalize,
+    proc,
+    scoring,
+    scratch,
+)
 from grader import acquire as acquire_module
 from grader import rubric as rubric_module
 from grader import sandbox as sandbox_module
-from grader.acquire import acquire
+from grader.acquire import Acquired, HistoryRequest, acquire
+from grader.assignment import Assignment
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import UsageError
 from grader.fingerprints import with_fingerprints
 from grader.models import (
+    AssignmentReport,
+    Authorship,
+    Calibration,
     CriterionScore,
     FileStats,
     Finding,
+    History,
     Location,
+    Metric,
     Report,
     Severity,
     Submission,
@@ -36,7 +52,7 @@ from grader.models import (
 from grader.progress import OnEvent, stage
 from grader.rubric import Rubric
 from grader.sandbox import Limits, Sandbox
-from grader.tools import ALL_TOOLS, declared_metrics
+from grader.tools import ALL_TOOLS, declared_metrics, hidden_tests
 from grader.tools.base import MetricSpec, Tool, ToolContext
 from grader.workspace import (
     Workspace,
@@ -73,10 +89,14 @@ class GradeOptions:
     on_event: OnEvent | None = field(default=None, compare=False)
     """Told when each stage (acquire, environment, each tool, scoring) starts and ends."""
 
+    assignment: Assignment = field(default_factory=Assignment)
+    """What the hiring team set: hidden tests, starter, deadline (grader.assignment)."""
+
 
 def known_metrics() -> dict[str, MetricSpec]:
-    """Names a rubric may reference: tool metrics and derived rates."""
-    return {**declared_metrics(), **normalize.derived_specs()}
+    """Names a rubric may reference: tool metrics, derived rates, assignment metrics."""
+    assignment_specs = {spec.name: spec for spec in (*hidden_tests.METRICS, *history.METRICS)}
+    return {**declared_metrics(), **normalize.derived_specs(), **assignment_specs}
 
 
 def load_rubric(name_or_path: str) -> Rubric:
@@ -98,11 +118,20 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
         )
 
 
+def _tools(options: GradeOptions) -> tuple[Tool, ...]:
+    """The registry's tools, plus the hiring team's hidden tests when there are any."""
+    assignment = options.assignment
+    if assignment.hidden_tests is None:
+        return tuple(options.tools)
+    hidden = hidden_tests.HiddenTests(assignment.hidden_tests, assignment.visibility_of)
+    return (*options.tools, hidden)
+
+
 def run_tools(
     workspace: Workspace, workdir: Path, sandbox: Sandbox, options: GradeOptions
 ) -> tuple[ToolResult, ...]:
     """Run every tool concurrently, each in a private folder; results in registry order."""
-    tools = options.tools
+    tools = _tools(options)
     contexts = []
     for tool in tools:
         tool_dir = workdir / "tools" / tool.name
@@ -266,10 +295,103 @@ def _copy_sources(workspace: Workspace, dest: Path) -> None:
         shutil.copyfile(workspace.root / relative, target, follow_symlinks=False)
 
 
-def _workspace(source: str, root: Path, exclude: tuple[str, ...]) -> Workspace:
-    """The inventory of an acquired submission, refused when there is nothing to grade."""
-    workspace = inventory(root, exclude)
-    remove_outside_symlinks(workspace)
+@dataclass(frozen=True)
+class _Starter:
+    """The candidate's lines relative to the starter, when one was given."""
+
+    summary: Authorship
+    lines: authorship.Lines
+
+
+def _starter(
+    options: GradeOptions, acquired: Acquired, workspace: Workspace, workdir: Path
+) -> _Starter | None:
+    starter = options.assignment.starter
+    if starter is None:
+        return None
+    if starter.base:
+        if acquired.git_dir is None:
+            raise UsageError(f"--base needs a git repository, and {options.source} is not one")
+        root = authorship.export(acquired.git_dir, starter.base, workdir / "base", workdir)
+    else:
+        folder = workdir / "starter"
+        folder.mkdir()
+        root = acquire(str(starter.source), starter.ref, folder).root
+    compared = workdir / "authorship"
+    compared.mkdir()
+    summary, lines = authorship.compare(root, workspace.root, compared, starter.label)
+    return _Starter(summary, lines)
+
+
+def _no_work(
+    acquired: Acquired, rubric: Rubric, options: GradeOptions, summary: Authorship
+) -> Report:
+    """The report of a submission identical to the starter: nothing to grade."""
+    return Report(
+        grader_version=__version__,
+        submission=Submission(
+            source=options.source,
+            commit=acquired.commit,
+            commit_date=acquired.commit_date,
+            ref=acquired.ref,
+            root_label=Path(options.source).name or options.source,
+            warnings=("no work submitted: the submission is identical to the starter",),
+        ),
+        rubric=rubric.info,
+        score=None,
+        grade="n/a",
+        score_reason="no work submitted: the submission is identical to the starter "
+        f"({summary.base}), so nothing of the candidate's was graded",
+        criteria=(),
+        tools=(),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tests_isolated=True,
+        assignment=AssignmentReport(name=options.assignment.name, authorship=summary, no_work=True),
+    )
+
+
+def _candidate_only(
+    starter: _Starter | None,
+    workspace: Workspace,
+    metrics: dict[str, Metric],
+    findings: list[Finding],
+) -> tuple[Authorship | None, dict[str, Metric], list[Finding]]:
+    """With a starter: findings on the candidate's lines, counts and sizes over them."""
+    if starter is None:
+        return None, metrics, findings
+    kept = tuple(f for f in findings if starter.lines.authored(f.location.path, f.location.line))
+    sloc = authorship.candidate_sloc(workspace, starter.lines)
+    summary = dataclasses.replace(
+        starter.summary,
+        candidate_sloc=sum(sloc),
+        starter_findings=scoring.sorted_findings(f for f in findings if f not in kept),
+    )
+    return summary, normalize.derive(authorship.recount(metrics, kept, sloc)), list(kept)
+
+
+def _history(
+    acquired: Acquired,
+    assignment: Assignment,
+    starter: _Starter | None,
+    metrics: dict[str, Metric],
+) -> History | None:
+    """The candidate's commits after the starter; adds the Process metrics to ``metrics``."""
+    if acquired.git_dir is None or acquired.commit is None:
+        return None
+    past, process = history.read(
+        acquired.git_dir,
+        acquired.commit,
+        since=assignment.starter.base if assignment.starter else None,
+        starter_tree=starter.lines.starter_tree if starter else None,
+        after_deadline=acquired.after_deadline,
+        deadline=assignment.deadline,
+    )
+    metrics.update({m.name: m for m in process})
+    return past
+
+
+def _gradable(workspace: Workspace, source: str) -> Workspace:
+    """The workspace screened for files no tool can parse; UsageError when nothing is left."""
     if not workspace.python_files:
         raise UsageError(f"no Python files in {source}")
     if not workspace.source_files:
@@ -281,12 +403,19 @@ def _workspace(source: str, root: Path, exclude: tuple[str, ...]) -> Workspace:
 
 
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
+    assignment = options.assignment
+    request = HistoryRequest(keep=assignment.active, deadline=assignment.deadline)
     with stage("acquire", options.on_event):
-        acquired = acquire(options.source, options.ref, workdir)
+        acquired = acquire(options.source, options.ref, workdir, request)
     with stage("inventory", options.on_event):
-        workspace = _workspace(options.source, acquired.root, options.exclude)
+        workspace = inventory(acquired.root, options.exclude)
+        remove_outside_symlinks(workspace)
+        starter = _starter(options, acquired, workspace, workdir)
+        if starter is not None and starter.summary.identical:
+            return _no_work(acquired, rubric, options, starter.summary)
+        workspace = _gradable(workspace, options.source)
         sandbox: Sandbox = sandbox_module.NotNeeded()
-        if workspace.test_files:
+        if workspace.test_files or assignment.hidden_tests:
             sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     if options.keep_sources is not None:
         _copy_sources(workspace, options.keep_sources)
@@ -298,11 +427,21 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     )
     results = run_tools(workspace, workdir, sandbox, options)
     with stage("scoring", options.on_event):
+        if assignment.hidden_tests is None:
+            rubric = rubric.without("correctness")
         metrics = normalize.all_metrics(results)
         findings = [f for r in results for f in r.findings]
+        summary, metrics, findings = _candidate_only(starter, workspace, metrics, findings)
+        past = _history(acquired, assignment, starter, metrics)
+        if past is None:
+            rubric = rubric.without("process")
         criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
         criteria = with_fingerprints(workspace.root, _with_snippets(workspace, criteria))
     warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
+    if past is not None:
+        warnings += tuple(past.flags)
+        if past.after_deadline:
+            warnings += (f"{len(past.after_deadline)} commits after the deadline were not graded",)
     submission = Submission(
         source=options.source,
         commit=acquired.commit,
@@ -312,7 +451,8 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         candidate_configs=workspace.candidate_configs,
         warnings=warnings,
     )
-    return Report(
+    hidden = next((r.hidden_tests for r in results if r.hidden_tests is not None), None)
+    report = Report(
         grader_version=__version__,
         submission=submission,
         rubric=rubric.info,
@@ -325,3 +465,21 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
     )
+    if not assignment.active:
+        return report
+    authored = starter.lines.authored if starter else None
+    return dataclasses.replace(
+        report,
+        assignment=AssignmentReport(
+            name=assignment.name,
+            hidden_tests=hidden,
+            authorship=summary,
+            history=past,
+            discussion=interview.points(report, authored),
+            calibration=_calibration(assignment, rubric, score),
+        ),
+    )
+
+
+def _calibration(assignment: Assignment, rubric: Rubric, score: float | None) -> Calibration | None:
+    return calibration.place(assignment, rubric, score)

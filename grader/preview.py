@@ -21,6 +21,7 @@ from grader.workspace import remove_tree
 
 
 def _note(head: str | None, changed: int) -> str:
+    """What the report says was graded."""
     if head is None:
         return f"preview of a work tree with no commit yet ({changed} files)"
     if changed == 0:
@@ -52,18 +53,21 @@ def preview(folder: Path, options: GradeOptions, skip: tuple[Path, ...] = ()) ->
         report = grade(dataclasses.replace(options, source=str(snapshot), ref=None))
     finally:
         remove_tree(holder)
-    commit = tree.head if tree.changed == 0 else None
-    return _relabel(report, label, commit, (_note(tree.head, tree.changed),))
+    commit = tree.head if not tree.changed else None
+    return _relabel(report, label, commit, (_note(tree.head, len(tree.changed)),))
 
 
 def _without(tree: WorkingTree, root: Path, skip: tuple[Path, ...]) -> WorkingTree:
     skipped = [s.resolve() for s in skip]
-    kept = tuple(
-        name
-        for name in tree.files
-        if not any((root / name).is_relative_to(folder) for folder in skipped)
-    )
-    return dataclasses.replace(tree, files=kept)
+
+    def kept(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name in names
+            if not any((root / name).is_relative_to(folder) for folder in skipped)
+        )
+
+    return dataclasses.replace(tree, files=kept(tree.files), changed=kept(tree.changed))
 
 
 def _relabel(report: Report, source: str, commit: str | None, notes: tuple[str, ...]) -> Report:

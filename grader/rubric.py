@@ -6,6 +6,7 @@ typo can never silently turn into a zero.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import tomllib
@@ -103,6 +104,16 @@ class Rubric:
     def grade(self, score: float) -> str:
         """Letter for a 0-100 score."""
         return next(letter for letter, floor in self.grades if score >= floor)
+
+    def without(self, *ids: str) -> Rubric:
+        """The rubric minus criteria that have nothing to measure in this grade (Correctness
+        without hidden tests): left out, not reported as "not measured"."""
+        kept = tuple(c for c in self.criteria if c.id not in ids)
+        return dataclasses.replace(self, criteria=kept) if kept else self
+
+    def floor_of(self, letter: str) -> float | None:
+        """The lowest score that earns ``letter``, when the rubric has it."""
+        return dict(self.grades).get(letter)
 
 
 def _is_number(value: object) -> bool:

@@ -60,6 +60,11 @@ def _metric_score(rule: MetricRule, metric: Metric | None) -> MetricScore:
     )
 
 
+def sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then by place."""
+    return _sorted_findings(findings)
+
+
 def _sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(
         sorted(

@@ -17,6 +17,7 @@ import pytest
 
 from grader.cli import main
 from grader.sandbox import bubblewrap_problem
+from grader.workspace import is_test_file
 
 # Hostile sample submissions hold conftest.py files and tests that attack the grader:
 # they are data for tests/test_hostile.py, never collected themselves.
@@ -36,12 +37,47 @@ GIT_ENV = {
 }
 
 
-def git(cwd: Path, *args: str) -> str:
-    """Run real git in ``cwd`` with a fixed identity; return stdout."""
+def git(cwd: Path, *args: str, date: str | None = None) -> str:
+    """Run real git in ``cwd`` with a fixed identity (and commit date); return stdout."""
+    dated = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}
     result = subprocess.run(
-        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=True
+        ["git", *args],
+        cwd=cwd,
+        env={**GIT_ENV, **dated},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout.strip()
+
+
+STARTER = SAMPLES / "assignment" / "starter"
+
+
+def make_candidate_repo(sample: Path, dest: Path, day: str = "2025-03-08") -> Path:
+    """A sample as a candidate's real history on the sample assignment's starter: the
+    starter commit, then code, tests and the rest as three commits of the candidate's."""
+    shutil.copytree(STARTER, dest)
+    git(dest, "init", "--quiet", "--initial-branch=main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "--quiet", "-m", "Starter code", date=f"{day}T09:00:00Z")
+    for entry in dest.iterdir():
+        if entry.name != ".git":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(sample, dest, dirs_exist_ok=True)
+    files = [p.relative_to(dest).as_posix() for p in dest.rglob("*") if ".git" not in p.parts]
+    tests = [f for f in files if f.endswith(".py") and is_test_file(f)]
+    code = [f for f in files if f.endswith(".py") and f not in tests]
+    steps = [
+        ("Implement chunking, ranking and the CLI", code, "11:30"),
+        ("Add tests for the behaviour and edge cases", tests, "14:00"),
+        ("Document, package and deploy", ["."], "16:45"),
+    ]
+    for message, paths, time in steps:
+        if paths:
+            git(dest, "add", "-A", "--", *paths)
+            git(dest, "commit", "--quiet", "--allow-empty", "-m", message, date=f"{day}T{time}:00Z")
+    return dest
 
 
 def make_repo(source: Path, dest: Path) -> Path:

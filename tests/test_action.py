@@ -116,9 +116,16 @@ def test_inputs_become_grader_arguments() -> None:
     )
     argv, notices = github.grade_argv(inputs, Path("/w"), Path("/o"))
     assert argv[:6] == ["grade", "/w", "--out", "/o", "--format", "html,json,md,sarif"]
-    assert argv[6:] == ["--rubric", "data-science", "--fail-under", "70", "--exclude", "a b/"]
-    assert notices == ["audience 'candidate' not applied: this grader has no --audience option yet"]
+    assert argv[6:] == [
+        "--rubric", "data-science", "--fail-under", "70", "--audience", "candidate",
+        "--exclude", "a b/",
+    ]  # fmt: skip
+    assert notices == []
     assert github.Inputs.from_env({}) == github.Inputs()
+    with_assignment, _ = github.grade_argv(
+        github.Inputs(assignment="team/assignment.toml"), Path("/w"), Path("/o")
+    )
+    assert with_assignment[-4:-2] == ["--assignment", "team/assignment.toml"]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +133,6 @@ def test_inputs_become_grader_arguments() -> None:
     [
         (github.Inputs(args="--allow-unsandboxed"), "--allow-unsandboxed"),
         (github.Inputs(args="--format=json"), "--format"),
-        (github.Inputs(assignment="chat-api"), "no --assignment option"),
     ],
 )
 def test_inputs_the_action_refuses(inputs: github.Inputs, message: str) -> None:

@@ -49,7 +49,8 @@ from grader.sandbox import SANDBOX_UIDS
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "hostile"
-FAST_LIMITS = ("--test-timeout", "60", "--per-test-timeout", "5")
+# --quiet: grader says one line (the score), so anything else on stderr is noise leaking.
+FAST_LIMITS = ("--test-timeout", "60", "--per-test-timeout", "5", "--quiet")
 GRADE_TIMEOUT_S = 120.0  # hard stop for one grader run; each test asserts a tighter bound
 SURVIVOR_GRACE_S = 3.0  # the kernel tears a pid namespace down asynchronously
 PLACEHOLDER = re.compile(r"@@[A-Z_]+@@")

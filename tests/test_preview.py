@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, SAMPLES, git, make_repo
 
+from grader.acquire import copy_working_tree, working_tree
 from grader.cli import main
 
 
@@ -67,3 +68,25 @@ def test_preview_grades_uncommitted_files_and_leaves_out_ignored_ones(
     assert report["submission"]["commit"] is None  # not a commit: uncommitted work included
     assert "1 uncommitted change" in report["submission"]["warnings"][0]
     assert captured.out.strip() == str(out / "report.json")
+
+
+def test_working_tree_lists_what_git_would_commit_from_a_subfolder(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "old.py").write_text("x = 1\n", encoding="utf-8")
+    (repo / "app" / "kept.py").write_text("y = 2\n", encoding="utf-8")
+    (repo / ".gitignore").write_text("*.log\n", encoding="utf-8")
+    git(repo, "init", "--quiet")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "start")
+    git(repo, "mv", "app/old.py", "app/renamed.py")
+    (repo / "app" / "debug.log").write_text("ignored\n", encoding="utf-8")
+    (repo / "app" / "new.py").write_text("z = 3\n", encoding="utf-8")
+    (repo / "app" / "kept.py").unlink()  # deleted, still in the index: not copied
+    tree = working_tree(repo / "app")
+    assert tree is not None
+    assert tree.files == ("kept.py", "new.py", "renamed.py")
+    assert sorted(tree.changed) == ["kept.py", "new.py", "renamed.py"]
+    copy_working_tree(repo / "app", tree, tmp_path / "copy")
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["new.py", "renamed.py"]
+    assert working_tree(tmp_path / "copy") is None  # not a git work tree

@@ -98,3 +98,18 @@ def test_quiet_prints_only_the_score_line(
     assert code == 0, captured.err
     assert captured.err == ""
     assert re.fullmatch(r"grader: \d+\.\d/100, grade [A-F]\n", captured.out)
+
+
+def test_names_the_submission_controls_cannot_drive_the_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    hostile = "app\x1b]0;owned\x07\x1b[2J\u202e.py"
+    graded = report(
+        DOCS_AND_LINT, {"lint.issues_per_kloc": 10, "lint.issues": 1}, [ruff(hostile, 1)]
+    )
+    stream = io.StringIO()
+    terminal.summary(terminal.console(stream), graded, gains(DOCS_AND_LINT, graded), None)
+    text = stream.getvalue()
+    assert "fix 1 ruff finding in app\\x1b]0;owned\\x07\\x1b[2J\\u202e.py" in text
+    assert "\x1b]" not in text and "\x1b[2J" not in text and "\u202e" not in text

@@ -117,8 +117,9 @@ def supports(option: str) -> bool:
     """Whether this grader's ``grade`` command knows ``option`` (it may not exist yet)."""
     try:
         build_parser().parse_args(["grade", "SOURCE", option, "x"])
-    except UsageError:
-        return False
+    except UsageError as exc:
+        # "x" may be a value the option refuses; only an unknown option means no support.
+        return "unrecognized arguments" not in str(exc)
     return True
 
 

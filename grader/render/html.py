@@ -18,7 +18,14 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from grader.models import CriterionScore, FileStats, Finding, Report, ToolResult
+from grader.models import (
+    AssignmentReport,
+    CriterionScore,
+    FileStats,
+    Finding,
+    Report,
+    ToolResult,
+)
 
 BAR_WIDTH = 320
 ROW_HEIGHT = 28
@@ -119,6 +126,39 @@ class TestsView:
 
 
 @dataclass(frozen=True)
+class HiddenTestView:
+    """One hidden test as this report's audience may see it."""
+
+    __test__ = False
+
+    name: str
+    outcome: str
+    message: str
+    where: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    """The assignment section: starter, calibration, hidden tests, history, interview."""
+
+    name: str
+    audience: str
+    no_work: bool
+    authorship: str
+    starter_findings: tuple[FindingView, ...]
+    calibration: str
+    calibration_warning: str
+    tests_summary: str
+    tests: tuple[HiddenTestView, ...]
+    counted: str
+    history: tuple[str, ...]
+    after_deadline: tuple[str, ...]
+    history_flags: tuple[str, ...]
+    discussion: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class PageView:
     """Everything the template shows."""
 
@@ -144,6 +184,7 @@ class PageView:
     tests: TestsView | None
     tools: tuple[ToolView, ...]
     script_hash: str
+    assignment: AssignmentView | None = None
 
 
 def score_band(score: float | None) -> str:
@@ -274,6 +315,77 @@ def _file(stats: FileStats, findings: int) -> FileView:
     )
 
 
+def _authorship(a: AssignmentReport) -> str:
+    s = a.authorship
+    if s is None:
+        return ""
+    return (
+        f"Against the starter ({s.base}): {s.lines_added} lines added, {s.lines_changed} "
+        f"changed, {s.lines_deleted} deleted; {s.files_added} files added, {s.files_changed} "
+        f"changed, {s.files_deleted} deleted ({s.candidate_sloc} Python source lines of the "
+        "candidate's own)."
+    )
+
+
+def _calibration(a: AssignmentReport) -> str:
+    c = a.calibration
+    if c is None:
+        return ""
+    where = "" if c.position is None else f" This submission lands at {c.position:.0f}%."
+    return (
+        f"The bare starter scores {_num(c.floor, 1)} (the floor) and the reference solution "
+        f"{_num(c.ceiling, 1)}, grade {c.ceiling_grade} (the ceiling).{where}"
+    )
+
+
+def _tests_summary(a: AssignmentReport) -> str:
+    run = a.hidden_tests
+    if run is None:
+        return ""
+    if run.problem:
+        return run.problem
+    return f"{run.passed} of {run.total} passed"
+
+
+def _history(a: AssignmentReport) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    h = a.history
+    if h is None:
+        return (), (), ()
+    commits = tuple(f"{c.sha[:10]} {c.date} ({c.lines} lines) {c.subject}" for c in h.commits)
+    after = tuple(f"{c.sha[:10]} {c.date} {c.subject}" for c in h.after_deadline)
+    return commits, after, (*h.flags, *h.message_problems)
+
+
+def _assignment(a: AssignmentReport | None) -> AssignmentView | None:
+    if a is None:
+        return None
+    run = a.hidden_tests
+    commits, after, flags = _history(a)
+    return AssignmentView(
+        name=a.name,
+        audience=a.audience.value,
+        no_work=a.no_work,
+        authorship=_authorship(a),
+        starter_findings=tuple(
+            _finding(f) for f in (a.authorship.starter_findings if a.authorship else ())
+        ),
+        calibration=_calibration(a),
+        calibration_warning=a.calibration.warning if a.calibration else "",
+        tests_summary=_tests_summary(a),
+        tests=tuple(
+            HiddenTestView(c.name, c.outcome, c.message, str(c.location), c.traceback)
+            for c in (run.cases if run else ())
+        ),
+        counted=f"{run.counted_passed} of {run.counted_total} further tests passed"
+        if run and run.counted_total
+        else "",
+        history=commits,
+        after_deadline=after,
+        history_flags=flags,
+        discussion=tuple((d.question, str(d.location)) for d in a.discussion),
+    )
+
+
 def view(report: Report) -> PageView:
     """Build the page's view model from a report."""
     findings_per_file = Counter(
@@ -302,6 +414,7 @@ def view(report: Report) -> PageView:
         files=tuple(_file(f, findings_per_file[f.path]) for f in report.per_file),
         tests=_tests(report.tools),
         script_hash=script_hash(),
+        assignment=_assignment(report.assignment),
         tools=tuple(
             ToolView(t.tool, t.version, t.status.value, f"{t.duration_s:.2f}s", t.reason)
             for t in report.tools

@@ -2,6 +2,8 @@
 
 SCHEMA_VERSION history:
   1.0  first version: submission, rubric, score, grade, criteria, tools, files, tests.
+  1.1  ``assignment`` (hidden tests as the audience may see them, starter authorship,
+       history, discussion points, calibration); absent when graded without one.
 The JSON Schema lives in grader/schema/report.schema.json and tests validate against it.
 """
 
@@ -10,9 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.models import CriterionScore, Finding, Report, ToolResult
+from grader.models import (
+    AssignmentReport,
+    Commit,
+    CriterionScore,
+    Finding,
+    HiddenTestRun,
+    Report,
+    ToolResult,
+)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 FINDINGS_PER_CRITERION = 50
 """report.json lists a criterion's worst findings only; report.sarif carries them all."""
 
@@ -82,8 +92,91 @@ def _tool(t: ToolResult) -> dict[str, Any]:
     }
 
 
+def _hidden(run: HiddenTestRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "passed": run.passed,
+        "total": run.total,
+        "counted": {"passed": run.counted_passed, "total": run.counted_total},
+        "problem": run.problem,
+        "tests": [
+            {
+                "name": c.name,
+                "outcome": c.outcome,
+                "visibility": c.visibility.value,
+                "message": c.message,
+                "path": c.location.path,
+                "line": c.location.line,
+                **({"traceback": c.traceback} if c.traceback else {}),
+            }
+            for c in run.cases
+        ],
+    }
+
+
+def _commit(c: Commit) -> dict[str, Any]:
+    return {"sha": c.sha, "date": c.date, "subject": c.subject, "lines": c.lines}
+
+
+def assignment_dict(a: AssignmentReport) -> dict[str, Any]:
+    """The assignment section as plain data (report.json and report.sarif's properties)."""
+    authorship = a.authorship
+    history = a.history
+    calibration = a.calibration
+    return {
+        "name": a.name,
+        "audience": a.audience.value,
+        "no_work": a.no_work,
+        "hidden_tests": _hidden(a.hidden_tests),
+        "authorship": None
+        if authorship is None
+        else {
+            "base": authorship.base,
+            "files_added": authorship.files_added,
+            "files_changed": authorship.files_changed,
+            "files_deleted": authorship.files_deleted,
+            "lines_added": authorship.lines_added,
+            "lines_changed": authorship.lines_changed,
+            "lines_deleted": authorship.lines_deleted,
+            "candidate_sloc": authorship.candidate_sloc,
+            "starter_findings": [_finding(f, "") for f in authorship.starter_findings],
+        },
+        "history": None
+        if history is None
+        else {
+            "deadline": history.deadline,
+            "commits": [_commit(c) for c in history.commits],
+            "after_deadline": [_commit(c) for c in history.after_deadline],
+            "flags": list(history.flags),
+            "message_problems": list(history.message_problems),
+            "tests_with_code": history.tests_with_code,
+        },
+        "discussion": [
+            {
+                "question": d.question,
+                "topic": d.topic,
+                "path": d.location.path,
+                "line": d.location.line,
+                "cost": round(d.cost, 2),
+            }
+            for d in a.discussion
+        ],
+        "calibration": None
+        if calibration is None
+        else {
+            "floor": calibration.floor,
+            "ceiling": calibration.ceiling,
+            "ceiling_grade": calibration.ceiling_grade,
+            "position": calibration.position,
+            "warning": calibration.warning,
+        },
+    }
+
+
 def to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data."""
+    extra = {"assignment": assignment_dict(report.assignment)} if report.assignment else {}
     return {
         "schema_version": SCHEMA_VERSION,
         "grader_version": report.grader_version,
@@ -120,6 +213,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             }
             for f in report.per_file
         ],
+        **extra,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from grader.models import Report
+from grader.models import AssignmentReport, Report
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
@@ -50,7 +50,68 @@ def _top_findings(report: Report) -> list[str]:
     ]
 
 
+def _hidden_tests(a: AssignmentReport) -> list[str]:
+    run = a.hidden_tests
+    if run is None:
+        return []
+    if run.problem:
+        return ["", f"**Reference tests:** {_cell(run.problem)}"]
+    lines = ["", f"**Reference tests:** {run.passed} of {run.total} passed", ""]
+    if run.cases:
+        lines += ["| Test | Result | Message |", "|---|---|---|"]
+        lines += [
+            f"| {_cell(c.name)} | {c.outcome} | {_cell(c.message)[:200]} |" for c in run.cases
+        ]
+    if run.counted_total:
+        lines += ["", f"{run.counted_passed} of {run.counted_total} further tests passed."]
+    return lines
+
+
+def _assignment(report: Report) -> list[str]:
+    a = report.assignment
+    if a is None:
+        return []
+    lines = ["", f"### Assignment: {_cell(a.name)}"]
+    if a.no_work:
+        lines += ["", "**No work submitted:** the submission is identical to the starter."]
+    if a.authorship:
+        s = a.authorship
+        lines += [
+            "",
+            f"Against the starter ({_cell(s.base)}): {s.lines_added} lines added, "
+            f"{s.lines_changed} changed, {s.lines_deleted} deleted; {s.files_added} files "
+            f"added, {s.files_changed} changed, {s.files_deleted} deleted. "
+            f"{len(s.starter_findings)} findings on starter lines were not scored.",
+        ]
+    if a.calibration:
+        c = a.calibration
+        where = "" if c.position is None else f"; this submission is at {c.position:.0f}%"
+        lines += [
+            "",
+            f"Calibration: the bare starter scores {c.floor}, the reference solution "
+            f"{c.ceiling} ({c.ceiling_grade}){where}.",
+        ]
+        lines += [f"> **Warning:** {_cell(c.warning)}"] if c.warning else []
+    lines += _hidden_tests(a)
+    if a.history:
+        h = a.history
+        lines += ["", f"**History:** {len(h.commits)} commits after the starter"]
+        lines += [
+            f"- commit after the deadline: `{c.sha[:12]}` {_cell(c.subject)}"
+            for c in h.after_deadline
+        ]
+        lines += [f"- {_cell(flag)}" for flag in h.flags]
+    if a.discussion:
+        lines += ["", "### Discussion points", ""]
+        lines += [
+            f"{i}. {_cell(d.question)} ({_cell(str(d.location))})"
+            for i, d in enumerate(a.discussion, 1)
+        ]
+    return lines
+
+
 def render(report: Report) -> str:
     """Score, grade and one line per criterion, plus the top findings."""
     footer = ["", f"<sub>grader {report.grader_version}; {report.score_reason}</sub>", ""]
-    return "\n".join(_header(report) + _criteria(report) + _top_findings(report) + footer)
+    body = _criteria(report) + _top_findings(report) + _assignment(report)
+    return "\n".join(_header(report) + body + footer)

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from grader.models import Finding, Report, Severity
+from grader.render.json_report import assignment_dict
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -260,6 +261,7 @@ def _log(
             "rubricSha256": report.rubric.sha256,
             "commit": report.submission.commit,
             "omittedResults": len(entries) - keep,
+            **({"assignment": assignment_dict(report.assignment)} if report.assignment else {}),
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

@@ -65,7 +65,17 @@ def _bar(score: float | None) -> Text:
     return Text.assemble(("█" * filled, _style(score)), ("░" * (BAR_WIDTH - filled), "dim"))
 
 
+def printable(text: str) -> str:
+    """Text the submission controls (paths, messages), with control characters escaped.
+
+    rich passes ESC through, so a file named with a terminal escape sequence would
+    otherwise recolour, retitle or rewrite the reader's terminal.
+    """
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _shorten(text: str, width: int = REASON_WIDTH) -> str:
+    text = printable(text)
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
@@ -119,7 +129,7 @@ def gains_table(gains: Sequence[Gain]) -> Table:
         table.add_row(
             f"+{gain.points:.1f}",
             Text.assemble(
-                (gain.action, "bold"),
+                (printable(gain.action), "bold"),
                 "\n",
                 (_shorten(f"{gain.criterion} · {where}{gain.detail}", REASON_WIDTH + 20), "dim"),
             ),

@@ -79,6 +79,11 @@ def security_weight(finding: Finding) -> float:
     return SEVERITY_WEIGHT.get(finding.severity, 0.0) if _is_confident(finding) else 0.0
 
 
+def metrics_of(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
+    """bandit's metrics computed from its findings (also for a subset of them)."""
+    return _metrics(findings)
+
+
 def _metrics(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
     weighted = sum(security_weight(f) for f in findings)
     worst = [f for f in findings if f.severity is Severity.HIGH and f.confidence is Severity.HIGH]

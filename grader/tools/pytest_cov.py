@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import stat
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,37 +76,60 @@ def coverage_options(scratch: Path, data_file: Path, omitted: tuple[str, ...]) -
     ]
 
 
-def parse_junit(path: Path) -> TestSummary:
-    """Count outcomes from a JUnit XML file; the file is untrusted input."""
+@dataclass(frozen=True)
+class JunitCase:
+    """One ``testcase`` of a JUnit XML file."""
+
+    classname: str
+    name: str
+    outcome: str
+    """passed, failed, error or skipped."""
+    message: str
+    text: str
+    duration_s: float
+
+
+def junit_cases(path: Path) -> list[JunitCase]:
+    """Every test case of a JUnit XML file; the file is untrusted input."""
     # defusedxml refuses entity expansion and external references in hostile XML.
     root = SafeET.parse(path).getroot()
-    passed = failed = errors = skipped = 0
-    timings: list[tuple[str, float]] = []
-    failures: list[tuple[str, str]] = []
+    cases = []
     for case in root.iter("testcase"):
-        name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
-        timings.append((name, float(case.get("time") or 0.0)))
         outcome = next(
             (child for child in case if child.tag in {"failure", "error", "skipped"}), None
         )
-        if outcome is None:
-            passed += 1
-            continue
-        if outcome.tag == "skipped":
-            skipped += 1
-            continue
-        if outcome.tag == "failure":
-            failed += 1
-        else:
-            errors += 1
-        message = _failure_message(outcome.get("message") or "", outcome.text or "")
-        failures.append((name, message[:MAX_FAILURE_MESSAGE]))
+        tag = "passed" if outcome is None else outcome.tag.replace("failure", "failed")
+        cases.append(
+            JunitCase(
+                classname=case.get("classname", ""),
+                name=case.get("name", ""),
+                outcome=tag,
+                message="" if outcome is None else outcome.get("message") or "",
+                text="" if outcome is None else outcome.text or "",
+                duration_s=float(case.get("time") or 0.0),
+            )
+        )
+    return cases
+
+
+def parse_junit(path: Path) -> TestSummary:
+    """Count outcomes from a JUnit XML file; the file is untrusted input."""
+    cases = junit_cases(path)
+    counts = Counter(case.outcome for case in cases)
+    timings: list[tuple[str, float]] = []
+    failures: list[tuple[str, str]] = []
+    for case in cases:
+        name = f"{case.classname}::{case.name}".strip(":")
+        timings.append((name, case.duration_s))
+        if case.outcome in {"failed", "error"}:
+            message = _failure_message(case.message, case.text)
+            failures.append((name, message[:MAX_FAILURE_MESSAGE]))
     timings.sort(key=lambda item: (-item[1], item[0]))
     return TestSummary(
-        passed=passed,
-        failed=failed,
-        errors=errors,
-        skipped=skipped,
+        passed=counts["passed"],
+        failed=counts["failed"],
+        errors=counts["error"],
+        skipped=counts["skipped"],
         slowest=tuple(timings[:SLOWEST]),
         failures=tuple(failures),
     )

@@ -1,0 +1,1 @@
+"""docqa: document question answering (retrieval). Your implementation goes here."""
