@@ -13,6 +13,7 @@ import pytest
 from conftest import SAMPLES, Run, git, make_repo
 
 from grader import results_cache
+from grader.assignment import Assignment
 from grader.cli import main
 from grader.environment import EnvironmentCache
 from grader.pipeline import GradeOptions
@@ -125,6 +126,11 @@ def test_a_git_source_is_keyed_by_its_commit(tmp_path: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "--quiet", "-m", "More")
     assert results_cache.key(_options(repo)) != first
+
+
+def test_a_grade_with_an_assignment_is_never_cached(folder: Path) -> None:
+    hidden = Assignment(hidden_tests=folder / "hidden")
+    assert results_cache.key(dataclasses.replace(_options(folder), assignment=hidden)) is None
 
 
 def test_an_unknown_source_is_never_cached(tmp_path: Path) -> None:
