@@ -11,6 +11,7 @@ settings module its ``manage.py`` names, and pytest-django in its environment.
 from __future__ import annotations
 
 import configparser
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ def _django(ws: Workspace) -> tuple[str, str] | None:
     return None
 
 
+# Both the test environment and the test run ask, per grade: read the files once.
+@functools.lru_cache(maxsize=16)
 def read(ws: Workspace) -> Settings:
     """The candidate's pytest settings that grader honours, from the file pytest would use."""
     table: dict[str, Any] = {}
