@@ -35,14 +35,17 @@ from pathlib import Path
 from grader import locks, proc, uv
 from grader.interpreters import Interpreter
 from grader.requirements import Requirements
-from grader.resolution import Dropped, Fault, Plan
+from grader.resolution import Dropped, Fault, Plan, lacking_wheels
+from grader.sdists import SourceBuildError, SourceBuilds
 
 INSTALL_TIMEOUT_S = 600.0
 COMPLETE = ".grader-complete"
 DEFAULT_LIMIT_BYTES = 10 * 1024**3
 MAX_ROUNDS = 12
+# Source distributions built in the sandbox for one environment, at most.
+MAX_SOURCE_BUILDS = 4
 # Bumped whenever the way an environment is planned changes, so old ones are not reused.
-POLICY_VERSION = 4
+POLICY_VERSION = 5
 # Tools grader runs inside the candidate's environment.
 RUNNER_DISTRIBUTIONS = ("pytest", "pytest-timeout", "coverage")
 
@@ -106,21 +109,28 @@ class EnvironmentCache:
         self.allow_builds = allow_builds
         self.python_downloads = python_downloads
 
-    def key(self, requirements: Requirements, python: Interpreter) -> str:
+    def key(self, requirements: Requirements, python: Interpreter, *, sdists: bool = False) -> str:
         """Stable hash of everything that decides the environment's contents."""
         material = {
             "requirements": sorted(requirements.items),
             "runner": runner_pins(),
             "python": [str(python.path), python.version, os.uname().machine],
             "builds": self.allow_builds,
+            "sdists": sdists,
             "policy": POLICY_VERSION,
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
-    def prepare(self, requirements: Requirements, python: Interpreter) -> Environment:
-        """A ready environment for ``requirements``, reused when already built."""
+    def prepare(
+        self,
+        requirements: Requirements,
+        python: Interpreter,
+        source_builds: SourceBuilds | None = None,
+    ) -> Environment:
+        """A ready environment for ``requirements``, reused when already built; packages
+        with no wheel are built by ``source_builds`` (in the sandbox) when it is given."""
         started = time.monotonic()
-        key = self.key(requirements, python)
+        key = self.key(requirements, python, sdists=source_builds is not None)
         target = self.root / "envs" / key
         cached = _load(target, key, started)
         if cached is not None:
@@ -131,7 +141,9 @@ class EnvironmentCache:
             cached = _load(target, key, started)
             if cached is not None:
                 return cached
-            built = self._build(requirements, python, key, target, started)
+            built = self._build(
+                requirements, python, key, target, started, source_builds=source_builds
+            )
         if built.python is not None:
             self.evict(keep=target)
         return built
@@ -143,12 +155,14 @@ class EnvironmentCache:
         key: str,
         target: Path,
         started: float,
+        *,
+        source_builds: SourceBuilds | None,
     ) -> Environment:
         target.parent.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
         building.chmod(0o755)  # the sandbox's unprivileged user must be able to enter it
         try:
-            plan, problem = self._install(requirements, python, building)
+            plan, problem = self._install(requirements, python, building, source_builds)
             if problem:
                 return Environment(
                     EnvStatus.FAILED,
@@ -171,7 +185,11 @@ class EnvironmentCache:
         return dataclasses.replace(loaded, cached=False)
 
     def _install(
-        self, requirements: Requirements, python: Interpreter, folder: Path
+        self,
+        requirements: Requirements,
+        python: Interpreter,
+        folder: Path,
+        source_builds: SourceBuilds | None,
     ) -> tuple[Plan, str]:
         env = uv.environment(self.root, python_downloads=self.python_downloads)
         plan = Plan.start(requirements.items, runner_pins(), frozenset(requirements.guessed))
@@ -186,18 +204,31 @@ class EnvironmentCache:
             plan = plan.failed(Fault.HOST)
             return plan, f"could not create a virtual environment: {uv.message(created.stderr)}"
         problem = ""
+        built: dict[str, Path | None] = {}  # None: tried, could not be built
         for _ in range(MAX_ROUNDS):
-            problem = self._install_once(plan, folder, env)
+            problem = self._install_once(plan, folder, env, built)
             if not problem:
                 return plan, ""
             following = plan.after(problem)
+            swapped = following is not None and following.twins != plan.twins
+            if source_builds is not None and not swapped:
+                noted, progress = _build_from_source(
+                    problem, plan, python=python, env=env, source_builds=source_builds, built=built
+                )
+                if progress:
+                    plan = noted
+                    continue
+                if noted != plan:
+                    plan, following = noted, noted.after(problem)
             if following is None:
                 return plan.failed_with(problem), problem
             plan = following
         rounds = f"still not installable after {MAX_ROUNDS} rounds: {problem}"
         return plan.failed_with(problem), rounds
 
-    def _install_once(self, plan: Plan, folder: Path, env: dict[str, str]) -> str:
+    def _install_once(
+        self, plan: Plan, folder: Path, env: dict[str, str], built: dict[str, Path | None]
+    ) -> str:
         listing = folder / "grader-requirements.txt"
         listing.write_text("\n".join(plan.listing()) + "\n", encoding="utf-8")
         # Compiled once here, the environment's modules (pytest, coverage, the candidate's
@@ -206,6 +237,8 @@ class EnvironmentCache:
         argv = [uv.executable(), "pip", "install", "--no-config", "--quiet", "--compile-bytecode"]
         if not self.allow_builds:
             argv += ["--only-binary", ":all:"]
+        for folder_of_wheels in sorted({wheel.parent for wheel in built.values() if wheel}):
+            argv += ["--find-links", str(folder_of_wheels)]
         argv += ["--python", str(folder / "bin" / "python"), "-r", str(listing)]
         if self.offline:
             argv.append("--offline")
@@ -274,3 +307,32 @@ def _size(folder: Path) -> int:
     return sum(
         (Path(base) / name).lstat().st_size for base, _, names in os.walk(folder) for name in names
     )
+
+
+def _build_from_source(
+    problem: str,
+    plan: Plan,
+    *,
+    python: Interpreter,
+    env: dict[str, str],
+    source_builds: SourceBuilds,
+    built: dict[str, Path | None],
+) -> tuple[Plan, bool]:
+    """The plan noting the wheels built in the sandbox for packages uv found no wheel of
+    (each tried once), and whether any was built: if none was, they are dropped as before."""
+    wanted = {n: v for n, v in lacking_wheels(problem, plan.items).items() if n not in built}
+    progress = False
+    for name, versions in list(wanted.items())[: max(0, MAX_SOURCE_BUILDS - len(built))]:
+        try:
+            wheel: Path | None = source_builds.wheel_for(name, versions, python, env)
+        except SourceBuildError as error:
+            plan = plan.with_change(f"could not build {name} from its source distribution: {error}")
+            wheel = None
+        built[name] = wheel
+        if wheel is not None:
+            progress = True
+            plan = plan.with_change(
+                f"installed {wheel.name}, built in the sandbox from {name}'s source "
+                "distribution (the index has no wheel of it)"
+            )
+    return plan, progress

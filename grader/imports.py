@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import sys
 import threading
 from collections import deque
@@ -65,6 +66,25 @@ DISTRIBUTION_ALIASES = {
     "psycopg": "psycopg2-binary",
     "python-jose[cryptography]": "python-jose",
 }
+
+# Modules that work only with a distribution their own does not require: starlette's
+# TestClient (and FastAPI's, which is starlette's) needs httpx, left to the user to add.
+COMPANIONS = {"fastapi.testclient": "httpx", "starlette.testclient": "httpx"}
+_COMPANION_USE = re.compile(
+    r"^\s*(?:from|import)\s+(" + "|".join(re.escape(m) for m in COMPANIONS) + r")\b", re.M
+)
+
+
+def companions(ws: Workspace, files: Iterable[str]) -> set[str]:
+    """Distributions the modules ``files`` import need beside their own (see COMPANIONS)."""
+    wanted: set[str] = set()
+    for relative in files:
+        try:
+            text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        wanted.update(COMPANIONS[module] for module in _COMPANION_USE.findall(text))
+    return wanted
 
 
 def distribution(module: str) -> str:

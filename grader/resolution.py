@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 # The oldest runner versions whose options grader uses (pytest's ``pythonpath`` ini
@@ -77,7 +77,9 @@ _CAUSES: tuple[tuple[re.Pattern[str], str, Fault], ...] = (
         Fault.CANDIDATE,
     ),
     (
-        re.compile(rf"(?:all versions of )?{_NAME}{_VERSION} (?:has|have) no (?:usable )?wheels?"),
+        _NO_WHEEL := re.compile(
+            rf"(?:all versions of )?{_NAME}({_VERSION}) (?:has|have) no (?:usable )?wheels?"
+        ),
         "has no wheel for this platform and source builds are off",
         Fault.HOST,
     ),
@@ -96,6 +98,34 @@ _UNREACHABLE = re.compile(
     r"failed to fetch|error sending request|dns error|connection (?:refused|reset)|"
     r"network was disabled|not found in the cache|timed out|failed to download"
 )
+
+
+def lacking_wheels(problem: str, items: tuple[str, ...]) -> dict[str, SpecifierSet]:
+    """The distributions uv says have no wheel, each with the versions wanted of it: the
+    candidate's own specifiers and those of the packages that depend on it."""
+    text = problem.lower()
+    wanted: dict[str, SpecifierSet] = {}
+    for match in _NO_WHEEL.finditer(text):
+        name = canonicalize_name(match.group(1))
+        specifiers = [match.group(2)] if match.group(2) else []
+        specifiers += [_specifier(i) for i in items if _name(i) == name]
+        pattern = re.escape(name).replace(r"\-", "[-_.]")
+        specifiers += re.findall(rf"depends on {pattern}((?:[=<>!~]=?[^\s,]+,?)+)", text)
+        combined = SpecifierSet()
+        for specifier in specifiers:
+            try:
+                combined &= SpecifierSet(specifier.rstrip(","))
+            except InvalidSpecifier:
+                continue
+        wanted[name] = combined
+    return wanted
+
+
+def _specifier(item: str) -> str:
+    try:
+        return str(Requirement(item).specifier)
+    except InvalidRequirement:
+        return ""
 
 
 def _name(item: str) -> str:
@@ -307,6 +337,10 @@ class Plan:
             items=tuple(i for i in self.items if i not in gone),
             dropped=(*self.dropped, *dropped),
         )
+
+    def with_change(self, change: str) -> Plan:
+        """This plan, with one more thing grader did to make it installable."""
+        return replace(self, changes=(*self.changes, change))
 
     def failed_with(self, problem: str) -> Plan:
         """This plan, marked with who is to blame for ``problem`` ending the rounds."""

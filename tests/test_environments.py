@@ -329,3 +329,43 @@ def test_the_project_is_built_and_installed_in_the_sandbox_when_its_tests_need_i
     assert "added the build backend hatchling" in notes
     assert "the project was built and installed in the sandbox" in notes
     assert "tests/test_cli.py reads the installed distribution's metadata" in notes
+
+
+def test_a_pure_python_dependency_without_wheels_is_built_in_the_sandbox(tmp_path: Path) -> None:
+    # promise (needed by graphene-django 2 and 3) was only ever published as a source
+    # distribution: grader fetches it, builds it in the sandbox and installs the wheel.
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "promise==2.3\n",
+            "tests/test_promise.py": (
+                "from promise import Promise\n\n\n"
+                "def test_resolved():\n    assert Promise.resolve(2).get() == 2\n"
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "installed promise-2.3-py3-none-any.whl, built in the sandbox" in notes
+    assert "environment partial" not in notes
+    assert _metric(report, "packaging", "packaging.installable")["value"] == 100
+
+
+def test_a_test_client_gets_the_companion_nothing_declares(tmp_path: Path) -> None:
+    # starlette's TestClient needs httpx, which neither starlette nor FastAPI requires.
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "fastapi==0.115.6\n",
+            "app.py": (
+                "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+                "@app.get('/')\ndef home() -> dict[str, str]:\n    return {'ok': 'yes'}\n"
+            ),
+            "tests/test_app.py": (
+                "from fastapi.testclient import TestClient\n\nfrom app import app\n\n\n"
+                "def test_home():\n    assert TestClient(app).get('/').json() == {'ok': 'yes'}\n"
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    assert "grader added httpx: the tests' test client needs it" in _notes(report)

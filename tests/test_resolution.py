@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.resolution import Dropped, Fault, Plan
+from grader.resolution import Dropped, Fault, Plan, lacking_wheels
 
 PINS = ["pytest==9.0.3", "pytest-timeout==2.4.0", "coverage==7.17.5"]
 
@@ -209,3 +209,23 @@ def test_a_dependency_of_theirs_without_wheels_drops_their_requirement_as_the_ho
             Fault.HOST,
         ),
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "items", "wanted"),
+    [
+        (NO_WHEEL, ("psycopg2==2.9.9",), {"psycopg2": "==2.9.9"}),
+        (
+            "Because all versions of promise have no usable wheels and graphene-django==3.0.0 "
+            "depends on promise>=2.1, we can conclude that graphene-django==3.0.0 cannot be used.",
+            ("graphene-django==3.0.0",),
+            {"promise": ">=2.1"},
+        ),
+        (NOT_FOUND, ("grader-no-such-pkg==1.0",), {}),
+    ],
+)
+def test_packages_without_wheels_are_named_with_the_versions_wanted(
+    message: str, items: tuple[str, ...], wanted: dict[str, str]
+) -> None:
+    found = lacking_wheels(message, items)
+    assert {name: str(spec) for name, spec in found.items()} == wanted

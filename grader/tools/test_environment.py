@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import imports, interpreters, requirements
-from grader.environment import Environment, EnvStatus
+from grader.environment import Environment, EnvironmentCache, EnvStatus
 from grader.models import Metric, TestSummary
 from grader.resolution import BINARY_TWINS, RUNNER_RELATED, Dropped, Fault
+from grader.sdists import SourceBuilds
 from grader.tools import project_install, pytest_settings
 from grader.tools.base import ToolContext
 
@@ -132,14 +133,33 @@ def _with_undeclared_imports(
     code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
     wanted = {imports.distribution(m) for m in imports.third_party(ctx.workspace, code)}
     missing = sorted(wanted - imports.provided(declared.names) - RUNNER_RELATED)
-    if not missing:
+    needed = imports.companions(ctx.workspace, ctx.workspace.test_files)
+    companions = sorted(needed - imports.provided(declared.names) - set(missing))
+    if missing:
+        notes.append(
+            f"environment: grader added {', '.join(missing)}: "
+            "imported by the code but declared nowhere"
+        )
+    if companions:
+        notes.append(
+            f"environment: grader added {', '.join(companions)}: the tests' test client "
+            "needs it and nothing declares it"
+        )
+    added = (*missing, *companions)
+    if not added:
         return declared
-    notes.append(
-        f"environment: grader added {', '.join(missing)}: imported by the code but declared nowhere"
-    )
     return dataclasses.replace(
-        declared, items=(*declared.items, *missing), guessed=(*declared.guessed, *missing)
+        declared, items=(*declared.items, *added), guessed=(*declared.guessed, *added)
     )
+
+
+def _source_builds(ctx: ToolContext, cache: EnvironmentCache) -> SourceBuilds | None:
+    """Building dependencies that have no wheel, in the sandbox: only where a sandbox
+    really isolates (a build script is code too), with the network for fetching, and not
+    when the user let builds run on the host anyway."""
+    if not ctx.sandbox.isolated or cache.offline or cache.allow_builds:
+        return None
+    return SourceBuilds(ctx.sandbox, ctx.limits, cache.root / "wheels")
 
 
 def prepare(ctx: ToolContext) -> TestEnvironment:
@@ -176,7 +196,7 @@ def prepare(ctx: ToolContext) -> TestEnvironment:
         problem = f"{choice.warning}, where {path} does not parse ({why})"
         unmeasured = Metric("packaging.installable", None, "%", SOURCE, problem)
         return TestEnvironment(None, unmeasured, tuple(notes), warnings, problem)
-    env = cache.prepare(declared, choice.interpreter)
+    env = cache.prepare(declared, choice.interpreter, _source_builds(ctx, cache))
     notes += _change_notes(env)
     if env.status is EnvStatus.FAILED:
         problem = f"dependencies could not be installed: {env.reason}"

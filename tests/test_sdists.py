@@ -1,0 +1,148 @@
+"""Source distributions without wheels: chosen, fetched and checked on the host, built in
+the sandbox. The archives are made here and served from file:// URLs; the build backend
+comes from the package index like every environment's packages."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from grader import interpreters, sandbox, uv
+from grader.sandbox import Limits
+from grader.sdists import Archive, SourceBuildError, SourceBuilds, build_requirements, choose
+from grader.sdists import fetch as fetch_archive
+
+
+def _archive(version: str, requires_python: str = "") -> Archive:
+    return Archive("pkg", Version(version), f"pkg-{version}.tar.gz", "", "", requires_python)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "python", "chosen"),
+    [
+        ("", "3.11", "2.0"),  # the newest
+        (">=1.0,<2", "3.11", "1.5"),  # the newest the dependants accept
+        ("", "3.8", "1.5"),  # 2.0 asks for a newer Python
+        ("==1.0", "3.11", "1.0"),  # the candidate's pin
+    ],
+)
+def test_the_newest_fitting_archive_is_chosen(wanted: str, python: str, chosen: str) -> None:
+    archives = [_archive("1.0"), _archive("1.5", ">=3.7"), _archive("2.0", ">=3.10")]
+    assert choose(archives, SpecifierSet(wanted), Version(python)).version == Version(chosen)
+
+
+def test_no_fitting_archive_is_an_error() -> None:
+    with pytest.raises(SourceBuildError, match="no source distribution in >=3"):
+        choose([_archive("1.0")], SpecifierSet(">=3"), Version("3.11"))
+
+
+def _sdist(root: Path, name: str, files: dict[str, str]) -> Path:
+    """A source distribution NAME.tar.gz holding ``files`` under its top folder."""
+    target = root / f"{name}.tar.gz"
+    with tarfile.open(target, "w:gz") as archive:
+        for relative, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}/{relative}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+def _served(path: Path, digest: str | None = None) -> Archive:
+    real = hashlib.sha256(path.read_bytes()).hexdigest()
+    name, _, version = path.name.removesuffix(".tar.gz").rpartition("-")
+    return Archive(name, Version(version), path.name, path.as_uri(), digest or real)
+
+
+SETUP = (
+    "from setuptools import setup\n"
+    "setup(name={name!r}, version={version!r}, py_modules=[{module!r}])\n"
+)
+
+
+def test_an_archive_is_checked_against_the_index_digest(tmp_path: Path) -> None:
+    source = _sdist(tmp_path, "pkg-1.0", {"pkg.py": "X = 1\n"})
+    (tmp_path / "in").mkdir()
+    assert fetch_archive(_served(source), tmp_path / "in").read_bytes() == source.read_bytes()
+    with pytest.raises(SourceBuildError, match="does not match the index's digest"):
+        fetch_archive(_served(source, "0" * 64), tmp_path / "in")
+
+
+def test_an_archive_with_compiled_sources_is_not_built(tmp_path: Path) -> None:
+    source = _sdist(tmp_path, "fast-1.0", {"fast.c": "int main(void) { return 0; }\n"})
+    with pytest.raises(SourceBuildError, match=r"not pure Python \(\.c sources\)"):
+        fetch_archive(_served(source), tmp_path)
+
+
+def test_the_declared_build_backend_is_read_from_the_archive(tmp_path: Path) -> None:
+    declared = _sdist(
+        tmp_path,
+        "pkg-1.0",
+        {"pyproject.toml": '[build-system]\nrequires = ["flit_core>=3.4"]\n', "pkg.py": ""},
+    )
+    legacy = _sdist(tmp_path, "old-1.0", {"setup.py": "from setuptools import setup\n"})
+    assert build_requirements(declared) == ("flit_core>=3.4",)
+    assert build_requirements(legacy) == ("setuptools>=40.8", "wheel")
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[SourceBuilds, dict[str, str]]:
+    cache = tmp_path_factory.mktemp("cache")
+    isolated = sandbox.choose(allow_unisolated=False)
+    env = uv.environment(cache)
+    return SourceBuilds(isolated, Limits(), cache / "wheels"), env
+
+
+@pytest.mark.sandbox
+def test_a_build_runs_in_the_sandbox_and_its_wheel_is_kept(
+    tmp_path: Path, builds: tuple[SourceBuilds, dict[str, str]]
+) -> None:
+    source_builds, env = builds
+    escaped = tmp_path / "escaped"
+    # A hostile build script: it writes outside its folder and reaches for the network.
+    hostile = (
+        f"import socket\nfrom pathlib import Path\n"
+        f"try:\n    Path({str(escaped)!r}).write_text('out')\nexcept OSError:\n    pass\n"
+        "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
+        "    Path('network').write_text('reached')\nexcept OSError:\n    pass\n"
+    )
+    source = _sdist(
+        tmp_path,
+        "tiny-1.0",
+        {
+            "setup.py": hostile + SETUP.format(name="tiny", version="1.0", module="tiny"),
+            "tiny.py": "",
+        },
+    )
+    wheel = source_builds.build(source, interpreters.host(), env)
+    assert wheel == source_builds.wheels / "tiny" / "tiny-1.0-py3-none-any.whl"
+    assert wheel.is_file()
+    assert not escaped.exists()
+
+
+@pytest.mark.sandbox
+def test_a_build_that_makes_another_package_is_refused(
+    tmp_path: Path, builds: tuple[SourceBuilds, dict[str, str]]
+) -> None:
+    # Its wheel would be offered to uv under another package's name. uv refuses it inside
+    # the sandbox; grader checks the wheel's name again outside, in case uv was fooled.
+    source_builds, env = builds
+    source = _sdist(
+        tmp_path,
+        "innocent-1.0",
+        {
+            "setup.py": SETUP.format(name="requests", version="99.0", module="innocent"),
+            "innocent.py": "",
+        },
+    )
+    with pytest.raises(
+        SourceBuildError, match=r"declares name requests|its build made requests-99\.0"
+    ):
+        source_builds.build(source, interpreters.host(), env)
+    assert not (source_builds.wheels / "requests").exists()
