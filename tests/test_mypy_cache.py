@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import locks
 from grader.environment import EnvironmentCache
 from grader.models import ToolResult
 from grader.sandbox import Limits, NotNeeded
@@ -94,3 +95,17 @@ def test_the_shared_cache_gives_the_same_findings_as_a_cold_run(
     cold = _check(sample, tmp_path / "cold", None)
     assert warm.findings == cold.findings
     assert warm.findings
+
+
+def test_caches_of_other_versions_are_removed_unless_in_use(shared_root: Path) -> None:
+    base = shared_root / "mypy"
+    stale, copying = base / ("0" * 24), base / ("1" * 24)
+    for folder in (stale, copying):
+        (folder / "3.11").mkdir(parents=True)
+        (folder / "3.11" / "os.data.json").write_text("{}", encoding="utf-8")
+        (folder / "3.11").chmod(0o555)  # published caches are read-only
+    with locks.shared(base / f"{copying.name}.lock"):  # another grader copies it now
+        current = mypy_cache.shared(shared_root)
+    assert current is not None and current.is_dir()
+    assert not stale.exists()
+    assert copying.is_dir()

@@ -78,6 +78,7 @@ def shared(cache_root: Path) -> Path | None:
     base = cache_root / "mypy"
     folder = base / _key()
     if folder.is_dir():
+        _remove_stale(base, keep=folder.name)
         return folder
     with locks.exclusive(base / f"{folder.name}.lock"):
         if folder.is_dir():  # another grader built it while this one waited
@@ -101,7 +102,22 @@ def shared(cache_root: Path) -> Path | None:
             (build / "cache").rename(folder)
         finally:
             remove_tree(build)
+    _remove_stale(base, keep=folder.name)
     return folder
+
+
+def _remove_stale(base: Path, keep: str) -> None:
+    """Remove the caches of other mypy, pytest or Python versions, which no run of this
+    grader asks for again; one another grader is copying right now stays."""
+    for stale in base.iterdir():
+        if stale.name == keep or stale.name.startswith(".") or not stale.is_dir():
+            continue
+        with locks.exclusive(base / f"{stale.name}.lock", blocking=False) as free:
+            if not free:
+                continue
+            for parent, _ in walk_tree(stale):
+                parent.chmod(0o755)  # published read-only; its folders must be emptied
+            remove_tree(stale)
 
 
 def private_copy(shared_cache: Path | None, dest: Path) -> Path:
@@ -109,7 +125,9 @@ def private_copy(shared_cache: Path | None, dest: Path) -> Path:
     if shared_cache is None:
         dest.mkdir(parents=True, exist_ok=True)
         return dest
-    shutil.copytree(shared_cache, dest, copy_function=shutil.copyfile)
+    # Held while copying, so that a grader of another version never removes it mid-copy.
+    with locks.shared(shared_cache.parent / f"{shared_cache.name}.lock"):
+        shutil.copytree(shared_cache, dest, copy_function=shutil.copyfile)
     for parent, _ in walk_tree(dest):
         parent.chmod(parent.stat().st_mode | stat.S_IWUSR)
     return dest
