@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from grader.models import ToolResult
 from grader.sandbox import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.facts import Facts
-from grader.workspace import inventory
+from grader.workspace import inventory, screen
 
 
 def _facts(root: Path, files: dict[str, str | bytes]) -> ToolResult:
@@ -269,3 +270,37 @@ def test_malformed_pyproject_does_not_stop_the_facts(tmp_path: Path) -> None:
     )
     assert result.status.value == "ok"
     assert _metrics(result)["packaging.metadata"] == 100.0
+
+
+NEWER = "type Pair = tuple[int, int]\n\n\ndef first[T](items: list[T]) -> T:\n    return items[0]\n"
+BROKEN = "def broken(:\n    pass\n"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses 3.12 syntax")
+@pytest.mark.parametrize(
+    ("requires", "charged", "excused"),
+    [
+        (">=3.12", 1, 1),  # 3.12 syntax is the host's limit; broken code is still charged
+        (">=3.10", 2, 0),  # the host's Python is accepted: its parser is the judge
+        ("", 2, 0),
+    ],
+)
+def test_syntax_of_a_newer_python_the_submission_asks_for_is_not_charged(
+    tmp_path: Path, requires: str, charged: int, excused: int
+) -> None:
+    project = f'[project]\nname = "x"\nversion = "1"\nrequires-python = "{requires}"\n'
+    root = tmp_path / "sub"
+    files = {"generic.py": NEWER, "broken.py": BROKEN, "ok.py": "X = 1\n"}
+    if requires:
+        files["pyproject.toml"] = project
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = Facts().run(ToolContext(screen(inventory(root)), work, NotNeeded(), Limits()))
+    assert _metrics(result)["code.unparsable_files"] == charged
+    assert _rules(result).count("newer-python-syntax") == excused
+    assert bool(result.warnings) == bool(excused)
+    if excused:
+        assert "use Python 3.12 syntax" in result.warnings[0]

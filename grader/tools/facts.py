@@ -21,8 +21,9 @@ from pathlib import PurePosixPath
 
 from grader import __version__, requirements
 from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
-from grader.tools import suspicious
+from grader.tools import newer_syntax, suspicious
 from grader.tools.base import MetricSpec, ToolContext
+from grader.tools.newer_syntax import NewerSyntax
 from grader.workspace import Workspace
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
@@ -338,7 +339,8 @@ class Facts:
         """Read every Python file once and the repository layout."""
         started = time.monotonic()
         ws = ctx.workspace
-        tally = _read_code(ws)
+        newer = newer_syntax.find(ctx, requirements.read(ws).requires_python)
+        tally = _read_code(ws, newer)
         readme, missing = _readme_score(ws)
         if missing:
             tally.findings.append(
@@ -357,7 +359,7 @@ class Facts:
         metrics = (
             *_code_metrics(tally),
             Metric("docs.readme_sections", readme, "%", self.name),
-            *_repository_metrics(ws),
+            *_repository_metrics(ws, newer),
         )
         return ToolResult(
             tool=self.name,
@@ -369,6 +371,7 @@ class Facts:
             ),
             duration_s=time.monotonic() - started,
             notes=tuple(notes),
+            warnings=(newer.warning(),) if newer.files else (),
         )
 
 
@@ -412,7 +415,7 @@ def _typed_by_stub(ws: Workspace, relative: str, tree: ast.Module, tally: _Tally
     tally.annotatable += stub_annotatable - own_annotatable
 
 
-def _read_code(ws: Workspace) -> _Tally:
+def _read_code(ws: Workspace, newer: NewerSyntax) -> _Tally:
     tally = _Tally()
     for relative in ws.python_files:
         parsed = _read_python(ws, relative, tally)
@@ -439,6 +442,14 @@ def _read_code(ws: Workspace) -> _Tally:
             "unparsable-file",
             f"no tool can analyse this file: {problem}",
             Severity.HIGH,
+            Location(relative),
+        )
+        if relative not in newer.files
+        else Finding(
+            "facts",
+            "newer-python-syntax",
+            f"not analysed: valid Python {newer.version}, which this host cannot parse",
+            Severity.INFO,
             Location(relative),
         )
         for relative, problem in ws.unparsable
@@ -505,7 +516,7 @@ def _pinned_share(ws: Workspace) -> float | None:
     return _percent(pinned, len(declared.items))
 
 
-def _repository_metrics(ws: Workspace) -> tuple[Metric, ...]:
+def _repository_metrics(ws: Workspace, newer: NewerSyntax) -> tuple[Metric, ...]:
     container = any(CONTAINER.search(f) for f in ws.files)
     ci = any(p.search(f) for p in CI_PATTERNS for f in ws.files)
     return (
@@ -521,5 +532,5 @@ def _repository_metrics(ws: Workspace) -> tuple[Metric, ...]:
         Metric("deploy.iac", _flag(_has_iac(ws)), "%", "facts"),
         Metric("deploy.ci", _flag(ci), "%", "facts"),
         Metric("safety.outside_symlinks", len(ws.outside_symlinks), "links", "facts"),
-        Metric("code.unparsable_files", len(ws.unparsable), "files", "facts"),
+        Metric("code.unparsable_files", len(ws.unparsable) - len(newer.files), "files", "facts"),
     )
