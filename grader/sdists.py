@@ -42,7 +42,7 @@ from packaging.version import InvalidVersion, Version
 
 from grader import proc, uv
 from grader.interpreters import Interpreter
-from grader.sandbox import SANDBOX_TMP, Limits, Sandbox, interpreter_paths
+from grader.sandbox import Limits, Sandbox, interpreter_paths
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 MAX_ARCHIVE_BYTES = 32 * 1024 * 1024
@@ -142,15 +142,7 @@ class SourceBuilds:
             cwd=out,
             writable=[out],
             readable=[*interpreter_paths(python), uv_binary, source],
-            env={
-                "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
-                "HOME": SANDBOX_TMP,
-                "TMPDIR": SANDBOX_TMP,
-                "UV_CACHE_DIR": f"{SANDBOX_TMP}/uv",
-                "UV_PYTHON_DOWNLOADS": "never",
-                "UV_NO_PROGRESS": "1",
-                "LANG": "C.UTF-8",
-            },
+            env=uv.sandboxed_environment(python),
             limits=replace(self.limits, wall_s=min(self.limits.wall_s, BUILD_LIMIT_S)),
         )
         wheels = sorted(out.glob("*.whl"))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from grader import proc
+from grader.sandbox import SANDBOX_TMP
 
 NETWORK_VARIABLES = frozenset(
     {"SSL_CERT_FILE", "SSL_CERT_DIR"}
@@ -44,6 +45,20 @@ def environment(cache_dir: Path, *, python_downloads: bool = False) -> dict[str,
             "HOME": str(cache_dir),
         }
     )
+
+
+def sandboxed_environment(python: Path) -> dict[str, str]:
+    """The environment of uv run inside the sandbox (building a project or a dependency
+    there): offline by the sandbox's design, its cache in the sandbox's private /tmp."""
+    return {
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": SANDBOX_TMP,
+        "TMPDIR": SANDBOX_TMP,
+        "UV_CACHE_DIR": f"{SANDBOX_TMP}/uv",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_PROGRESS": "1",
+        "LANG": "C.UTF-8",
+    }
 
 
 def message(stderr: str, limit: int = 600) -> str:

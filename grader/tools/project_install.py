@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from grader import proc, requirements, uv
-from grader.sandbox import SANDBOX_TMP, interpreter_paths
+from grader.sandbox import interpreter_paths
 from grader.tools.base import ToolContext
 from grader.workspace import Workspace
 
@@ -97,15 +97,7 @@ def install(ctx: ToolContext, scratch: Path, target: Path, python: Path) -> Inst
         cwd=scratch,
         writable=[scratch, target],
         readable=[*interpreter_paths(python), uv_binary],
-        env={
-            "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": SANDBOX_TMP,
-            "TMPDIR": SANDBOX_TMP,
-            "UV_CACHE_DIR": f"{SANDBOX_TMP}/uv",
-            "UV_PYTHON_DOWNLOADS": "never",
-            "UV_NO_PROGRESS": "1",
-            "LANG": "C.UTF-8",
-        },
+        env=uv.sandboxed_environment(python),
         limits=ctx.limits,
     )
     if result.exit_code != 0:
