@@ -4,11 +4,12 @@ A careful reviewer installs what the tests need, not everything a repository dec
 the project's runtime dependencies, the extras and dependency groups meant for testing
 (and the groups those include), requirement files at the root, named for tests or
 installed by the project's CI, tox, nox or Makefile before its tests run, and lock files
-reduced to just those groups (``uv export`` for ``uv.lock``; the per-package group
-records of ``poetry.lock``, ``pdm.lock`` and ``Pipfile.lock``). Requirement files in
-auxiliary folders (``docs/``, ``benchmark/``, ``fuzzer/``) are used only when the code
-imports something only they declare. Every source is listed with how it was read or why
-it was left out.
+reduced to just those groups (``uv export`` for ``uv.lock``; ``poetry export`` for
+``poetry.lock``, run in the sandbox by ``grader.tools.lock_export``; the per-package group
+records of ``pdm.lock``, ``Pipfile.lock`` and a ``poetry.lock`` poetry refuses).
+Requirement files in auxiliary folders (``docs/``, ``benchmark/``, ``fuzzer/``) are used
+only when the code imports something only they declare. Every source is listed with how
+it was read or why it was left out.
 
 Every entry is re-parsed as a PEP 508 requirement and written back in canonical form, so
 nothing from the submission reaches the installer as an option (``--index-url``, ``-e``,
@@ -170,6 +171,18 @@ def _test_groups(data: dict[str, Any]) -> list[str]:
     if _strings(_table(data, "tool", "uv"), "dev-dependencies"):
         groups.add("dev")
     return sorted(groups & set(TEST_EXTRAS))
+
+
+def poetry_test_groups(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The groups and extras meant for testing that a pyproject declares to poetry (its
+    own groups, the legacy dev-dependencies, PEP 735 groups), as ``poetry export`` names
+    them: asking for a group that does not exist is an error there."""
+    poetry = _table(data, "tool", "poetry")
+    groups = set(_table(poetry, "group")) | set(_table(data, "dependency-groups"))
+    if _table(poetry, "dev-dependencies"):
+        groups.add("dev")
+    extras = set(_table(poetry, "extras")) | set(_table(data, "project", "optional-dependencies"))
+    return sorted(groups & set(TEST_EXTRAS)), sorted(extras & set(TEST_EXTRAS))
 
 
 def _test_extras(data: dict[str, Any]) -> list[str]:
@@ -560,16 +573,41 @@ def _guarded(
         return Source(name, False, f"unreadable ({type(exc).__name__})")
 
 
-def read(ws: Workspace) -> Requirements:
+@dataclass(frozen=True)
+class Exported:
+    """A lock file exported by its own tool: the requirement lines and how they were chosen."""
+
+    lock: str
+    lines: tuple[str, ...]
+    detail: str
+
+
+def read(ws: Workspace, exported: tuple[Exported, ...] = ()) -> Requirements:
     """Everything the tests need, from every source that serves them, in preference order:
-    lock files, requirement files, then the declarative packaging files."""
-    return _read(ws)
+    lock files, requirement files, then the declarative packaging files. A lock in
+    ``exported`` is taken from its tool's export instead of its recorded groups."""
+    return _read(ws, exported)
+
+
+def _exported_reader(export: Exported) -> Callable[[Workspace, _Collector], str]:
+    def reader(ws: Workspace, collector: _Collector) -> str:
+        del ws
+        for line in export.lines:
+            collector.add(line, export.lock)
+        return export.detail
+
+    return reader
 
 
 @functools.lru_cache(maxsize=16)
-def _read(ws: Workspace) -> Requirements:
+def _read(ws: Workspace, exported: tuple[Exported, ...]) -> Requirements:
     collector = _Collector(project_name(ws))
-    sources = [_guarded(ws, name, reader, collector) for name, reader in _LOCKS if name in ws.files]
+    by_lock = {e.lock: _exported_reader(e) for e in exported}
+    sources = [
+        _guarded(ws, name, by_lock.get(name, reader), collector)
+        for name, reader in _LOCKS
+        if name in ws.files
+    ]
     locked = any(s.used for s in sources)
     serving, auxiliary, why = _requirement_files(ws)
     sources += _read_requirement_files(ws, serving, collector, why)

@@ -369,3 +369,34 @@ def test_a_test_client_gets_the_companion_nothing_declares(tmp_path: Path) -> No
     )
     _ran_and_passed(report)
     assert "grader added httpx: the tests' test client needs it" in _notes(report)
+
+
+POETRY_WITHOUT_GROUPS = Path(__file__).parent / "fixtures" / "poetry_lock_without_groups"
+
+
+def test_a_poetry_lock_is_exported_by_poetry_with_only_the_test_groups(tmp_path: Path) -> None:
+    # Written the way poetry 1.x wrote locks: no package records its groups, so only
+    # poetry, reading the groups of pyproject.toml, knows docutils is for the docs alone.
+    files = {p.name: p.read_text(encoding="utf-8") for p in POETRY_WITHOUT_GROUPS.iterdir()}
+    report = _grade_files(
+        tmp_path,
+        {
+            **files,
+            "tests/test_groups.py": (
+                "import importlib.util\n\nimport tabulate\nimport tomli\n\n\n"
+                "def test_main_and_test_groups_only():\n"
+                "    assert tabulate.tabulate([[1]]) and tomli.loads('a = 1') == {'a': 1}\n"
+                "    assert importlib.util.find_spec('docutils') is None\n"
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    assert "poetry.lock (exported with poetry: main, group test)" in _notes(report)
+
+
+def test_a_stale_poetry_lock_falls_back_to_its_records_and_says_why(tmp_path: Path) -> None:
+    files = {p.name: p.read_text(encoding="utf-8") for p in POETRY_WITHOUT_GROUPS.iterdir()}
+    files["pyproject.toml"] += '\n[tool.poetry.group.lint.dependencies]\nruff = "*"\n'
+    notes = _notes(_grade_files(tmp_path, files))
+    assert "poetry.lock: poetry export failed (pyproject.toml changed significantly" in notes
+    assert "poetry.lock (every package (the lock records no groups))" in notes

@@ -25,7 +25,7 @@ from grader.environment import Environment, EnvironmentCache, EnvStatus
 from grader.models import Metric, TestSummary
 from grader.resolution import BINARY_TWINS, RUNNER_RELATED, Dropped, Fault
 from grader.sdists import SourceBuilds
-from grader.tools import project_install, pytest_settings
+from grader.tools import lock_export, project_install, pytest_settings
 from grader.tools.base import ToolContext
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -168,8 +168,9 @@ def prepare(ctx: ToolContext) -> TestEnvironment:
         own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
         return TestEnvironment(Path(sys.executable), own)
     cache = ctx.environments
-    declared = requirements.read(ctx.workspace)
-    notes = [*declared.problems, *_source_notes(declared)]
+    exported, failed = lock_export.export(ctx, interpreters.host().path)
+    declared = requirements.read(ctx.workspace, exported)
+    notes = [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
     settings = pytest_settings.read(ctx.workspace)
     if settings.source:
         kept = ", ".join(key for key, _ in settings.values)
