@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,15 +22,20 @@ from typing import Any
 import jsonschema
 import pytest
 from browser import PHONE, axe_violations, browser, browser_problem, open_page
-from conftest import ROOT, SAMPLES, Run, make_repo
+from conftest import ROOT, SAMPLES, STARTER, Run, make_repo
 from near_copy import make_near_copy
 
-from grader.batch import similarity
+from grader import assignment as assignment_module
+from grader.assignment import Assignment
+from grader.batch import similarity, store
 from grader.batch.submissions import read, select, shard_of
+from grader.batch.worker import Job, Settings
 from grader.cli import main
 from grader.errors import UsageError
 from grader.locks import exclusive
+from grader.models import Audience
 from grader.render.results import safe_cell
+from grader.results_cache import assignment_identity
 from grader.workspace import is_test_file
 
 RESULTS_SCHEMA = json.loads(
@@ -37,6 +43,7 @@ RESULTS_SCHEMA = json.loads(
 )
 MARKER = "window.__pwned = 1"
 MARKUP = f'<img src=x onerror="{MARKER}">'
+SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
 FORMULAS = ['=HYPERLINK("http://example.invalid")', "+1+1", "-2+3", "@SUM(A1)"]
 
 
@@ -238,6 +245,101 @@ def test_similarity_flags_a_renamed_reordered_copy_only(tmp_path: Path) -> None:
             lines = files[region.path].splitlines()[region.first_line - 1 : region.last_line]
             assert region.text.splitlines()[:5] == lines[:5]
     assert similarity.similar_pairs({"alone": sources["poor"]}, 0.5) == ()
+
+
+TEXTKIT = (ROOT / "tests" / "fixtures" / "starter_textkit.py").read_text(encoding="utf-8")
+"""A substantial starter module every candidate keeps unchanged."""
+HONEST_THRESHOLD = 0.15
+"""Below what two honest samples share through TEXTKIT (0.2), far above what they share
+without it (0.03): the threshold at which leaving the starter out decides the verdict."""
+
+
+def _on_starter(sample: Path, dest: Path) -> Path:
+    """A candidate's work that keeps the starter's TEXTKIT module as given."""
+    shutil.copytree(sample, dest, dirs_exist_ok=True)
+    (dest / "docqa").mkdir(exist_ok=True)
+    (dest / "docqa" / "textkit.py").write_text(TEXTKIT, encoding="utf-8")
+    return dest
+
+
+def test_similarity_leaves_code_shared_through_the_starter_out(tmp_path: Path) -> None:
+    copy = make_near_copy(SAMPLES / "average", tmp_path / "copy")
+    sources = {
+        name: _own_code(_on_starter(root, tmp_path / name))
+        for name, root in (
+            ("poor", SAMPLES / "poor"),
+            ("average", SAMPLES / "average"),
+            ("copycat", copy),
+        )
+    }
+
+    def flagged(starter: list[str]) -> list[tuple[str, str]]:
+        pairs = similarity.similar_pairs(sources, HONEST_THRESHOLD, starter)
+        return [(p.first, p.second) for p in pairs]
+
+    assert ("average", "poor") in flagged([])  # the starter alone makes them look alike
+    starter = [TEXTKIT, *(p.read_text(encoding="utf-8") for p in STARTER.rglob("*.py"))]
+    assert flagged(starter) == [("average", "copycat")]
+
+
+def test_a_job_carries_the_assignment_to_its_worker() -> None:
+    settings = Settings(
+        rubric="data-science",
+        exclude=("vendor/",),
+        assignment=assignment_module.load(SAMPLE_ASSIGNMENT),
+        audience=Audience.CANDIDATE,
+        python_downloads=True,
+    )
+    job = Job("alice", 0, "/x", None, (("email", "a@example.invalid"),), None, "r", "a", settings)
+    assert Job.from_json(job.to_json()) == job
+    options = job.settings.grade_options("/x", None, Path("/s"), Path("/t"))
+    assert options.assignment == settings.assignment
+    assert options.keep_starter == Path("/t")
+
+
+def test_the_assignment_identity_follows_what_changes_a_grade(tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    shutil.copytree(SAMPLE_ASSIGNMENT.parent, team)
+    toml = team / SAMPLE_ASSIGNMENT.name
+    loaded = assignment_module.load(toml)
+    first = assignment_identity(loaded)
+    assert first and assignment_identity(Assignment()) == ""
+    cache = team / "hidden_tests" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "test_robustness.cpython-311.pyc").write_bytes(b"\0")
+    assert assignment_identity(loaded) == first  # running the tests changes nothing
+    seen = {first}
+
+    def differs(assignment: Assignment) -> bool:
+        identity = assignment_identity(assignment)
+        fresh = identity not in seen
+        seen.add(identity)
+        return fresh
+
+    assert differs(assignment_module.override(loaded, deadline="2025-03-09T00:00:00Z"))
+    (team / "hidden_tests" / "test_new.py").write_text("def test_x(): pass\n", encoding="utf-8")
+    assert differs(loaded)
+    (team / "starter" / "docqa" / "extra.py").write_text("X = 1\n", encoding="utf-8")
+    assert differs(loaded)
+    (team / "assignment.calibration.json").write_text("{}", encoding="utf-8")
+    assert differs(loaded)
+    old_row = json.loads(store.Record("a", 0, "x", None, (), 0, "", None, "r", "v").to_json())
+    del old_row["assignment_sha256"]  # row.json written before assignments
+    assert store.Record.from_json(json.dumps(old_row)).assignment_sha256 == ""
+
+
+def test_a_missing_assignment_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submissions = _write_csv(tmp_path / "subs.csv", ["candidate", "source"], [["a", "x"]])
+    missing = tmp_path / "missing.toml"
+    code = main(
+        ["batch", str(submissions), "--out", str(tmp_path / "o"), "--assignment", str(missing)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"grader: error: {missing}: cannot read")
+    assert not (tmp_path / "o").exists()
 
 
 # --- one real batch ---------------------------------------------------------------------
