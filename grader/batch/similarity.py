@@ -4,11 +4,12 @@ copydetect tokenises Python with Pygments and replaces every variable, function 
 class name with one letter before taking winnowed k-gram fingerprints (the MOSS
 method), so renaming identifiers changes nothing and reordering functions only moves
 where the shared fingerprints sit. Each candidate's analysed source files (tests and
-``--exclude``d paths left out) form one document; the assignment's starter code is
-copydetect's boilerplate: its fingerprints are removed from every document, so code two
-candidates share only because both were given it never counts. A pair is reported when
-the larger of the two shares (how much of one candidate's code appears in the other's)
-reaches the threshold.
+``--exclude``d paths left out) form one document. The assignment's starter code never
+counts: a file the candidate kept exactly as given is left out, and the starter's files
+are copydetect's boilerplate, whose fingerprints are removed from every document, so
+code two candidates share only because both were given it (in files they changed too)
+is not theirs. A pair is reported when the larger of the two shares (how much of one
+candidate's code appears in the other's) reaches the threshold.
 """
 
 from __future__ import annotations
@@ -110,8 +111,14 @@ def similar_pairs(
     # copydetect imports numpy and matplotlib: only pay for them when comparing.
     from copydetect import CodeFingerprint, compare_files  # noqa: PLC0415
 
-    boilerplate = _boilerplate(starter)
-    documents = {candidate: Document.of(files) for candidate, files in sources.items()}
+    given = set(starter)
+    boilerplate = _boilerplate(given)
+    # An untouched starter file is left out whole: a match may run a few characters past
+    # the end of one file into the next, which would show given code as shared.
+    documents = {
+        candidate: Document.of({path: text for path, text in files.items() if text not in given})
+        for candidate, files in sources.items()
+    }
     prints = {
         candidate: CodeFingerprint(
             f"{candidate}.py",
