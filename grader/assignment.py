@@ -83,6 +83,37 @@ class Assignment:
         """Whether anything here changes how a submission is graded."""
         return bool(self.hidden_tests or self.starter or self.deadline or self.path)
 
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-ready data (a batch passes the assignment to each worker process)."""
+        starter = self.starter
+        return {
+            "name": self.name,
+            "path": None if self.path is None else str(self.path),
+            "rubric": self.rubric,
+            "hidden_tests": None if self.hidden_tests is None else str(self.hidden_tests),
+            "default_visibility": self.default_visibility.value,
+            "visibility": [[key, level.value] for key, level in self.visibility],
+            "starter": None if starter is None else dataclasses.asdict(starter),
+            "deadline": None if self.deadline is None else self.deadline.isoformat(),
+            "reference": self.reference,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Assignment:
+        """The assignment ``to_data`` gave."""
+        starter, deadline = data["starter"], data["deadline"]
+        return cls(
+            name=str(data["name"]),
+            path=None if data["path"] is None else Path(data["path"]),
+            rubric=data["rubric"],
+            hidden_tests=None if data["hidden_tests"] is None else Path(data["hidden_tests"]),
+            default_visibility=Visibility(data["default_visibility"]),
+            visibility=tuple((str(key), Visibility(level)) for key, level in data["visibility"]),
+            starter=None if starter is None else Starter(**starter),
+            deadline=None if deadline is None else datetime.fromisoformat(deadline),
+            reference=data["reference"],
+        )
+
 
 def parse_deadline(value: object, where: str) -> datetime:
     """An ISO-8601 timestamp with a time zone (a deadline without one is ambiguous)."""
@@ -251,7 +282,11 @@ def override(
     if starter is not None and base is not None:
         raise AssignmentError("give either --starter or --base, not both")
     if starter is not None:
-        changes["starter"] = split_starter(starter)
+        given = split_starter(starter)
+        local = Path(str(given.source)).expanduser()
+        if local.exists():  # a folder: absolute, so a batch's workers find it from anywhere
+            given = dataclasses.replace(given, source=str(local.resolve()))
+        changes["starter"] = given
     if base is not None:
         changes["starter"] = Starter(base=base)
     if deadline is not None:

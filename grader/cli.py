@@ -319,7 +319,10 @@ def _batch_commands(commands: argparse._SubParsersAction[_Parser], shared: _Pars
     )
     b.add_argument("--out", type=Path, required=True, help="output folder")
     b.add_argument(
-        "--rubric", default="default", help="built-in rubric name or path to a TOML file"
+        "--rubric",
+        default=None,
+        help="built-in rubric name or path to a TOML file (default: the assignment's, "
+        "else 'default')",
     )
     b.add_argument(
         "--jobs",
@@ -583,9 +586,13 @@ def _batch(args: argparse.Namespace) -> ExitCode:
     from grader.batch.runner import BatchOptions  # noqa: PLC0415
     from grader.batch.runner import run as run_batch  # noqa: PLC0415
     from grader.batch.worker import Settings  # noqa: PLC0415
+    from grader.models import Audience  # noqa: PLC0415
 
+    # Every row is graded with the assignment, the command line winning as for grade; its
+    # paths are absolute once loaded, so the worker processes find them.
+    assignment = load_assignment(args)
     settings = Settings(
-        rubric=args.rubric,
+        rubric=assignment.rubric or "default",
         exclude=tuple(args.exclude),
         limits=_limits(args),
         allow_unsandboxed=args.allow_unsandboxed,
@@ -593,6 +600,9 @@ def _batch(args: argparse.Namespace) -> ExitCode:
         cache_size_gb=args.cache_size_gb,
         offline=args.offline,
         allow_source_builds=args.allow_source_builds,
+        python_downloads=args.python_downloads,
+        assignment=assignment,
+        audience=args.audience or Audience.REVIEWER,
     )
     options = BatchOptions(
         submissions=args.submissions,

@@ -228,6 +228,10 @@ class BatchRow:
     """The candidate's report.html, relative to the batch folder."""
     extra: tuple[tuple[str, str], ...] = ()
     """The submissions CSV's other columns, carried through unchanged."""
+    hidden_tests: float | None = None
+    """Share (%) of the assignment's hidden tests that passed; None without them."""
+    calibration: float | None = None
+    """Where the score lands between the assignment's floor (0) and ceiling (100)."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +277,13 @@ class BatchResult:
     similarity_compared: int
     """How many candidates' code was compared (0: too few to compare)."""
     similar: tuple[SimilarPair, ...]
+    calibration: Calibration | None = None
+    """The assignment's floor and ceiling the rows were placed between (no position)."""
+
+    @property
+    def has_hidden_tests(self) -> bool:
+        """Whether any row was graded with the assignment's hidden tests."""
+        return any(row.hidden_tests is not None for row in self.rows)
 
 
 class Visibility(StrEnum):

@@ -60,6 +60,7 @@ from grader.workspace import (
     remove_outside_symlinks,
     remove_tree,
     screen,
+    walk_tree,
 )
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ class GradeOptions:
     keep_sources: Path | None = None
     """A folder to copy the analysed source files (tests and excluded paths left out) into,
     for later comparison across submissions (batch similarity)."""
+    keep_starter: Path | None = None
+    """A folder to copy the assignment starter's Python files into (batch similarity
+    leaves code shared through the starter out)."""
     on_event: OnEvent | None = field(default=None, compare=False)
     """Told when each stage (acquire, environment, each tool, scoring) starts and ends."""
 
@@ -295,6 +299,15 @@ def _copy_sources(workspace: Workspace, dest: Path) -> None:
         shutil.copyfile(workspace.root / relative, target, follow_symlinks=False)
 
 
+def _copy_python(root: Path, dest: Path) -> None:
+    for _, entries in walk_tree(root, lambda entry: entry.name != ".git"):
+        for entry in entries:
+            if entry.name.endswith(".py") and entry.is_file(follow_symlinks=False):
+                target = dest / Path(entry.path).relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(entry.path, target, follow_symlinks=False)
+
+
 @dataclass(frozen=True)
 class _Starter:
     """The candidate's lines relative to the starter, when one was given."""
@@ -317,6 +330,8 @@ def _starter(
         folder = workdir / "starter"
         folder.mkdir()
         root = acquire(str(starter.source), starter.ref, folder).root
+    if options.keep_starter is not None:
+        _copy_python(root, options.keep_starter)
     compared = workdir / "authorship"
     compared.mkdir()
     summary, lines = authorship.compare(root, workspace.root, compared, starter.label)

@@ -12,6 +12,9 @@ Reports are stored as JSON, never pickled, in grader's cache folder, written to 
 temporary name and renamed; an entry that cannot be read is a miss. Reports in which a
 tool failed or timed out are not stored: the next run tries again. Unpinned dependencies
 are resolved when a commit is first graded; ``--no-cache`` regrades against today's.
+
+A grade with an assignment has no key (its hidden tests and starter are files the key does
+not hash); ``assignment_identity`` hashes them for a batch, which keeps its own rows.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import cattrs
 
 from grader import __version__
+from grader.assignment import Assignment
 from grader.models import Report, ToolStatus
 from grader.pipeline import GradeOptions, current_commit, grade, load_rubric
 from grader.workspace import walk_tree
@@ -78,17 +82,41 @@ def source_identity(source: str, ref: str | None) -> str | None:
     return None
 
 
+def assignment_identity(assignment: Assignment) -> str | None:
+    """What the assignment holds now: its settings, the content of its hidden tests, what
+    its starter points to and its stored calibration; None when the starter cannot be
+    asked (then nothing graded with it counts as the same). Empty without an assignment."""
+    if not assignment.active:
+        return ""
+    material: dict[str, Any] = {"assignment": assignment.to_data()}
+    if assignment.hidden_tests is not None:
+        material["hidden_tests"] = _digest_files(_own_files(assignment.hidden_tests))
+    starter = assignment.starter
+    if starter is not None and starter.source is not None:
+        material["starter"] = source_identity(starter.source, starter.ref)
+        if material["starter"] is None:
+            return None
+    calibration = assignment.calibration_path
+    if calibration is not None and calibration.is_file():
+        material["calibration"] = _digest_files([(calibration.name, calibration)])
+    encoded = json.dumps(material, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _own_files(folder: Path) -> list[tuple[str, Path]]:
+    """A folder's files without Python's byte-code caches (running its tests writes them)."""
+    return [
+        (relative, path)
+        for relative, path in _tree_files(folder)
+        if "__pycache__" not in relative and not relative.endswith(".pyc")
+    ]
+
+
 @functools.cache
 def _grader_digest() -> str:
     """grader's own code, tool configurations, templates and schemas: a development
     checkout changes them without changing the version number."""
-    package = Path(__file__).resolve().parent
-    files = [
-        (relative, path)
-        for relative, path in _tree_files(package)
-        if "__pycache__" not in relative and not relative.endswith(".pyc")
-    ]
-    return _digest_files(files)
+    return _digest_files(_own_files(Path(__file__).resolve().parent))
 
 
 def key(options: GradeOptions) -> str | None:

@@ -54,10 +54,12 @@ def git(cwd: Path, *args: str, date: str | None = None) -> str:
 STARTER = SAMPLES / "assignment" / "starter"
 
 
-def make_candidate_repo(sample: Path, dest: Path, day: str = "2025-03-08") -> Path:
+def make_candidate_repo(
+    sample: Path, dest: Path, day: str = "2025-03-08", starter: Path = STARTER
+) -> Path:
     """A sample as a candidate's real history on the sample assignment's starter: the
     starter commit, then code, tests and the rest as three commits of the candidate's."""
-    shutil.copytree(STARTER, dest)
+    shutil.copytree(starter, dest)
     git(dest, "init", "--quiet", "--initial-branch=main")
     git(dest, "add", "-A")
     git(dest, "commit", "--quiet", "-m", "Starter code", date=f"{day}T09:00:00Z")

@@ -24,6 +24,7 @@ import yaml
 from conftest import ROOT, SAMPLES, git
 
 from grader.ci import github
+from grader.cli import build_parser, load_assignment
 from grader.errors import UsageError
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
@@ -49,6 +50,9 @@ def _validate(document: dict[str, Any], schema_file: str) -> None:
 
 def _action() -> dict[str, Any]:
     return _yaml(ACTION)
+
+
+ACTION_DEFAULTS = {name: spec.get("default") for name, spec in _action()["inputs"].items()}
 
 
 def test_action_metadata_is_what_github_requires() -> None:
@@ -126,6 +130,28 @@ def test_inputs_become_grader_arguments() -> None:
         github.Inputs(assignment="team/assignment.toml"), Path("/w"), Path("/o")
     )
     assert with_assignment[-4:-2] == ["--assignment", "team/assignment.toml"]
+
+
+def _rubric_graded_with(inputs: github.Inputs) -> str | None:
+    """The rubric ``grader grade`` would use for the Action's arguments."""
+    argv, _ = github.grade_argv(inputs, Path("/w"), Path("/o"))
+    return load_assignment(build_parser().parse_args(argv)).rubric
+
+
+def test_an_assignments_rubric_wins_unless_the_rubric_input_is_set(tmp_path: Path) -> None:
+    assignment = tmp_path / "assignment.toml"
+    assignment.write_text('rubric = "data-science"\n', encoding="utf-8")
+    with_assignment = github.Inputs.from_env({"INPUT_ASSIGNMENT": str(assignment)})
+    argv, _ = github.grade_argv(with_assignment, Path("/w"), Path("/o"))
+    assert "--rubric" not in argv
+    assert _rubric_graded_with(with_assignment) == "data-science"
+    chosen = github.Inputs.from_env(
+        {"INPUT_ASSIGNMENT": str(assignment), "INPUT_RUBRIC": "default"}
+    )
+    assert _rubric_graded_with(chosen) == "default"
+    # Neither given: grade's own default.
+    assert _rubric_graded_with(github.Inputs()) is None
+    assert ACTION_DEFAULTS["rubric"] == github.Inputs().rubric == ""
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from grader import calibration, history
-from grader.assignment import Assignment, load, split_starter
+from grader.assignment import Assignment, load, override, split_starter
 from grader.cli import main
 from grader.errors import AssignmentError
 from grader.models import Visibility
 from grader.pipeline import load_rubric
-from tests.conftest import SAMPLES, Run, git, make_candidate_repo, run_grader
+from tests.conftest import SAMPLES, STARTER, Run, git, make_candidate_repo, run_grader
 
 SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
 
@@ -244,6 +244,28 @@ def test_the_sample_assignment_loads() -> None:
     assert assignment.starter.source == str(SAMPLES / "assignment" / "starter")
     assert assignment.reference == str(SAMPLES / "exemplary")
     assert assignment.deadline is not None
+
+
+def test_an_assignment_reaches_batch_workers_whole_with_absolute_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(SAMPLES)
+    given = override(
+        load(SAMPLE_ASSIGNMENT),
+        starter="assignment/starter",
+        deadline="2025-03-09T12:00:00+01:00",
+        rubric="data-science",
+    )
+    assert given.starter is not None and given.starter.source == str(STARTER)
+    assert given.hidden_tests is not None and given.hidden_tests.is_absolute()
+    sent = json.loads(json.dumps(given.to_data()))
+    assert Assignment.from_data(sent) == given
+    assert Assignment.from_data(json.loads(json.dumps(Assignment().to_data()))) == Assignment()
+    # A URL is left as written, never taken for a folder.
+    url = override(Assignment(), starter="https://example.invalid/org/starter.git@v2")
+    assert (
+        url.starter is not None and url.starter.source == "https://example.invalid/org/starter.git"
+    )
 
 
 @pytest.mark.parametrize(

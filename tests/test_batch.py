@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,15 +22,20 @@ from typing import Any
 import jsonschema
 import pytest
 from browser import PHONE, axe_violations, browser, browser_problem, open_page
-from conftest import ROOT, SAMPLES, Run, make_repo
+from conftest import ROOT, SAMPLES, STARTER, Run, git, make_candidate_repo, make_repo
 from near_copy import make_near_copy
 
-from grader.batch import similarity
+from grader import assignment as assignment_module
+from grader.assignment import Assignment
+from grader.batch import similarity, store
 from grader.batch.submissions import read, select, shard_of
+from grader.batch.worker import Job, Settings
 from grader.cli import main
 from grader.errors import UsageError
 from grader.locks import exclusive
+from grader.models import Audience
 from grader.render.results import safe_cell
+from grader.results_cache import assignment_identity
 from grader.workspace import is_test_file
 
 RESULTS_SCHEMA = json.loads(
@@ -37,6 +43,7 @@ RESULTS_SCHEMA = json.loads(
 )
 MARKER = "window.__pwned = 1"
 MARKUP = f'<img src=x onerror="{MARKER}">'
+SAMPLE_ASSIGNMENT = SAMPLES / "assignment" / "assignment.toml"
 FORMULAS = ['=HYPERLINK("http://example.invalid")', "+1+1", "-2+3", "@SUM(A1)"]
 
 
@@ -240,6 +247,107 @@ def test_similarity_flags_a_renamed_reordered_copy_only(tmp_path: Path) -> None:
     assert similarity.similar_pairs({"alone": sources["poor"]}, 0.5) == ()
 
 
+TEXTKIT = (ROOT / "tests" / "fixtures" / "starter_textkit.py").read_text(encoding="utf-8")
+"""A substantial starter module every candidate keeps unchanged."""
+HONEST_THRESHOLD = 0.15
+"""Below what two honest samples share through TEXTKIT (0.2), far above what they share
+without it (0.03): the threshold at which leaving the starter out decides the verdict."""
+
+
+def _on_starter(sample: Path, dest: Path) -> Path:
+    """A candidate's work that keeps the starter's TEXTKIT module as given."""
+    shutil.copytree(sample, dest, dirs_exist_ok=True)
+    (dest / "docqa").mkdir(exist_ok=True)
+    (dest / "docqa" / "textkit.py").write_text(TEXTKIT, encoding="utf-8")
+    return dest
+
+
+def test_similarity_leaves_code_shared_through_the_starter_out(tmp_path: Path) -> None:
+    copy = make_near_copy(SAMPLES / "average", tmp_path / "copy")
+    sources = {
+        name: _own_code(_on_starter(root, tmp_path / name))
+        for name, root in (
+            ("poor", SAMPLES / "poor"),
+            ("average", SAMPLES / "average"),
+            ("copycat", copy),
+        )
+    }
+    # Two of them added to the given module: the file is no longer the starter's, the
+    # given code in it still is.
+    sources["poor"]["docqa/textkit.py"] += (
+        "\n\ndef shout(text: str) -> str:\n    return text.upper()\n"
+    )
+    sources["average"]["docqa/textkit.py"] += "\n\nLIMIT = 10\n"
+
+    def flagged(starter: list[str]) -> list[tuple[str, str]]:
+        pairs = similarity.similar_pairs(sources, HONEST_THRESHOLD, starter)
+        return [(p.first, p.second) for p in pairs]
+
+    assert ("average", "poor") in flagged([])  # the starter alone makes them look alike
+    starter = [TEXTKIT, *(p.read_text(encoding="utf-8") for p in STARTER.rglob("*.py"))]
+    assert flagged(starter) == [("average", "copycat")]
+
+
+def test_a_job_carries_the_assignment_to_its_worker() -> None:
+    settings = Settings(
+        rubric="data-science",
+        exclude=("vendor/",),
+        assignment=assignment_module.load(SAMPLE_ASSIGNMENT),
+        audience=Audience.CANDIDATE,
+        python_downloads=True,
+    )
+    job = Job("alice", 0, "/x", None, (("email", "a@example.invalid"),), None, "r", "a", settings)
+    assert Job.from_json(job.to_json()) == job
+    options = job.settings.grade_options("/x", None, Path("/s"), Path("/t"))
+    assert options.assignment == settings.assignment
+    assert options.keep_starter == Path("/t")
+
+
+def test_the_assignment_identity_follows_what_changes_a_grade(tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    shutil.copytree(SAMPLE_ASSIGNMENT.parent, team)
+    toml = team / SAMPLE_ASSIGNMENT.name
+    loaded = assignment_module.load(toml)
+    first = assignment_identity(loaded)
+    assert first and assignment_identity(Assignment()) == ""
+    cache = team / "hidden_tests" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "test_robustness.cpython-311.pyc").write_bytes(b"\0")
+    assert assignment_identity(loaded) == first  # running the tests changes nothing
+    seen = {first}
+
+    def differs(assignment: Assignment) -> bool:
+        identity = assignment_identity(assignment)
+        fresh = identity not in seen
+        seen.add(identity)
+        return fresh
+
+    assert differs(assignment_module.override(loaded, deadline="2025-03-09T00:00:00Z"))
+    (team / "hidden_tests" / "test_new.py").write_text("def test_x(): pass\n", encoding="utf-8")
+    assert differs(loaded)
+    (team / "starter" / "docqa" / "extra.py").write_text("X = 1\n", encoding="utf-8")
+    assert differs(loaded)
+    (team / "assignment.calibration.json").write_text("{}", encoding="utf-8")
+    assert differs(loaded)
+    old_row = json.loads(store.Record("a", 0, "x", None, (), 0, "", None, "r", "v").to_json())
+    del old_row["assignment_sha256"]  # row.json written before assignments
+    assert store.Record.from_json(json.dumps(old_row)).assignment_sha256 == ""
+
+
+def test_a_missing_assignment_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submissions = _write_csv(tmp_path / "subs.csv", ["candidate", "source"], [["a", "x"]])
+    missing = tmp_path / "missing.toml"
+    code = main(
+        ["batch", str(submissions), "--out", str(tmp_path / "o"), "--assignment", str(missing)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"grader: error: {missing}: cannot read")
+    assert not (tmp_path / "o").exists()
+
+
 # --- one real batch ---------------------------------------------------------------------
 
 
@@ -385,6 +493,155 @@ def test_rerun_keeps_graded_rows_and_writes_the_same_outputs(batch: BatchRun) ->
     assert {n: (out / n / "row.json").stat().st_mtime_ns for n in batch.graded} == before
     for name, content in outputs.items():
         assert (out / name).read_bytes() == content, name
+
+
+# --- a batch graded with the sample assignment ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignedBatch:
+    assignment: Path
+    repos: dict[str, Path]
+    run: Run
+    deadline: Run
+    """poor again, in a copy of the output, with --deadline overriding the file's."""
+    deadline_again: Run
+
+
+def _grader(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def assigned(tmp_path_factory: pytest.TempPathFactory) -> AssignedBatch:
+    """The sample assignment (its starter given a module every candidate keeps) calibrated,
+    then poor, average and a near-copy of average, each a history on that starter, graded
+    as one batch; then poor regraded with a --deadline before its tests were committed."""
+    base = tmp_path_factory.mktemp("assigned")
+    team = base / "team"
+    shutil.copytree(SAMPLE_ASSIGNMENT.parent, team, ignore=shutil.ignore_patterns("*.json"))
+    (team / "starter" / "docqa" / "textkit.py").write_text(TEXTKIT, encoding="utf-8")
+    toml = team / SAMPLE_ASSIGNMENT.name
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('"../exemplary"', f'"{SAMPLES / "exemplary"}"'), encoding="utf-8")
+    calibrated = _grader("calibrate", "--assignment", toml)
+    assert calibrated.returncode == 0, calibrated.stderr
+    work = {
+        "poor": SAMPLES / "poor",
+        "average": SAMPLES / "average",
+        "copycat": make_near_copy(SAMPLES / "average", base / "copy"),
+    }
+    repos = {
+        name: make_candidate_repo(
+            _on_starter(sample, base / "work" / name), base / name, starter=team / "starter"
+        )
+        for name, sample in work.items()
+    }
+    header = ["candidate", "source"]
+    subs = _write_csv(base / "subs.csv", header, [[n, r.as_uri()] for n, r in repos.items()])
+    out = base / "out"
+    common = ["--assignment", toml, "--similarity-threshold", str(HONEST_THRESHOLD)]
+    run = _batch(subs, "--out", out, *common, "--jobs", "2")
+    shutil.copytree(out, base / "later")
+    one = _write_csv(base / "one.csv", header, [["poor", repos["poor"].as_uri()]])
+    later = [one, "--out", base / "later", *common, "--deadline", "2025-03-08T12:00:00Z"]
+    deadline = _batch(*later)
+    return AssignedBatch(toml, repos, run, deadline, _batch(*later))
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_every_row_is_graded_with_the_hidden_tests(assigned: AssignedBatch) -> None:
+    run = assigned.run
+    assert run.exit_code == 0, run.stderr
+    results = _results(run.out)
+    jsonschema.validate(results, RESULTS_SCHEMA)
+    csv_rows = {row["candidate"]: row for row in _csv_rows(run.out)}
+    assert {"correctness", "process"} <= {c["id"] for c in results["criteria"]}
+    for row in results["rows"]:
+        report = _report(run.out, row["candidate"])
+        assert report["assignment"]["hidden_tests"]["total"] > 0
+        correctness = next(c for c in report["criteria"] if c["id"] == "correctness")
+        rate = next(m for m in correctness["metrics"] if m["name"] == "correctness.pass_rate")
+        assert row["hidden_tests_pass_rate"] == rate["value"]
+        assert float(csv_rows[row["candidate"]]["hidden_tests_pass_rate"]) == rate["value"]
+        # Line-level starter exclusion: the kept starter module is never the candidate's.
+        authorship = report["assignment"]["authorship"]
+        assert authorship["base"] == str((assigned.assignment.parent / "starter").resolve())
+        scored = {f["path"] for c in report["criteria"] for f in c["findings"]}
+        assert "docqa/textkit.py" not in scored
+    html = (run.out / "index.html").read_text(encoding="utf-8")
+    assert "Hidden tests passed" in html
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_the_leaderboard_places_each_candidate_between_floor_and_ceiling(
+    assigned: AssignedBatch,
+) -> None:
+    out = assigned.run.out
+    stored = json.loads(
+        assigned.assignment.with_name("assignment.calibration.json").read_text(encoding="utf-8")
+    )
+    results = _results(out)
+    assert results["calibration"]["floor"] == stored["floor"]
+    assert results["calibration"]["ceiling"] == stored["ceiling"]
+    csv_rows = {row["candidate"]: row for row in _csv_rows(out)}
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert f"bare starter ({stored['floor']:.1f}, 0%)" in html
+    for row in results["rows"]:
+        position = _report(out, row["candidate"])["assignment"]["calibration"]["position"]
+        expected = 100 * (row["score"] - stored["floor"]) / (stored["ceiling"] - stored["floor"])
+        assert row["calibration"] == position == pytest.approx(expected, abs=0.1)
+        assert float(csv_rows[row["candidate"]]["calibration_position"]) == position
+        assert f'data-value="{position:.1f}"' in html
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_code_given_in_the_starter_never_makes_candidates_similar(
+    assigned: AssignedBatch,
+) -> None:
+    out = assigned.run.out
+    similar = _results(out)["similarity"]
+    assert [(p["first"], p["second"]) for p in similar["pairs"]] == [("average", "copycat")]
+    assert all(
+        r["path"] != "docqa/textkit.py"
+        for pair in similar["pairs"]
+        for r in pair["first_regions"] + pair["second_regions"]
+    )
+    saved = {name: json.loads((out / name / "sources.json").read_text()) for name in assigned.repos}
+    assert all(data["starter"]["docqa/textkit.py"] == TEXTKIT for data in saved.values())
+    # Without the starter left out, the honest pair would be flagged at this threshold.
+    code = {name: data["files"] for name, data in saved.items()}
+    pairs = similarity.similar_pairs(code, HONEST_THRESHOLD)
+    assert ("average", "poor") in [(p.first, p.second) for p in pairs]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_command_line_deadline_wins_and_regrades_a_kept_row(assigned: AssignedBatch) -> None:
+    first, later = assigned.run, assigned.deadline
+    poor = assigned.repos["poor"]
+    assert _report(first.out, "poor")["submission"]["commit"] == git(poor, "rev-parse", "HEAD")
+    assert later.exit_code == 0, later.stderr
+    assert "already graded, kept" not in later.stderr  # another assignment: graded again
+    report = _report(later.out, "poor")
+    implemented = git(poor, "log", "-1", "--format=%H", "--grep=^Implement")
+    assert report["submission"]["commit"] == implemented  # committed at 11:30
+    history = report["assignment"]["history"]
+    assert history["deadline"].startswith("2025-03-08T12:00:00")
+    assert [c["sha"] for c in history["after_deadline"]] == [git(poor, "rev-parse", "HEAD")]
+    again = assigned.deadline_again
+    assert again.exit_code == 0, again.stderr
+    assert "poor: already graded, kept" in again.stderr  # the same assignment: kept
 
 
 # --- a tiny batch: Ctrl-C, resume, shards, aggregate -------------------------------------

@@ -6,6 +6,7 @@ resumed run and ``grader aggregate`` over shards all produce the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from grader import __version__
 from grader.batch import similarity, store
 from grader.batch.progress import Outcome
 from grader.errors import ExitCode, UsageError
-from grader.models import BatchResult, BatchRow, RubricInfo
+from grader.models import BatchResult, BatchRow, Calibration, RubricInfo
 
 DEFAULT_SIMILARITY_THRESHOLD = 0.5
+CORRECTNESS_METRIC = "correctness.pass_rate"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,31 @@ class ReportSummary:
     source: str
     ref: str | None
     grader_version: str
+    hidden_tests: float | None = None
+    """The hidden tests' pass rate (%), as the Correctness criterion measured it."""
+    calibration: Calibration | None = None
+
+
+def _pass_rate(criteria: list[dict[str, Any]]) -> float | None:
+    """The hidden tests' pass rate, from whichever criterion the rubric measures it in."""
+    for criterion in criteria:
+        for metric in criterion["metrics"]:
+            if metric["name"] == CORRECTNESS_METRIC:
+                return _number(metric["value"])
+    return None
+
+
+def _calibration(data: dict[str, Any]) -> Calibration | None:
+    stored = (data.get("assignment") or {}).get("calibration")
+    if stored is None:
+        return None
+    return Calibration(
+        floor=_number(stored["floor"]),
+        ceiling=_number(stored["ceiling"]),
+        ceiling_grade=str(stored["ceiling_grade"]),
+        position=_number(stored["position"]),
+        warning=str(stored["warning"]),
+    )
 
 
 def read_report(path: Path) -> ReportSummary:
@@ -57,8 +84,10 @@ def read_report(path: Path) -> ReportSummary:
             source=str(data["submission"]["source"]),
             ref=_text(data["submission"]["ref"]),
             grader_version=str(data["grader_version"]),
+            hidden_tests=_pass_rate(data["criteria"]),
+            calibration=_calibration(data),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(
             f"{path} is not a grader report.json ({type(exc).__name__}: {exc})"
         ) from None
@@ -112,6 +141,8 @@ def _row(
         ref=record.ref,
         report=f"{record.candidate}/{store.REPORT_HTML}" if report and html.is_file() else None,
         extra=record.extra,
+        hidden_tests=report.hidden_tests if report else None,
+        calibration=report.calibration.position if report and report.calibration else None,
     )
     return row, report
 
@@ -127,11 +158,24 @@ def _extra_columns(rows: Iterable[BatchRow]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def load_sources(folder: Path) -> dict[str, str] | None:
-    """The candidate's analysed code saved beside its report, or None."""
+def _criteria(reports: list[ReportSummary]) -> tuple[tuple[str, str], ...]:
+    """Every criterion any row was scored on, in rubric order: a row without hidden tests
+    or a git history has no Correctness or Process, one with no work has none at all."""
+    ordered = sorted(reports, key=lambda r: -len(r.criteria))
+    criteria: dict[str, str] = {}
+    for report in ordered:
+        for cid, name, _ in report.criteria:
+            criteria.setdefault(cid, name)
+    return tuple(criteria.items())
+
+
+def load_sources(folder: Path, part: str = "files") -> dict[str, str] | None:
+    """The candidate's analysed code saved beside its report (``part="starter"``: the
+    starter code it was graded against, empty without one), or None."""
     try:
         data = json.loads((folder / store.SOURCES_FILE).read_text(encoding="utf-8"))
-        return {str(path): str(text) for path, text in data["files"].items()}
+        files = data[part] if part == "files" else data.get(part, {})
+        return {str(path): str(text) for path, text in files.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -147,6 +191,7 @@ def collect(
     rows: list[BatchRow] = []
     reports: list[ReportSummary] = []
     sources: dict[str, dict[str, str]] = {}
+    starter: set[str] = set()
     rubric_hashes: set[str] = set()
     for folder in store.candidate_folders(out_dir):
         record = store.read_record(folder)
@@ -160,6 +205,7 @@ def collect(
             code = load_sources(folder)
             if code is not None:
                 sources[row.candidate] = code
+                starter.update((load_sources(folder, "starter") or {}).values())
     if len(rubric_hashes) > 1:
         raise UsageError(
             f"{out_dir} holds rows graded with {len(rubric_hashes)} different rubrics; "
@@ -171,11 +217,17 @@ def collect(
     return BatchResult(
         grader_version=__version__,
         rubric=first.rubric if first else None,
-        criteria=tuple((cid, name) for cid, name, _ in first.criteria) if first else (),
+        criteria=_criteria(reports),
         rows=tuple(rows),
         extra_columns=_extra_columns(rows),
         fail_under=fail_under,
         similarity_threshold=similarity_threshold,
         similarity_compared=len(compared),
-        similar=similarity.similar_pairs(compared, similarity_threshold) if compared else (),
+        similar=similarity.similar_pairs(compared, similarity_threshold, starter)
+        if compared
+        else (),
+        calibration=next(
+            (dataclasses.replace(r.calibration, position=None) for r in reports if r.calibration),
+            None,
+        ),
     )

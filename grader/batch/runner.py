@@ -26,6 +26,7 @@ from grader.locks import exclusive
 from grader.models import BatchResult
 from grader.pipeline import current_commit, load_rubric
 from grader.render import prepare_output, write_batch
+from grader.results_cache import assignment_identity
 from grader.sandbox import Limits
 
 # Beyond the test run's own limit: environment builds, static tools and writing reports.
@@ -113,15 +114,19 @@ def exit_code(result: BatchResult) -> ExitCode:
 class _Batch:
     """One run over the selected rows."""
 
-    def __init__(self, options: BatchOptions, rubric_sha256: str) -> None:
+    def __init__(
+        self, options: BatchOptions, rubric_sha256: str, assignment_sha256: str | None
+    ) -> None:
         self.options = options
         self.rubric_sha256 = rubric_sha256
+        self.assignment_sha256 = assignment_sha256
+        """None when the assignment's starter cannot be asked: no earlier row is kept."""
         self.stop = threading.Event()
         self.reporter: progress.Reporter = progress.PlainReporter(0)
 
     def kept(self, row: Row, now: str | None) -> store.Record | None:
         """The earlier result of this row, when it graded the same thing the same way."""
-        if self.options.force or now is None:
+        if self.options.force or now is None or self.assignment_sha256 is None:
             return None
         folder = self.options.out / row.candidate
         record = store.read_record(folder)
@@ -131,6 +136,7 @@ class _Batch:
             record.status == 0
             and record.fingerprint == now
             and record.rubric_sha256 == self.rubric_sha256
+            and record.assignment_sha256 == self.assignment_sha256
             and record.grader_version == __version__
             and (record.source, record.ref) == (row.source, row.ref)
         )
@@ -162,6 +168,7 @@ class _Batch:
             row.extra,
             now,
             self.rubric_sha256,
+            self.assignment_sha256 or "",
             self.options.settings,
         )
         store.write_text(folder / JOB_FILE, job.to_json())
@@ -190,6 +197,7 @@ class _Batch:
                 now,
                 self.rubric_sha256,
                 __version__,
+                self.assignment_sha256 or "",
             )
             store.write_text(folder / store.ROW_FILE, record.to_json())
         final = store.install(folder, self.options.out, row.candidate)
@@ -251,7 +259,8 @@ def run(options: BatchOptions) -> tuple[ExitCode, BatchResult]:
         if not held:
             raise UsageError(f"another grader batch is writing to {options.out}")
         store.clear_staging(options.out)
-        batch = _Batch(options, rubric.info.sha256)
+        identity = assignment_identity(options.settings.assignment)
+        batch = _Batch(options, rubric.info.sha256, identity)
         try:
             batch.run(rows, jobs)
         except KeyboardInterrupt:

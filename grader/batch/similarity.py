@@ -4,9 +4,12 @@ copydetect tokenises Python with Pygments and replaces every variable, function 
 class name with one letter before taking winnowed k-gram fingerprints (the MOSS
 method), so renaming identifiers changes nothing and reordering functions only moves
 where the shared fingerprints sit. Each candidate's analysed source files (tests and
-``--exclude``d starter code left out) form one document; a pair is reported when the
-larger of the two shares (how much of one candidate's code appears in the other's)
-reaches the threshold.
+``--exclude``d paths left out) form one document. The assignment's starter code never
+counts: a file the candidate kept exactly as given is left out, and the starter's files
+are copydetect's boilerplate, whose fingerprints are removed from every document, so
+code two candidates share only because both were given it (in files they changed too)
+is not theirs. A pair is reported when the larger of the two shares (how much of one
+candidate's code appears in the other's) reaches the threshold.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import bisect
 import io
 import itertools
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,21 +87,44 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _boilerplate(starter: Iterable[str]) -> list[Any]:
+    """Every k-gram fingerprint of the starter's files (window 1, as copydetect takes them)."""
+    from copydetect import CodeFingerprint  # noqa: PLC0415
+
+    hashes: set[Any] = set()
+    for number, text in enumerate(sorted(set(starter))):
+        hashes.update(
+            CodeFingerprint(
+                f"starter-{number}.py", NOISE_THRESHOLD, 1, language="python", fp=io.StringIO(text)
+            ).hashes
+        )
+    return sorted(hashes)
+
+
 def similar_pairs(
-    sources: Mapping[str, Mapping[str, str]], threshold: float
+    sources: Mapping[str, Mapping[str, str]], threshold: float, starter: Iterable[str] = ()
 ) -> tuple[SimilarPair, ...]:
-    """Every pair of candidates whose code overlaps at least ``threshold`` (0-1)."""
+    """Every pair of candidates whose code overlaps at least ``threshold`` (0-1), code
+    found in the ``starter`` files' texts left out."""
     if len(sources) < 2:
         return ()
     # copydetect imports numpy and matplotlib: only pay for them when comparing.
     from copydetect import CodeFingerprint, compare_files  # noqa: PLC0415
 
-    documents = {candidate: Document.of(files) for candidate, files in sources.items()}
+    given = set(starter)
+    boilerplate = _boilerplate(given)
+    # An untouched starter file is left out whole: a match may run a few characters past
+    # the end of one file into the next, which would show given code as shared.
+    documents = {
+        candidate: Document.of({path: text for path, text in files.items() if text not in given})
+        for candidate, files in sources.items()
+    }
     prints = {
         candidate: CodeFingerprint(
             f"{candidate}.py",
             NOISE_THRESHOLD,
             GUARANTEE_THRESHOLD - NOISE_THRESHOLD + 1,
+            boilerplate=boilerplate,
             language="python",
             fp=io.StringIO(document.text),
         )

@@ -1,10 +1,11 @@
 """The batch output folder: one folder per candidate, each installed in one rename.
 
 ``DIR/<candidate>/row.json`` records how the row ended (graded or why not) and what was
-graded (commit or content digest, rubric hash, grader version), so a rerun can skip it;
-a graded row also holds report.json, report.html and sources.json (the candidate's
-analysed code, for similarity). A worker writes into ``DIR/.grader-staging/``; only a
-finished folder is renamed into place, so an interrupted run never leaves half a row.
+graded (commit or content digest, rubric hash, grader version, assignment digest), so a
+rerun can skip it; a graded row also holds report.json, report.html and sources.json (the
+candidate's analysed code and the starter's, for similarity). A worker writes into
+``DIR/.grader-staging/``; only a finished folder is renamed into place, so an interrupted
+run never leaves half a row.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Record:
     """What was graded: ``git:<commit>`` or ``sha256:<content digest>``; None if unknown."""
     rubric_sha256: str
     grader_version: str
+    assignment_sha256: str = ""
+    """What identified the assignment's content (grader.results_cache.assignment_identity);
+    empty when graded without one."""
 
     def to_json(self) -> str:
         """row.json's text."""
@@ -67,6 +71,7 @@ class Record:
             fingerprint=None if data["fingerprint"] is None else str(data["fingerprint"]),
             rubric_sha256=str(data["rubric_sha256"]),
             grader_version=str(data["grader_version"]),
+            assignment_sha256=str(data.get("assignment_sha256", "")),
         )
 
 

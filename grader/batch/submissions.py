@@ -17,8 +17,11 @@ CANDIDATE = re.compile(r"^[^\W_][\w.@+-]{0,99}$")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 # Columns grader writes itself to results.csv: the submissions CSV may not reuse them.
 RESERVED_COLUMNS = frozenset(
-    {"candidate", "score", "grade", "status", "reason", "commit", "report"}
-)
+    {
+        "candidate", "score", "grade", "status", "reason", "commit", "report",
+        "hidden_tests_pass_rate", "calibration_position",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from grader import __version__
+from grader import __version__, audience
+from grader.assignment import Assignment
 from grader.batch import store
 from grader.environment import EnvironmentCache, default_cache_dir
 from grader.errors import ExitCode, GraderError
+from grader.models import Audience
 from grader.pipeline import GradeOptions, grade
 from grader.render import Format, write_reports
 from grader.sandbox import Limits
@@ -47,9 +50,37 @@ class Settings:
     cache_size_gb: float = 10.0
     offline: bool = False
     allow_source_builds: bool = False
+    python_downloads: bool = False
+    assignment: Assignment = field(default_factory=Assignment)
+    """Hidden tests, starter, deadline; its paths are absolute (workers may run elsewhere)."""
+    audience: Audience = Audience.REVIEWER
+    """Who each candidate's report is written for (the leaderboard is the team's)."""
 
-    def grade_options(self, source: str, ref: str | None, sources: Path) -> GradeOptions:
-        """The options of one row's grade()."""
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        data = asdict(self)
+        data["assignment"] = self.assignment.to_data()
+        data["audience"] = self.audience.value
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Settings:
+        """The settings ``to_data`` gave."""
+        return cls(
+            **{
+                **data,
+                "exclude": tuple(data["exclude"]),
+                "limits": Limits(**data["limits"]),
+                "assignment": Assignment.from_data(data["assignment"]),
+                "audience": Audience(data["audience"]),
+            }
+        )
+
+    def grade_options(
+        self, source: str, ref: str | None, sources: Path, starter: Path
+    ) -> GradeOptions:
+        """The options of one row's grade(): the candidate's code is kept in ``sources``,
+        the starter's (when the assignment has one) in ``starter``, for similarity."""
         cache = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
         return GradeOptions(
             source=source,
@@ -63,8 +94,11 @@ class Settings:
                 offline=self.offline,
                 limit_bytes=int(self.cache_size_gb * 1024**3),
                 allow_builds=self.allow_source_builds,
+                python_downloads=self.python_downloads,
             ),
             keep_sources=sources,
+            keep_starter=starter if self.assignment.starter else None,
+            assignment=self.assignment,
         )
 
 
@@ -80,25 +114,25 @@ class Job:
     fingerprint: str | None
     """Content digest of a non-git source, taken before grading."""
     rubric_sha256: str
+    assignment_sha256: str
+    """What identifies the assignment's content (grader.batch.runner); empty without one."""
     settings: Settings
 
     def to_json(self) -> str:
         """The job as written to job.json."""
-        return json.dumps(asdict(self))
+        return json.dumps({**asdict(self), "settings": self.settings.to_data()})
 
     @classmethod
     def from_json(cls, text: str) -> Job:
         """Parse what ``to_json`` wrote."""
         data = json.loads(text)
-        settings = data.pop("settings")
-        settings["exclude"] = tuple(settings["exclude"])
-        settings["limits"] = Limits(**settings["limits"])
+        settings = Settings.from_data(data.pop("settings"))
         data["extra"] = tuple(tuple(pair) for pair in data["extra"])
-        return cls(**data, settings=Settings(**settings))
+        return cls(**data, settings=settings)
 
 
-def _sources_json(folder: Path) -> str:
-    """The candidate's analysed code as {path: text}, up to MAX_SOURCES_BYTES in all."""
+def _python_files(folder: Path) -> dict[str, str]:
+    """The Python files under ``folder`` as {path: text}, up to MAX_SOURCES_BYTES in all."""
     files: dict[str, str] = {}
     total = 0
     for path in sorted(p for p in folder.rglob("*.py") if p.is_file() and not p.is_symlink()):
@@ -107,18 +141,30 @@ def _sources_json(folder: Path) -> str:
         if total > MAX_SOURCES_BYTES:
             break
         files[path.relative_to(folder).as_posix()] = text
-    return json.dumps({"files": files}, ensure_ascii=False) + "\n"
+    return files
+
+
+def _sources_json(sources: Path, starter: Path) -> str:
+    """The candidate's analysed code and the starter's code it was built on."""
+    data = {"files": _python_files(sources), "starter": _python_files(starter)}
+    return json.dumps(data, ensure_ascii=False) + "\n"
 
 
 def grade_row(job: Job, folder: Path) -> store.Record:
     """Grade the job into ``folder``; any failure becomes the row's status and reason."""
-    sources = folder / ".sources"
+    sources, starter = folder / ".sources", folder / ".starter"
     status, reason, fingerprint = ExitCode.GRADED, "", job.fingerprint
+    settings = job.settings
     try:
-        report = grade(job.settings.grade_options(job.source, job.ref, sources))
+        # grade(), never the results cache: a batch keeps its own rows (row.json), and an
+        # assignment brings files the cache's key does not hash.
+        report = grade(settings.grade_options(job.source, job.ref, sources, starter))
+        report = audience.view(report, settings.audience)
         write_reports(report, folder, [Format.JSON, Format.HTML])
-        store.write_text(folder / store.SOURCES_FILE, _sources_json(sources))
-        if report.submission.commit:
+        store.write_text(folder / store.SOURCES_FILE, _sources_json(sources, starter))
+        # What the source pointed to before grading identifies the row (with a deadline
+        # the graded commit is an older one); the graded commit when that was unknown.
+        if fingerprint is None and report.submission.commit:
             fingerprint = f"git:{report.submission.commit}"
     except GraderError as exc:
         status, reason = exc.exit_code, str(exc)
@@ -127,6 +173,7 @@ def grade_row(job: Job, folder: Path) -> store.Record:
         status, reason = ExitCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(sources, ignore_errors=True)
+        shutil.rmtree(starter, ignore_errors=True)
     return store.Record(
         candidate=job.candidate,
         index=job.index,
@@ -138,6 +185,7 @@ def grade_row(job: Job, folder: Path) -> store.Record:
         fingerprint=fingerprint,
         rubric_sha256=job.rubric_sha256,
         grader_version=__version__,
+        assignment_sha256=job.assignment_sha256,
     )
 
 

@@ -41,7 +41,8 @@ REFUSED_ARGS = frozenset({"--allow-unsandboxed", "--out", "--format"})
 class Inputs:
     """The Action's inputs, as action.yml passes them."""
 
-    rubric: str = "default"
+    rubric: str = ""
+    """Empty: the assignment's rubric when one is given, else grader's default."""
     assignment: str = ""
     fail_under: str = ""
     audience: str = "candidate"
@@ -57,7 +58,7 @@ class Inputs:
             return env.get(f"INPUT_{name}", "").strip() or default
 
         return cls(
-            rubric=get("RUBRIC", defaults.rubric),
+            rubric=get("RUBRIC", ""),
             assignment=get("ASSIGNMENT", ""),
             fail_under=get("FAIL_UNDER", ""),
             audience=get("AUDIENCE", defaults.audience),
@@ -140,7 +141,8 @@ def grade_argv(inputs: Inputs, source: Path, out: Path) -> tuple[list[str], list
             f"args may not contain {', '.join(refused)}: the Action sets or refuses it"
         )
     argv = ["grade", str(source), "--out", str(out), "--format", FORMATS]
-    argv += ["--rubric", inputs.rubric]
+    if inputs.rubric:  # given, it overrides the assignment's rubric, as on the command line
+        argv += ["--rubric", inputs.rubric]
     if inputs.fail_under:
         argv += ["--fail-under", inputs.fail_under]
     notices = []

@@ -9,6 +9,7 @@ through Jinja2 autoescaping.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
@@ -44,6 +45,15 @@ class CellView:
 
 
 @dataclass(frozen=True)
+class PlaceView:
+    """Where a candidate lands between the assignment's floor and ceiling."""
+
+    text: str
+    value: str
+    title: str
+
+
+@dataclass(frozen=True)
 class PairLink:
     """A pointer from a row to a similar pair."""
 
@@ -67,6 +77,10 @@ class RowView:
     reason: str
     grade: str
     overall: CellView
+    hidden_tests: CellView | None
+    """The hidden tests' pass rate, when the batch had hidden tests."""
+    calibration: PlaceView | None
+    """The place between floor and ceiling, when the assignment was calibrated."""
     cells: tuple[CellView, ...]
     commit: str
     similar: tuple[PairLink, ...]
@@ -109,6 +123,12 @@ class LeaderboardView:
     chart_width: int
     chart_height: int
     criteria: tuple[tuple[str, str], ...]
+    criteria_column: int
+    """The column number of the first criterion (after the assignment's columns)."""
+    hidden_tests: bool
+    calibration: bool
+    calibration_note: str
+    calibration_warning: str
     rows: tuple[RowView, ...]
     statuses: tuple[tuple[int, str, int], ...]
     """(status, label, how many rows) for the filter."""
@@ -149,6 +169,36 @@ def _cell(score: float | None, counts: Counter[int], ranked: list[float]) -> Cel
     )
 
 
+def _percent(cell: CellView) -> CellView:
+    return cell if cell.text == "n/a" else dataclasses.replace(cell, text=f"{cell.text}%")
+
+
+def _place(result: BatchResult, position: float | None) -> PlaceView | None:
+    calibration = result.calibration
+    if calibration is None:
+        return None
+    if position is None:
+        return PlaceView("n/a", "-1000", "not placed: no score, or no usable calibration")
+    return PlaceView(
+        f"{position:.0f}%",
+        f"{position:.1f}",
+        f"{position:.0f}% of the way from the bare starter ({calibration.floor}) "
+        f"to the reference solution ({calibration.ceiling})",
+    )
+
+
+def _calibration_note(result: BatchResult) -> str:
+    calibration = result.calibration
+    if calibration is None or calibration.floor is None or calibration.ceiling is None:
+        return ""
+    return (
+        f"Starter → reference: where each score lands between the bare starter "
+        f"({calibration.floor:.1f}, 0%) and the team's reference solution "
+        f"({calibration.ceiling:.1f}, grade {calibration.ceiling_grade}, 100%), "
+        "as grader calibrate measured them."
+    )
+
+
 def _pair_links(result: BatchResult) -> dict[str, list[PairLink]]:
     links: dict[str, list[PairLink]] = {}
     for number, pair in enumerate(result.similar, start=1):
@@ -164,6 +214,9 @@ def _rows(result: BatchResult) -> tuple[RowView, ...]:
         cid: [dict(row.criteria).get(cid) for row in result.rows] for cid in ids
     }
     overall_scores = [row.score for row in result.rows]
+    hidden = [row.hidden_tests for row in result.rows]
+    hidden_histogram = _histogram(hidden)
+    hidden_ranked = [s for s in hidden if s is not None]
     histograms = {cid: _histogram(scores) for cid, scores in columns.items()}
     ranked = {cid: [s for s in scores if s is not None] for cid, scores in columns.items()}
     overall_histogram = _histogram(overall_scores)
@@ -187,6 +240,10 @@ def _rows(result: BatchResult) -> tuple[RowView, ...]:
                 reason=row.reason,
                 grade=row.grade,
                 overall=_cell(row.score, overall_histogram, overall_ranked),
+                hidden_tests=_percent(_cell(row.hidden_tests, hidden_histogram, hidden_ranked))
+                if result.has_hidden_tests
+                else None,
+                calibration=_place(result, row.calibration),
                 cells=tuple(_cell(scores.get(c), histograms[c], ranked[c]) for c in ids),
                 commit=(row.commit or "")[:12],
                 similar=tuple(links.get(row.candidate, ())),
@@ -232,6 +289,7 @@ def _statuses(rows: tuple[BatchRow, ...]) -> tuple[tuple[int, str, int], ...]:
 def view(result: BatchResult) -> LeaderboardView:
     """Build the page's view model from a batch result."""
     graded = sum(1 for row in result.rows if row.status in (0, 1))
+    assignment_columns = int(result.has_hidden_tests) + int(result.calibration is not None)
     return LeaderboardView(
         title="grader leaderboard",
         rubric=result.rubric.title if result.rubric else "no submission was graded",
@@ -244,6 +302,11 @@ def view(result: BatchResult) -> LeaderboardView:
         chart_width=BINS * BIN_WIDTH,
         chart_height=CHART_HEIGHT,
         criteria=result.criteria,
+        criteria_column=5 + assignment_columns,
+        hidden_tests=result.has_hidden_tests,
+        calibration=result.calibration is not None,
+        calibration_note=_calibration_note(result),
+        calibration_warning=result.calibration.warning if result.calibration else "",
         rows=_rows(result),
         statuses=_statuses(result.rows),
         similarity_note=_similarity_note(result),

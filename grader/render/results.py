@@ -3,6 +3,10 @@
 SCHEMA_VERSION history (results.json):
   1.0  first version: rubric, criteria, rows (status, reason, scores, extra columns),
        similarity pairs.
+  1.1  graded with an assignment: each row's ``hidden_tests_pass_rate`` and
+       ``calibration`` (its place between floor and ceiling), and the top-level
+       ``calibration`` (floor, ceiling); null without them. results.csv has the columns
+       hidden_tests_pass_rate and calibration_position only when some row has a value.
 The JSON Schema lives in grader/schema/results.schema.json and tests validate against it.
 
 A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return) as a
@@ -18,7 +22,7 @@ from typing import Any
 
 from grader.models import BatchResult, BatchRow, SourceRegion
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUS_LABELS = {
     0: "graded",
@@ -42,6 +46,16 @@ def _number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
+def _assignment_columns(result: BatchResult) -> list[str]:
+    """The columns an assignment adds, when it gave anything to show."""
+    shown = []
+    if result.has_hidden_tests:
+        shown.append("hidden_tests_pass_rate")
+    if result.calibration is not None:
+        shown.append("calibration_position")
+    return shown
+
+
 def csv_header(result: BatchResult) -> list[str]:
     """results.csv's columns, in order."""
     return [
@@ -50,6 +64,7 @@ def csv_header(result: BatchResult) -> list[str]:
         "grade",
         "status",
         *(cid for cid, _ in result.criteria),
+        *_assignment_columns(result),
         "commit",
         "report",
         "reason",
@@ -60,12 +75,14 @@ def csv_header(result: BatchResult) -> list[str]:
 def _csv_row(result: BatchResult, row: BatchRow) -> list[str]:
     scores = dict(row.criteria)
     extra = dict(row.extra)
+    values = {"hidden_tests_pass_rate": row.hidden_tests, "calibration_position": row.calibration}
     return [
         safe_cell(row.candidate),
         _number(row.score),
         safe_cell(row.grade),
         str(row.status),
         *(_number(scores.get(cid)) for cid, _ in result.criteria),
+        *(_number(values[name]) for name in _assignment_columns(result)),
         safe_cell(row.commit or ""),
         safe_cell(row.report or ""),
         safe_cell(row.reason),
@@ -89,6 +106,7 @@ def _region(region: SourceRegion) -> dict[str, Any]:
 def to_dict(result: BatchResult) -> dict[str, Any]:
     """results.json as plain data; keys keep their documented order."""
     rubric = result.rubric
+    calibration = result.calibration
     return {
         "schema_version": SCHEMA_VERSION,
         "grader_version": result.grader_version,
@@ -102,6 +120,14 @@ def to_dict(result: BatchResult) -> dict[str, Any]:
         },
         "criteria": [{"id": cid, "name": name} for cid, name in result.criteria],
         "fail_under": result.fail_under,
+        "calibration": None
+        if calibration is None
+        else {
+            "floor": calibration.floor,
+            "ceiling": calibration.ceiling,
+            "ceiling_grade": calibration.ceiling_grade,
+            "warning": calibration.warning,
+        },
         "rows": [
             {
                 "candidate": row.candidate,
@@ -111,6 +137,8 @@ def to_dict(result: BatchResult) -> dict[str, Any]:
                 "score": row.score,
                 "grade": row.grade or None,
                 "criteria": dict(row.criteria),
+                "hidden_tests_pass_rate": row.hidden_tests,
+                "calibration": row.calibration,
                 "commit": row.commit,
                 "source": row.source,
                 "ref": row.ref,
