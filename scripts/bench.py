@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import requirements  # noqa: E402
+from grader import interpreters, requirements  # noqa: E402
 from grader.environment import RUNNER_DISTRIBUTIONS, EnvironmentCache, EnvStatus  # noqa: E402
 from grader.workspace import inventory  # noqa: E402
 
@@ -62,7 +62,7 @@ def startup() -> bool:
 
 def _time(cache: EnvironmentCache, declared: requirements.Requirements) -> float:
     started = time.perf_counter()
-    env = cache.prepare(declared, Path(sys.executable).resolve())
+    env = cache.prepare(declared, interpreters.host())
     elapsed = time.perf_counter() - started
     if env.status is not EnvStatus.READY:
         raise SystemExit(f"bench: environment failed: {env.reason}")

@@ -85,7 +85,9 @@ patch(test_environment, "prepare", "environment")
 patch(scoring, "score_all", "scoring")
 patch(pipeline, "with_fingerprints", "scoring")
 patch(pipeline, "_with_snippets", "scoring")
-patch(cli, "write_reports", "rendering")
+# cli imports the renderers when it writes (its start-up stays light): patch the source.
+import grader.render as render_module
+patch(render_module, "write_reports", "rendering")
 for tool in ALL_TOOLS:
     patch(type(tool), "run", "tool " + tool.name)
 paths = getattr(pytest_cov, "_Paths", None)
