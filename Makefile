@@ -40,10 +40,10 @@ test: setup browser-deps ## run the whole test suite (slow integration and brows
 test-fast: setup ## run the tests that do not grade whole submissions
 	$(PY) -m pytest -m "not slow"
 
-lint: setup ## mypy --strict and ruff on grader/
+lint: setup ## mypy --strict and ruff on grader/ and scripts/, ruff on tests/
 	$(PY) -m mypy
-	$(PY) -m ruff check grader tests
-	$(PY) -m ruff format --check grader tests
+	$(PY) -m ruff check grader tests scripts
+	$(PY) -m ruff format --check grader tests scripts
 
 screenshots: setup browser-deps ## write screenshots of the sample reports and of preview to docs/screenshots
 	@for s in exemplary poor; do $(PY) -m grader grade sample_submissions/$$s --out $(REPORT)-shots/$$s >/dev/null; done

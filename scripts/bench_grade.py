@@ -74,8 +74,10 @@ def timed(name, function):
     return wrapper
 
 def patch(owner, attribute, name):
-    if hasattr(owner, attribute):
-        setattr(owner, attribute, timed(name, getattr(owner, attribute)))
+    # A stage that moved must fail the bench, not vanish from its table.
+    if not hasattr(owner, attribute):
+        raise SystemExit(f"bench: {owner.__name__}.{attribute} is gone; update the harness")
+    setattr(owner, attribute, timed(name, getattr(owner, attribute)))
 
 patch(pipeline, "acquire", "acquire")
 patch(pipeline, "inventory", "inventory")
