@@ -8,6 +8,7 @@ import platform
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from packaging.version import Version
 from grader import interpreters, requirements
 from grader.environment import COMPLETE, EnvironmentCache
 from grader.requirements import Requirements
+from grader.tools import lock_export
 from grader.workspace import inventory
 
 
@@ -302,3 +304,38 @@ def test_a_poetry_lock_keeps_the_main_and_test_groups(tmp_path: Path) -> None:
         'colorama==0.4.6; sys_platform == "win32"',
         "hypothesis==6.100.0",
     )
+
+
+@pytest.mark.parametrize(
+    ("pyproject_text", "groups", "extras"),
+    [
+        # poetry's own groups: only those meant for testing, as poetry names them.
+        (
+            "[tool.poetry.group.test.dependencies]\npytest = '*'\n"
+            "[tool.poetry.group.docs.dependencies]\nsphinx = '*'\n",
+            ["test"],
+            [],
+        ),
+        # poetry 1.0's dev-dependencies are its group "dev".
+        ("[tool.poetry.dev-dependencies]\npytest = '*'\n", ["dev"], []),
+        # PEP 735 groups and test extras, which poetry 2 reads too.
+        (
+            "[dependency-groups]\ntesting = ['pytest']\nlint = ['ruff']\n"
+            "[tool.poetry.extras]\ntests = ['pytest']\n",
+            ["testing"],
+            ["tests"],
+        ),
+        ("[tool.poetry]\nname = 'x'\n", [], []),
+    ],
+)
+def test_the_poetry_groups_meant_for_testing(
+    pyproject_text: str, groups: list[str], extras: list[str]
+) -> None:
+    data = tomllib.loads(pyproject_text)
+    assert requirements.poetry_test_groups(data) == (groups, extras)
+
+
+def test_poetry_is_not_installed_offline(tmp_path: Path) -> None:
+    found = lock_export._tool_environment(tmp_path, Path(sys.executable), offline=True)
+    assert found == "poetry is not in grader's cache yet, and --offline forbids installing it"
+    assert not (tmp_path / "tools").exists()

@@ -49,7 +49,7 @@ def pins() -> list[str]:
     return sorted(wanted)
 
 
-def _tool_environment(cache_root: Path, python: Path) -> Path | str:
+def _tool_environment(cache_root: Path, python: Path, *, offline: bool) -> Path | str:
     """poetry's own environment in grader's cache, built from wheels on first use; or
     why it could not be built."""
     wanted = pins()
@@ -59,6 +59,8 @@ def _tool_environment(cache_root: Path, python: Path) -> Path | str:
     target = cache_root / "tools" / name
     if (target / "bin" / "python").exists():
         return target
+    if offline:
+        return "poetry is not in grader's cache yet, and --offline forbids installing it"
     with locks.exclusive(cache_root / "tools" / f"{name}.lock"):
         if (target / "bin" / "python").exists():
             return target
@@ -98,7 +100,8 @@ def export(ctx: ToolContext, python: Path) -> tuple[tuple[requirements.Exported,
     stored = _load(kept)
     if stored is not None:
         return (stored,), ""
-    tool = _tool_environment(ctx.environments.root, python)
+    cache = ctx.environments
+    tool = _tool_environment(cache.root, python, offline=cache.offline)
     if isinstance(tool, str):
         return (), f"{POETRY_LOCK}: {tool}; its recorded groups were used"
     # ``python -m poetry``: the environment was built under a temporary name, which its
