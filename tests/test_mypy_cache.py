@@ -4,7 +4,9 @@ and never written by a run, so one submission cannot change what mypy tells anot
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,38 @@ def test_caches_of_other_versions_are_removed_unless_in_use(shared_root: Path) -
     assert current is not None and current.is_dir()
     assert not stale.exists()
     assert copying.is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_the_cache_is_published_by_a_user_without_root() -> None:
+    # Root may move a read-only folder anywhere; the user a GitHub runner is may not.
+    # (In /tmp itself: the session's own temporary folder is closed to other users.)
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        _publish_as_nobody(Path(folder))
+
+
+def _publish_as_nobody(tmp_path: Path) -> None:
+    tmp_path.chmod(0o777)
+    built = tmp_path / "build" / "cache"
+    (built / "3.11").mkdir(parents=True)
+    (built / "3.11" / "os.data.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "mypy").mkdir()
+    for folder in (tmp_path / "build", tmp_path / "mypy"):
+        folder.chmod(0o777)
+    nobody = 65534
+    for path in (built, built / "3.11", built / "3.11" / "os.data.json"):
+        os.chown(path, nobody, nobody)
+    child = os.fork()
+    if child == 0:  # the child becomes nobody and publishes; its exit code says how it went
+        try:
+            os.setgid(nobody)
+            os.setuid(nobody)
+            mypy_cache.publish(built, tmp_path / "mypy" / "key")
+        except BaseException:  # any failure is the exit code
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    published = tmp_path / "mypy" / "key"
+    assert stat.S_IMODE(published.stat().st_mode) == 0o555
+    assert stat.S_IMODE((published / "3.11" / "os.data.json").stat().st_mode) == 0o444

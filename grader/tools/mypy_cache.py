@@ -16,6 +16,7 @@ in that copy and is deleted with the run, so no submission can change what anoth
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -35,6 +36,7 @@ _LEFT_OUT = frozenset(
     }
 )  # fmt: skip
 SEED_TIMEOUT_S = 300.0
+log = logging.getLogger("grader")
 
 
 def seed_source() -> str:
@@ -73,8 +75,27 @@ def _read_only(folder: Path) -> None:
         directory.chmod(0o555)
 
 
+def publish(built: Path, folder: Path) -> None:
+    """Make the cache ``built`` read-only and move it to ``folder`` in one rename."""
+    _read_only(built)
+    # Moving a folder to another parent rewrites its "..": without root, that needs
+    # write permission on the folder itself, so its own mode is set last.
+    built.chmod(0o755)
+    built.rename(folder)
+    folder.chmod(0o555)
+
+
 def shared(cache_root: Path) -> Path | None:
-    """The shared, read-only cache, built on first use; None when it cannot be built."""
+    """The shared, read-only cache, built on first use; None when it cannot be built
+    (mypy then checks from a cold cache: slower, same findings)."""
+    try:
+        return _shared(cache_root)
+    except OSError as error:
+        log.warning("mypy's shared cache is not used: %s", error)
+        return None
+
+
+def _shared(cache_root: Path) -> Path | None:
     base = cache_root / "mypy"
     folder = base / _key()
     if folder.is_dir():
@@ -98,8 +119,7 @@ def shared(cache_root: Path) -> Path | None:
             result = proc.run(argv, cwd=build, timeout_s=SEED_TIMEOUT_S)
             if result.exit_code not in (0, 1) or not (build / "cache").is_dir():
                 return None
-            _read_only(build / "cache")
-            (build / "cache").rename(folder)
+            publish(build / "cache", folder)
         finally:
             remove_tree(build)
     _remove_stale(base, keep=folder.name)
