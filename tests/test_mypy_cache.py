@@ -4,6 +4,7 @@ and never written by a run, so one submission cannot change what mypy tells anot
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import stat
 import tempfile
@@ -121,6 +122,12 @@ def test_the_cache_is_published_by_a_user_without_root() -> None:
         _publish_as_nobody(Path(folder))
 
 
+def _publish_as(uid: int, built: Path, folder: Path) -> None:
+    os.setgid(uid)
+    os.setuid(uid)
+    mypy_cache.publish(built, folder)
+
+
 def _publish_as_nobody(tmp_path: Path) -> None:
     tmp_path.chmod(0o777)
     built = tmp_path / "build" / "cache"
@@ -132,17 +139,13 @@ def _publish_as_nobody(tmp_path: Path) -> None:
     nobody = 65534
     for path in (built, built / "3.11", built / "3.11" / "os.data.json"):
         os.chown(path, nobody, nobody)
-    child = os.fork()
-    if child == 0:  # the child becomes nobody and publishes; its exit code says how it went
-        try:
-            os.setgid(nobody)
-            os.setuid(nobody)
-            mypy_cache.publish(built, tmp_path / "mypy" / "key")
-        except BaseException:  # any failure is the exit code
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(child, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    # A forked child becomes nobody and publishes; its exit code says how it went.
+    child = multiprocessing.get_context("fork").Process(
+        target=_publish_as, args=(nobody, built, tmp_path / "mypy" / "key")
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
     published = tmp_path / "mypy" / "key"
     assert stat.S_IMODE(published.stat().st_mode) == 0o555
     assert stat.S_IMODE((published / "3.11" / "os.data.json").stat().st_mode) == 0o444
