@@ -212,14 +212,12 @@ class EnvironmentCache:
             following = plan.after(problem)
             swapped = following is not None and following.twins != plan.twins
             if source_builds is not None and not swapped:
-                noted, progress = _build_from_source(
+                plan, progress = _build_from_source(
                     problem, plan, python=python, env=env, source_builds=source_builds, built=built
                 )
                 if progress:
-                    plan = noted
                     continue
-                if noted != plan:
-                    plan, following = noted, noted.after(problem)
+                following = plan.after(problem)  # with the failed builds noted
             if following is None:
                 return plan.failed_with(problem), problem
             plan = following

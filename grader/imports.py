@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import re
 import sys
 import threading
 from collections import deque
@@ -70,21 +69,11 @@ DISTRIBUTION_ALIASES = {
 # Modules that work only with a distribution their own does not require: starlette's
 # TestClient (and FastAPI's, which is starlette's) needs httpx, left to the user to add.
 COMPANIONS = {"fastapi.testclient": "httpx", "starlette.testclient": "httpx"}
-_COMPANION_USE = re.compile(
-    r"^\s*(?:from|import)\s+(" + "|".join(re.escape(m) for m in COMPANIONS) + r")\b", re.M
-)
 
 
 def companions(ws: Workspace, files: Iterable[str]) -> set[str]:
     """Distributions the modules ``files`` import need beside their own (see COMPANIONS)."""
-    wanted: set[str] = set()
-    for relative in files:
-        try:
-            text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        wanted.update(COMPANIONS[module] for module in _COMPANION_USE.findall(text))
-    return wanted
+    return {COMPANIONS[module] for _, module, _ in _each_import(ws, files) if module in COMPANIONS}
 
 
 def distribution(module: str) -> str:
@@ -125,7 +114,7 @@ _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 @functools.lru_cache(maxsize=4096)
 def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, int], ...]:
-    """(top-level module, line) of each import in a file, in ``ast.walk`` order; keyed by
+    """(dotted module, line) of each import in a file, in ``ast.walk`` order; keyed by
     the file's size and modification time, so the tools and the test environment that
     all ask about the same files parse each once."""
     del size, modified_ns  # part of the cache key only
@@ -136,19 +125,18 @@ def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, i
     found: list[tuple[str, int]] = []
     for node in _statements(tree):
         if isinstance(node, ast.Import):
-            found += [(alias.name.split(".")[0], node.lineno) for alias in node.names]
+            found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.module.split(".")[0], node.lineno))
+            found.append((node.module, node.lineno))
     return tuple(found)
 
 
 _PARSING = threading.Lock()
 
 
-def imports(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
-    """Top-level module names imported in ``files`` (default: all), with their first place."""
-    found: dict[str, Location] = {}
-    for relative in ws.python_files if files is None else files:
+def _each_import(ws: Workspace, files: Iterable[str]) -> Iterator[tuple[str, str, int]]:
+    """(file, dotted module, line) of every import in ``files``."""
+    for relative in files:
         path = ws.path(relative)
         try:
             info = path.stat()
@@ -158,7 +146,14 @@ def imports(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Loca
         with _PARSING:
             listed = _file_imports(path, info.st_size, info.st_mtime_ns)
         for module, line in listed:
-            found.setdefault(module, Location(relative, line))
+            yield relative, module, line
+
+
+def imports(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
+    """Top-level module names imported in ``files`` (default: all), with their first place."""
+    found: dict[str, Location] = {}
+    for relative, module, line in _each_import(ws, ws.python_files if files is None else files):
+        found.setdefault(module.split(".")[0], Location(relative, line))
     return found
 
 

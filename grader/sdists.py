@@ -306,18 +306,7 @@ def _backend_environment(
     folder: Path, backend: tuple[str, ...], python: Interpreter, uv_env: dict[str, str]
 ) -> Path:
     """A virtual environment with the build backend, installed from wheels on the host."""
-    venv = [uv.executable(), "venv", "--no-config", "--quiet", "--python", str(python.path)]
-    created = proc.run(
-        [*venv, str(folder)], cwd=folder.parent, timeout_s=FETCH_TIMEOUT_S, env=uv_env
-    )
-    if created.exit_code != 0:
-        raise SourceBuildError(f"no build environment: {uv.message(created.stderr, 300)}")
-    install = [
-        uv.executable(), "pip", "install", "--no-config", "--quiet", "--only-binary", ":all:",
-        "--python", str(folder / "bin" / "python"), *backend,
-    ]  # fmt: skip
-    installed = proc.run(install, cwd=folder.parent, timeout_s=FETCH_TIMEOUT_S * 3, env=uv_env)
-    if installed.exit_code != 0:
-        said = uv.message(installed.stderr, 300)
-        raise SourceBuildError(f"its build backend could not be installed: {said}")
+    problem = uv.wheels_environment(folder, python.path, backend, uv_env, FETCH_TIMEOUT_S * 3)
+    if problem:
+        raise SourceBuildError(f"its build backend could not be installed: {problem}")
     return folder

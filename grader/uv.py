@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from grader import proc
@@ -45,6 +46,23 @@ def environment(cache_dir: Path, *, python_downloads: bool = False) -> dict[str,
             "HOME": str(cache_dir),
         }
     )
+
+
+def wheels_environment(
+    folder: Path, python: Path, requirements: Sequence[str], env: dict[str, str], timeout_s: float
+) -> str:
+    """Create a virtual environment at ``folder`` holding ``requirements``, installed from
+    wheels only (so nothing of theirs runs on this host); '' or uv's reason it failed."""
+    venv = [executable(), "venv", "--no-config", "--quiet", "--python", str(python), str(folder)]
+    install = [
+        executable(), "pip", "install", "--no-config", "--quiet", "--only-binary", ":all:",
+        "--python", str(folder / "bin" / "python"), *requirements,
+    ]  # fmt: skip
+    for argv in (venv, install):
+        result = proc.run(argv, cwd=folder.parent, timeout_s=timeout_s, env=env)
+        if result.exit_code != 0:
+            return message(result.stderr, 300)
+    return ""
 
 
 def sandboxed_environment(python: Path) -> dict[str, str]:

@@ -66,17 +66,11 @@ def _tool_environment(cache_root: Path, python: Path, *, offline: bool) -> Path 
             return target
         building = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
         building.chmod(0o755)  # the sandbox's unprivileged user runs poetry from it
-        env = uv.environment(cache_root)
         try:
-            venv = [uv.executable(), "venv", "--no-config", "--quiet", "--python", str(python)]
-            install = [
-                uv.executable(), "pip", "install", "--no-config", "--quiet",
-                "--only-binary", ":all:", "--python", str(building / "bin" / "python"), *wanted,
-            ]  # fmt: skip
-            for argv in ([*venv, str(building)], install):
-                result = proc.run(argv, cwd=cache_root, timeout_s=BUILD_TIMEOUT_S, env=env)
-                if result.exit_code != 0:
-                    return f"poetry could not be installed: {uv.message(result.stderr, 200)}"
+            env = uv.environment(cache_root)
+            problem = uv.wheels_environment(building, python, wanted, env, BUILD_TIMEOUT_S)
+            if problem:
+                return f"poetry could not be installed: {problem}"
             building.rename(target)
         finally:
             if building.exists():
