@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from grader import __version__
-from grader.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
+from grader.core.errors import ExitCode, GraderError, InterruptedByUserError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from grader.assignment import Assignment
-    from grader.models import Audience, BatchResult, Report
+    from grader.assignment.spec import Assignment
+    from grader.core.models import Audience, BatchResult, Report
+    from grader.core.progress import OnEvent
     from grader.pipeline import GradeOptions
-    from grader.progress import OnEvent
     from grader.render import Format
-    from grader.sandbox import Limits
+    from grader.sandbox.bubblewrap import Limits
 
 log = logging.getLogger("grader")
 
@@ -72,7 +72,7 @@ def _positive(value: str) -> float:
 
 
 def _audience(value: str) -> Audience:
-    from grader.models import Audience  # noqa: PLC0415
+    from grader.core.models import Audience  # noqa: PLC0415
 
     # "hiring-team" is the GitHub Action's name for the reviewer.
     try:
@@ -123,10 +123,11 @@ def _add_calibrate(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> ExitCode:
-    from grader import assignment as assignment_module  # noqa: PLC0415
-    from grader import calibrate, calibration  # noqa: PLC0415
-    from grader.environment import EnvironmentCache, default_cache_dir  # noqa: PLC0415
+    from grader.assignment import calibration  # noqa: PLC0415
+    from grader.assignment import spec as assignment_module  # noqa: PLC0415
+    from grader.environment.cache import EnvironmentCache, default_cache_dir  # noqa: PLC0415
     from grader.pipeline import GradeOptions, load_rubric  # noqa: PLC0415
+    from grader.workflows import calibrate  # noqa: PLC0415
 
     loaded = assignment_module.load(args.assignment)
     assignment = assignment_module.override(loaded, rubric=args.rubric)
@@ -152,8 +153,8 @@ def _calibrate(args: argparse.Namespace) -> ExitCode:
 
 def load_assignment(args: argparse.Namespace) -> Assignment:
     """The assignment file (if any) with the command line's overrides."""
-    from grader import assignment as assignment_module  # noqa: PLC0415
-    from grader.assignment import Assignment  # noqa: PLC0415
+    from grader.assignment import spec as assignment_module  # noqa: PLC0415
+    from grader.assignment.spec import Assignment  # noqa: PLC0415
 
     loaded = assignment_module.load(args.assignment) if args.assignment else Assignment()
     return assignment_module.override(
@@ -405,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    from grader.sandbox import Limits  # noqa: PLC0415
+    from grader.sandbox.bubblewrap import Limits  # noqa: PLC0415
 
     defaults = Limits()
     return Limits(
@@ -418,7 +419,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _options(args: argparse.Namespace, source: str) -> GradeOptions:
-    from grader.environment import EnvironmentCache, default_cache_dir  # noqa: PLC0415
+    from grader.environment.cache import EnvironmentCache, default_cache_dir  # noqa: PLC0415
     from grader.pipeline import GradeOptions  # noqa: PLC0415
 
     return GradeOptions(
@@ -461,10 +462,10 @@ def _progress(args: argparse.Namespace, err: Console) -> Iterator[OnEvent | None
 
 def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
     """Write the reports, tell the person what to do next, and choose the exit code."""
-    from grader import gains  # noqa: PLC0415
+    from grader.core.progress import stage  # noqa: PLC0415
     from grader.pipeline import load_rubric  # noqa: PLC0415
-    from grader.progress import stage  # noqa: PLC0415
     from grader.render import DEFAULT_FORMATS, status_line, terminal, write_reports  # noqa: PLC0415
+    from grader.scoring import gains  # noqa: PLC0415
 
     with stage("rendering"):
         written = write_reports(report, args.out, args.format or list(DEFAULT_FORMATS))
@@ -487,11 +488,11 @@ def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
 
 
 def _grade(args: argparse.Namespace) -> ExitCode:
-    from grader import audience  # noqa: PLC0415
-    from grader.models import Audience  # noqa: PLC0415
+    from grader.assignment import audience  # noqa: PLC0415
+    from grader.core.models import Audience  # noqa: PLC0415
     from grader.pipeline import load_rubric  # noqa: PLC0415
     from grader.render import prepare_output  # noqa: PLC0415
-    from grader.results_cache import grade_cached  # noqa: PLC0415
+    from grader.workflows.results_cache import grade_cached  # noqa: PLC0415
 
     assignment = load_assignment(args)
     args.rubric = assignment.rubric or "default"
@@ -517,8 +518,8 @@ def _grade(args: argparse.Namespace) -> ExitCode:
 
 def _preview(args: argparse.Namespace) -> ExitCode:
     from grader.pipeline import load_rubric  # noqa: PLC0415
-    from grader.preview import preview  # noqa: PLC0415
     from grader.render import prepare_output  # noqa: PLC0415
+    from grader.workflows.preview import preview  # noqa: PLC0415
 
     args.rubric = args.rubric or "default"
     load_rubric(args.rubric)
@@ -560,7 +561,7 @@ def _explain(args: argparse.Namespace) -> ExitCode:
 def _rubrics(_args: argparse.Namespace) -> ExitCode:
     from grader.pipeline import load_rubric  # noqa: PLC0415
     from grader.render import explain  # noqa: PLC0415
-    from grader.rubric import builtin_names  # noqa: PLC0415
+    from grader.scoring.rubric import builtin_names  # noqa: PLC0415
 
     sys.stdout.write(explain.rubrics((name, load_rubric(name)) for name in builtin_names()))
     return ExitCode.GRADED
@@ -586,7 +587,7 @@ def _batch(args: argparse.Namespace) -> ExitCode:
     from grader.batch.runner import BatchOptions  # noqa: PLC0415
     from grader.batch.runner import run as run_batch  # noqa: PLC0415
     from grader.batch.worker import Settings  # noqa: PLC0415
-    from grader.models import Audience  # noqa: PLC0415
+    from grader.core.models import Audience  # noqa: PLC0415
 
     # Every row is graded with the assignment, the command line winning as for grade; its
     # paths are absolute once loaded, so the worker processes find them.

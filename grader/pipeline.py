@@ -14,26 +14,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader import (
-    __version__,
-    authorship,
-    calibration,
-    history,
-    interview,
-    normalize,
-    proc,
-    scoring,
-    scratch,
+from grader import __version__
+from grader.acquire import history
+from grader.acquire import source as acquire_module
+from grader.acquire.source import Acquired, HistoryRequest, acquire
+from grader.acquire.workspace import (
+    Workspace,
+    inventory,
+    remove_outside_symlinks,
+    remove_tree,
+    screen,
+    walk_tree,
 )
-from grader import acquire as acquire_module
-from grader import rubric as rubric_module
-from grader import sandbox as sandbox_module
-from grader.acquire import Acquired, HistoryRequest, acquire
-from grader.assignment import Assignment
-from grader.environment import EnvironmentCache, default_cache_dir
-from grader.errors import UsageError
-from grader.fingerprints import with_fingerprints
-from grader.models import (
+from grader.assignment import authorship, calibration, hidden_tests, interview
+from grader.assignment.spec import Assignment
+from grader.core import proc
+from grader.core.errors import UsageError
+from grader.core.models import (
     AssignmentReport,
     Authorship,
     Calibration,
@@ -43,25 +40,25 @@ from grader.models import (
     History,
     Location,
     Metric,
+    MetricSpec,
     Report,
     Severity,
     Submission,
     ToolResult,
     ToolStatus,
 )
-from grader.progress import OnEvent, stage
-from grader.rubric import Rubric
-from grader.sandbox import Limits, Sandbox
-from grader.tools import ALL_TOOLS, declared_metrics, hidden_tests
-from grader.tools.base import MetricSpec, Tool, ToolContext
-from grader.workspace import (
-    Workspace,
-    inventory,
-    remove_outside_symlinks,
-    remove_tree,
-    screen,
-    walk_tree,
-)
+from grader.core.progress import OnEvent, stage
+from grader.environment.cache import EnvironmentCache, default_cache_dir
+from grader.sandbox import bubblewrap as sandbox_module
+from grader.sandbox import scratch
+from grader.sandbox.bubblewrap import Limits, Sandbox
+from grader.scoring import normalize
+from grader.scoring import rubric as rubric_module
+from grader.scoring import score as scoring
+from grader.scoring.fingerprints import with_fingerprints
+from grader.scoring.rubric import Rubric
+from grader.tools import ALL_TOOLS, declared_metrics
+from grader.tools.base import Tool, ToolContext
 
 log = logging.getLogger(__name__)
 SNIPPET_CONTEXT = 2
@@ -94,7 +91,7 @@ class GradeOptions:
     """Told when each stage (acquire, environment, each tool, scoring) starts and ends."""
 
     assignment: Assignment = field(default_factory=Assignment)
-    """What the hiring team set: hidden tests, starter, deadline (grader.assignment)."""
+    """What the hiring team set: hidden tests, starter, deadline (grader.assignment.spec)."""
 
 
 def known_metrics() -> dict[str, MetricSpec]:

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import interpreters, requirements  # noqa: E402
-from grader.environment import RUNNER_DISTRIBUTIONS, EnvironmentCache, EnvStatus  # noqa: E402
-from grader.workspace import inventory  # noqa: E402
+from grader.acquire.workspace import inventory  # noqa: E402
+from grader.environment import interpreters, requirements  # noqa: E402
+from grader.environment.cache import RUNNER_DISTRIBUTIONS, EnvironmentCache, EnvStatus  # noqa: E402
 
 SAMPLES = ("deps_requirements", "deps_lockfile", "exemplary")
 STARTUP_RUNS = 20

@@ -55,9 +55,10 @@ MEASURED = r"""
 import json, resource, sys, threading, time
 import grader.cli as cli
 import grader.pipeline as pipeline
-import grader.scoring as scoring
-from grader import sandbox as sandbox_module
-from grader.tools import ALL_TOOLS, test_environment
+import grader.scoring.score as scoring
+from grader.sandbox import bubblewrap as sandbox_module
+from grader.tools import ALL_TOOLS
+from grader.environment import test_environment
 from grader.tools import pytest_cov
 
 spent = {}
@@ -96,7 +97,7 @@ paths = getattr(pytest_cov, "_Paths", None)
 if paths is not None and hasattr(paths, "prepare"):
     paths.prepare = classmethod(timed("test: copy to scratch", paths.prepare.__func__))
 try:
-    from grader import scratch
+    from grader.sandbox import scratch
 except ImportError:
     scratch = None
 if scratch is not None:
@@ -122,7 +123,7 @@ print(json.dumps({
 SANDBOX_START = r"""
 import json, sys, time
 from pathlib import Path
-from grader import sandbox
+from grader.sandbox import bubblewrap as sandbox
 box = sandbox.choose(allow_unisolated=False)
 times = []
 for _ in range(int(sys.argv[1])):

@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import proc  # noqa: E402
+from grader.core import proc  # noqa: E402
 
 MIRRORS_VARIABLE = "GRADER_CORPUS_MIRRORS"
 GRADER = ROOT / ".venv" / "bin" / "grader"

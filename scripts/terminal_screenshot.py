@@ -20,10 +20,10 @@ from rich.terminal_theme import MONOKAI
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.gains import gains  # noqa: E402
 from grader.pipeline import GradeOptions, load_rubric  # noqa: E402
-from grader.preview import preview  # noqa: E402
 from grader.render import terminal  # noqa: E402
+from grader.scoring.gains import gains  # noqa: E402
+from grader.workflows.preview import preview  # noqa: E402
 
 WIDTH = 92
 

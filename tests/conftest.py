@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from grader.acquire.workspace import is_test_file
 from grader.cli import main
-from grader.sandbox import bubblewrap_problem
-from grader.workspace import is_test_file
+from grader.sandbox.bubblewrap import bubblewrap_problem
 
 # Hostile sample submissions hold conftest.py files and tests that attack the grader:
 # they are data for tests/test_hostile.py, never collected themselves.

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import git
 
-from grader.acquire import _remote_url, acquire
-from grader.errors import AcquireError
-from grader.workspace import inventory
+from grader.acquire.source import _remote_url, acquire
+from grader.acquire.workspace import inventory
+from grader.core.errors import AcquireError
 
 
 def _work(tmp_path: Path) -> Path:

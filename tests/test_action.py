@@ -25,7 +25,7 @@ from conftest import ROOT, SAMPLES, git
 
 from grader.ci import github
 from grader.cli import build_parser, load_assignment
-from grader.errors import UsageError
+from grader.core.errors import UsageError
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 ACTION = ROOT / "action.yml"

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from grader import calibration, history
-from grader.assignment import Assignment, load, override, split_starter
+from grader.acquire import history
+from grader.assignment import calibration
+from grader.assignment.spec import Assignment, load, override, split_starter
 from grader.cli import main
-from grader.errors import AssignmentError
-from grader.models import Visibility
+from grader.core.errors import AssignmentError
+from grader.core.models import Visibility
 from grader.pipeline import load_rubric
 from tests.conftest import SAMPLES, STARTER, Run, git, make_candidate_repo, run_grader
 

@@ -25,18 +25,18 @@ from browser import PHONE, axe_violations, browser, browser_problem, open_page
 from conftest import ROOT, SAMPLES, STARTER, Run, git, make_candidate_repo, make_repo
 from near_copy import make_near_copy
 
-from grader import assignment as assignment_module
-from grader.assignment import Assignment
+from grader.acquire.workspace import is_test_file
+from grader.assignment import spec as assignment_module
+from grader.assignment.spec import Assignment
 from grader.batch import similarity, store
 from grader.batch.submissions import read, select, shard_of
 from grader.batch.worker import Job, Settings
 from grader.cli import main
-from grader.errors import UsageError
-from grader.locks import exclusive
-from grader.models import Audience
+from grader.core.errors import UsageError
+from grader.core.locks import exclusive
+from grader.core.models import Audience
 from grader.render.results import safe_cell
-from grader.results_cache import assignment_identity
-from grader.workspace import is_test_file
+from grader.workflows.results_cache import assignment_identity
 
 RESULTS_SCHEMA = json.loads(
     (ROOT / "grader" / "schema" / "results.schema.json").read_text(encoding="utf-8")
@@ -202,7 +202,7 @@ def test_exclusive_lock_holds_across_processes(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys\nfrom pathlib import Path\nfrom grader.locks import exclusive\n"
+            "import sys\nfrom pathlib import Path\nfrom grader.core.locks import exclusive\n"
             f"with exclusive(Path({str(lock)!r})):\n"
             "    print('held', flush=True)\n    sys.stdin.read()\n",
         ],

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from grader.models import ToolResult
-from grader.sandbox import Limits, NotNeeded
+from grader.acquire.workspace import inventory, screen
+from grader.core.models import ToolResult
+from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.facts import Facts
-from grader.workspace import inventory, screen
 
 
 def _facts(root: Path, files: dict[str, str | bytes]) -> ToolResult:

@@ -10,9 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from grader import scoring
-from grader.gains import Gain, gains
-from grader.models import (
+from grader.core.models import (
     FileStats,
     Finding,
     Location,
@@ -24,7 +22,9 @@ from grader.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.rubric import Cap, Criterion, Curve, MetricRule, Rubric
+from grader.scoring import score as scoring
+from grader.scoring.gains import Gain, gains
+from grader.scoring.rubric import Cap, Criterion, Curve, MetricRule, Rubric
 
 UP = Curve(((0.0, 0.0), (100.0, 100.0)))
 LINT_DOWN = Curve(((0.0, 100.0), (40.0, 0.0)))

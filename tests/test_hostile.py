@@ -44,8 +44,8 @@ from typing import Any
 
 import pytest
 
-from grader import cgroups
-from grader.sandbox import SANDBOX_UIDS
+from grader.sandbox import cgroups
+from grader.sandbox.bubblewrap import SANDBOX_UIDS
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "hostile"

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from grader import locks
-from grader.environment import EnvironmentCache
-from grader.models import ToolResult
-from grader.sandbox import Limits, NotNeeded
+from grader.acquire.workspace import inventory
+from grader.core import locks
+from grader.core.models import ToolResult
+from grader.environment.cache import EnvironmentCache
+from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools import mypy_cache
 from grader.tools.base import ToolContext
 from grader.tools.mypy import Mypy
-from grader.workspace import inventory
 
 # A stub named like a standard module, lying about it: csv.reader returns an int.
 HOSTILE_STUB = "def reader(csvfile: object) -> int: ...\n"

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.models import Severity, TestSummary, ToolStatus
-from grader.proc import ProcResult
-from grader.sandbox import Limits, NotNeeded
+from grader.acquire.workspace import inventory
+from grader.core.models import Severity, TestSummary, ToolStatus
+from grader.core.proc import ProcResult
+from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.mypy import Mypy, _fatal, _parse
 from grader.tools.pytest_cov import _consistent, parse_junit
-from grader.workspace import inventory
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "outputs"
 

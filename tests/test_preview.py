@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, SAMPLES, git, make_repo
 
-from grader.acquire import copy_working_tree, working_tree
+from grader.acquire.source import copy_working_tree, working_tree
 from grader.cli import main
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-from grader.tools import pytest_settings
-from grader.workspace import inventory
+from grader.acquire.workspace import inventory
+from grader.environment import pytest_settings
 
 
 def _settings(root: Path, files: dict[str, str]) -> pytest_settings.Settings:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.sandbox import Limits, NotNeeded
+from grader.acquire.workspace import inventory
+from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.radon import LONG_FUNCTION_LINES, Radon
-from grader.workspace import inventory
 
 
 def _lengths(root: Path, code: str) -> dict[str, float | None]:

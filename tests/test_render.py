@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pygments.formatters import HtmlFormatter
 
-from grader.errors import OutputError
-from grader.models import (
+from grader.core.errors import OutputError
+from grader.core.models import (
     CriterionScore,
     Finding,
     Location,

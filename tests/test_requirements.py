@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from grader import interpreters, requirements
-from grader.environment import COMPLETE, EnvironmentCache
-from grader.requirements import Requirements
-from grader.tools import lock_export
-from grader.workspace import inventory
+from grader.acquire.workspace import inventory
+from grader.environment import interpreters, lock_export, requirements
+from grader.environment.cache import COMPLETE, EnvironmentCache
+from grader.environment.requirements import Requirements
 
 
 def _read(root: Path, files: dict[str, str]) -> Requirements:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.resolution import Dropped, Fault, Plan, lacking_wheels
+from grader.environment.resolution import Dropped, Fault, Plan, lacking_wheels
 
 PINS = ["pytest==9.0.3", "pytest-timeout==2.4.0", "coverage==7.17.5"]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, Run, git, make_repo
 
-from grader import results_cache
-from grader.assignment import Assignment
+from grader.assignment.spec import Assignment
 from grader.cli import main
-from grader.environment import EnvironmentCache
+from grader.environment.cache import EnvironmentCache
 from grader.pipeline import GradeOptions
-from grader.sandbox import Limits
+from grader.sandbox.bubblewrap import Limits
 from grader.tools import ALL_TOOLS
 from grader.tools.ruff import Ruff
+from grader.workflows import results_cache
 
 REUSED = "reused the report"
 

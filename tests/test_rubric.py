@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import RubricError
-from grader.models import Metric
+from grader.core.errors import RubricError
+from grader.core.models import Metric
 from grader.pipeline import known_metrics, load_rubric
-from grader.rubric import builtin_names
-from grader.scoring import score_all
+from grader.scoring.rubric import builtin_names
+from grader.scoring.score import score_all
 
 VALID = """
 name = "mini"

@@ -14,9 +14,9 @@ import jsonschema
 import pytest
 from conftest import ROOT, SAMPLES, git, make_repo, run_grader
 
+from grader.acquire.workspace import inventory
 from grader.tools.base import config_path
 from grader.tools.pytest_cov import coverage_options
-from grader.workspace import inventory
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text(encoding="utf-8"))

@@ -18,8 +18,7 @@ import pytest
 from conftest import SAMPLES
 
 from grader.cli import main
-from grader.fingerprints import fingerprints, normalized
-from grader.models import (
+from grader.core.models import (
     CriterionScore,
     Finding,
     Location,
@@ -31,6 +30,7 @@ from grader.models import (
     ToolStatus,
 )
 from grader.render import sarif
+from grader.scoring.fingerprints import fingerprints, normalized
 from grader.tools.bandit import redacted_message
 from grader.tools.mypy import help_url
 

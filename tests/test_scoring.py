@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.models import Finding, Location, Metric, Severity
-from grader.rubric import Cap, Criterion, Curve, MetricRule
-from grader.scoring import matches, score_criterion
+from grader.core.models import Finding, Location, Metric, Severity
+from grader.scoring.rubric import Cap, Criterion, Curve, MetricRule
+from grader.scoring.score import matches, score_criterion
 
 DECREASING = Curve(((5.0, 100.0), (20.0, 70.0), (60.0, 0.0)))
 INCREASING = Curve(((0.0, 0.0), (50.0, 45.0), (90.0, 100.0)))

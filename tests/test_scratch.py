@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import scratch
-from grader.errors import NoRoomError
-from grader.scratch import Kind, disk_area, footprint, mounts_under
+from grader.core.errors import NoRoomError
+from grader.sandbox import scratch
+from grader.sandbox.scratch import Kind, disk_area, footprint, mounts_under
 
 MB = 1024 * 1024
 ROOT_ONLY = pytest.mark.skipif(
@@ -132,7 +132,7 @@ def as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
 
 @ROOT_ONLY
 def test_without_root_the_budget_is_noted_as_not_enforced() -> None:
-    probe = as_nobody(sys.executable, "-c", "import grader.scratch")
+    probe = as_nobody(sys.executable, "-c", "import grader.sandbox.scratch")
     if probe.returncode != 0:
         pytest.skip(f"nobody cannot import this checkout's grader: {probe.stderr[-200:]}")
     # Under /tmp itself: the session's private temporary folder is closed to nobody.
@@ -141,7 +141,7 @@ def test_without_root_the_budget_is_noted_as_not_enforced() -> None:
         shared.chmod(0o777)
         code = (
             "import pathlib, sys\n"
-            "from grader.scratch import disk_area\n"
+            "from grader.sandbox.scratch import disk_area\n"
             "with disk_area(pathlib.Path(sys.argv[1]), 8, (0, 0)) as area:\n"
             "    print(area.enforced, *area.notes(), sep='|')\n"
         )

@@ -13,10 +13,17 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from grader import interpreters, sandbox, uv
-from grader.sandbox import Limits
-from grader.sdists import Archive, SourceBuildError, SourceBuilds, build_requirements, choose
-from grader.sdists import fetch as fetch_archive
+from grader.environment import interpreters, uv
+from grader.environment.sdists import (
+    Archive,
+    SourceBuildError,
+    SourceBuilds,
+    build_requirements,
+    choose,
+)
+from grader.environment.sdists import fetch as fetch_archive
+from grader.sandbox import bubblewrap as sandbox
+from grader.sandbox.bubblewrap import Limits
 
 
 def _archive(version: str, requires_python: str = "") -> Archive:

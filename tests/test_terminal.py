@@ -14,8 +14,8 @@ from conftest import ROOT, SAMPLES
 from test_gains import DOCS_AND_LINT, report, ruff
 
 from grader.cli import main
-from grader.gains import gains
 from grader.render import terminal
+from grader.scoring.gains import gains
 
 COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])(?:;\d+)*m")
 """An SGR sequence that sets a foreground colour."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.models import TestSummary
-from grader.resolution import Dropped, Fault
-from grader.tools.test_environment import (
+from grader.core.models import TestSummary
+from grader.environment.resolution import Dropped, Fault
+from grader.environment.test_environment import (
     label_failures,
     needs_dropped,
     needs_library,

@@ -1,6 +1,6 @@
 """``grader batch``: grade many submissions, resumably, N at a time, each in its own process.
 
-Each row runs ``python -m grader.batch.worker`` (worker.py) through grader.proc, so a
+Each row runs ``python -m grader.batch.worker`` (worker.py) through grader.core.proc, so a
 crash, a hang past its deadline or an out-of-memory kill ends that row only. Ctrl-C
 sends one SIGINT to every running worker, which lets grade() stop its tools and remove
 its scratch folders; rows that finished stay, unfinished ones leave nothing behind.
@@ -17,17 +17,18 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader import __version__, proc
+from grader import __version__
 from grader.batch import collect, progress, store
 from grader.batch.submissions import Row, read, select
 from grader.batch.worker import JOB_FILE, Job, Settings
-from grader.errors import ExitCode, InterruptedByUserError, UsageError
-from grader.locks import exclusive
-from grader.models import BatchResult
+from grader.core import proc
+from grader.core.errors import ExitCode, InterruptedByUserError, UsageError
+from grader.core.locks import exclusive
+from grader.core.models import BatchResult
 from grader.pipeline import current_commit, load_rubric
 from grader.render import prepare_output, write_batch
-from grader.results_cache import assignment_identity
-from grader.sandbox import Limits
+from grader.sandbox.bubblewrap import Limits
+from grader.workflows.results_cache import assignment_identity
 
 # Beyond the test run's own limit: environment builds, static tools and writing reports.
 WORKER_OVERHEAD_S = 1800.0

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.errors import OutputError
+from grader.core.errors import OutputError
 
 ROW_FILE = "row.json"
 SOURCES_FILE = "sources.json"
@@ -47,8 +47,8 @@ class Record:
     rubric_sha256: str
     grader_version: str
     assignment_sha256: str = ""
-    """What identified the assignment's content (grader.results_cache.assignment_identity);
-    empty when graded without one."""
+    """What identified the assignment's content
+    (grader.workflows.results_cache.assignment_identity); empty when graded without one."""
 
     def to_json(self) -> str:
         """row.json's text."""

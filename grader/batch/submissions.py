@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import UsageError
+from grader.core.errors import UsageError
 
 # A candidate id names an output folder: letters, digits and . _ @ + -, not starting
 # with a punctuation mark (no hidden folders, no spreadsheet formulas), no path separator.

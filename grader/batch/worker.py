@@ -23,15 +23,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from grader import __version__, audience
-from grader.assignment import Assignment
+from grader import __version__
+from grader.assignment import audience
+from grader.assignment.spec import Assignment
 from grader.batch import store
-from grader.environment import EnvironmentCache, default_cache_dir
-from grader.errors import ExitCode, GraderError
-from grader.models import Audience
+from grader.core.errors import ExitCode, GraderError
+from grader.core.models import Audience
+from grader.environment.cache import EnvironmentCache, default_cache_dir
 from grader.pipeline import GradeOptions, grade
 from grader.render import Format, write_reports
-from grader.sandbox import Limits
+from grader.sandbox.bubblewrap import Limits
 
 JOB_FILE = "job.json"
 MAX_SOURCES_BYTES = 4 * 1024 * 1024

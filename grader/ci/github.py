@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader import proc
 from grader.cli import build_parser
 from grader.cli import main as grader_main
-from grader.errors import ExitCode, GraderError, UsageError
-from grader.sandbox import bubblewrap_problem
+from grader.core import proc
+from grader.core.errors import ExitCode, GraderError, UsageError
+from grader.sandbox.bubblewrap import bubblewrap_problem
 
 GIT_TIMEOUT_S = 300.0
 FORMATS = "html,json,md,sarif"

@@ -11,8 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
-from grader.errors import OutputError
-from grader.models import BatchResult, Report
+from grader.core.errors import OutputError
+from grader.core.models import BatchResult, Report
 from grader.render import html, json_report, leaderboard, markdown, results, sarif
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Mapping
 
-from grader.errors import UsageError
-from grader.rubric import Criterion, Curve, MetricRule, Rubric
+from grader.core.errors import UsageError
+from grader.scoring.rubric import Criterion, Curve, MetricRule, Rubric
 
 WIDTH = 88
 

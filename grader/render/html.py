@@ -18,7 +18,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from grader.models import (
+from grader.core.models import (
     AssignmentReport,
     CriterionScore,
     FileStats,

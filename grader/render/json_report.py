@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.models import (
+from grader.core.models import (
     AssignmentReport,
     Commit,
     CriterionScore,

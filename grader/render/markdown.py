@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from grader.models import AssignmentReport, Report
+from grader.core.models import AssignmentReport, Report
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 

@@ -33,7 +33,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from grader.models import Finding, Report, Severity
+from grader.core.models import Finding, Report, Severity
 from grader.render.json_report import assignment_dict
 
 SARIF_VERSION = "2.1.0"
@@ -42,7 +42,7 @@ SARIF_SCHEMA = (
 )
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "graderFingerprint/v1"
-"""partialFingerprints key; the value is grader.fingerprints' line hash and occurrence."""
+"""partialFingerprints key; the value is grader.scoring.fingerprints' line hash and occurrence."""
 
 _LEVELS = {
     Severity.HIGH: "error",

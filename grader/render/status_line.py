@@ -3,7 +3,7 @@ the hidden tests as the report's audience may see them."""
 
 from __future__ import annotations
 
-from grader.models import Audience, Report
+from grader.core.models import Audience, Report
 
 MAX_LISTED = 10
 

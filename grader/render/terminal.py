@@ -20,9 +20,9 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from grader.gains import Gain
-from grader.models import CriterionScore, Report
-from grader.progress import Event
+from grader.core.models import CriterionScore, Report
+from grader.core.progress import Event
+from grader.scoring.gains import Gain
 
 BAR_WIDTH = 12
 REASON_WIDTH = 70

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from grader.core.models import MetricSpec
 from grader.tools.bandit import Bandit
-from grader.tools.base import MetricSpec, Tool
+from grader.tools.base import Tool
 from grader.tools.deps import Deps
 from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy

@@ -10,9 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
-from grader.tools.base import (
+from grader.core.models import (
+    Finding,
+    Location,
+    Metric,
     MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
+from grader.tools.base import (
     ToolContext,
     config_path,
     failure,

@@ -8,21 +8,12 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Protocol
 
-from grader import proc
-from grader.environment import EnvironmentCache
-from grader.models import Metric, ToolResult, ToolStatus
-from grader.progress import OnEvent
-from grader.sandbox import Limits, Sandbox
-from grader.workspace import Workspace
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """A metric a tool can produce; rubrics may only reference declared metrics."""
-
-    name: str
-    unit: str
-    description: str
+from grader.acquire.workspace import Workspace
+from grader.core import proc
+from grader.core.models import Metric, MetricSpec, ToolResult, ToolStatus
+from grader.core.progress import OnEvent
+from grader.environment.cache import EnvironmentCache
+from grader.sandbox.bubblewrap import Limits, Sandbox
 
 
 @dataclass(frozen=True)

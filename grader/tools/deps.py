@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import time
 
-from grader import __version__, requirements
-from grader.imports import MODULE_TO_DISTRIBUTION, distribution, provided, third_party
-from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
-from grader.tools.base import MetricSpec, ToolContext
-from grader.workspace import Workspace
+from grader import __version__
+from grader.acquire.workspace import Workspace
+from grader.core.models import (
+    Finding,
+    Location,
+    Metric,
+    MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
+from grader.environment import requirements
+from grader.environment.imports import MODULE_TO_DISTRIBUTION, distribution, provided, third_party
+from grader.tools.base import ToolContext
 
 # Provided by grader or used as commands rather than imports: never "undeclared" or "unused".
 TOOLING = frozenset(

@@ -19,12 +19,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from grader import __version__, requirements
-from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader import __version__
+from grader.acquire.workspace import Workspace
+from grader.core.models import (
+    Finding,
+    Location,
+    Metric,
+    MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
+from grader.environment import requirements
 from grader.tools import newer_syntax, suspicious
-from grader.tools.base import MetricSpec, ToolContext
+from grader.tools.base import ToolContext
 from grader.tools.newer_syntax import NewerSyntax
-from grader.workspace import Workspace
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

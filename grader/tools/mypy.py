@@ -15,12 +15,19 @@ from pathlib import Path
 
 from mypy.errorcodes import error_codes
 
-from grader import proc
-from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
+from grader.core import proc
+from grader.core.models import (
+    Finding,
+    Location,
+    Metric,
+    MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
 from grader.tools import mypy_cache
 from grader.tools.base import (
     STATIC_NICENESS,
-    MetricSpec,
     ToolContext,
     config_path,
     failure,

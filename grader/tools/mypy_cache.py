@@ -24,9 +24,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader import locks, proc
+from grader.acquire.workspace import remove_tree, walk_tree
+from grader.core import locks, proc
 from grader.tools.base import config_path, package_version, python_module
-from grader.workspace import remove_tree, walk_tree
 
 # Standard modules that are platform-specific, private, or not importable here.
 _LEFT_OUT = frozenset(

@@ -24,30 +24,25 @@ from pathlib import Path
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from grader import proc
-from grader.errors import NoRoomError
-from grader.models import (
+from grader.acquire.workspace import Workspace, remove_tree
+from grader.core import proc
+from grader.core.errors import NoRoomError
+from grader.core.models import (
     FileStats,
     Finding,
     Location,
     Metric,
+    MetricSpec,
     Severity,
     TestSummary,
     ToolResult,
     ToolStatus,
 )
-from grader.progress import stage
-from grader.sandbox import SANDBOX_TMP, Limits, interpreter_paths
-from grader.scratch import DiskArea, disk_area, footprint
-from grader.tools import project_install, pytest_settings, test_environment
-from grader.tools.base import (
-    MetricSpec,
-    ToolContext,
-    config_path,
-    package_version,
-    python_module,
-)
-from grader.workspace import Workspace, remove_tree
+from grader.core.progress import stage
+from grader.environment import project_install, pytest_settings, test_environment
+from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, interpreter_paths
+from grader.sandbox.scratch import DiskArea, disk_area, footprint
+from grader.tools.base import ToolContext, config_path, package_version, python_module
 
 MAX_FAILURE_MESSAGE = 600
 MAX_JUNIT_BYTES = 64 * 1024 * 1024

@@ -15,10 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grader import proc
-from grader.models import FileStats, Finding, Location, Metric, Severity, ToolResult, ToolStatus
-from grader.tools.base import (
+from grader.acquire.workspace import Workspace
+from grader.core import proc
+from grader.core.models import (
+    FileStats,
+    Finding,
+    Location,
+    Metric,
     MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
+from grader.tools.base import (
     ToolContext,
     failure,
     package_version,
@@ -26,7 +35,6 @@ from grader.tools.base import (
     relative,
     run_static,
 )
-from grader.workspace import Workspace
 
 COMPLEX_FUNCTION = 10  # radon rank C and worse, McCabe's own threshold
 LONG_FUNCTION_LINES = 50

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 
-from grader.models import Finding, Location, Metric, Severity, ToolResult, ToolStatus
-from grader.tools.base import (
+from grader.core.models import (
+    Finding,
+    Location,
+    Metric,
     MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
+from grader.tools.base import (
     ToolContext,
     config_path,
     failure,

@@ -9,7 +9,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
-from grader.models import Finding, Location, Severity
+from grader.core.models import Finding, Location, Severity
 
 SECRET_NAME = re.compile(
     r"(?i)(api[_-]?key|secret|token|passw(or)?d|pwd|private[_-]?key|access[_-]?key|credential)"

@@ -1,0 +1,291 @@
+"""The inventory of a checked-out submission: which files are code, tests, configs.
+
+Built once after acquisition and shared read-only by every tool adapter. Symlinks are
+never followed; the ones pointing outside the submission are recorded so they can be
+reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import fnmatch
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from grader.core import proc
+from grader.core.errors import AcquireError
+
+# Folders that hold no candidate-authored code.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        "__pycache__",
+        "node_modules",
+        "site-packages",
+        "venv",
+        "env",
+        "build",
+        "dist",
+    }
+)
+MAX_FILES = 20_000
+MAX_DEPTH = 64
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+MAX_NESTING = 400  # syntax-tree depth; real code stays far below, analysers crash far above
+
+
+def walk_tree(
+    root: Path, descend: Callable[[os.DirEntry[str]], bool] = lambda _: True
+) -> Iterator[tuple[Path, list[os.DirEntry[str]]]]:
+    """Every folder under ``root`` with its entries, without recursion or following links.
+
+    Iterative, so a chain of thousands of nested folders cannot exhaust the stack; deeper
+    than MAX_DEPTH is refused, since no take-home needs it.
+    """
+    pending = [(root, 0)]
+    while pending:
+        folder, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise AcquireError(f"folders are nested more than {MAX_DEPTH} levels deep")
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+        yield folder, entries
+        pending.extend(
+            (Path(e.path), depth + 1)
+            for e in reversed(entries)
+            if e.is_dir(follow_symlinks=False) and descend(e)
+        )
+
+
+def display_name(relative: str) -> str:
+    """A path that can be printed and encoded: undecodable bytes shown escaped."""
+    return os.fsencode(relative).decode("utf-8", errors="backslashreplace")
+
+
+def _decodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# The candidate's own tool settings: listed in the report, never used for scoring.
+CANDIDATE_CONFIG_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "tox.ini",
+    "pytest.ini",
+    "mypy.ini",
+    ".mypy.ini",
+    "ruff.toml",
+    ".ruff.toml",
+    ".coveragerc",
+    ".bandit",
+    ".flake8",
+    ".pylintrc",
+    "radon.cfg",
+    "conftest.py",
+)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A submission checked out into a private folder, with its files classified."""
+
+    root: Path
+    files: tuple[str, ...]
+    python_files: tuple[str, ...]
+    test_files: tuple[str, ...]
+    source_files: tuple[str, ...]
+    outside_symlinks: tuple[tuple[str, str], ...]
+    candidate_configs: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+    """Paths left out by --exclude: still on disk (tests may need them), never analysed."""
+    undecodable: tuple[str, ...] = ()
+    """Files whose names are not UTF-8 (shown escaped): reported, never analysed."""
+    unparsable: tuple[tuple[str, str], ...] = ()
+    """Python files no tool can analyse, with the reason: reported, kept from the tools."""
+
+    def path(self, relative: str) -> Path:
+        """Absolute path of a file given relative to the submission root."""
+        return self.root / relative
+
+
+def is_test_file(relative: str) -> bool:
+    """Pytest's own conventions, plus anything under a tests folder."""
+    path = PurePosixPath(relative)
+    name = path.name
+    in_test_dir = any(part in {"tests", "test", "testing"} for part in path.parts[:-1])
+    return (
+        in_test_dir
+        or name in {"conftest.py", "tests.py"}  # tests.py: Django's convention
+        or (name.startswith("test_") and name.endswith(".py"))
+        or name.endswith("_test.py")
+    )
+
+
+# Hidden folders are caches and virtualenvs, except these, which hold CI and deploy facts.
+KEPT_HIDDEN_DIRS = frozenset({".github", ".gitlab", ".circleci"})
+
+
+def _skip_dir(name: str) -> bool:
+    if name in KEPT_HIDDEN_DIRS:
+        return False
+    return name in SKIPPED_DIRS or name.startswith(".") or name.endswith(".egg-info")
+
+
+def _is_inside(root: Path, link: Path) -> tuple[bool, str]:
+    target = str(link.readlink())
+    try:
+        resolved = (link.parent / target).resolve()
+    except (RuntimeError, OSError):  # a loop of links: treated as leaving the submission
+        return False, target
+    return resolved.is_relative_to(root.resolve()), target
+
+
+def excluded(relative: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a path matches an ``--exclude`` glob, or lies in a folder one names."""
+    return any(
+        fnmatch.fnmatchcase(relative, pattern) or relative.startswith(pattern.rstrip("/") + "/")
+        for pattern in patterns
+    )
+
+
+@dataclass
+class _Walk:
+    """What one pass over the submission found."""
+
+    root: Path
+    exclude: tuple[str, ...]
+    files: list[str] = field(default_factory=list)
+    outside: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    undecodable: list[str] = field(default_factory=list)
+
+    def keep(self, path: Path) -> bool:
+        """Record symlinks and exclusions; True for entries to look into."""
+        relative = path.relative_to(self.root).as_posix()
+        if not _decodable(relative):
+            self.undecodable.append(display_name(relative))
+            return False
+        if excluded(relative, self.exclude):
+            self.skipped.append(relative)
+            return False
+        if path.is_symlink():
+            inside, target = _is_inside(self.root, path)
+            if not inside:
+                self.outside.append((relative, target))
+            return False
+        return True
+
+    def descend(self, entry: os.DirEntry[str]) -> bool:
+        """Whether to look inside a folder (symlinks to folders are never entered)."""
+        return not _skip_dir(entry.name) and self.keep(Path(entry.path))
+
+    def run(self) -> None:
+        for _, entries in walk_tree(self.root, self.descend):
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    continue
+                if self.keep(path) and entry.is_file(follow_symlinks=False):
+                    self.files.append(path.relative_to(self.root).as_posix())
+                    if len(self.files) > MAX_FILES:
+                        raise AcquireError(f"submission has more than {MAX_FILES} files")
+
+
+def inventory(root: Path, exclude: tuple[str, ...] = ()) -> Workspace:
+    """Classify every file under ``root`` without following symlinks."""
+    walk = _Walk(root, exclude)
+    walk.run()
+    files = walk.files
+    python_files = tuple(f for f in files if f.endswith(".py"))
+    configs = tuple(
+        f for f in files if PurePosixPath(f).name in CANDIDATE_CONFIG_FILES and f.count("/") <= 1
+    )
+    return Workspace(
+        root=root,
+        files=tuple(files),
+        python_files=python_files,
+        test_files=tuple(f for f in python_files if is_test_file(f)),
+        source_files=tuple(f for f in python_files if not is_test_file(f)),
+        outside_symlinks=tuple(walk.outside),
+        candidate_configs=configs,
+        excluded=tuple(walk.skipped),
+        undecodable=tuple(walk.undecodable),
+    )
+
+
+def _nesting(tree: ast.AST) -> int:
+    deepest = 0
+    pending = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _parse_problem(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            return f"larger than {MAX_SOURCE_BYTES // 1024} KB"
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"not valid Python: {text[:200]}"
+    if _nesting(tree) > MAX_NESTING:
+        return f"nested more than {MAX_NESTING} levels deep"
+    return ""
+
+
+def screen(workspace: Workspace) -> Workspace:
+    """Keep files that crash parsers away from the tools.
+
+    A file the interpreter itself cannot parse, or nested so deep that analysers overflow
+    their stacks on it, would otherwise make a whole tool fail and its metrics vanish
+    from the score. It is reported instead, and the tools analyse everything else.
+    """
+    problems = tuple(
+        (relative, problem)
+        for relative in workspace.python_files
+        if (problem := _parse_problem(workspace.root / relative))
+    )
+    if not problems:
+        return workspace
+    bad = {relative for relative, _ in problems}
+
+    def keep(files: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f for f in files if f not in bad)
+
+    return dataclasses.replace(
+        workspace,
+        python_files=keep(workspace.python_files),
+        test_files=keep(workspace.test_files),
+        source_files=keep(workspace.source_files),
+        unparsable=problems,
+    )
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete a folder whatever the candidate left in it (thousands of nested folders,
+    read-only files); rm copes where shutil.rmtree runs out of stack."""
+    try:
+        shutil.rmtree(folder)
+    except (OSError, RecursionError):
+        proc.run(["rm", "-rf", "--", str(folder)], cwd=Path("/"), timeout_s=300)
+
+
+def remove_outside_symlinks(workspace: Workspace) -> None:
+    """Delete links that leave the submission from grader's private copy.
+
+    They are recorded (and reported) first; removing them means no tool, the candidate's
+    tests included, can read a host file through them.
+    """
+    for relative, _ in workspace.outside_symlinks:
+        (workspace.root / relative).unlink(missing_ok=True)

@@ -1,0 +1,444 @@
+"""The typed model every stage shares: frozen dataclasses, no I/O.
+
+Tools produce ``ToolResult`` values (findings + metrics), scoring turns them into
+``CriterionScore`` values, and renderers read a ``Report``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad a finding is, on one scale for every tool."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """Order for sorting: higher is worse."""
+        return list(Severity).index(self)
+
+
+class ToolStatus(StrEnum):
+    """Whether a tool produced usable results; anything but OK comes with a reason."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    NOT_APPLICABLE = "not_applicable"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the submission, relative to its root."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    snippet: str | None = None
+    snippet_start: int | None = None
+    """Line number of the snippet's first line."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a tool or a fact reader reported."""
+
+    tool: str
+    rule_id: str
+    message: str
+    severity: Severity
+    location: Location
+    confidence: Severity | None = None
+    help_url: str | None = None
+    fingerprint: str | None = None
+    """Identity that survives moved lines (grader.scoring.fingerprints); None until the
+    pipeline sets it."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured number. ``value`` is None when it could not be measured."""
+
+    name: str
+    value: float | None
+    unit: str
+    source: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric a tool can produce; rubrics may only reference declared metrics."""
+
+    name: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TestSummary:
+    """What the candidate's own test run reported (from JUnit XML)."""
+
+    __test__ = False  # not a pytest test class
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    slowest: tuple[tuple[str, float], ...] = ()
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def total(self) -> int:
+        """Number of tests that ran or were skipped."""
+        return self.passed + self.failed + self.errors + self.skipped
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """The outcome of running one tool adapter on a submission."""
+
+    tool: str
+    version: str
+    status: ToolStatus
+    findings: tuple[Finding, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    reason: str = ""
+    argv: tuple[str, ...] = ()
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    stderr_tail: str = ""
+    notes: tuple[str, ...] = ()
+    tests: TestSummary | None = None
+    per_file: tuple[FileStats, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What a reader must know before trusting this tool's results (shown in the header)."""
+    hidden_tests: HiddenTestRun | None = None
+    """Per-test outcomes of the hiring team's own tests (only their adapter sets this)."""
+
+
+@dataclass(frozen=True)
+class FileStats:
+    """Per-file facts merged from several tools for the per-file view."""
+
+    path: str
+    sloc: int | None = None
+    max_complexity: float | None = None
+    maintainability: float | None = None
+    line_coverage: float | None = None
+    statements: int | None = None
+    """Statements coverage measured in this file (the denominator of line_coverage)."""
+    missing_lines: tuple[int, ...] | None = None
+    """Lines of statements the tests never ran."""
+    branches: int | None = None
+    covered_branches: int | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What was graded: where it came from and which commit."""
+
+    source: str
+    commit: str | None
+    ref: str | None
+    root_label: str
+    candidate_configs: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    commit_date: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    """How one metric contributed to a criterion score."""
+
+    name: str
+    value: float | None
+    unit: str
+    points: float | None
+    weight: float
+    threshold: float | None
+    explanation: str
+    rationale: str
+    source: str = ""
+    """The tool (or 'derived') that measured the value."""
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    """A criterion's 0-100 score, or None with the reason it was not measured."""
+
+    id: str
+    name: str
+    weight: float
+    score: float | None
+    reason: str
+    rationale: str
+    metrics: tuple[MetricScore, ...]
+    findings: tuple[Finding, ...]
+    caps_applied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RubricInfo:
+    """Identity of the rubric a report was scored with."""
+
+    name: str
+    title: str
+    audience: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs."""
+
+    grader_version: str
+    submission: Submission
+    rubric: RubricInfo
+    score: float | None
+    grade: str
+    score_reason: str
+    criteria: tuple[CriterionScore, ...]
+    tools: tuple[ToolResult, ...]
+    generated_at: str
+    tests_isolated: bool
+    per_file: tuple[FileStats, ...] = field(default=())
+    assignment: AssignmentReport | None = None
+    """What the assignment adds (hidden tests, starter, history, interview); None without one."""
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One candidate of a batch: graded, or the reason it could not be."""
+
+    candidate: str
+    status: int
+    """The exit code ``grader grade`` would have given: 0 graded, 1 below --fail-under,
+    2 input error (unreachable, hostile, empty), 3 internal error."""
+    reason: str
+    score: float | None
+    grade: str
+    criteria: tuple[tuple[str, float | None], ...]
+    """(criterion id, score) in rubric order; empty when not graded."""
+    commit: str | None
+    source: str
+    ref: str | None
+    report: str | None
+    """The candidate's report.html, relative to the batch folder."""
+    extra: tuple[tuple[str, str], ...] = ()
+    """The submissions CSV's other columns, carried through unchanged."""
+    hidden_tests: float | None = None
+    """Share (%) of the assignment's hidden tests that passed; None without them."""
+    calibration: float | None = None
+    """Where the score lands between the assignment's floor (0) and ceiling (100)."""
+
+
+@dataclass(frozen=True)
+class SourceRegion:
+    """A stretch of one candidate's code that matches another's."""
+
+    path: str
+    first_line: int
+    last_line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    """Two candidates whose own code overlaps, with the matching regions of each."""
+
+    first: str
+    second: str
+    first_share: float
+    """Fraction (0-1) of the first candidate's code found in the second's."""
+    second_share: float
+    first_regions: tuple[SourceRegion, ...]
+    second_regions: tuple[SourceRegion, ...]
+
+    @property
+    def score(self) -> float:
+        """The larger share: copying part of a bigger submission still shows."""
+        return max(self.first_share, self.second_share)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Everything the leaderboard, results.csv and results.json show."""
+
+    grader_version: str
+    rubric: RubricInfo | None
+    criteria: tuple[tuple[str, str], ...]
+    """(criterion id, name) in rubric order."""
+    rows: tuple[BatchRow, ...]
+    extra_columns: tuple[str, ...]
+    fail_under: float | None
+    similarity_threshold: float
+    similarity_compared: int
+    """How many candidates' code was compared (0: too few to compare)."""
+    similar: tuple[SimilarPair, ...]
+    calibration: Calibration | None = None
+    """The assignment's floor and ceiling the rows were placed between (no position)."""
+
+    @property
+    def has_hidden_tests(self) -> bool:
+        """Whether any row was graded with the assignment's hidden tests."""
+        return any(row.hidden_tests is not None for row in self.rows)
+
+
+class Visibility(StrEnum):
+    """What the candidate's report may say about one hidden test."""
+
+    VISIBLE = "visible"
+    """Its name and its message."""
+    COUNT = "count"
+    """Only how many of the tests at this level passed."""
+    HIDDEN = "hidden"
+    """Nothing at all."""
+
+
+class Audience(StrEnum):
+    """Who a report is written for."""
+
+    REVIEWER = "reviewer"
+    CANDIDATE = "candidate"
+
+
+@dataclass(frozen=True)
+class HiddenTestCase:
+    """The outcome of one of the hiring team's own tests."""
+
+    __test__ = False
+
+    name: str
+    """``file.py::test_name`` relative to the hidden tests folder."""
+    outcome: str
+    """passed, failed, error or skipped."""
+    message: str
+    visibility: Visibility
+    traceback: str = ""
+    """Reviewer only: pytest's report of the failure, shortened."""
+    location: Location = field(default_factory=lambda: Location("."))
+    """The deepest frame of the candidate's code in the failure's traceback."""
+
+
+@dataclass(frozen=True)
+class HiddenTestRun:
+    """The hiring team's tests run against the submission, as this report's audience may see
+    them: every case for the reviewer; for the candidate only visible cases, plus a count."""
+
+    __test__ = False
+
+    cases: tuple[HiddenTestCase, ...]
+    counted_passed: int = 0
+    counted_total: int = 0
+    """Tests the candidate may only count (visibility ``count``), shown as one number."""
+    problem: str = ""
+    """Why the tests did not run, when they did not."""
+
+    @property
+    def passed(self) -> int:
+        """Passed tests this view shows, counted ones included."""
+        return self.counted_passed + sum(1 for c in self.cases if c.outcome == "passed")
+
+    @property
+    def total(self) -> int:
+        """Tests this view shows, counted ones included."""
+        return self.counted_total + len(self.cases)
+
+
+@dataclass(frozen=True)
+class Authorship:
+    """What the candidate changed relative to the starter code."""
+
+    base: str
+    """The starter it was compared with (``URL@ref`` or ``--base REF``)."""
+    files_added: int = 0
+    files_changed: int = 0
+    files_deleted: int = 0
+    lines_added: int = 0
+    lines_changed: int = 0
+    lines_deleted: int = 0
+    candidate_sloc: int = 0
+    """Python source lines the candidate wrote or changed (size-normalised metrics use these)."""
+    starter_findings: tuple[Finding, ...] = ()
+    """Findings on lines the candidate did not touch: listed, never scored."""
+
+    @property
+    def identical(self) -> bool:
+        """True when the submission is the starter, unchanged."""
+        return not (self.files_added or self.files_changed or self.files_deleted)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of the candidate's history (dates as the candidate's git wrote them)."""
+
+    sha: str
+    date: str
+    subject: str
+    files: tuple[str, ...] = ()
+    lines: int = 0
+    """Lines added plus lines deleted."""
+
+
+@dataclass(frozen=True)
+class History:
+    """The candidate's commits after the starter, up to the graded one."""
+
+    commits: tuple[Commit, ...]
+    after_deadline: tuple[Commit, ...] = ()
+    deadline: str | None = None
+    flags: tuple[str, ...] = ()
+    """Dates that go backwards, lie in the future or are all identical."""
+    message_problems: tuple[str, ...] = ()
+    tests_with_code: bool | None = None
+    """Whether tests arrived in the same commits as the code they test (None: no tests)."""
+
+
+@dataclass(frozen=True)
+class DiscussionPoint:
+    """An open question for the follow-up interview, grounded in the candidate's code."""
+
+    question: str
+    location: Location
+    topic: str
+    cost: float
+    """Score points the evidence behind it cost; points are ranked by this."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Where the bare starter (floor) and the reference solution (ceiling) scored."""
+
+    floor: float | None
+    ceiling: float | None
+    ceiling_grade: str
+    position: float | None = None
+    """The candidate's place between them, 0 (floor) to 100 (ceiling); may exceed either."""
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class AssignmentReport:
+    """Everything the assignment adds to a report, for one audience."""
+
+    name: str
+    audience: Audience = Audience.REVIEWER
+    hidden_tests: HiddenTestRun | None = None
+    authorship: Authorship | None = None
+    history: History | None = None
+    discussion: tuple[DiscussionPoint, ...] = ()
+    calibration: Calibration | None = None
+    no_work: bool = False
+    """The submission is the starter, unchanged: nothing of the candidate's to grade."""

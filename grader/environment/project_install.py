@@ -1,0 +1,121 @@
+"""Installing the submission itself, when its tests need more than its sources on the path.
+
+Tests that read the distribution's metadata (``importlib.metadata.version("pkg")``) or
+run its console scripts fail when the project is only importable from its folder. When a
+submission declares a build system and its tests do either, the project is built and
+installed into a folder of the test run's own, with its build backend taken from the
+environment, **inside the sandbox** (its build scripts are the candidate's code) and
+without network. The sources stay first on the import path, so coverage still measures
+them; the installed copy contributes its metadata and scripts. When the build fails, the
+tests run from the sources as before, and the report says why.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from grader.acquire.workspace import Workspace
+from grader.core import proc
+from grader.environment import requirements, uv
+from grader.environment.context import BuildContext
+from grader.sandbox.bubblewrap import interpreter_paths
+
+_METADATA_USE = re.compile(
+    r"importlib\.metadata|importlib_metadata|pkg_resources|\bentry_points\s*\("
+)
+FALLBACK_BACKEND = ("setuptools>=61", "wheel")
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Where the built project went, or why it could not be built."""
+
+    site_packages: Path | None
+    scripts: Path | None
+    note: str
+
+
+def _scripts(data: dict[str, object]) -> list[str]:
+    project = data.get("project")
+    names: list[str] = []
+    for key in ("scripts", "gui-scripts"):
+        table = project.get(key) if isinstance(project, dict) else None
+        names += list(table) if isinstance(table, dict) else []
+    return names
+
+
+# Both the test environment and the test run ask, per grade: read the files once.
+@functools.lru_cache(maxsize=16)
+def reason(ws: Workspace) -> str:
+    """Why the tests need the project installed, or '' when its sources suffice."""
+    data = requirements.pyproject(ws)
+    if "build-system" not in data and "setup.py" not in ws.files:
+        return ""
+    texts = {
+        test: ws.path(test).read_text(encoding="utf-8", errors="replace") for test in ws.test_files
+    }
+    for test, text in texts.items():
+        if _METADATA_USE.search(text):
+            return f"{test} reads the installed distribution's metadata"
+    for script in _scripts(data):
+        quoted = re.compile(rf"""["']{re.escape(script)}["']""")
+        user = next((test for test, text in texts.items() if quoted.search(text)), None)
+        if user:
+            return f"{user} runs its console script {script!r}"
+    return ""
+
+
+def build_requirements(ws: Workspace) -> tuple[str, ...]:
+    """The build backend's requirements, to install into the test environment."""
+    system = requirements.pyproject(ws).get("build-system")
+    declared = system.get("requires") if isinstance(system, dict) else None
+    if not isinstance(declared, list):
+        return FALLBACK_BACKEND
+    valid = []
+    for entry in declared:
+        try:
+            valid.append(str(Requirement(entry)))
+        except (InvalidRequirement, TypeError):
+            continue
+    return tuple(valid)
+
+
+def install(ctx: BuildContext, scratch: Path, target: Path, python: Path) -> Installed:
+    """Build and install the project at ``scratch`` into ``target``, in the sandbox."""
+    uv_binary = Path(uv.executable()).resolve()
+    argv = [
+        str(uv_binary), "pip", "install", "--no-config", "--no-deps", "--no-build-isolation",
+        "--offline", "--quiet", "--python", str(python), "--prefix", str(target), str(scratch),
+    ]  # fmt: skip
+    result = ctx.sandbox.run(
+        argv,
+        cwd=scratch,
+        writable=[scratch, target],
+        readable=[*interpreter_paths(python), uv_binary],
+        env=uv.sandboxed_environment(python),
+        limits=ctx.limits,
+    )
+    if result.exit_code != 0:
+        said = uv.message(result.stderr, 300) if result.stderr else proc.tail(result.stdout, 2)
+        return Installed(
+            None, None, f"the project could not be built, so it was not installed: {said}"
+        )
+    version = f"python{_version(python)}"
+    site = target / "lib" / version / "site-packages"
+    return Installed(
+        site if site.is_dir() else None,
+        target / "bin" if (target / "bin").is_dir() else None,
+        "the project was built and installed in the sandbox for its tests",
+    )
+
+
+def _version(python: Path) -> str:
+    """'3.12' for an interpreter, read from its venv's lib folder (no process started)."""
+    libs = sorted((python.parent.parent / "lib").glob("python3.*"))
+    return libs[0].name.removeprefix("python") if libs else f"3.{sys.version_info.minor}"

@@ -1,0 +1,296 @@
+"""The environment the candidate's tests run in, and what it means for the score.
+
+Who is at fault for what did not install decides how the tests are scored (README,
+"Who is at fault"):
+
+- the candidate (a requirement that does not exist, a version never published, pins
+  that contradict each other): the tests still run on what did install, Testability is
+  measured, the pass rate scores 0 with that reason and ``packaging.installable`` is 0;
+- the grading host (no wheel for this platform, no interpreter new enough, the index
+  unreachable): what could not be measured is "not measured", never zero, and tests
+  that fail only because a dropped requirement is missing do not count against the
+  candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.core.models import Metric, TestSummary
+from grader.environment import (
+    imports,
+    interpreters,
+    lock_export,
+    project_install,
+    pytest_settings,
+    requirements,
+)
+from grader.environment.cache import Environment, EnvironmentCache, EnvStatus
+from grader.environment.context import BuildContext
+from grader.environment.resolution import BINARY_TWINS, RUNNER_RELATED, Dropped, Fault
+from grader.environment.sdists import SourceBuilds
+
+_MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+# A test that needs a live service: the sandbox has no network, so none is ever there.
+_REFUSED = re.compile(
+    r"connection refused|could not connect to server|connection to server at|"
+    r"can't connect to mysql server|error \d+ connecting to|"
+    r"serverselectiontimeouterror|connecterror.*\b(?:localhost|127\.0\.0\.1)",
+    re.IGNORECASE,
+)
+_PORT = re.compile(r"(?:localhost|127\.0\.0\.1|\"[\w.-]+\")\D{0,40}?(\d{4,5})")
+SERVICES = {
+    "5432": "PostgreSQL",
+    "3306": "MySQL",
+    "6379": "Redis",
+    "27017": "MongoDB",
+    "9200": "Elasticsearch",
+    "5672": "RabbitMQ",
+    "11211": "Memcached",
+}
+_NO_INTERNET = re.compile(
+    r"temporary failure in name resolution|name or service not known|network is unreachable",
+    re.IGNORECASE,
+)
+SOURCE = "pytest"
+
+
+@dataclass(frozen=True)
+class TestEnvironment:
+    """An interpreter to run the tests with, or why there is none; what to report."""
+
+    __test__ = False  # not a pytest test class
+
+    python: Path | None
+    installable: Metric
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    problem: str = ""
+    environment: Environment | None = None
+
+    @property
+    def dropped(self) -> tuple[Dropped, ...]:
+        """Requirements left out of the environment."""
+        return self.environment.dropped if self.environment else ()
+
+    @property
+    def candidate_fault(self) -> str:
+        """Why the candidate's requirements do not install, or '' when they do."""
+        env = self.environment
+        if env is None:
+            return ""
+        theirs = [d for d in env.dropped if d.fault is Fault.CANDIDATE]
+        if theirs:
+            return "their requirements do not install: " + "; ".join(
+                f"{d.requirement} {d.reason}" for d in theirs
+            )
+        if env.status is EnvStatus.FAILED and env.fault is Fault.CANDIDATE:
+            return f"their requirements do not install: {env.reason}"
+        return ""
+
+
+def installable(env: Environment) -> Metric:
+    """100 when the declared set installs; 0 when the candidate is at fault; else unmeasured."""
+    if env.fault is Fault.CANDIDATE:
+        return Metric("packaging.installable", 0.0, "%", SOURCE)
+    if env.status is EnvStatus.READY:
+        return Metric("packaging.installable", 100.0, "%", SOURCE)
+    reason = env.reason or "; ".join(f"{d.requirement} {d.reason}" for d in env.dropped)
+    return Metric("packaging.installable", None, "%", SOURCE, f"the grading host: {reason}")
+
+
+def _source_notes(declared: requirements.Requirements) -> list[str]:
+    used = [f"{s.path} ({s.detail})" for s in declared.sources if s.used]
+    left = [f"{s.path} ({s.detail})" for s in declared.left_out]
+    notes = [f"requirements from: {'; '.join(used)}"] if used else []
+    return notes + ([f"left out: {'; '.join(left)}"] if left else [])
+
+
+def _change_notes(env: Environment) -> list[str]:
+    notes = [f"environment: grader {change}" for change in env.changes]
+    notes += [
+        f"environment partial: dropped {d.requirement}: {d.reason} "
+        f"({'the candidate' if d.fault is Fault.CANDIDATE else 'the grading host'} is at fault)"
+        for d in env.dropped
+    ]
+    return notes
+
+
+# Folders whose code the tests never run: their imports say nothing about the test run.
+AUXILIARY_FOLDERS = frozenset(
+    {"docs", "doc", "benchmark", "benchmarks", "bench", "fuzz", "fuzzer", "fuzzing",
+     "profiler", "profiling", "scripts", "examples", "notebooks"}
+)  # fmt: skip
+
+
+def _auxiliary(relative: str) -> bool:
+    return relative.split("/", 1)[0] in AUXILIARY_FOLDERS
+
+
+def _with_undeclared_imports(
+    ctx: BuildContext, declared: requirements.Requirements, notes: list[str]
+) -> requirements.Requirements:
+    """What a careful reviewer does when the code imports a package nothing declares:
+    install it anyway, and say so. Packaging still charges the missing declaration."""
+    code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
+    wanted = {imports.distribution(m) for m in imports.third_party(ctx.workspace, code)}
+    missing = sorted(wanted - imports.provided(declared.names) - RUNNER_RELATED)
+    needed = imports.companions(ctx.workspace, ctx.workspace.test_files)
+    companions = sorted(needed - imports.provided(declared.names) - set(missing))
+    if missing:
+        notes.append(
+            f"environment: grader added {', '.join(missing)}: "
+            "imported by the code but declared nowhere"
+        )
+    if companions:
+        notes.append(
+            f"environment: grader added {', '.join(companions)}: the tests' test client "
+            "needs it and nothing declares it"
+        )
+    added = (*missing, *companions)
+    if not added:
+        return declared
+    return dataclasses.replace(
+        declared, items=(*declared.items, *added), guessed=(*declared.guessed, *added)
+    )
+
+
+def _source_builds(ctx: BuildContext, cache: EnvironmentCache) -> SourceBuilds | None:
+    """Building dependencies that have no wheel, in the sandbox: only where a sandbox
+    really isolates (a build script is code too), with the network for fetching, and not
+    when the user let builds run on the host anyway."""
+    if not ctx.sandbox.isolated or cache.offline or cache.allow_builds:
+        return None
+    return SourceBuilds(ctx.sandbox, ctx.limits, cache.root / "wheels")
+
+
+def prepare(ctx: BuildContext) -> TestEnvironment:
+    """The candidate's own environment (their requirements + grader's runners)."""
+    if ctx.environments is None:
+        own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
+        return TestEnvironment(Path(sys.executable), own)
+    cache = ctx.environments
+    exported, failed = lock_export.export(ctx, interpreters.host().path)
+    declared = requirements.read(ctx.workspace, exported)
+    notes = [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
+    settings = pytest_settings.read(ctx.workspace)
+    if settings.source:
+        kept = ", ".join(key for key, _ in settings.values)
+        notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
+    if settings.get("DJANGO_SETTINGS_MODULE") and "pytest-django" not in declared.names:
+        declared = dataclasses.replace(declared, items=(*declared.items, "pytest-django"))
+        where = f" (manage.py in {settings.django_project})" if settings.django_project else ""
+        notes.append(
+            f"environment: grader added pytest-django to run the Django tests with "
+            f"{settings.get('DJANGO_SETTINGS_MODULE')[0]}{where}"
+        )
+    declared = _with_undeclared_imports(ctx, declared, notes)
+    needs_install = project_install.reason(ctx.workspace)
+    if needs_install:
+        build = list(project_install.build_requirements(ctx.workspace))
+        declared = dataclasses.replace(declared, items=(*declared.items, *build))
+        notes.append(f"environment: grader added the build backend {', '.join(build)}")
+    choice = interpreters.choose(
+        declared.requires_python, cache.root, downloads=cache.python_downloads
+    )
+    warnings: tuple[str, ...] = (choice.warning,) if choice.warning else ()
+    if choice.warning and ctx.workspace.unparsable:
+        path, why = ctx.workspace.unparsable[0]
+        problem = f"{choice.warning}, where {path} does not parse ({why})"
+        unmeasured = Metric("packaging.installable", None, "%", SOURCE, problem)
+        return TestEnvironment(None, unmeasured, tuple(notes), warnings, problem)
+    env = cache.prepare(declared, choice.interpreter, _source_builds(ctx, cache))
+    notes += _change_notes(env)
+    if env.status is EnvStatus.FAILED:
+        problem = f"dependencies could not be installed: {env.reason}"
+        return TestEnvironment(None, installable(env), tuple(notes), warnings, problem, env)
+    how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
+    notes.append(
+        f"test environment on Python {choice.interpreter.version} with "
+        f"{len(declared.items)} requirements: {how}"
+    )
+    if cache.allow_builds:
+        notes.append("source builds were allowed: dependency build scripts ran outside the sandbox")
+    if env.dropped:
+        warnings += (
+            "test environment partial: "
+            + ", ".join(f"{d.requirement} ({d.reason})" for d in env.dropped),
+        )
+    return TestEnvironment(env.python, installable(env), tuple(notes), warnings, "", env)
+
+
+def _dropped_module(message: str, dropped: tuple[Dropped, ...]) -> Dropped | None:
+    """The dropped requirement a failure's missing module belongs to, if any."""
+    for module in _MISSING_MODULE.findall(message):
+        wanted = imports.provided([imports.distribution(module.split(".")[0])])
+        for entry in dropped:
+            names = imports.provided([entry.name, BINARY_TWINS.get(entry.name, entry.name)])
+            if names & wanted:
+                return entry
+    return None
+
+
+_SYSTEM_LIBRARY = re.compile(
+    r"could not find the (\w+) library|(lib[\w+.-]+?)(?:\.so[\w.]*)?: cannot open shared object"
+    r"|(pg_config) executable not found",
+    re.IGNORECASE,
+)
+
+
+def needs_library(message: str) -> str:
+    """The system library a failure says is missing ('the system library GDAL'), or ''."""
+    found = _SYSTEM_LIBRARY.search(message)
+    if found is None:
+        return ""
+    name = next(group for group in found.groups() if group)
+    return f"the system library {name}"
+
+
+def needs_dropped(message: str, dropped: tuple[Dropped, ...]) -> str:
+    """The requirement grader had to drop for the host's sake that ``message`` says is
+    missing ('graphene-django==3.0.0 (needs promise, which has no wheel ...)'), or ''."""
+    cause = _dropped_module(message, dropped)
+    if cause is None or cause.fault is not Fault.HOST:
+        return ""
+    return f"{cause.requirement} ({cause.reason})"
+
+
+def needs_service(message: str) -> str:
+    """The live service a failure was refused by ('PostgreSQL at port 5432'), or ''."""
+    if not _REFUSED.search(message):
+        return ""
+    port = _PORT.search(message)
+    if port is None:
+        return "a live service"
+    return f"{SERVICES.get(port.group(1), 'a service')} at port {port.group(1)}"
+
+
+def _label(message: str, dropped: tuple[Dropped, ...]) -> tuple[str, bool]:
+    """A failure's message with its cause when grader knows it, and whether it is excused
+    (the grading host, not the candidate, made it fail)."""
+    cause = _dropped_module(message, dropped)
+    if cause is not None:
+        label = f"[caused by dropped requirement {cause.requirement}] {message}"
+        return label, cause.fault is Fault.HOST
+    lacking = needs_service(message) or needs_library(message)
+    if lacking:
+        return f"[needs {lacking}, which the sandbox does not provide] {message}", True
+    if _NO_INTERNET.search(message):
+        return f"[needs the internet, which tests never get] {message}", False
+    return message, False
+
+
+def label_failures(summary: TestSummary, dropped: tuple[Dropped, ...]) -> tuple[TestSummary, int]:
+    """Failures whose cause grader knows, labelled (a requirement grader dropped, a live
+    service or the internet), and how many are excused: those the host caused."""
+    labelled: list[tuple[str, str]] = []
+    excused = 0
+    for name, message in summary.failures:
+        label, excuse = _label(message, dropped)
+        labelled.append((name, label))
+        excused += excuse
+    return dataclasses.replace(summary, failures=tuple(labelled)), excused
