@@ -1,10 +1,14 @@
-"""grade(): acquire -> analyse -> normalise -> score. The only place the stages meet."""
+"""grade(): the order of the stages, and the only place they meet.
+
+acquire -> inventory -> (assignment: starter) -> sandbox -> tools, concurrently ->
+normalise -> (assignment: candidate's lines, history) -> score -> evidence -> report.
+Each stage lives in its own package; this module only calls them in that order.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import shutil
 import tempfile
 import traceback
@@ -15,31 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import __version__
-from grader.acquire import history
 from grader.acquire import source as acquire_module
-from grader.acquire.source import Acquired, HistoryRequest, acquire
+from grader.acquire.source import HistoryRequest, acquire
 from grader.acquire.workspace import (
     Workspace,
     inventory,
     remove_outside_symlinks,
     remove_tree,
     screen,
-    walk_tree,
 )
-from grader.assignment import authorship, calibration, hidden_tests, interview
+from grader.assignment import stage as stage_of_assignment
 from grader.assignment.spec import Assignment
+from grader.assignment.stage import AssignmentGrade
 from grader.core import proc
 from grader.core.errors import UsageError
 from grader.core.models import (
-    AssignmentReport,
-    Authorship,
-    Calibration,
     CriterionScore,
     FileStats,
-    Finding,
-    History,
-    Location,
-    Metric,
     MetricSpec,
     Report,
     Severity,
@@ -52,18 +48,15 @@ from grader.environment.cache import EnvironmentCache, default_cache_dir
 from grader.sandbox import bubblewrap as sandbox_module
 from grader.sandbox import scratch
 from grader.sandbox.bubblewrap import Limits, Sandbox
-from grader.scoring import normalize
+from grader.scoring import evidence, normalize, score
 from grader.scoring import rubric as rubric_module
-from grader.scoring import score as scoring
 from grader.scoring.fingerprints import with_fingerprints
 from grader.scoring.rubric import Rubric
 from grader.tools import ALL_TOOLS, declared_metrics
 from grader.tools.base import Tool, ToolContext
 
 log = logging.getLogger(__name__)
-SNIPPET_CONTEXT = 2
 LONGEST_TOOL = "pytest"
-MAX_SNIPPET_LINE = 300
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,7 @@ class GradeOptions:
 
 def known_metrics() -> dict[str, MetricSpec]:
     """Names a rubric may reference: tool metrics, derived rates, assignment metrics."""
-    assignment_specs = {spec.name: spec for spec in (*hidden_tests.METRICS, *history.METRICS)}
+    assignment_specs = {spec.name: spec for spec in stage_of_assignment.METRICS}
     return {**declared_metrics(), **normalize.derived_specs(), **assignment_specs}
 
 
@@ -119,20 +112,14 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
         )
 
 
-def _tools(options: GradeOptions) -> tuple[Tool, ...]:
-    """The registry's tools, plus the hiring team's hidden tests when there are any."""
-    assignment = options.assignment
-    if assignment.hidden_tests is None:
-        return tuple(options.tools)
-    hidden = hidden_tests.HiddenTests(assignment.hidden_tests, assignment.visibility_of)
-    return (*options.tools, hidden)
-
-
 def run_tools(
-    workspace: Workspace, workdir: Path, sandbox: Sandbox, options: GradeOptions
+    tools: Sequence[Tool],
+    workspace: Workspace,
+    workdir: Path,
+    sandbox: Sandbox,
+    options: GradeOptions,
 ) -> tuple[ToolResult, ...]:
     """Run every tool concurrently, each in a private folder; results in registry order."""
-    tools = _tools(options)
     contexts = []
     for tool in tools:
         tool_dir = workdir / "tools" / tool.name
@@ -156,66 +143,6 @@ def run_tools(
         except KeyboardInterrupt:
             proc.stop_all()  # the threads cannot be interrupted; their commands can
             raise
-
-
-# Findings whose line holds a credential: the line never reaches a snippet unredacted.
-_CREDENTIAL_RULES = frozenset({"hardcoded-secret", "B105", "B106", "B107"})
-_STRING_LITERAL = re.compile(r"""(?P<q>["'])(?:(?!(?P=q)).){4,}(?P=q)""")
-
-
-def _credential_lines(criteria: Iterable[CriterionScore]) -> set[tuple[str, int]]:
-    return {
-        (f.location.path, f.location.line)
-        for c in criteria
-        for f in c.findings
-        if f.rule_id in _CREDENTIAL_RULES and f.location.line is not None
-    }
-
-
-def _redacted(line: str) -> str:
-    return _STRING_LITERAL.sub(lambda m: f"{m.group('q')}«redacted»{m.group('q')}", line)
-
-
-def _snippet(
-    workspace: Workspace, location: Location, secret: set[tuple[str, int]] | None = None
-) -> Location:
-    """The location with the source lines around it, when they can be read safely; lines
-    that hold a credential have their string literals redacted."""
-    if location.line is None:
-        return location
-    path = workspace.root / location.path
-    root = workspace.root.resolve()
-    if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
-        return location
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return location
-    start = max(location.line - 1 - SNIPPET_CONTEXT, 0)
-    chosen = lines[start : location.line + SNIPPET_CONTEXT]
-    if not chosen:
-        return location
-    secret = secret or set()
-    text = "\n".join(
-        (_redacted(line) if (location.path, number) in secret else line)[:MAX_SNIPPET_LINE]
-        for number, line in enumerate(chosen, start=start + 1)
-    )
-    return dataclasses.replace(location, snippet=text, snippet_start=start + 1)
-
-
-def _with_snippets(
-    workspace: Workspace, criteria: Iterable[CriterionScore]
-) -> tuple[CriterionScore, ...]:
-    criteria = tuple(criteria)
-    secret = _credential_lines(criteria)
-
-    def enrich(finding: Finding) -> Finding:
-        return dataclasses.replace(finding, location=_snippet(workspace, finding.location, secret))
-
-    return tuple(
-        dataclasses.replace(c, findings=tuple(enrich(f) for f in c.findings[:10]) + c.findings[10:])
-        for c in criteria
-    )
 
 
 def merge_file_stats(results: Iterable[ToolResult]) -> tuple[FileStats, ...]:
@@ -296,112 +223,6 @@ def _copy_sources(workspace: Workspace, dest: Path) -> None:
         shutil.copyfile(workspace.root / relative, target, follow_symlinks=False)
 
 
-def _copy_python(root: Path, dest: Path) -> None:
-    for _, entries in walk_tree(root, lambda entry: entry.name != ".git"):
-        for entry in entries:
-            if entry.name.endswith(".py") and entry.is_file(follow_symlinks=False):
-                target = dest / Path(entry.path).relative_to(root)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(entry.path, target, follow_symlinks=False)
-
-
-@dataclass(frozen=True)
-class _Starter:
-    """The candidate's lines relative to the starter, when one was given."""
-
-    summary: Authorship
-    lines: authorship.Lines
-
-
-def _starter(
-    options: GradeOptions, acquired: Acquired, workspace: Workspace, workdir: Path
-) -> _Starter | None:
-    starter = options.assignment.starter
-    if starter is None:
-        return None
-    if starter.base:
-        if acquired.git_dir is None:
-            raise UsageError(f"--base needs a git repository, and {options.source} is not one")
-        root = authorship.export(acquired.git_dir, starter.base, workdir / "base", workdir)
-    else:
-        folder = workdir / "starter"
-        folder.mkdir()
-        root = acquire(str(starter.source), starter.ref, folder).root
-    if options.keep_starter is not None:
-        _copy_python(root, options.keep_starter)
-    compared = workdir / "authorship"
-    compared.mkdir()
-    summary, lines = authorship.compare(root, workspace.root, compared, starter.label)
-    return _Starter(summary, lines)
-
-
-def _no_work(
-    acquired: Acquired, rubric: Rubric, options: GradeOptions, summary: Authorship
-) -> Report:
-    """The report of a submission identical to the starter: nothing to grade."""
-    return Report(
-        grader_version=__version__,
-        submission=Submission(
-            source=options.source,
-            commit=acquired.commit,
-            commit_date=acquired.commit_date,
-            ref=acquired.ref,
-            root_label=Path(options.source).name or options.source,
-            warnings=("no work submitted: the submission is identical to the starter",),
-        ),
-        rubric=rubric.info,
-        score=None,
-        grade="n/a",
-        score_reason="no work submitted: the submission is identical to the starter "
-        f"({summary.base}), so nothing of the candidate's was graded",
-        criteria=(),
-        tools=(),
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        tests_isolated=True,
-        assignment=AssignmentReport(name=options.assignment.name, authorship=summary, no_work=True),
-    )
-
-
-def _candidate_only(
-    starter: _Starter | None,
-    workspace: Workspace,
-    metrics: dict[str, Metric],
-    findings: list[Finding],
-) -> tuple[Authorship | None, dict[str, Metric], list[Finding]]:
-    """With a starter: findings on the candidate's lines, counts and sizes over them."""
-    if starter is None:
-        return None, metrics, findings
-    kept = tuple(f for f in findings if starter.lines.authored(f.location.path, f.location.line))
-    sloc = authorship.candidate_sloc(workspace, starter.lines)
-    summary = dataclasses.replace(
-        starter.summary,
-        candidate_sloc=sum(sloc),
-        starter_findings=scoring.sorted_findings(f for f in findings if f not in kept),
-    )
-    return summary, normalize.derive(authorship.recount(metrics, kept, sloc)), list(kept)
-
-
-def _history(
-    acquired: Acquired,
-    assignment: Assignment,
-    starter: _Starter | None,
-    metrics: dict[str, Metric],
-) -> History | None:
-    """The candidate's commits after the starter; adds the Process metrics to ``metrics``."""
-    if acquired.git_dir is None or acquired.commit is None:
-        return None
-    past, process = history.read(
-        acquired.git_dir,
-        acquired.commit,
-        since=assignment.starter.base if assignment.starter else None,
-        starter_tree=starter.lines.starter_tree if starter else None,
-        after_deadline=acquired.after_deadline,
-        deadline=assignment.deadline,
-    )
-    metrics.update({m.name: m for m in process})
-    return past
-
-
 def _gradable(workspace: Workspace, source: str) -> Workspace:
     """The workspace screened for files no tool can parse; UsageError when nothing is left."""
     if not workspace.python_files:
@@ -417,14 +238,18 @@ def _gradable(workspace: Workspace, source: str) -> Workspace:
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     assignment = options.assignment
     request = HistoryRequest(keep=assignment.active, deadline=assignment.deadline)
+    root_label = Path(options.source).name or options.source
     with stage("acquire", options.on_event):
         acquired = acquire(options.source, options.ref, workdir, request)
     with stage("inventory", options.on_event):
         workspace = inventory(acquired.root, options.exclude)
         remove_outside_symlinks(workspace)
-        starter = _starter(options, acquired, workspace, workdir)
-        if starter is not None and starter.summary.identical:
-            return _no_work(acquired, rubric, options, starter.summary)
+        graded = AssignmentGrade.start(
+            assignment, acquired, workspace, workdir, options.keep_starter
+        )
+        no_work = graded.no_work(rubric, root_label)
+        if no_work is not None:
+            return no_work
         workspace = _gradable(workspace, options.source)
         sandbox: Sandbox = sandbox_module.NotNeeded()
         if workspace.test_files or assignment.hidden_tests:
@@ -437,38 +262,31 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         len(workspace.test_files),
         type(sandbox).__name__,
     )
-    results = run_tools(workspace, workdir, sandbox, options)
+    tools = graded.tools(tuple(options.tools))
+    results = run_tools(tools, workspace, workdir, sandbox, options)
     with stage("scoring", options.on_event):
-        if assignment.hidden_tests is None:
-            rubric = rubric.without("correctness")
         metrics = normalize.all_metrics(results)
         findings = [f for r in results for f in r.findings]
-        summary, metrics, findings = _candidate_only(starter, workspace, metrics, findings)
-        past = _history(acquired, assignment, starter, metrics)
-        if past is None:
-            rubric = rubric.without("process")
-        criteria, score, letter, reason = scoring.score_all(rubric, metrics, findings)
-        criteria = with_fingerprints(workspace.root, _with_snippets(workspace, criteria))
+        inputs = graded.score_inputs(rubric, workspace, metrics, findings)
+        criteria, total, letter, reason = score.score_all(
+            inputs.rubric, inputs.metrics, inputs.findings
+        )
+        criteria = with_fingerprints(workspace.root, evidence.with_snippets(workspace, criteria))
     warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
-    if past is not None:
-        warnings += tuple(past.flags)
-        if past.after_deadline:
-            warnings += (f"{len(past.after_deadline)} commits after the deadline were not graded",)
     submission = Submission(
         source=options.source,
         commit=acquired.commit,
         commit_date=acquired.commit_date,
         ref=acquired.ref,
-        root_label=Path(options.source).name or options.source,
+        root_label=root_label,
         candidate_configs=workspace.candidate_configs,
-        warnings=warnings,
+        warnings=warnings + graded.warnings(inputs),
     )
-    hidden = next((r.hidden_tests for r in results if r.hidden_tests is not None), None)
     report = Report(
         grader_version=__version__,
         submission=submission,
-        rubric=rubric.info,
-        score=score,
+        rubric=inputs.rubric.info,
+        score=total,
         grade=letter,
         score_reason=reason,
         criteria=criteria,
@@ -477,21 +295,4 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
     )
-    if not assignment.active:
-        return report
-    authored = starter.lines.authored if starter else None
-    return dataclasses.replace(
-        report,
-        assignment=AssignmentReport(
-            name=assignment.name,
-            hidden_tests=hidden,
-            authorship=summary,
-            history=past,
-            discussion=interview.points(report, authored),
-            calibration=_calibration(assignment, rubric, score),
-        ),
-    )
-
-
-def _calibration(assignment: Assignment, rubric: Rubric, score: float | None) -> Calibration | None:
-    return calibration.place(assignment, rubric, score)
+    return graded.finish(report, inputs)

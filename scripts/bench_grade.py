@@ -56,6 +56,7 @@ import json, resource, sys, threading, time
 import grader.cli as cli
 import grader.pipeline as pipeline
 import grader.scoring.score as scoring
+import grader.scoring.evidence as evidence
 from grader.sandbox import bubblewrap as sandbox_module
 from grader.tools import ALL_TOOLS
 from grader.environment import test_environment
@@ -87,7 +88,7 @@ patch(sandbox_module, "choose", "sandbox probe")
 patch(test_environment, "prepare", "environment")
 patch(scoring, "score_all", "scoring")
 patch(pipeline, "with_fingerprints", "scoring")
-patch(pipeline, "_with_snippets", "scoring")
+patch(evidence, "with_snippets", "scoring")
 # cli imports the renderers when it writes (its start-up stays light): patch the source.
 import grader.render as render_module
 patch(render_module, "write_reports", "rendering")
