@@ -24,7 +24,8 @@ import yaml
 from conftest import ROOT, SAMPLES, git
 
 from grader.ci import github
-from grader.cli import build_parser, load_assignment
+from grader.cli.arguments import build_parser
+from grader.cli.commands import load_assignment
 from grader.core.errors import UsageError
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLES, Run, git, make_repo, run_grader
 
+from grader.cli import main
+
 
 def _assert_usage_error(run: Run, fragment: str) -> None:
     assert run.exit_code == 2, run.stderr
@@ -24,7 +26,7 @@ def _assert_usage_error(run: Run, fragment: str) -> None:
     assert lines[0].startswith("grader: error: ")
     assert fragment in lines[0]
     assert "Traceback" not in run.stderr
-    assert not list(run.out.glob("report.*")) if run.out.exists() else True
+    assert not run.out.exists(), f"the error left {run.out} behind"
 
 
 @pytest.fixture
@@ -210,3 +212,90 @@ def test_a_submission_of_tests_only_is_refused(
     (root / "tests").mkdir(parents=True)
     (root / "tests" / "test_a.py").write_text("def test_a():\n    assert True\n", encoding="utf-8")
     _assert_usage_error(grade_cli(root), "no Python code besides tests")
+
+
+def test_an_archive_that_is_not_one_leaves_no_output_folder(
+    grade_cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    fake = tmp_path / "submission.zip"
+    fake.write_text("not a zip archive", encoding="utf-8")
+    run = grade_cli(fake)
+    assert run.exit_code == 2, run.stderr
+    assert not run.out.exists()
+
+
+def test_an_error_keeps_an_output_folder_that_was_there_before(
+    grade_cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.txt").write_text("kept", encoding="utf-8")
+    run = grade_cli(tmp_path / "missing")
+    assert run.exit_code == 2
+    assert (out / "earlier.txt").read_text(encoding="utf-8") == "kept"
+
+
+def test_an_error_removes_only_the_folders_this_run_made(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "new" / "deeper" / "out"
+    code = main(["grade", str(tmp_path / "missing"), "--out", str(out)])
+    capsys.readouterr()
+    assert code == 2
+    assert not (tmp_path / "new").exists()
+    assert tmp_path.is_dir()
+
+
+def test_preview_error_leaves_no_output_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "out"
+    code = main(["preview", str(empty), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("grader: error: ")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["hiring-team", "bogus", "Reviewer"])
+def test_audience_accepts_only_its_documented_values(
+    grade_cli: Callable[..., Run], value: str
+) -> None:
+    _assert_usage_error(grade_cli(SAMPLES / "poor", "--audience", value), "is not an audience")
+
+
+def test_every_audience_value_is_documented_everywhere() -> None:
+    from grader.core.models import Audience  # noqa: PLC0415
+
+    values = {a.value for a in Audience}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"--audience {'|'.join(sorted(values, reverse=True))}" in readme
+    action = (ROOT / "action.yml").read_text(encoding="utf-8")
+    workflows = [p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "workflows").glob("*")]
+    for text in (readme, action, *workflows):
+        for line in text.splitlines():
+            if line.strip().startswith("audience: "):  # a workflow's `with: audience: X`
+                assert line.split(":", 1)[1].strip() in values, line
+    assert "hiring-team)" not in action and "or hiring-team" not in action
+
+
+def test_a_closed_pipe_is_a_normal_end() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before grader writes a line, as after `| head`
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "grader", "-v", "explain"],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error" not in result.stderr.lower()

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.cli import build_parser
 from grader.cli import main as grader_main
+from grader.cli.arguments import build_parser
 from grader.core import proc
 from grader.core.errors import ExitCode, GraderError, UsageError
 from grader.sandbox.bubblewrap import bubblewrap_problem

@@ -1,0 +1,60 @@
+"""Command line: ``grader grade|preview|explain|rubrics|batch|aggregate|calibrate``, and
+the one top-level error handler.
+
+``arguments`` holds the options, ``commands`` what each command does. Start-up must stay
+fast (``--version`` and ``--help`` in well under 0.3 s), so this package imports only the
+standard library and grader's errors at import time; each command imports what it needs
+(the pipeline, rich, the renderers) when it runs.
+
+May import every package below it; nothing in grader imports it but ``__main__`` and ``ci``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from grader.cli.arguments import build_parser
+from grader.cli.commands import COMMANDS, flag
+from grader.core.errors import ExitCode, GraderError, InterruptedByUserError
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("grader")
+
+
+def _closed_pipe() -> int:
+    """A reader that stopped reading (``| head``) is a normal end: exit 0, print nothing more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return int(ExitCode.GRADED)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: every error becomes one line on stderr and a documented exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if flag(args, "verbose") else logging.WARNING,
+            format="grader: %(relativeCreated)6.0f ms %(message)s",
+        )
+        code = int(COMMANDS[args.command](args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
+    except KeyboardInterrupt:
+        sys.stderr.write("grader: error: interrupted; no report was written\n")
+        return int(InterruptedByUserError.exit_code)
+    except GraderError as exc:
+        sys.stderr.write(f"grader: error: {exc}\n")
+        return int(exc.exit_code)
+    except Exception as exc:
+        log.debug("internal error", exc_info=True)
+        sys.stderr.write(
+            f"grader: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)\n"
+        )
+        return int(ExitCode.INTERNAL)
