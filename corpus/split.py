@@ -7,9 +7,10 @@ Run once, after every entry in repos.toml was tiered and before any was graded:
 
 Method: take the entry names in sorted() order (alphabetical by code point), group
 them by tier (strong, average, weak), shuffle each group with
-random.Random(20261206), then hand out "dev" and "check" alternately. The alternation carries on from one tier to the
-next, so an odd-sized tier does not tilt both halves the same way. Standard library
-only; the same file and seed always give the same halves.
+random.Random(20261206), then hand out "dev" and "check" alternately. The
+alternation carries on from one tier to the next, so an odd-sized tier does not
+tilt both halves the same way. Standard library only; the same file and seed
+always give the same halves.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def write(text: str, halves: dict[str, str]) -> str:
             name = match.group(1)
         out.append(line)
         next_line = lines[index + 1] if index + 1 < len(lines) else ""
-        if name and line.strip() and (next_line.startswith("[[repo]]") or not next_line.strip()):
+        entry_ends = next_line.startswith("[[repo]]") or not next_line.strip()
+        if name and line.strip() and entry_ends:
             out.append(f'half = "{halves[name]}"')
             name = None
     return "\n".join(out)
@@ -77,7 +79,7 @@ def main() -> None:
         new_text = write(text, halves)
         expected = [dict(entry, half=halves[entry["name"]]) for entry in entries]
         if tomllib.loads(new_text)["repo"] != expected:
-            sys.exit("refusing to write: the rewritten file does not parse back the same")
+            sys.exit("not written: the rewritten file does not parse back the same")
         CORPUS.write_text(new_text, encoding="utf-8")
 
 
