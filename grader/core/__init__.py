@@ -1,1 +1,8 @@
-"""core."""
+"""The vocabulary every stage shares, and nothing else.
+
+Owns the frozen data model passed between stages (models), the one exception hierarchy
+and exit codes (errors), the one subprocess wrapper (proc), progress events (progress)
+and file locks shared by concurrent graders (locks). Pure or close to it: no stage logic.
+
+May import: the standard library only; nothing else of grader's.
+"""

@@ -1,5 +1,10 @@
 """Renderers: report.html, report.json, report.md, report.sarif, and a batch's
-index.html, results.csv and results.json, written all-or-nothing."""
+index.html, results.csv and results.json, written all-or-nothing; the terminal summary.
+
+Every format lives here and reads only the report model.
+
+May import: grader.core, grader.scoring (gains and rubric explanations); never the pipeline.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""The registry of tool adapters: the one place that lists them, in report order."""
+"""Stage 3, analyse: one adapter per tool, and the registry that lists them in report order.
+
+Each adapter runs one real tool (ruff, mypy, pytest with coverage, bandit, radon) or
+reads one kind of fact from the repository, and turns its machine-readable output into
+findings and metrics; base holds the contract they satisfy and what they share.
+
+May import: grader.core, grader.acquire, grader.sandbox, grader.environment.
+"""
 
 from __future__ import annotations
 
