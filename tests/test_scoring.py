@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.core.models import Finding, Location, Metric, Severity
+from grader.scoring import normalize
 from grader.scoring.rubric import Cap, Criterion, Curve, MetricRule
 from grader.scoring.score import matches, score_criterion
 
@@ -135,3 +136,32 @@ def test_a_required_metric_that_is_not_measured_makes_the_criterion_not_measured
     result = score_criterion(_criterion(LINT, required), metrics, [])
     assert result.score is None
     assert result.reason == "not measured: no wheel for x (cover)"
+
+
+def _metrics(pass_rate: float | None, line: float | None) -> dict[str, Metric]:
+    return {
+        "tests.pass_rate": Metric("tests.pass_rate", pass_rate, "%", "pytest"),
+        "coverage.line": Metric("coverage.line", line, "%", "pytest"),
+        "coverage.branch": Metric("coverage.branch", line, "%", "pytest"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("pass_rate", "line", "credited"),
+    [
+        (0.0, 44.0, 0.0),  # every test errored: the imports ran, nothing was tested
+        (0.0, 0.0, 0.0),
+        (5.0, 44.0, 44.0),  # one test passed: what the suite ran counts
+        (100.0, 90.0, 90.0),
+        (None, None, None),  # not measured stays not measured
+        (None, 30.0, 30.0),  # no pass rate to judge by: coverage is left as measured
+    ],
+)
+def test_coverage_is_credited_only_from_a_suite_with_a_passing_test(
+    pass_rate: float | None, line: float | None, credited: float | None
+) -> None:
+    derived = normalize.derive(_metrics(pass_rate, line))
+    assert derived["coverage.line"].value == credited
+    assert derived["coverage.branch"].value == credited
+    if line and credited == 0.0:
+        assert "no test passed" in derived["coverage.line"].reason

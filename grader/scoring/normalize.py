@@ -103,9 +103,32 @@ def all_metrics(results: Iterable[ToolResult]) -> dict[str, Metric]:
     return derive({m.name: m for result in results for m in result.metrics})
 
 
+COVERAGE_METRICS = ("coverage.line", "coverage.branch")
+NO_PASSING_TEST = "no test passed, so the lines the suite ran are not credited as tested"
+
+
+def _credited_coverage(values: dict[str, Metric]) -> dict[str, Metric]:
+    """Coverage counts only from a suite with a passing test.
+
+    A suite whose every test fails or errors still runs the imports and module bodies it
+    touches (a third of a small project, often): those lines were executed, not tested.
+    """
+    passed = values.get("tests.pass_rate")
+    if passed is None or passed.value is None or passed.value > 0:
+        return values
+    credited = dict(values)
+    for name in COVERAGE_METRICS:
+        metric = values.get(name)
+        if metric is not None and metric.value:
+            reason = f"{NO_PASSING_TEST} ({metric.value:g}% ran)"
+            credited[name] = Metric(name, 0.0, metric.unit, metric.source, reason)
+    return credited
+
+
 def derive(values: dict[str, Metric]) -> dict[str, Metric]:
-    """``values`` with the derived rates (re)computed from them."""
-    values = dict(values)
+    """``values`` with the derived rates (re)computed from them, and coverage credited
+    only when a test passed."""
+    values = _credited_coverage(values)
     for d in DERIVED:
         values[d.name] = _compute(d, values)
     return values
