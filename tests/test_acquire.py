@@ -12,7 +12,7 @@ import pytest
 from conftest import git
 
 from grader.acquire.source import _remote_url, acquire
-from grader.acquire.workspace import inventory
+from grader.acquire.workspace import excluded, inventory
 from grader.core.errors import AcquireError
 
 
@@ -158,3 +158,36 @@ def test_a_loop_of_symlinks_is_reported_not_followed(tmp_path: Path) -> None:
     workspace = inventory(root)
     assert sorted(link for link, _ in workspace.outside_symlinks) == ["a", "b"]
     assert workspace.python_files == ("app.py",)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "is_dir", "left_out"),
+    [
+        ("vendor/", "vendor", True, True),
+        ("vendor/", "src/pkg/vendor", True, True),  # a folder pattern matches at any depth
+        ("vendor/", "src/pkg/vendor/lib.py", False, True),
+        ("vendor/", "vendor.py", False, False),  # a trailing slash names folders only
+        ("migrations", "app/migrations", True, True),
+        ("migrations", "app/migrations/0001_initial.py", False, True),
+        ("a/*.py", "a/b.py", False, True),
+        ("a/*.py", "a/b/c.py", False, False),  # * never crosses a slash
+        ("a/**/*.py", "a/b/c.py", False, True),
+        ("src/legacy", "src/legacy/old.py", False, True),  # a slash anchors to the root
+        ("src/legacy", "lib/src/legacy/old.py", False, False),
+        ("*.ipynb", "notebooks/explore.ipynb", False, True),
+        ("server.py", "server.py", False, True),
+    ],
+)
+def test_exclude_patterns_read_as_gitignore_lines(
+    pattern: str, path: str, is_dir: bool, left_out: bool
+) -> None:
+    assert excluded(path, (pattern,), is_dir=is_dir) is left_out
+
+
+def test_exclude_leaves_out_a_nested_folder_named_by_a_folder_pattern(tmp_path: Path) -> None:
+    (tmp_path / "src" / "pkg" / "vendor").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "vendor" / "lib.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "src" / "pkg" / "core.py").write_text("y = 2\n", encoding="utf-8")
+    workspace = inventory(tmp_path, ("vendor/",))
+    assert workspace.python_files == ("src/pkg/core.py",)
+    assert "src/pkg/vendor" in workspace.excluded

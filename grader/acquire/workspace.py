@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import fnmatch
+import functools
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+import pathspec
 
 from grader.core import proc
 from grader.core.errors import AcquireError
@@ -148,12 +150,21 @@ def _is_inside(root: Path, link: Path) -> tuple[bool, str]:
     return resolved.is_relative_to(root.resolve()), target
 
 
-def excluded(relative: str, patterns: tuple[str, ...]) -> bool:
-    """Whether a path matches an ``--exclude`` glob, or lies in a folder one names."""
-    return any(
-        fnmatch.fnmatchcase(relative, pattern) or relative.startswith(pattern.rstrip("/") + "/")
-        for pattern in patterns
-    )
+@functools.cache
+def _exclusions(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def excluded(relative: str, patterns: tuple[str, ...], *, is_dir: bool = False) -> bool:
+    """Whether ``--exclude`` patterns leave a path out, read as .gitignore lines are.
+
+    ``vendor/`` is any folder named vendor at any depth, ``migrations`` any file or folder
+    of that name, ``a/*.py`` only files directly in a/ (a slash anchors a pattern to the
+    root, and ``*`` never crosses one), ``**`` any number of folders.
+    """
+    if not patterns:
+        return False
+    return _exclusions(patterns).match_file(relative + "/" if is_dir else relative)
 
 
 @dataclass
@@ -167,13 +178,13 @@ class _Walk:
     skipped: list[str] = field(default_factory=list)
     undecodable: list[str] = field(default_factory=list)
 
-    def keep(self, path: Path) -> bool:
+    def keep(self, path: Path, *, is_dir: bool = False) -> bool:
         """Record symlinks and exclusions; True for entries to look into."""
         relative = path.relative_to(self.root).as_posix()
         if not _decodable(relative):
             self.undecodable.append(display_name(relative))
             return False
-        if excluded(relative, self.exclude):
+        if excluded(relative, self.exclude, is_dir=is_dir):
             self.skipped.append(relative)
             return False
         if path.is_symlink():
@@ -185,7 +196,7 @@ class _Walk:
 
     def descend(self, entry: os.DirEntry[str]) -> bool:
         """Whether to look inside a folder (symlinks to folders are never entered)."""
-        return not _skip_dir(entry.name) and self.keep(Path(entry.path))
+        return not _skip_dir(entry.name) and self.keep(Path(entry.path), is_dir=True)
 
     def run(self) -> None:
         for _, entries in walk_tree(self.root, self.descend):
