@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from grader.core.models import Finding, Location, Metric, Severity
+from grader.pipeline import load_rubric
 from grader.scoring import normalize
 from grader.scoring.rubric import Cap, Criterion, Curve, MetricRule
-from grader.scoring.score import matches, score_criterion
+from grader.scoring.score import matches, score_all, score_criterion
 
 DECREASING = Curve(((5.0, 100.0), (20.0, 70.0), (60.0, 0.0)))
 INCREASING = Curve(((0.0, 0.0), (50.0, 45.0), (90.0, 100.0)))
@@ -165,3 +166,26 @@ def test_coverage_is_credited_only_from_a_suite_with_a_passing_test(
     assert derived["coverage.branch"].value == credited
     if line and credited == 0.0:
         assert "no test passed" in derived["coverage.line"].reason
+
+
+@pytest.mark.parametrize("rubric_name", ["default", "data-science"])
+@pytest.mark.parametrize(
+    ("criterion", "kept", "missing"),
+    [
+        ("type_safety", "types.annotation_coverage", "types.errors_per_kloc"),  # mypy crashed
+        ("security", "security.hardcoded_secrets", "security.weighted_per_kloc"),  # bandit
+        ("maintainability", "maintainability.mi_mean", "lint.issues_per_kloc"),  # ruff
+    ],
+)
+def test_a_criterion_whose_tool_failed_is_not_measured_never_full_marks(
+    rubric_name: str, criterion: str, kept: str, missing: str
+) -> None:
+    rubric = load_rubric(rubric_name)
+    metrics = {
+        kept: Metric(kept, 100.0 if "coverage" in kept or "mi" in kept else 0.0, "", "t"),
+        missing: Metric(missing, None, "", "t", "the tool crashed"),
+    }
+    criteria, *_ = score_all(rubric, metrics, [])
+    scored = {c.id: c for c in criteria}[criterion]
+    assert scored.score is None
+    assert "the tool crashed" in scored.reason
