@@ -511,3 +511,22 @@ def test_a_reference_below_b_means_the_rubric_does_not_fit() -> None:
     rubric = load_rubric("default")
     assert "does not fit" in calibration.warning(79.9, rubric)
     assert calibration.warning(80.0, rubric) == ""
+
+
+def test_a_candidate_line_that_looks_like_a_diff_header_stays_in_its_file(
+    tmp_path: Path,
+) -> None:
+    from grader.assignment import authorship  # noqa: PLC0415
+
+    starter, submission, work = tmp_path / "starter", tmp_path / "submission", tmp_path / "w"
+    for folder in (starter, submission, work):
+        folder.mkdir()
+    (starter / "notes.txt").write_text("one\n", encoding="utf-8")
+    (starter / "app.py").write_text("x = 1\n", encoding="utf-8")
+    # "++ two" is written by git as "+++ two": a header's shape inside a hunk.
+    (submission / "notes.txt").write_text("one\n++ two\n@@ -1 +1 @@\n", encoding="utf-8")
+    (submission / "app.py").write_text("x = 1\ny = 2\n", encoding="utf-8")
+    summary, lines = authorship.compare(starter, submission, work, "starter")
+    assert dict(lines.changed_lines) == {"notes.txt": {2, 3}, "app.py": {2}}
+    assert (summary.lines_added, summary.lines_changed, summary.lines_deleted) == (3, 0, 0)
+    assert summary.files_changed == 2

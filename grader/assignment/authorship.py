@@ -75,37 +75,61 @@ def _tree(git_dir: Path, root: Path, index: Path) -> str:
     return run_git([f"--git-dir={git_dir}", "write-tree"], root, env).stdout.strip()
 
 
-def _parse(patch: str) -> list[_FileDiff]:
-    files: list[_FileDiff] = []
+@dataclass
+class _Patch:
+    """A parsed ``git diff -U0``: the files it touches and its line counts."""
+
+    files: list[_FileDiff] = field(default_factory=list)
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+
+    def hunk(self, old: int, new: int) -> None:
+        self.changed += min(old, new)
+        self.added += max(new - old, 0)
+        self.deleted += max(old - new, 0)
+
+
+def _header(line: str, diff: _FileDiff) -> None:
+    """One line of a file's header (between ``diff --git`` and its first hunk)."""
+    if line.startswith("new file mode"):
+        diff.status = "added"
+    elif line.startswith("deleted file mode"):
+        diff.status = "deleted"
+    elif line.startswith(("+++ ", "rename to ")):
+        target = _unquote(line.split(" ", 2)[-1] if line.startswith("rename") else line[4:])
+        if target != "/dev/null":
+            diff.path = target
+
+
+def _parse(patch: str) -> _Patch:
+    """The files and counts of a patch, reading each hunk for exactly as many lines as its
+    header announces: a line of the candidate's that starts with ``++ `` or ``@@`` is
+    content, never taken for a header."""
+    parsed = _Patch()
+    old_left = new_left = 0
     for line in patch.splitlines():
+        if old_left or new_left:
+            if line.startswith("-"):
+                old_left -= 1
+            elif line.startswith("+"):
+                new_left -= 1
+            elif line.startswith(" "):
+                old_left, new_left = old_left - 1, new_left - 1
+            continue  # "\\ No newline at end of file" counts for neither side
         if line.startswith("diff --git "):
-            files.append(_FileDiff())
-        elif not files:
+            parsed.files.append(_FileDiff())
+        elif not parsed.files:
             continue
-        elif line.startswith("new file mode"):
-            files[-1].status = "added"
-        elif line.startswith("deleted file mode"):
-            files[-1].status = "deleted"
-        elif line.startswith(("+++ ", "rename to ")):
-            target = _unquote(line.split(" ", 2)[-1] if line.startswith("rename") else line[4:])
-            if target != "/dev/null":
-                files[-1].path = target
         elif match := _HUNK.match(line):
-            start, count = int(match.group(2)), int(match.group(3) or 1)
-            files[-1].lines.update(range(start, start + count))
-    return files
-
-
-def _counts(patch: str) -> tuple[int, int, int]:
-    """Lines added, changed and deleted, hunk by hunk."""
-    added = changed = deleted = 0
-    for match in re.finditer(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@", patch, re.MULTILINE):
-        old = int(match.group(1) if match.group(1) is not None else 1)
-        new = int(match.group(2) if match.group(2) is not None else 1)
-        changed += min(old, new)
-        added += max(new - old, 0)
-        deleted += max(old - new, 0)
-    return added, changed, deleted
+            old = int(match.group(1)) if match.group(1) is not None else 1
+            start, new = int(match.group(2)), int(match.group(3) or 1)
+            parsed.files[-1].lines.update(range(start, start + new))
+            parsed.hunk(old, new)
+            old_left, new_left = old, new
+        else:
+            _header(line, parsed.files[-1])
+    return parsed
 
 
 def compare(starter: Path, submission: Path, workdir: Path, label: str) -> tuple[Authorship, Lines]:
@@ -133,8 +157,9 @@ def compare(starter: Path, submission: Path, workdir: Path, label: str) -> tuple
         ],
         workdir,
     )
-    files = _parse(diff.stdout)
-    added, changed, deleted = _counts(diff.stdout)
+    patch = _parse(diff.stdout)
+    files = patch.files
+    added, changed, deleted = patch.added, patch.changed, patch.deleted
     status = [f.status for f in files]
     lines = Lines(
         added_files=frozenset(f.path for f in files if f.status == "added" and f.path),
