@@ -112,6 +112,9 @@ class Workspace:
     """Files whose names are not UTF-8 (shown escaped): reported, never analysed."""
     unparsable: tuple[tuple[str, str], ...] = ()
     """Python files no tool can analyse, with the reason: reported, kept from the tools."""
+    migrations: tuple[str, ...] = ()
+    """Database migrations (Django's, Alembic's): written by a tool, not designed by the
+    candidate, so type checking and complexity leave them out and say so."""
 
     def path(self, relative: str) -> Path:
         """Absolute path of a file given relative to the submission root."""
@@ -210,6 +213,27 @@ class _Walk:
                         raise AcquireError(f"submission has more than {MAX_FILES} files")
 
 
+def _alembic_folders(files: list[str]) -> set[PurePosixPath]:
+    """Folders laid out as Alembic makes them: an env.py beside a versions/ folder."""
+    folders = {PurePosixPath(f).parent for f in files}
+    return {
+        PurePosixPath(f).parent
+        for f in files
+        if PurePosixPath(f).name == "env.py" and PurePosixPath(f).parent / "versions" in folders
+    }
+
+
+def migration_files(python_files: tuple[str, ...]) -> tuple[str, ...]:
+    """Files in a ``migrations`` folder (Django, Flask-Migrate) or an Alembic folder."""
+    alembic = _alembic_folders(list(python_files))
+    return tuple(
+        f
+        for f in python_files
+        if "migrations" in PurePosixPath(f).parts[:-1]
+        or any(folder in PurePosixPath(f).parents for folder in alembic)
+    )
+
+
 def inventory(root: Path, exclude: tuple[str, ...] = ()) -> Workspace:
     """Classify every file under ``root`` without following symlinks."""
     walk = _Walk(root, exclude)
@@ -229,6 +253,7 @@ def inventory(root: Path, exclude: tuple[str, ...] = ()) -> Workspace:
         candidate_configs=configs,
         excluded=tuple(walk.skipped),
         undecodable=tuple(walk.undecodable),
+        migrations=migration_files(python_files),
     )
 
 

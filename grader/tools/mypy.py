@@ -124,7 +124,12 @@ class Mypy:
     def _check(self, ctx: ToolContext) -> tuple[proc.ProcResult, list[Finding], list[str]]:
         """Run mypy, working around what makes it stop before checking anything."""
         notes: list[str] = []
-        files = ctx.workspace.python_files
+        migrations = set(ctx.workspace.migrations)
+        files = tuple(f for f in ctx.workspace.python_files if f not in migrations)
+        if migrations:
+            # An Alembic folder named alembic/ also shadows the installed package, and a
+            # generated migration is not the candidate's typing.
+            notes.append(f"left out {len(migrations)} migration files (written by a tool)")
         # The standard library's analysis comes from grader's shared cache, copied: this
         # run's writes never reach another submission's.
         shared = mypy_cache.shared(ctx.environments.root) if ctx.environments else None
@@ -140,7 +145,7 @@ class Mypy:
             result = self._run(ctx, files, cache, root)
         if _fatal(result) and ctx.workspace.source_files:
             notes.append("mypy could not check tests and code together; checked code only")
-            files = tuple(f for f in ctx.workspace.source_files if f not in shadows)
+            files = tuple(f for f in ctx.workspace.source_files if f not in shadows | migrations)
             result = self._run(ctx, files, cache, root)
         return result, [_shadow_finding(path) for path in sorted(shadows)], notes
 

@@ -304,7 +304,10 @@ class Radon:
     def run(self, ctx: ToolContext) -> ToolResult:
         """Run radon raw, cc and mi and derive size and complexity metrics."""
         ws = ctx.workspace  # radon reads its config from cwd: always grader's folder
-        sources = [str(ws.path(f)) for f in ws.source_files]
+        # Migrations are written by a tool: their size counts, their complexity is not
+        # the candidate's design.
+        designed = [f for f in ws.source_files if f not in set(ws.migrations)]
+        sources = [str(ws.path(f)) for f in designed]
         raw = self._json(ctx, "raw", [str(ws.path(f)) for f in ws.python_files])
         cc = self._json(ctx, "cc", sources)
         mi = self._json(ctx, "mi", sources)
@@ -323,4 +326,9 @@ class Radon:
             metrics=measured.metrics(),
             duration_s=sum(o.duration_s for o in outputs),
             per_file=measured.per_file(),
+            notes=(
+                (f"complexity leaves out {len(ws.migrations)} migration files (written by a tool)",)
+                if ws.migrations
+                else ()
+            ),
         )

@@ -1,0 +1,74 @@
+"""Database migrations are written by a tool: type checking and complexity leave them out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.acquire.workspace import inventory, migration_files
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools.base import ToolContext
+from grader.tools.mypy import Mypy
+from grader.tools.radon import Radon
+
+# A generated migration's shape: long, branching, untyped, never the candidate's design.
+_BRANCHY = "def upgrade(kind):\n" + "".join(
+    f"    if kind == {i}:\n        return {i}\n" for i in range(30)
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "migrations"),
+    [
+        (("app/migrations/0001_initial.py", "app/models.py"), ("app/migrations/0001_initial.py",)),
+        (
+            ("alembic/env.py", "alembic/versions/1a2b_add.py", "app.py"),
+            ("alembic/env.py", "alembic/versions/1a2b_add.py"),
+        ),
+        (  # Alembic's layout under another name
+            ("db/env.py", "db/versions/1a2b_add.py", "db/session.py"),
+            ("db/env.py", "db/versions/1a2b_add.py", "db/session.py"),
+        ),
+        (("env.py", "app.py"), ()),  # an env.py without versions/ is not Alembic's
+        (("migrations.py", "app.py"), ()),  # a module named migrations is the candidate's
+    ],
+)
+def test_migration_files_are_known_by_their_layout(
+    files: tuple[str, ...], migrations: tuple[str, ...]
+) -> None:
+    assert migration_files(files) == migrations
+
+
+def _submission(root: Path) -> Path:
+    (root / "alembic" / "versions").mkdir(parents=True)
+    # The repository's own alembic/ folder shadows the installed package for mypy.
+    (root / "alembic" / "env.py").write_text(
+        "from alembic import context\n\ncontext.configure()\n", encoding="utf-8"
+    )
+    (root / "alembic" / "versions" / "1a2b_add.py").write_text(_BRANCHY, encoding="utf-8")
+    (root / "app.py").write_text(
+        'def greet(name: str) -> str:\n    return f"hi {name}"\n', encoding="utf-8"
+    )
+    return root
+
+
+def _context(root: Path, work: Path) -> ToolContext:
+    work.mkdir()
+    return ToolContext(inventory(root), work, NotNeeded(), Limits())
+
+
+def test_a_migrations_folder_named_like_a_package_causes_no_type_error(tmp_path: Path) -> None:
+    root = _submission(tmp_path / "sub")
+    result = Mypy().run(_context(root, tmp_path / "work"))
+    assert [f.message for f in result.findings] == []
+    assert {m.name: m.value for m in result.metrics}["types.errors"] == 0
+    assert any("migration" in note for note in result.notes)
+
+
+def test_complexity_leaves_migrations_out_and_says_so(tmp_path: Path) -> None:
+    root = _submission(tmp_path / "sub")
+    result = Radon().run(_context(root, tmp_path / "work"))
+    metrics = {m.name: m.value for m in result.metrics}
+    assert metrics["complexity.max"] is not None and metrics["complexity.max"] < 10
+    assert any("migration" in note for note in result.notes)
