@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import configparser
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from grader.acquire.workspace import inventory
 from grader.environment import pytest_settings
@@ -76,3 +80,75 @@ def test_no_configuration_means_graders_defaults(tmp_path: Path) -> None:
     section = _ini(tmp_path, _settings(tmp_path, {}))
     assert section["python_files"].split() == ["test_*.py", "*_test.py", "tests.py"]
     assert section["pythonpath"] == str(tmp_path)
+
+
+_DJANGO_KEY = "DJANGO_SETTINGS_MODULE = shop.settings\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "source"),
+    [
+        ({"pytest.ini": "[pytest]\n" + _DJANGO_KEY}, "pytest.ini"),
+        ({"tox.ini": "[tox]\nenvlist = py311\n[pytest]\n" + _DJANGO_KEY}, "tox.ini"),
+        ({"setup.cfg": "[metadata]\nname = shop\n[tool:pytest]\n" + _DJANGO_KEY}, "setup.cfg"),
+        ({"pytest.toml": '[pytest]\nDJANGO_SETTINGS_MODULE = "shop.settings"\n'}, "pytest.toml"),
+        (  # pytest 9's native table
+            {"pyproject.toml": '[tool.pytest]\nDJANGO_SETTINGS_MODULE = "shop.settings"\n'},
+            "pyproject.toml",
+        ),
+        (  # a tox.ini without [pytest] is not pytest's configuration: setup.cfg is
+            {"tox.ini": "[tox]\nenvlist = py311\n", "setup.cfg": "[tool:pytest]\n" + _DJANGO_KEY},
+            "setup.cfg",
+        ),
+        (  # pytest.toml comes first, as in pytest
+            {
+                "pytest.toml": '[pytest]\nDJANGO_SETTINGS_MODULE = "shop.settings"\n',
+                "pytest.ini": "[pytest]\nDJANGO_SETTINGS_MODULE = other.settings\n",
+            },
+            "pytest.toml",
+        ),
+    ],
+)
+def test_the_settings_module_is_read_from_the_file_pytest_uses(
+    tmp_path: Path, files: dict[str, str], source: str
+) -> None:
+    settings = _settings(tmp_path, files)
+    assert settings.get("DJANGO_SETTINGS_MODULE") == ("shop.settings",)
+    assert settings.source == source
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        lambda text: codecs.BOM_UTF8 + text.replace("\n", "\r\n").encode("utf-8"),
+    ],
+    ids=["utf-16-bom", "utf-8-bom-crlf"],
+)
+def test_an_ini_file_saved_by_a_windows_editor_is_read(
+    tmp_path: Path, encode: Callable[[str], bytes]
+) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "pytest.ini").write_bytes(encode("[pytest]\n" + _DJANGO_KEY))
+    settings = pytest_settings.read(inventory(tmp_path))
+    assert settings.get("DJANGO_SETTINGS_MODULE") == ("shop.settings",)
+
+
+def test_folders_manage_py_puts_on_sys_path_are_import_paths(tmp_path: Path) -> None:
+    manage = (
+        "import os, sys\n"
+        "BASE_DIR = os.path.dirname(os.path.abspath(__file__))\n"
+        "sys.path.insert(0, os.path.join(BASE_DIR, 'apps'))\n"
+        "sys.path.append('/opt/elsewhere')\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+    )
+    settings = _settings(
+        tmp_path,
+        {
+            "backend/manage.py": manage,
+            "backend/apps/shop/models.py": "",
+            "backend/config/settings.py": "",
+        },
+    )
+    assert settings.pythonpath == ("backend/apps", "backend")
+    assert settings.get("DJANGO_SETTINGS_MODULE") == ("config.settings",)

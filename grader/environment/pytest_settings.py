@@ -10,15 +10,19 @@ settings module its ``manage.py`` names, and pytest-django in its environment.
 
 from __future__ import annotations
 
-import configparser
+import ast
 import functools
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import iniconfig
+
 from grader.acquire.workspace import Workspace
+from grader.core.text import read_text
 
 # Settings that decide how the suite runs, never which tests run or how they are counted.
 CARRIED_OVER = (
@@ -56,24 +60,45 @@ class Settings:
         return next((v for k, v in self.values if k == key), ())
 
 
-def _pyproject(text: str) -> dict[str, Any]:
-    data = tomllib.loads(text)
-    table = data.get("tool", {}).get("pytest", {}).get("ini_options", {})
+# pytest's own rules (pytest 9): the first of these files that holds pytest settings is
+# the one pytest uses; pytest.toml, pytest.ini and their hidden twins count even empty.
+def _pyproject(text: str) -> dict[str, Any] | None:
+    table = tomllib.loads(text).get("tool", {}).get("pytest", {})
+    if not isinstance(table, dict):
+        return None
+    native = {key: value for key, value in table.items() if key != "ini_options"}
+    if native:  # [tool.pytest]: native TOML values (pytest 9)
+        return native
+    ini_options = table.get("ini_options")
+    return ini_options if isinstance(ini_options, dict) else None
+
+
+def _pytest_toml(text: str) -> dict[str, Any] | None:
+    table = tomllib.loads(text).get("pytest", {})
     return table if isinstance(table, dict) else {}
 
 
-def _ini(text: str, section: str) -> dict[str, Any]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(text)
-    return dict(parser[section]) if parser.has_section(section) else {}
+def _ini(section: str, *, always: bool) -> Callable[[str], dict[str, Any] | None]:
+    """A reader of one section with iniconfig, pytest's own ini parser (it keeps the case
+    of keys, so DJANGO_SETTINGS_MODULE is found as written)."""
+
+    def parse(text: str) -> dict[str, Any] | None:
+        config = iniconfig.IniConfig("ini", data=text)
+        if section in config:
+            return dict(config[section].items())
+        return {} if always else None
+
+    return parse
 
 
-_SOURCES = (
-    ("pytest.ini", lambda text: _ini(text, "pytest")),
-    (".pytest.ini", lambda text: _ini(text, "pytest")),
+_SOURCES: tuple[tuple[str, Callable[[str], dict[str, Any] | None]], ...] = (
+    ("pytest.toml", _pytest_toml),
+    (".pytest.toml", _pytest_toml),
+    ("pytest.ini", _ini("pytest", always=True)),
+    (".pytest.ini", _ini("pytest", always=True)),
     ("pyproject.toml", _pyproject),
-    ("tox.ini", lambda text: _ini(text, "pytest")),
-    ("setup.cfg", lambda text: _ini(text, "tool:pytest")),
+    ("tox.ini", _ini("pytest", always=False)),
+    ("setup.cfg", _ini("tool:pytest", always=False)),
 )
 
 
@@ -93,32 +118,75 @@ def _inside(path: str) -> str | None:
     return relative.as_posix()
 
 
-def _django(ws: Workspace) -> tuple[str, str] | None:
-    """(manage.py's folder, its settings module), for the shallowest manage.py."""
+def _is_sys_path_edit(node: ast.AST) -> bool:
+    """``sys.path.insert(...)`` or ``sys.path.append(...)``."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    owner = node.func.value
+    return (
+        node.func.attr in {"insert", "append"}
+        and isinstance(owner, ast.Attribute)
+        and owner.attr == "path"
+        and isinstance(owner.value, ast.Name)
+        and owner.value.id == "sys"
+    )
+
+
+def _path_edits(ws: Workspace, manager: str, source: str) -> list[str]:
+    """Folders of the submission that ``manage.py`` puts on ``sys.path`` before Django
+    loads its settings (``sys.path.insert(0, os.path.join(BASE_DIR, "apps"))``): the
+    settings and apps import from there, so the tests must too."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    here = PurePosixPath(manager).parent
+    folders = {str(folder) for f in ws.files for folder in PurePosixPath(f).parents}
+    found = []
+    for call in filter(_is_sys_path_edit, ast.walk(tree)):
+        for node in ast.walk(call):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                folder = _inside(str(here / node.value.strip("/")))
+                if folder and folder != "." and folder in folders:
+                    found.append(folder)
+    return found
+
+
+def _django(ws: Workspace) -> tuple[str, str, list[str]] | None:
+    """(manage.py's folder, its settings module, the folders it adds to ``sys.path``),
+    for the shallowest manage.py."""
     managers = sorted((f for f in ws.files if PurePosixPath(f).name == "manage.py"), key=len)
     for manager in managers:
-        found = _DJANGO_SETTINGS.search(ws.path(manager).read_text("utf-8", errors="replace"))
+        source = read_text(ws.path(manager))
+        found = _DJANGO_SETTINGS.search(source)
         if found:
-            return str(PurePosixPath(manager).parent), found.group(1)
+            return (
+                str(PurePosixPath(manager).parent),
+                found.group(1),
+                _path_edits(ws, manager, source),
+            )
     return None
+
+
+def _configuration(ws: Workspace) -> tuple[dict[str, Any], str]:
+    """The settings table pytest would use, and the file it comes from."""
+    for name, parse in _SOURCES:
+        if name not in ws.files:
+            continue
+        try:
+            table = parse(read_text(ws.path(name)))
+        except (tomllib.TOMLDecodeError, iniconfig.ParseError, AttributeError, ValueError):
+            continue
+        if table is not None:
+            return table, name
+    return {}, ""
 
 
 # Both the test environment and the test run ask, per grade: read the files once.
 @functools.lru_cache(maxsize=16)
 def read(ws: Workspace) -> Settings:
     """The candidate's pytest settings that grader honours, from the file pytest would use."""
-    table: dict[str, Any] = {}
-    source = ""
-    for name, parse in _SOURCES:
-        if name not in ws.files:
-            continue
-        try:
-            table = parse(ws.path(name).read_text(encoding="utf-8", errors="replace"))
-        except (tomllib.TOMLDecodeError, configparser.Error, AttributeError, ValueError):
-            continue
-        if table or name != "pyproject.toml":
-            source = name
-            break
+    table, source = _configuration(ws)
     values = [(key, _values(table[key])) for key in CARRIED_OVER if key in table]
     extra_paths = [p for v in _values(table.get("pythonpath", "")) for p in v.split()]
     pythonpath = [p for p in map(_inside, extra_paths) if p is not None]
@@ -130,13 +198,19 @@ def read(ws: Workspace) -> Settings:
             values.append((key, (" ".join([default, *_values(table[key])]),)))
     django = _django(ws)
     django_project = None
-    if django and not any(key == "DJANGO_SETTINGS_MODULE" for key, _ in values):
-        django_project, module = django
-        values.append(("DJANGO_SETTINGS_MODULE", (module,)))
-        if django_project != ".":
-            pythonpath.append(django_project)
+    if django:
+        project, module, path_edits = django
+        pythonpath += path_edits
+        if not any(key == "DJANGO_SETTINGS_MODULE" for key, _ in values):
+            django_project = project
+            values.append(("DJANGO_SETTINGS_MODULE", (module,)))
+            if project != ".":
+                pythonpath.append(project)
     return Settings(
-        tuple((k, v) for k, v in values if v), tuple(pythonpath), source, django_project
+        tuple((k, v) for k, v in values if v),
+        tuple(dict.fromkeys(pythonpath)),
+        source,
+        django_project,
     )
 
 
