@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,56 @@ def test_markdown_has_no_live_links_or_images_from_the_submission() -> None:
     )
     assert "](" not in text.replace("\\](", "")
     assert "\\!\\[x\\]\\(https://evil\\.example/p\\.png\\)" in text
+
+
+def _why_cell(reason: str) -> str:
+    """The Why cell of the one criterion row of report.md, for a criterion with this reason."""
+    base = _report(message="m")
+    criterion = base.criteria[0]
+    crit = CriterionScore(
+        criterion.id, criterion.name, criterion.weight, criterion.score, reason,
+        criterion.rationale, criterion.metrics, criterion.findings,
+    )  # fmt: skip
+    report = Report(**{**base.__dict__, "criteria": (crit,)})
+    row = next(
+        line for line in markdown.render(report).splitlines() if "| Maintainability |" in line
+    )
+    assert row.endswith(" |")
+    return row.removeprefix("| Maintainability | 20 | 80 | ").removesuffix(" |")
+
+
+_PAD = "costs " * 47  # 282 characters of short words
+_WHY_CASES = {
+    # Short reasons are kept whole, with <= and >= written as text.
+    "short": ("lint.issues_per_kloc: 40/100, full marks need <= 5", None),
+    "at-least": ("coverage >= 80 %", None),
+    # The cut used to fall inside an escape, leaving "\\ |" before the closing pipe.
+    "dotted-name": (_PAD + "lint.issues_per_kloc is 40", _PAD.rstrip() + "…"),
+    "parenthesis": (
+        "costs " * 46 + "(no test files found). Next thing",
+        "costs " * 46 + "(no test files found).…",
+    ),
+    # ... and inside a number: ">= 100" became ">= 10".
+    "number-kept": (
+        _PAD[:-6] + "full marks need >= 100 per kloc",
+        _PAD[:-6] + "full marks need >= 100…",
+    ),
+    "number-dropped": (
+        _PAD[:-2] + "full marks need >= 100 per kloc",
+        _PAD[:-2] + "full marks need >=…",
+    ),
+    # One word longer than the cell is cut, with the ellipsis.
+    "one-word": ("x" * 400, "x" * 299 + "…"),
+    "one-word-number": ("x" * 290 + "=123456789012", "x" * 290 + "=…"),
+}
+
+
+@pytest.mark.parametrize(("reason", "expected"), _WHY_CASES.values(), ids=_WHY_CASES.keys())
+def test_markdown_why_cell_is_cut_before_escaping_at_a_word(
+    reason: str, expected: str | None
+) -> None:
+    cell = _why_cell(reason)
+    assert not cell.endswith("\\")
+    assert "&lt;" not in cell and "&gt;" not in cell
+    assert re.sub(r"\\(.)", r"\1", cell) == (reason if expected is None else expected)
+    assert len(expected or "") <= 300
