@@ -100,6 +100,8 @@ class Rubric:
     description: str
     criteria: tuple[Criterion, ...]
     grades: tuple[tuple[str, float], ...]
+    source: str = ""
+    """What the rationales quote ("the article ... by ..."), named for readers of explain."""
 
     def grade(self, score: float) -> str:
         """Letter for a 0-100 score."""
@@ -277,7 +279,7 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
     r.table(
         doc,
         "",
-        {"name", "title", "audience", "description", "grades", "criteria"},
+        {"name", "title", "audience", "description", "source", "grades", "criteria"},
         {"name", "title", "description", "criteria"},
     )
     raw_criteria = doc["criteria"]
@@ -297,7 +299,9 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
         audience=r.string(doc, "audience", "", default="hiring team"),
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    return Rubric(info, r.string(doc, "description", ""), criteria, _grades(r, doc.get("grades")))
+    source = " ".join(r.string(doc, "source", "").split()) if "source" in doc else ""
+    description = r.string(doc, "description", "")
+    return Rubric(info, description, criteria, _grades(r, doc.get("grades")), source)
 
 
 def builtin_names() -> list[str]:
