@@ -24,7 +24,7 @@ DEFAULT_GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0), ("F", 0.0)
 MAX_WEIGHT = 100.0
 
 
-def _builtin_dir() -> Traversable:
+def builtin_dir() -> Traversable:
     """rubrics/ of the repository: installed as grader.rubrics, or read from a checkout."""
     try:
         return resources.files("grader.rubrics")
@@ -308,7 +308,7 @@ def builtin_names() -> list[str]:
     """Names of the rubrics shipped with grader."""
     return sorted(
         entry.name.removesuffix(".toml")
-        for entry in _builtin_dir().iterdir()
+        for entry in builtin_dir().iterdir()
         if entry.name.endswith(".toml")
     )
 
@@ -322,7 +322,7 @@ def load(name_or_path: str, known: Mapping[str, object]) -> Rubric:
                 f"unknown rubric {name_or_path!r} (built-in: {', '.join(builtin_names())}; "
                 "or pass a path to a .toml file)"
             )
-        data = _builtin_dir().joinpath(f"{name_or_path}.toml").read_bytes()
+        data = builtin_dir().joinpath(f"{name_or_path}.toml").read_bytes()
         return parse(Path("rubrics") / f"{name_or_path}.toml", data, known)
     try:
         data = path.read_bytes()
