@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from grader.core.errors import OutputError
 from grader.core.models import (
@@ -163,3 +167,79 @@ def test_markdown_why_cell_is_cut_before_escaping_at_a_word(
     assert "&lt;" not in cell and "&gt;" not in cell
     assert re.sub(r"\\(.)", r"\1", cell) == (reason if expected is None else expected)
     assert len(expected or "") <= 300
+
+
+_DOCSTRINGS = '''\
+def f() -> None:
+    """Disable the log.
+
+    :meth:`do_GET` logs instead.
+    """
+
+
+def g(format: str) -> None:
+    """Route :mod:`http.server` here."""
+    password = "hunter22"
+    print(format, password)
+'''
+
+
+def _docstring_report(source: str, *locations: Location) -> Report:
+    base = _report(message="m")
+    findings = tuple(
+        Finding("ruff", f"E{i}", "m", Severity.LOW, location)
+        for i, location in enumerate(locations)
+    )
+    crit = dataclasses.replace(base.criteria[0], findings=findings)
+    submission = dataclasses.replace(base.submission, source=source, root_label="sub")
+    return dataclasses.replace(base, criteria=(crit,), submission=submission)
+
+
+def _window(first: int, last: int) -> str:
+    return "\n".join(_DOCSTRINGS.splitlines()[first - 1 : last])
+
+
+def test_snippet_inside_a_docstring_is_highlighted_as_part_of_its_file(tmp_path: Path) -> None:
+    """Lines 3-7 start inside f's docstring: alone, the backticks lex as errors."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "api.py").write_text(_DOCSTRINGS, encoding="utf-8")
+    location = Location("pkg/api.py", 5, snippet=_window(3, 7), snippet_start=3)
+    alone = highlight(_window(3, 7), PythonLexer(), HtmlFormatter())
+    assert 'class="err"' in alone  # what the report showed
+    page = html.render(_docstring_report(str(tmp_path), location))
+    assert 'class="err"' not in page
+    assert ":meth:`do_GET` logs instead." in page.replace("&#96;", "`")
+    assert '<span class="linenos">3</span>' in page and '<span class="linenos">7</span>' in page
+
+
+def test_snippet_of_a_source_that_is_gone_uses_the_given_sources(tmp_path: Path) -> None:
+    location = Location("pkg/api.py", 5, snippet=_window(3, 7), snippet_start=3)
+    report = _docstring_report("https://example.invalid/candidate.git", location)
+    texts = {"pkg/api.py": _DOCSTRINGS}
+    page = html.render(report, sources=texts.get)
+    assert 'class="err"' not in page
+
+
+def test_each_file_is_lexed_once_and_a_changed_window_shows_the_report_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "api.py").write_text(_DOCSTRINGS, encoding="utf-8")
+    lexed: list[int] = []
+    real = PythonLexer.get_tokens
+
+    def counting(self: PythonLexer, text: str, unfiltered: bool = False) -> Any:
+        lexed.append(len(text))
+        return real(self, text, unfiltered)
+
+    monkeypatch.setattr(PythonLexer, "get_tokens", counting)
+    redacted = _window(9, 12).replace("hunter22", "«redacted»")
+    report = _docstring_report(
+        str(tmp_path),
+        Location("api.py", 5, snippet=_window(3, 7), snippet_start=3),
+        Location("api.py", 8, snippet=_window(6, 9), snippet_start=6),
+        Location("api.py", 11, snippet=redacted, snippet_start=9),
+    )
+    page = html.render(report)
+    assert 'class="err"' not in page
+    assert "hunter22" not in page and "«redacted»" in page  # the report's window, not the file
+    assert lexed.count(len(_DOCSTRINGS)) == 1  # the whole file, once
