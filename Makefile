@@ -50,6 +50,9 @@ screenshots: setup browser-deps ## write screenshots of the sample reports and o
 	$(PY) scripts/screenshots.py docs/screenshots $(REPORT)-shots/exemplary/report.html $(REPORT)-shots/poor/report.html
 	$(PY) scripts/terminal_screenshot.py docs/screenshots
 
+readme-examples: setup ## regenerate the example output in README.md from real runs (grades the average sample)
+	$(PY) scripts/readme_examples.py
+
 bench: setup ## grades against the tools by hand and prospector, caches, start-up, environment builds and batch throughput
 	env -u PYTHONDONTWRITEBYTECODE $(PY) scripts/bench_grade.py --repeats 3
 	$(PY) scripts/bench.py 3
@@ -66,4 +69,4 @@ corpus: setup ## grade the development corpus (corpus/repos.toml; needs network 
 clean: ## remove the virtual environment and reports
 	rm -rf $(VENV) $(SETUP_LOG) $(REPORT) $(REPORT)-self *.egg-info grader-bench
 
-.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots bench self-grade corpus clean
+.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots readme-examples bench self-grade corpus clean

@@ -112,6 +112,29 @@ def test_readme_shows_both_example_workflows() -> None:
         assert body.strip() in readme, name
 
 
+def _readme_inputs() -> dict[str, tuple[str, str]]:
+    """The README's table of the Action's inputs: name -> (default, meaning)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| input | default | meaning |") :].split("\n\n")[0]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()[2:]]
+    return {name.strip("`"): (default, meaning) for name, default, meaning in rows}
+
+
+def test_readme_documents_the_inputs_as_action_yml_has_them() -> None:
+    rows = _readme_inputs()
+    assert set(rows) == set(ACTION_DEFAULTS)
+    for name, default in ACTION_DEFAULTS.items():
+        assert rows[name][0] == (f"`{default}`" if default else ""), name
+    # The Action installs grader at its own ref, whose grade command has both options:
+    # the README must not hedge about them.
+    assert github.supports("--audience") and github.supports("--assignment")
+    audience = rows["audience"][1]
+    assert "passed as `--audience`" in audience
+    assert "when grader has" not in audience and "not applied" not in audience
+    argv, notices = github.grade_argv(github.Inputs(audience="reviewer"), Path("/w"), Path("/o"))
+    assert argv[-2:] == ["--audience", "reviewer"] and notices == []
+
+
 # The module's parts, without grading anything.
 
 

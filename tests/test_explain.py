@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
 from grader.cli import main
+from grader.pipeline import load_rubric
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -70,3 +73,38 @@ def test_the_command_line_starts_without_heavy_imports() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert run.stdout.strip() == "[]"
+
+
+ARTICLE = (
+    'the article "Why hiring an Python AI Software Engineer is so difficult, and why its not '
+    'your fault" by Manuel Pasieka'
+)
+
+
+@pytest.mark.parametrize("rubric", ["default", "data-science"])
+def test_explain_names_the_article_its_rationales_quote(
+    capsys: pytest.CaptureFixture[str], rubric: str
+) -> None:
+    loaded = load_rubric(rubric)
+    names = [c.id for c in loaded.criteria]
+    names += sorted({r.metric for c in loaded.criteria for r in c.metrics})
+    mentions = 0
+    for name in names:
+        code, out, _ = _run(capsys, "explain", name, "--rubric", rubric)
+        if code:  # correctness and process: scored only against an assignment
+            continue
+        mentions += "the article" in out.lower()
+        assert " ".join(out.split()).endswith(f"Rationales quote {ARTICLE}.")
+    assert mentions  # testability: "The article names testing among the concepts ..."
+
+
+def test_explain_of_a_rubric_without_a_source_adds_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    custom = (ROOT / "rubrics" / "default.toml").read_text(encoding="utf-8")
+    custom = re.sub(r'^source = """.*?"""\n', "", custom, flags=re.DOTALL | re.MULTILINE)
+    path = tmp_path / "mine.toml"
+    path.write_text(custom, encoding="utf-8")
+    code, out, _ = _run(capsys, "explain", "testability", "--rubric", str(path))
+    assert code == 0
+    assert "The article names testing" in out and "Rationales quote" not in out

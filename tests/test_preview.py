@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from conftest import ROOT, SAMPLES, git, make_repo
 
 from grader.acquire.source import copy_working_tree, working_tree
 from grader.cli import main
+from grader.workflows.preview import DEFAULT_OUT, report_folder
 
 
 def _criteria(report: dict[str, Any]) -> list[tuple[str, float | None, str]]:
@@ -90,3 +92,47 @@ def test_working_tree_lists_what_git_would_commit_from_a_subfolder(tmp_path: Pat
     copy_working_tree(repo / "app", tree, tmp_path / "copy")
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["new.py", "renamed.py"]
     assert working_tree(tmp_path / "copy") is None  # not a git work tree
+
+
+def test_preview_by_default_writes_nothing_git_would_commit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from inside the candidate's repository without --out, the report must not land
+    where `git add -A` picks it up: it goes into .git/ (or, where the command line still
+    says ./grader-report/, that folder is listed in .git/info/exclude)."""
+    repo = make_repo(SAMPLES / "poor", tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    code = main(["preview", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    written = Path(captured.out.strip())
+    assert written.name == "report.json" and written.is_file()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    again = main(["preview", "--format", "json"])  # a second preview adds nothing twice
+    assert again == 0, capsys.readouterr().err
+    exclude = repo / ".git" / "info" / "exclude"
+    lines = exclude.read_text(encoding="utf-8").splitlines() if exclude.exists() else []
+    assert len(lines) == len(set(lines))
+
+
+def test_preview_output_folder_is_inside_git_dir_or_the_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    repo = make_repo(SAMPLES / "poor", tmp_path / "repo")
+    (repo / "sub").mkdir()
+    assert report_folder(DEFAULT_OUT, repo) == repo / ".git" / "grader-report"
+    assert report_folder(DEFAULT_OUT, repo / "sub") == repo / ".git" / "grader-report"
+    # A linked work tree: its own git folder, outside the work tree.
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "--quiet", str(linked))
+    out = report_folder(DEFAULT_OUT, linked)
+    assert out.name == "grader-report" and not out.is_relative_to(linked)
+    assert out.parent == Path(git(linked, "rev-parse", "--absolute-git-dir"))
+    # Not a git work tree: the user cache folder, one folder per previewed folder.
+    plain = Path(shutil.copytree(SAMPLES / "poor", tmp_path / "plain"))
+    cached = report_folder(DEFAULT_OUT, plain)
+    assert cached.is_relative_to(tmp_path / "cache") and "plain" in cached.name
+    assert cached != report_folder(DEFAULT_OUT, tmp_path)
+    # An explicit --out wins.
+    assert report_folder(tmp_path / "mine", repo) == tmp_path / "mine"

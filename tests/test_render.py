@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from grader.core.errors import OutputError
 from grader.core.models import (
@@ -109,3 +114,132 @@ def test_markdown_has_no_live_links_or_images_from_the_submission() -> None:
     )
     assert "](" not in text.replace("\\](", "")
     assert "\\!\\[x\\]\\(https://evil\\.example/p\\.png\\)" in text
+
+
+def _why_cell(reason: str) -> str:
+    """The Why cell of the one criterion row of report.md, for a criterion with this reason."""
+    base = _report(message="m")
+    criterion = base.criteria[0]
+    crit = CriterionScore(
+        criterion.id, criterion.name, criterion.weight, criterion.score, reason,
+        criterion.rationale, criterion.metrics, criterion.findings,
+    )  # fmt: skip
+    report = Report(**{**base.__dict__, "criteria": (crit,)})
+    row = next(
+        line for line in markdown.render(report).splitlines() if "| Maintainability |" in line
+    )
+    assert row.endswith(" |")
+    return row.removeprefix("| Maintainability | 20 | 80 | ").removesuffix(" |")
+
+
+_PAD = "costs " * 47  # 282 characters of short words
+_WHY_CASES = {
+    # Short reasons are kept whole, with <= and >= written as text.
+    "short": ("lint.issues_per_kloc: 40/100, full marks need <= 5", None),
+    "at-least": ("coverage >= 80 %", None),
+    # The cut used to fall inside an escape, leaving "\\ |" before the closing pipe.
+    "dotted-name": (_PAD + "lint.issues_per_kloc is 40", _PAD.rstrip() + "…"),
+    "parenthesis": (
+        "costs " * 46 + "(no test files found). Next thing",
+        "costs " * 46 + "(no test files found).…",
+    ),
+    # ... and inside a number: ">= 100" became ">= 10".
+    "number-kept": (
+        _PAD[:-6] + "full marks need >= 100 per kloc",
+        _PAD[:-6] + "full marks need >= 100…",
+    ),
+    "number-dropped": (
+        _PAD[:-2] + "full marks need >= 100 per kloc",
+        _PAD[:-2] + "full marks need >=…",
+    ),
+    # One word longer than the cell is cut, with the ellipsis.
+    "one-word": ("x" * 400, "x" * 299 + "…"),
+    "one-word-number": ("x" * 290 + "=123456789012", "x" * 290 + "=…"),
+}
+
+
+@pytest.mark.parametrize(("reason", "expected"), _WHY_CASES.values(), ids=_WHY_CASES.keys())
+def test_markdown_why_cell_is_cut_before_escaping_at_a_word(
+    reason: str, expected: str | None
+) -> None:
+    cell = _why_cell(reason)
+    assert not cell.endswith("\\")
+    assert "&lt;" not in cell and "&gt;" not in cell
+    assert re.sub(r"\\(.)", r"\1", cell) == (reason if expected is None else expected)
+    assert len(expected or "") <= 300
+
+
+_DOCSTRINGS = '''\
+def f() -> None:
+    """Disable the log.
+
+    :meth:`do_GET` logs instead.
+    """
+
+
+def g(format: str) -> None:
+    """Route :mod:`http.server` here."""
+    password = "hunter22"
+    print(format, password)
+'''
+
+
+def _docstring_report(source: str, *locations: Location) -> Report:
+    base = _report(message="m")
+    findings = tuple(
+        Finding("ruff", f"E{i}", "m", Severity.LOW, location)
+        for i, location in enumerate(locations)
+    )
+    crit = dataclasses.replace(base.criteria[0], findings=findings)
+    submission = dataclasses.replace(base.submission, source=source, root_label="sub")
+    return dataclasses.replace(base, criteria=(crit,), submission=submission)
+
+
+def _window(first: int, last: int) -> str:
+    return "\n".join(_DOCSTRINGS.splitlines()[first - 1 : last])
+
+
+def test_snippet_inside_a_docstring_is_highlighted_as_part_of_its_file(tmp_path: Path) -> None:
+    """Lines 3-7 start inside f's docstring: alone, the backticks lex as errors."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "api.py").write_text(_DOCSTRINGS, encoding="utf-8")
+    location = Location("pkg/api.py", 5, snippet=_window(3, 7), snippet_start=3)
+    alone = highlight(_window(3, 7), PythonLexer(), HtmlFormatter())
+    assert 'class="err"' in alone  # what the report showed
+    page = html.render(_docstring_report(str(tmp_path), location))
+    assert 'class="err"' not in page
+    assert ":meth:`do_GET` logs instead." in page.replace("&#96;", "`")
+    assert '<span class="linenos">3</span>' in page and '<span class="linenos">7</span>' in page
+
+
+def test_snippet_of_a_source_that_is_gone_uses_the_given_sources(tmp_path: Path) -> None:
+    location = Location("pkg/api.py", 5, snippet=_window(3, 7), snippet_start=3)
+    report = _docstring_report("https://example.invalid/candidate.git", location)
+    texts = {"pkg/api.py": _DOCSTRINGS}
+    page = html.render(report, sources=texts.get)
+    assert 'class="err"' not in page
+
+
+def test_each_file_is_lexed_once_and_a_changed_window_shows_the_report_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "api.py").write_text(_DOCSTRINGS, encoding="utf-8")
+    lexed: list[int] = []
+    real = PythonLexer.get_tokens
+
+    def counting(self: PythonLexer, text: str, unfiltered: bool = False) -> Any:
+        lexed.append(len(text))
+        return real(self, text, unfiltered)
+
+    monkeypatch.setattr(PythonLexer, "get_tokens", counting)
+    redacted = _window(9, 12).replace("hunter22", "«redacted»")
+    report = _docstring_report(
+        str(tmp_path),
+        Location("api.py", 5, snippet=_window(3, 7), snippet_start=3),
+        Location("api.py", 8, snippet=_window(6, 9), snippet_start=6),
+        Location("api.py", 11, snippet=redacted, snippet_start=9),
+    )
+    page = html.render(report)
+    assert 'class="err"' not in page
+    assert "hunter22" not in page and "«redacted»" in page  # the report's window, not the file
+    assert lexed.count(len(_DOCSTRINGS)) == 1  # the whole file, once

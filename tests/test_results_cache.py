@@ -10,13 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, Run, git, make_repo
+from conftest import ROOT, SAMPLES, Run, git, make_repo
 
 from grader.assignment.spec import Assignment
 from grader.cli import main
 from grader.environment.cache import EnvironmentCache
 from grader.pipeline import GradeOptions
 from grader.sandbox.bubblewrap import Limits
+from grader.scoring import rubric as rubric_module
 from grader.tools import ALL_TOOLS
 from grader.tools.ruff import Ruff
 from grader.workflows import results_cache
@@ -155,3 +156,37 @@ def test_an_unreadable_entry_is_a_miss_and_the_grade_runs(
     assert again.exit_code == 0, again.stderr
     assert REUSED not in again.stderr
     assert results_cache.load(environment_cache, cache_key) is not None
+
+
+def test_a_changed_rubric_file_changes_the_key(
+    tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key hashes the content of the rubric used: a custom file given by path, and a
+    built-in one in rubrics/ (grader.rubrics), which a development checkout edits in place
+    without changing grader's version or the grader/ folder."""
+    custom = tmp_path / "mine.toml"
+    shutil.copy(ROOT / "rubrics" / "default.toml", custom)
+    builtin = Path(shutil.copytree(ROOT / "rubrics", tmp_path / "rubrics"))
+    monkeypatch.setattr(rubric_module, "builtin_dir", lambda: builtin)
+    for rubric, path in (("default", builtin / "default.toml"), (str(custom), custom)):
+        before = results_cache.key(_options(folder, rubric=rubric))
+        assert before is not None
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("weight = 20", "weight = 21", 1), encoding="utf-8")
+        assert results_cache.key(_options(folder, rubric=rubric)) != before, rubric
+
+
+def test_the_key_hashes_grader_and_every_built_in_rubric_file(
+    tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A development checkout's rubrics/ lives beside grader/, not in it: the digest of
+    grader's own files covers it too, as it does in an installed grader (grader/rubrics)."""
+    builtin = Path(shutil.copytree(ROOT / "rubrics", tmp_path / "rubrics"))
+    monkeypatch.setattr(rubric_module, "builtin_dir", lambda: builtin)
+    request.addfinalizer(results_cache._grader_digest.cache_clear)
+    results_cache._grader_digest.cache_clear()
+    before = results_cache.key(_options(folder))
+    with (builtin / "data-science.toml").open("a", encoding="utf-8") as stream:
+        stream.write("# reworded\n")
+    results_cache._grader_digest.cache_clear()
+    assert results_cache.key(_options(folder)) != before

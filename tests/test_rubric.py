@@ -87,6 +87,7 @@ def test_builtin_names() -> None:
         ("weight = 40", "weight = -1", "criteria[1].weight", "out of range"),
         ('id = "testability"', 'id = "maintainability"', "criteria[1].id", "duplicate id"),
         ('title = "Mini"', 'title = "Mini"\ncolour = "red"', "colour", "unknown key"),
+        ('title = "Mini"', 'title = "Mini"\nsource = 3', "source", "non-empty string"),
         (
             "points = [[0, 0], [100, 100]]",
             "points = [[100, 0], [0, 100]]",

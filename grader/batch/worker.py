@@ -32,6 +32,7 @@ from grader.core.models import Audience
 from grader.environment.cache import EnvironmentCache, default_cache_dir
 from grader.pipeline import GradeOptions, grade
 from grader.render import Format, write_reports
+from grader.render.html import SourceFiles
 from grader.sandbox.bubblewrap import Limits
 
 JOB_FILE = "job.json"
@@ -161,7 +162,8 @@ def grade_row(job: Job, folder: Path) -> store.Record:
         # assignment brings files the cache's key does not hash.
         report = grade(settings.grade_options(job.source, job.ref, sources, starter))
         report = audience.view(report, settings.audience)
-        write_reports(report, folder, [Format.JSON, Format.HTML])
+        # The kept sources are the graded files: snippets are highlighted in context.
+        write_reports(report, folder, [Format.JSON, Format.HTML], SourceFiles(sources))
         store.write_text(folder / store.SOURCES_FILE, _sources_json(sources, starter))
         # What the source pointed to before grading identifies the row (with a deadline
         # the graded commit is an older one); the graded commit when that was unknown.

@@ -134,7 +134,7 @@ def _output_options() -> _Parser:
     return shared
 
 
-def _grading_options(g: argparse.ArgumentParser, out_default: str) -> None:
+def _grading_options(g: argparse.ArgumentParser, out_default: str, out_help: str = "") -> None:
     """Options shared by ``grade`` and ``preview``: both grade with the same analysis."""
     g.add_argument(
         "--rubric",
@@ -143,7 +143,10 @@ def _grading_options(g: argparse.ArgumentParser, out_default: str) -> None:
         "else 'default')",
     )
     g.add_argument(
-        "--out", type=Path, default=Path(out_default), help=f"output folder (default {out_default})"
+        "--out",
+        type=Path,
+        default=Path(out_default),
+        help=f"output folder (default {out_help or out_default})",
     )
     g.add_argument(
         "--format",
@@ -325,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[shared],
     )
     p.add_argument("path", nargs="?", default=".", type=Path, help="work tree (default .)")
-    _grading_options(p, "grader-report")
+    _grading_options(
+        p, "grader-report", ".git/grader-report, or the user cache outside a git work tree"
+    )
     e = commands.add_parser(
         "explain",
         help="how the rubric scores a criterion or a metric",

@@ -209,12 +209,14 @@ def _grade(args: argparse.Namespace) -> ExitCode:
 
 def _preview(args: argparse.Namespace) -> ExitCode:
     from grader.pipeline import load_rubric  # noqa: PLC0415
-    from grader.workflows.preview import preview  # noqa: PLC0415
+    from grader.workflows.preview import preview, report_folder  # noqa: PLC0415
 
     args.rubric = args.rubric or "default"
     load_rubric(args.rubric)
     if not args.path.is_dir():
         raise UsageError(f"{args.path} is not a folder")
+    # By default the report goes where it cannot be committed by mistake.
+    args.out = report_folder(args.out, args.path, args.cache_dir)
     err = _console(args)
     with output_folder(args.out):
         with _progress(args, err) as on_event:

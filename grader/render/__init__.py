@@ -9,6 +9,7 @@ May import: grader.core, grader.scoring (gains and rubric explanations); never t
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -34,11 +35,13 @@ DEFAULT_FORMATS = (Format.HTML, Format.JSON, Format.MD)
 """What --format gives when not set; SARIF is for code scanning and asked for by name."""
 
 
-def renderer(fmt: Format) -> tuple[str, Callable[[Report], str]]:
-    """File name and render function of a format."""
+def renderer(
+    fmt: Format, sources: html.SourceText | None = None
+) -> tuple[str, Callable[[Report], str]]:
+    """File name and render function of a format (``sources``: see ``html.view``)."""
     match fmt:
         case Format.HTML:
-            return "report.html", html.render
+            return "report.html", functools.partial(html.render, sources=sources)
         case Format.JSON:
             return "report.json", json_report.render
         case Format.MD:
@@ -85,9 +88,19 @@ def write_files(out_dir: Path, files: Sequence[tuple[str, str]]) -> list[Path]:
     return written
 
 
-def write_reports(report: Report, out_dir: Path, formats: Sequence[Format]) -> list[Path]:
-    """Render every format in memory, then write each file to a temp name and rename it."""
-    return write_files(out_dir, [(name, render(report)) for name, render in map(renderer, formats)])
+def write_reports(
+    report: Report,
+    out_dir: Path,
+    formats: Sequence[Format],
+    sources: html.SourceText | None = None,
+) -> list[Path]:
+    """Render every format in memory, then write each file to a temp name and rename it.
+
+    ``sources`` gives the full text of the graded files, so report.html highlights each
+    snippet as part of its file (default: the submission's folder, when it is local).
+    """
+    rendered = [renderer(fmt, sources) for fmt in formats]
+    return write_files(out_dir, [(name, render(report)) for name, render in rendered])
 
 
 def write_batch(result: BatchResult, out_dir: Path) -> list[Path]:

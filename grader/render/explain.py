@@ -117,16 +117,18 @@ def explain(
     units: Mapping[str, str],
 ) -> str:
     """How ``rubric`` scores the criterion (by id or name) or metric called ``name``."""
+    # Rationales quote "the article": name it, when the rubric says what they quote.
+    source = ["", _wrap(f"Rationales quote {rubric.source}.", "")] if rubric.source else []
     for criterion in rubric.criteria:
         if name in {criterion.id, criterion.name} or name.lower() == criterion.name.lower():
-            return "\n".join(_criterion(rubric, criterion, units)) + "\n"
+            return "\n".join(_criterion(rubric, criterion, units) + source) + "\n"
     users = [
         c
         for c in rubric.criteria
         if any(r.metric == name for r in c.metrics) or any(cap.metric == name for cap in c.caps)
     ]
     if users:
-        return "\n".join(_metric(rubric, name, users, descriptions, units)) + "\n"
+        return "\n".join(_metric(rubric, name, users, descriptions, units) + source) + "\n"
     criteria = ", ".join(c.id for c in rubric.criteria)
     if name in descriptions:
         raise UsageError(f"rubric {rubric.info.name!r} does not score metric {name!r}")

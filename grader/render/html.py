@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
-from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
@@ -202,19 +204,102 @@ def _num(value: float | None, digits: int = 0) -> str:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def _snippet_html(f: Finding) -> Markup | None:
-    location = f.location
-    if not location.snippet or location.line is None or location.snippet_start is None:
-        return None
-    start = location.snippet_start
-    formatter = HtmlFormatter(
-        cssclass="hl",
-        linenos="inline",
-        linenostart=start,
-        hl_lines=[location.line - start + 1],
-    )
-    # Pygments escapes the source it highlights; the result is markup by construction.
-    return Markup(highlight(location.snippet, PythonLexer(), formatter))  # noqa: S704
+SourceText = Callable[[str], str | None]
+"""The full text of a submission file by its path in the report, or None when unknown."""
+MAX_SOURCE_BYTES = 2_000_000
+"""Larger files are not read for highlighting; their snippets are highlighted alone."""
+
+
+class SourceFiles:
+    """Files of the submission as graded, only regular files inside ``root``: what the
+    snippets were cut from, so they can be highlighted in context."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+
+    @classmethod
+    def of(cls, report: Report) -> SourceFiles | None:
+        """The submission's own folder, when its source is one on this machine (a graded
+        folder, a previewed work tree); None for a URL or an archive."""
+        local = Path(report.submission.source).expanduser()
+        return cls(local) if local.is_dir() else None
+
+    def __call__(self, path: str) -> str | None:
+        candidate = self._root / path
+        try:
+            if candidate.is_symlink() or not candidate.is_file():
+                return None
+            if not candidate.resolve().is_relative_to(self._root):
+                return None
+            if candidate.stat().st_size > MAX_SOURCE_BYTES:
+                return None
+            return candidate.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+
+Tokens = list[tuple[Any, str]]
+
+
+def _token_lines(lines: list[str]) -> list[Tokens]:
+    """``lines`` lexed as one Python text, the tokens split back into those lines."""
+    split: list[Tokens] = [[]]
+    lexer = PythonLexer(stripnl=False, ensurenl=False)
+    for kind, value in lexer.get_tokens("\n".join(lines) + "\n"):
+        parts = value.split("\n")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if part or not last:
+                split[-1].append((kind, part if last else part + "\n"))
+            if not last:
+                split.append([])
+    return split[: len(lines)]
+
+
+class _Highlighter:
+    """Snippets highlighted as part of their whole file: a line inside a docstring or a
+    multi-line string is lexed as string, not as code. Each file is lexed once per page."""
+
+    def __init__(self, sources: SourceText | None) -> None:
+        self._sources = sources
+        self._files: dict[str, tuple[list[str], list[Tokens]] | None] = {}
+
+    def _file(self, path: str) -> tuple[list[str], list[Tokens]] | None:
+        if path not in self._files:
+            text = self._sources(path) if self._sources else None
+            # Lines as the pipeline numbered them when it cut the snippet.
+            lines = text.splitlines() if text is not None else None
+            self._files[path] = None if lines is None else (lines, _token_lines(lines))
+        return self._files[path]
+
+    def _window(self, path: str, snippet: str, start: int) -> Tokens:
+        wanted = snippet.split("\n")  # the pipeline joined the file's lines with "\n"
+        known = self._file(path)
+        if known is not None:
+            lines, tokens = known
+            window = slice(start - 1, start - 1 + len(wanted))
+            # Only when the file still holds exactly the report's lines (not redacted,
+            # not shortened, not edited since): the page shows the report's text, never
+            # more of the file than the snippet.
+            if lines[window] == wanted and len(tokens) >= window.stop:
+                return [token for line in tokens[window] for token in line]
+        return [token for line in _token_lines(wanted) for token in line]
+
+    def snippet(self, f: Finding) -> Markup | None:
+        location = f.location
+        if not location.snippet or location.line is None or location.snippet_start is None:
+            return None
+        start = location.snippet_start
+        formatter = HtmlFormatter(
+            cssclass="hl",
+            linenos="inline",
+            linenostart=start,
+            hl_lines=[location.line - start + 1],
+        )
+        out = io.StringIO()
+        formatter.format(self._window(location.path, location.snippet, start), out)
+        # Pygments escapes the source it formats; the result is markup by construction.
+        return Markup(out.getvalue())  # noqa: S704
 
 
 def script_hash(*names: str) -> str:
@@ -232,8 +317,8 @@ def script_hash(*names: str) -> str:
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def _finding(f: Finding) -> FindingView:
-    snippet = _snippet_html(f)
+def _finding(f: Finding, highlighter: _Highlighter) -> FindingView:
+    snippet = highlighter.snippet(f)
     return FindingView(
         f.severity.value,
         f.severity.rank,
@@ -246,7 +331,7 @@ def _finding(f: Finding) -> FindingView:
     )
 
 
-def _criterion(c: CriterionScore) -> CriterionView:
+def _criterion(c: CriterionScore, highlighter: _Highlighter) -> CriterionView:
     return CriterionView(
         id=c.id,
         name=c.name,
@@ -267,7 +352,7 @@ def _criterion(c: CriterionScore) -> CriterionView:
             )
             for m in c.metrics
         ),
-        findings=tuple(_finding(f) for f in c.findings[:10]),
+        findings=tuple(_finding(f, highlighter) for f in c.findings[:10]),
         more_findings=max(len(c.findings) - 10, 0),
     )
 
@@ -356,7 +441,7 @@ def _history(a: AssignmentReport) -> tuple[tuple[str, ...], tuple[str, ...], tup
     return commits, after, (*h.flags, *h.message_problems)
 
 
-def _assignment(a: AssignmentReport | None) -> AssignmentView | None:
+def _assignment(a: AssignmentReport | None, highlighter: _Highlighter) -> AssignmentView | None:
     if a is None:
         return None
     run = a.hidden_tests
@@ -367,7 +452,8 @@ def _assignment(a: AssignmentReport | None) -> AssignmentView | None:
         no_work=a.no_work,
         authorship=_authorship(a),
         starter_findings=tuple(
-            _finding(f) for f in (a.authorship.starter_findings if a.authorship else ())
+            _finding(f, highlighter)
+            for f in (a.authorship.starter_findings if a.authorship else ())
         ),
         calibration=_calibration(a),
         calibration_warning=a.calibration.warning if a.calibration else "",
@@ -386,8 +472,10 @@ def _assignment(a: AssignmentReport | None) -> AssignmentView | None:
     )
 
 
-def view(report: Report) -> PageView:
-    """Build the page's view model from a report."""
+def view(report: Report, sources: SourceText | None = None) -> PageView:
+    """Build the page's view model from a report; ``sources`` gives the full text of the
+    files the snippets were cut from (default: the submission's folder, when local)."""
+    highlighter = _Highlighter(sources if sources is not None else SourceFiles.of(report))
     findings_per_file = Counter(
         f.location.path for f in {f for c in report.criteria for f in c.findings}
     )
@@ -410,11 +498,11 @@ def view(report: Report) -> PageView:
         candidate_configs=report.submission.candidate_configs,
         chart_height=len(bars) * ROW_HEIGHT,
         bars=bars,
-        criteria=tuple(_criterion(c) for c in report.criteria),
+        criteria=tuple(_criterion(c, highlighter) for c in report.criteria),
         files=tuple(_file(f, findings_per_file[f.path]) for f in report.per_file),
         tests=_tests(report.tools),
         script_hash=script_hash(),
-        assignment=_assignment(report.assignment),
+        assignment=_assignment(report.assignment, highlighter),
         tools=tuple(
             ToolView(t.tool, t.version, t.status.value, f"{t.duration_s:.2f}s", t.reason)
             for t in report.tools
@@ -432,6 +520,6 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render(report: Report) -> str:
-    """The whole page as one string."""
-    return environment().get_template("report.html.j2").render(page=view(report))
+def render(report: Report, sources: SourceText | None = None) -> str:
+    """The whole page as one string (``sources``: see ``view``)."""
+    return environment().get_template("report.html.j2").render(page=view(report, sources))

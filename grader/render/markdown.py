@@ -7,12 +7,37 @@ import re
 from grader.core.models import AssignmentReport, Report
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# Only a "<" followed by a letter, "/", "!" or "?" can open HTML, a comment or an autolink;
+# any other "<" (as in "<= 5") and every ">" (as in ">= 100") is plain text in a table cell.
+_TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+_ELLIPSIS = "…"
+_NUMBER_TAIL = re.compile(r"[\d.,]+$")
 
 
-def _cell(text: str) -> str:
-    """Candidate-controlled text as inert Markdown: no links, images, tables or HTML."""
+def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis when too long.
+
+    Cutting happens on the plain text, so neither an escape nor a number is ever cut in two.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(_ELLIPSIS)]
+    if not text[len(head)].isspace():
+        # Back to the last space; in one overlong word, at least to the start of a number.
+        head = head[: head.rindex(" ")] if " " in head else _NUMBER_TAIL.sub("", head) or head
+    return head.rstrip() + _ELLIPSIS
+
+
+def _cell(text: str, limit: int | None = None) -> str:
+    """Candidate-controlled text as inert Markdown: no links, images, tables or HTML.
+
+    With a limit, the text is shortened first (see _shorten), then escaped.
+    """
+    if limit is not None:
+        text = _shorten(text, limit)
     escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    return escaped.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    return _TAG_OPENER.sub("&lt;", escaped).replace("\n", " ")
 
 
 def _header(report: Report) -> list[str]:
@@ -34,7 +59,7 @@ def _criteria(report: Report) -> list[str]:
     lines = ["| Criterion | Weight | Score | Why |", "|---|---:|---:|---|"]
     for c in report.criteria:
         value = "not measured" if c.score is None else f"{c.score:.0f}"
-        lines.append(f"| {c.name} | {c.weight:g} | {value} | {_cell(c.reason)[:300]} |")
+        lines.append(f"| {c.name} | {c.weight:g} | {value} | {_cell(c.reason, 300)} |")
     return lines
 
 
@@ -59,9 +84,7 @@ def _hidden_tests(a: AssignmentReport) -> list[str]:
     lines = ["", f"**Reference tests:** {run.passed} of {run.total} passed", ""]
     if run.cases:
         lines += ["| Test | Result | Message |", "|---|---|---|"]
-        lines += [
-            f"| {_cell(c.name)} | {c.outcome} | {_cell(c.message)[:200]} |" for c in run.cases
-        ]
+        lines += [f"| {_cell(c.name)} | {c.outcome} | {_cell(c.message, 200)} |" for c in run.cases]
     if run.counted_total:
         lines += ["", f"{run.counted_passed} of {run.counted_total} further tests passed."]
     return lines

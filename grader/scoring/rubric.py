@@ -24,7 +24,7 @@ DEFAULT_GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0), ("F", 0.0)
 MAX_WEIGHT = 100.0
 
 
-def _builtin_dir() -> Traversable:
+def builtin_dir() -> Traversable:
     """rubrics/ of the repository: installed as grader.rubrics, or read from a checkout."""
     try:
         return resources.files("grader.rubrics")
@@ -100,6 +100,8 @@ class Rubric:
     description: str
     criteria: tuple[Criterion, ...]
     grades: tuple[tuple[str, float], ...]
+    source: str = ""
+    """What the rationales quote ("the article ... by ..."), named for readers of explain."""
 
     def grade(self, score: float) -> str:
         """Letter for a 0-100 score."""
@@ -277,7 +279,7 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
     r.table(
         doc,
         "",
-        {"name", "title", "audience", "description", "grades", "criteria"},
+        {"name", "title", "audience", "description", "source", "grades", "criteria"},
         {"name", "title", "description", "criteria"},
     )
     raw_criteria = doc["criteria"]
@@ -297,14 +299,16 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
         audience=r.string(doc, "audience", "", default="hiring team"),
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    return Rubric(info, r.string(doc, "description", ""), criteria, _grades(r, doc.get("grades")))
+    source = " ".join(r.string(doc, "source", "").split()) if "source" in doc else ""
+    description = r.string(doc, "description", "")
+    return Rubric(info, description, criteria, _grades(r, doc.get("grades")), source)
 
 
 def builtin_names() -> list[str]:
     """Names of the rubrics shipped with grader."""
     return sorted(
         entry.name.removesuffix(".toml")
-        for entry in _builtin_dir().iterdir()
+        for entry in builtin_dir().iterdir()
         if entry.name.endswith(".toml")
     )
 
@@ -318,7 +322,7 @@ def load(name_or_path: str, known: Mapping[str, object]) -> Rubric:
                 f"unknown rubric {name_or_path!r} (built-in: {', '.join(builtin_names())}; "
                 "or pass a path to a .toml file)"
             )
-        data = _builtin_dir().joinpath(f"{name_or_path}.toml").read_bytes()
+        data = builtin_dir().joinpath(f"{name_or_path}.toml").read_bytes()
         return parse(Path("rubrics") / f"{name_or_path}.toml", data, known)
     try:
         data = path.read_bytes()

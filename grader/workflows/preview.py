@@ -4,20 +4,84 @@ The official grade clones a commit; a candidate wants to know where they stand w
 edits they have not committed yet. The preview copies what git would commit from the work
 tree (tracked and untracked files, ignored files left out) and grades that copy with the
 same pipeline, tools and rubric, so a clean committed tree previews to exactly its grade.
+
+The report is written where it cannot be committed by mistake: into the repository's git
+folder (``.git/grader-report/``), or, for a folder that is not a git work tree, into the
+user cache folder. An explicit ``--out`` wins.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import tempfile
 from pathlib import Path
 
-from grader.acquire.source import NOT_A_REPOSITORY, WorkingTree, copy_working_tree, working_tree
+from grader.acquire.source import (
+    NOT_A_REPOSITORY,
+    WorkingTree,
+    copy_working_tree,
+    run_git,
+    working_tree,
+)
 from grader.acquire.workspace import remove_tree
 from grader.core.errors import AcquireError
 from grader.core.models import Report
 from grader.core.progress import stage
+from grader.environment.cache import default_cache_dir
 from grader.pipeline import GradeOptions, grade
+
+# The command line's --out default for preview: a folder of that name in the current
+# folder, which is usually the candidate's work tree.
+DEFAULT_OUT = Path("grader-report")
+_EXCLUDE_NOTE = "# grader preview's reports (added by grader preview)"
+
+
+def _git_path(folder: Path, *args: str) -> Path | None:
+    """What ``git rev-parse ARGS`` prints in ``folder`` as an absolute path, or None."""
+    result = run_git(["rev-parse", *args], folder)
+    if result.exit_code != 0 or not result.stdout.strip():
+        return None
+    return (folder / result.stdout.strip()).resolve()
+
+
+def report_folder(out: Path, folder: Path, cache_dir: Path | None = None) -> Path:
+    """Where the preview of ``folder`` writes its report: ``out`` when given, else where
+    it cannot be committed: ``<git folder>/grader-report`` for a git work tree (``.git/``,
+    or a linked work tree's own git folder), else ``<cache>/previews/<name>-<digest>``."""
+    if out != DEFAULT_OUT:
+        return out
+    folder = folder.resolve()
+    git_dir = _git_path(folder, "--absolute-git-dir")
+    if git_dir is not None:
+        return git_dir / DEFAULT_OUT.name
+    digest = hashlib.sha256(str(folder).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    name = f"{folder.name or 'root'}-{digest}"
+    return (cache_dir or default_cache_dir()) / "previews" / name
+
+
+def exclude_from_git(out: Path, folder: Path) -> None:
+    """List ``out`` in the repository's ``info/exclude`` when it lies in ``folder``'s work
+    tree and git would otherwise offer it for a commit; anything else is left alone."""
+    top = _git_path(folder.resolve(), "--show-toplevel")
+    exclude = _git_path(folder.resolve(), "--git-path", "info/exclude")
+    target = out.resolve()
+    if top is None or exclude is None or not target.is_relative_to(top) or target == top:
+        return
+    if run_git(["check-ignore", "--quiet", "--", str(target)], top).exit_code == 0:
+        return  # already ignored
+    line = f"/{target.relative_to(top).as_posix()}/"
+    try:
+        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if line in text.splitlines():
+            return
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with exclude.open("a", encoding="utf-8") as stream:
+            stream.write(
+                ("" if not text or text.endswith("\n") else "\n") + f"{_EXCLUDE_NOTE}\n{line}\n"
+            )
+    except (OSError, UnicodeDecodeError):
+        return  # a read-only repository: the report is still written, only not excluded
 
 
 def _note(head: str | None, changed: int) -> str:
@@ -34,9 +98,13 @@ def preview(folder: Path, options: GradeOptions, skip: tuple[Path, ...] = ()) ->
     """Grade the work tree at ``folder`` (``options.source`` and ``options.ref`` are ignored).
 
     Folders in ``skip`` (where the preview's own report goes) are left out of the copy.
+    A folder in ``skip`` inside the work tree is listed in the repository's
+    ``info/exclude`` so that it is never committed by mistake.
     """
     if not folder.is_dir():
         raise AcquireError(f"{folder} is not a folder")
+    for out in skip:
+        exclude_from_git(out, folder)
     label = str(folder)
     with stage("list", options.on_event):
         tree = working_tree(folder.resolve())

@@ -3,9 +3,10 @@
 The key holds everything that changes a report: what is graded (the commit a git source
 points to, asked with ``git ls-remote`` before anything is cloned; a digest of the content
 of a plain folder or an archive), the source as written (reports quote it), the rubric's
-hash, grader's version and a digest of grader's own code and tool configurations, every
-tool's version, the Python grader runs on, and the options that change results (limits,
-exclusions, sandboxing, dependency policy). When the key cannot be known (an unreachable
+hash, grader's version and a digest of grader's own code, tool configurations and
+built-in rubrics (rubrics/ beside grader/ in a checkout), every tool's version, the Python
+grader runs on, and the options that change results (limits, exclusions, sandboxing,
+dependency policy). When the key cannot be known (an unreachable
 remote), nothing is cached.
 
 Reports are stored as JSON, never pickled, in grader's cache folder, written to a
@@ -36,6 +37,7 @@ from grader.acquire.workspace import walk_tree
 from grader.assignment.spec import Assignment
 from grader.core.models import Report, ToolStatus
 from grader.pipeline import GradeOptions, current_commit, grade, load_rubric
+from grader.scoring import rubric as rubric_module
 
 FORMAT = 1
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
@@ -114,9 +116,19 @@ def _own_files(folder: Path) -> list[tuple[str, Path]]:
 
 @functools.cache
 def _grader_digest() -> str:
-    """grader's own code, tool configurations, templates and schemas: a development
-    checkout changes them without changing the version number."""
-    return _digest_files(_own_files(Path(__file__).resolve().parent.parent))
+    """grader's own code, tool configurations, templates, schemas and built-in rubrics: a
+    development checkout changes them without changing the version number.
+
+    An installed grader holds its rubrics in grader/rubrics; a checkout keeps them in
+    rubrics/ beside grader/, so they are added by name. (The rubric a grade uses is in the
+    key by its own hash too, whether built in or a file given by path.)
+    """
+    package = Path(__file__).resolve().parent.parent
+    files = _own_files(package)
+    rubrics = Path(str(rubric_module.builtin_dir())).resolve()
+    if not rubrics.is_relative_to(package):
+        files += [(f"rubrics/{relative}", path) for relative, path in _own_files(rubrics)]
+    return _digest_files(files)
 
 
 def key(options: GradeOptions) -> str | None:
