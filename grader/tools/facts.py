@@ -31,6 +31,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import requirements
+from grader.environment.packaging_declarations import pyproject
 from grader.tools import newer_syntax, suspicious
 from grader.tools.base import ToolContext
 from grader.tools.newer_syntax import NewerSyntax
@@ -281,9 +282,9 @@ def _readme_score(ws: Workspace) -> tuple[float, list[str]]:
 def _has_packaging(ws: Workspace) -> bool:
     if "setup.py" in ws.files or "setup.cfg" in ws.files:
         return True
-    pyproject = requirements.pyproject(ws)
-    tool = pyproject.get("tool")
-    return "project" in pyproject or (isinstance(tool, dict) and "poetry" in tool)
+    declared = pyproject(ws)
+    tool = declared.get("tool")
+    return "project" in declared or (isinstance(tool, dict) and "poetry" in tool)
 
 
 def _has_iac(ws: Workspace) -> bool:
