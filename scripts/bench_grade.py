@@ -60,7 +60,7 @@ import grader.scoring.evidence as evidence
 from grader.sandbox import bubblewrap as sandbox_module
 from grader.tools import ALL_TOOLS
 from grader.environment import test_environment
-from grader.tools import pytest_cov
+from grader.tools import pytest_cov, pytest_run
 
 spent = {}
 lock = threading.Lock()
@@ -94,9 +94,11 @@ import grader.render as render_module
 patch(render_module, "write_reports", "rendering")
 for tool in ALL_TOOLS:
     patch(type(tool), "run", "tool " + tool.name)
-paths = getattr(pytest_cov, "_Paths", None)
-if paths is not None and hasattr(paths, "prepare"):
-    paths.prepare = classmethod(timed("test: copy to scratch", paths.prepare.__func__))
+if not hasattr(pytest_run.RunFolders, "prepare"):
+    raise SystemExit("bench: pytest_run.RunFolders.prepare is gone; update the harness")
+pytest_run.RunFolders.prepare = classmethod(
+    timed("test: copy to scratch", pytest_run.RunFolders.prepare.__func__)
+)
 try:
     from grader.sandbox import scratch
 except ImportError:

@@ -11,8 +11,8 @@ from grader.core.models import Severity, TestSummary, ToolStatus
 from grader.core.proc import ProcResult
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
+from grader.tools.junit_results import _consistent, parse_junit
 from grader.tools.mypy import Mypy, _fatal, _parse
-from grader.tools.pytest_cov import _consistent, parse_junit
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "outputs"
 

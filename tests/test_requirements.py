@@ -17,6 +17,7 @@ from packaging.version import Version
 from grader.acquire.workspace import inventory
 from grader.environment import interpreters, lock_export, requirements
 from grader.environment.cache import COMPLETE, EnvironmentCache
+from grader.environment.poetry_declarations import poetry_test_groups
 from grader.environment.requirements import Requirements
 
 
@@ -331,7 +332,7 @@ def test_the_poetry_groups_meant_for_testing(
     pyproject_text: str, groups: list[str], extras: list[str]
 ) -> None:
     data = tomllib.loads(pyproject_text)
-    assert requirements.poetry_test_groups(data) == (groups, extras)
+    assert poetry_test_groups(data) == (groups, extras)
 
 
 def test_poetry_is_not_installed_offline(tmp_path: Path) -> None:

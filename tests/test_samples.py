@@ -16,7 +16,7 @@ from conftest import ROOT, SAMPLES, git, make_repo, run_grader
 
 from grader.acquire.workspace import inventory
 from grader.tools.base import config_path
-from grader.tools.pytest_cov import coverage_options
+from grader.tools.coverage_data import coverage_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """The candidate's git history: commits after the starter, dates, and the Process metrics.
 
-Read with git through grader's hardened runner (grader.acquire.source.run_git) from the clone's
+Read with git through grader's hardened runner (grader.acquire.git.run_git) from the clone's
 history, which is kept outside the submission. Commit dates are whatever the candidate's
 git wrote, so they are reported with that warning and checked for signs of rewriting.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from grader.acquire.source import run_git
+from grader.acquire.git import run_git
 from grader.acquire.workspace import is_test_file
 from grader.core.models import Commit, History, Metric, MetricSpec
 

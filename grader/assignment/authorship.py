@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.acquire.source import run_git
+from grader.acquire.git import run_git
 from grader.acquire.workspace import Workspace
 from grader.core.errors import AcquireError
 from grader.core.models import Authorship, Finding, Metric, Severity

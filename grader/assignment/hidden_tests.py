@@ -35,7 +35,8 @@ from grader.core.models import (
 from grader.environment import pytest_settings, test_environment
 from grader.sandbox.bubblewrap import SANDBOX_TMP, interpreter_paths
 from grader.tools.base import ToolContext, package_version
-from grader.tools.pytest_cov import MAX_JUNIT_BYTES, JunitCase, junit_cases, take_result
+from grader.tools.junit_results import MAX_JUNIT_BYTES, JunitCase, junit_cases
+from grader.tools.pytest_run import take_result
 
 NAME = "hidden-tests"
 MAX_TRACEBACK = 3000

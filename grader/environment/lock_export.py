@@ -2,7 +2,7 @@
 
 A lock file holds every group the project declares: linters, documentation, release
 tools. Only the runtime dependencies and the groups meant for testing belong in the test
-environment. ``uv.lock`` is exported by uv (see ``grader.environment.requirements``); a
+environment. ``uv.lock`` is exported by uv (see ``grader.environment.lock_files``); a
 ``poetry.lock`` is exported by ``poetry export``, which knows which packages each group
 pulls in even when the lock does not record groups (poetry before 2.0 wrote none).
 
@@ -31,6 +31,8 @@ from packaging.requirements import Requirement
 from grader.core import locks, proc
 from grader.environment import requirements, uv
 from grader.environment.context import BuildContext
+from grader.environment.packaging_declarations import pyproject
+from grader.environment.poetry_declarations import poetry_test_groups
 from grader.sandbox.bubblewrap import SANDBOX_TMP, interpreter_paths
 
 EXTRA = "lock-export"
@@ -86,7 +88,7 @@ def export(ctx: BuildContext, python: Path) -> tuple[tuple[requirements.Exported
     used = {s.path for s in requirements.read(ws).sources if s.used}
     if POETRY_LOCK not in used or ctx.environments is None or not ctx.sandbox.isolated:
         return (), ""
-    groups, extras = requirements.poetry_test_groups(requirements.pyproject(ws))
+    groups, extras = poetry_test_groups(pyproject(ws))
     inputs = [ws.path(name).read_bytes() for name in ("pyproject.toml", POETRY_LOCK)]
     digest = hashlib.sha256(b"\0".join([*inputs, *(p.encode() for p in pins())])).hexdigest()
     # The export depends on nothing but these two files and poetry's version: kept by

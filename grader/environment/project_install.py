@@ -22,8 +22,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from grader.acquire.workspace import Workspace
 from grader.core import proc
-from grader.environment import requirements, uv
+from grader.environment import uv
 from grader.environment.context import BuildContext
+from grader.environment.packaging_declarations import pyproject
 from grader.sandbox.bubblewrap import interpreter_paths
 
 _METADATA_USE = re.compile(
@@ -54,7 +55,7 @@ def _scripts(data: dict[str, object]) -> list[str]:
 @functools.lru_cache(maxsize=16)
 def reason(ws: Workspace) -> str:
     """Why the tests need the project installed, or '' when its sources suffice."""
-    data = requirements.pyproject(ws)
+    data = pyproject(ws)
     if "build-system" not in data and "setup.py" not in ws.files:
         return ""
     texts = {
@@ -73,7 +74,7 @@ def reason(ws: Workspace) -> str:
 
 def build_requirements(ws: Workspace) -> tuple[str, ...]:
     """The build backend's requirements, to install into the test environment."""
-    system = requirements.pyproject(ws).get("build-system")
+    system = pyproject(ws).get("build-system")
     declared = system.get("requires") if isinstance(system, dict) else None
     if not isinstance(declared, list):
         return FALLBACK_BACKEND

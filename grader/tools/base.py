@@ -108,6 +108,11 @@ def failure(
     )
 
 
+def percent(part: int, whole: int) -> float | None:
+    """``part`` as a percentage of ``whole``, to two places; None when there is no whole."""
+    return round(100.0 * part / whole, 2) if whole else None
+
+
 def relative(ctx: ToolContext, path: str) -> str:
     """A tool's reported path, relative to the submission root when it is inside it."""
     candidate = Path(path)

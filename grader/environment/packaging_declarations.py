@@ -1,0 +1,177 @@
+"""What the declarative packaging files say the project and its tests need: pyproject.toml
+(PEP 621 dependencies and extras, PEP 735 dependency groups, uv's dev-dependencies, and
+Poetry's tables through poetry_declarations), setup.cfg, setup.py and Pipfile.
+
+Each ``read_*`` function is a reader in the sense of requirement_entries: it adds the
+entries it finds to a ``Collector`` and says what it read. setup.py is parsed, never run.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from grader.acquire.workspace import Workspace
+from grader.environment.poetry_declarations import poetry_entries, poetry_requirement
+from grader.environment.requirement_entries import (
+    TEST_EXTRAS,
+    Collector,
+    read_text,
+    read_toml,
+    strings_at,
+    table_at,
+)
+
+MAX_EXTRA_DEPTH = 5
+
+
+def pyproject(ws: Workspace) -> dict[str, Any]:
+    """pyproject.toml as data; empty when absent or not valid TOML."""
+    return read_toml(ws, "pyproject.toml") if "pyproject.toml" in ws.files else {}
+
+
+def testing_groups(data: dict[str, Any]) -> list[str]:
+    """The dependency groups meant for testing (PEP 735, and uv's dev-dependencies)."""
+    groups = set(table_at(data, "dependency-groups"))
+    if strings_at(table_at(data, "tool", "uv"), "dev-dependencies"):
+        groups.add("dev")
+    return sorted(groups & set(TEST_EXTRAS))
+
+
+def testing_extras(data: dict[str, Any]) -> list[str]:
+    """The project's optional-dependency extras meant for testing."""
+    return sorted(set(table_at(data, "project", "optional-dependencies")) & set(TEST_EXTRAS))
+
+
+def project_name(ws: Workspace) -> str | None:
+    """The distribution name the project declares for itself, if any."""
+    name = table_at(pyproject(ws), "project").get("name")
+    poetry = table_at(pyproject(ws), "tool", "poetry").get("name")
+    for value in (name, poetry):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def requires_python(ws: Workspace) -> str | None:
+    """The Python versions the project supports, as a PEP 440 specifier, if it says."""
+    data = pyproject(ws)
+    for value in (
+        table_at(data, "project").get("requires-python"),
+        table_at(data, "tool", "poetry", "dependencies").get("python"),
+    ):
+        if isinstance(value, str) and value.strip() not in {"", "*"}:
+            return poetry_requirement("python", value).removeprefix("python")
+    return None
+
+
+def _project_entries(data: dict[str, Any]) -> list[str]:
+    """Runtime dependencies, test extras (expanding self-references) and test groups."""
+    project = table_at(data, "project")
+    own = canonicalize_name(str(project.get("name", ""))) if project.get("name") else None
+    extras = table_at(project, "optional-dependencies")
+    entries = list(strings_at(project, "dependencies"))
+    pending, seen = [e for e in TEST_EXTRAS if e in extras], set[str]()
+    while pending and len(seen) < MAX_EXTRA_DEPTH * len(TEST_EXTRAS):
+        extra = pending.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for entry in strings_at(extras, extra):
+            requirement = _parsed(entry)
+            if requirement and own and canonicalize_name(requirement.name) == own:
+                pending += [e for e in requirement.extras if e in extras]
+            else:
+                entries.append(entry)
+    return entries + _group_entries(table_at(data, "dependency-groups"))
+
+
+def _parsed(entry: str) -> Requirement | None:
+    try:
+        return Requirement(entry)
+    except InvalidRequirement:
+        return None
+
+
+def _group_entries(groups: dict[str, Any]) -> list[str]:
+    """Entries of the test groups and of every group they include (PEP 735)."""
+    entries: list[str] = []
+    pending, seen = [g for g in TEST_EXTRAS if g in groups], set[str]()
+    while pending and len(seen) < len(groups) + 1:
+        group = pending.pop()
+        if group in seen:
+            continue
+        seen.add(group)
+        values = groups.get(group, [])
+        for value in values if isinstance(values, list) else []:
+            if isinstance(value, str):
+                entries.append(value)
+            elif isinstance(value, dict) and isinstance(value.get("include-group"), str):
+                pending.append(value["include-group"])
+    return entries
+
+
+def read_pyproject_declarations(ws: Workspace, collector: Collector) -> str:
+    """pyproject.toml's runtime dependencies, test extras and test groups (Poetry's too)."""
+    data = pyproject(ws)
+    for entry in _project_entries(data) + poetry_entries(data):
+        collector.add(entry, "pyproject.toml")
+    chosen = [f"extra {e}" for e in testing_extras(data)]
+    chosen += [f"group {g}" for g in testing_groups(data)]
+    return "runtime dependencies" + (f", {', '.join(chosen)}" if chosen else "")
+
+
+def read_setup_cfg(ws: Workspace, collector: Collector) -> str:
+    """setup.cfg's install_requires and test extras."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(read_text(ws, "setup.cfg"))
+    lines = parser.get("options", "install_requires", fallback="").splitlines()
+    for extra in TEST_EXTRAS:
+        lines += parser.get("options.extras_require", extra, fallback="").splitlines()
+    for line in lines:
+        collector.add(line, "setup.cfg")
+    return "install_requires and test extras"
+
+
+def _strings_in(value: Any) -> list[str]:
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list | tuple) else []
+
+
+def _literal_strings(node: ast.AST) -> list[str]:
+    """Requirement strings of a literal list, or of a dict's test/dev extras."""
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return []
+    if isinstance(value, dict):
+        return [s for key in TEST_EXTRAS for s in _strings_in(value.get(key))]
+    return _strings_in(value)
+
+
+def read_setup_py(ws: Workspace, collector: Collector) -> str:
+    """setup.py's literal install_requires, tests_require and test extras (parsed, not run)."""
+    try:
+        tree = ast.parse(ws.path("setup.py").read_bytes())
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        collector.problems.append("setup.py: not parseable")
+        return "not parseable"
+    wanted = {"install_requires", "tests_require", "extras_require"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg in wanted:
+            for entry in _literal_strings(node.value):
+                collector.add(entry, "setup.py")
+    return "install_requires, tests_require and test extras (read, never run)"
+
+
+def read_pipfile(ws: Workspace, collector: Collector) -> str:
+    """Pipfile's packages and dev-packages."""
+    data = read_toml(ws, "Pipfile")
+    for section in ("packages", "dev-packages"):
+        for name, spec in table_at(data, section).items():
+            version = str(spec.get("version", "*") if isinstance(spec, dict) else spec)
+            collector.add(name if version.strip() == "*" else f"{name}{version}", "Pipfile")
+    return "packages and dev-packages"

@@ -1,0 +1,99 @@
+"""What every reader of a packaging file shares: the entries it collects and how it
+reaches into the file's data.
+
+A reader (one per format: requirement_files, lock_files, packaging_declarations,
+poetry_declarations) adds each entry it finds to a ``Collector`` and returns a one-line
+detail saying what it read; ``grader.environment.requirements`` records that as a
+``Source``. The collector re-parses every entry as a PEP 508 requirement and keeps it in
+canonical form, so nothing from the submission reaches the installer as an option
+(``--index-url``, ``-e``, direct URLs and paths are reported and left out). The data
+helpers check every level's shape: a packaging file is untrusted input.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from grader.acquire.workspace import Workspace
+
+# Extras and dependency groups meant for running the tests.
+TEST_EXTRAS = ("test", "tests", "testing", "dev", "develop", "development")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A packaging file, whether its requirements were used, and how or why not."""
+
+    path: str
+    used: bool
+    detail: str
+
+
+class Collector:
+    """Validates entries one by one, keeping what is installable and noting the rest."""
+
+    def __init__(self, project: str | None = None) -> None:
+        self.project = canonicalize_name(project) if project else None
+        self.items: dict[str, str] = {}
+        self.problems: list[str] = []
+
+    def add(self, raw: str, where: str) -> None:
+        text = raw.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            return
+        if text.startswith("-"):
+            self.problems.append(f"{where}: option {text.split()[0]!r} ignored")
+            return
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            self.problems.append(f"{where}: {text[:80]!r} is not a valid requirement")
+            return
+        if requirement.url:
+            self.problems.append(f"{where}: direct reference {requirement.name} not installed")
+            return
+        name = canonicalize_name(requirement.name)
+        if name == self.project:
+            return  # the project's own extras are expanded where they are read
+        # One entry per name and environment marker: the first source in preference wins.
+        self.items.setdefault(f"{name};{requirement.marker}", str(requirement))
+
+    def declared(self) -> set[str]:
+        return {key.split(";", 1)[0] for key in self.items}
+
+
+def read_text(ws: Workspace, name: str) -> str:
+    """A packaging file's text; undecodable bytes are replaced, never fatal."""
+    return ws.path(name).read_text(encoding="utf-8", errors="replace")
+
+
+def read_toml(ws: Workspace, name: str) -> dict[str, Any]:
+    """A TOML packaging file as data; empty when it is not valid TOML."""
+    try:
+        return tomllib.loads(read_text(ws, name))
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def table_at(data: Any, *keys: str) -> dict[str, Any]:
+    """The table at ``keys``, or an empty one when any level is missing or not a table."""
+    for key in keys:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def tables_at(data: Any, key: str) -> list[dict[str, Any]]:
+    """An array of tables, keeping only the entries that are tables."""
+    values = data.get(key, []) if isinstance(data, dict) else []
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
+
+
+def strings_at(table: Any, key: str) -> list[str]:
+    """String entries of ``table[key]`` when both are the right shape, else nothing."""
+    values = table.get(key, []) if isinstance(table, dict) else []
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []

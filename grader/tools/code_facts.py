@@ -1,0 +1,305 @@
+"""What the Python files say when read, never run: docstrings and annotations (a stub
+beside a module counts instead of it), suppression comments, print versus logging,
+tests without assertions, credentials and outcome tampering (through suspicious), and
+the files that could not be analysed at all.
+
+Everything here parses hostile input, so every parse is guarded and a file that cannot
+be read becomes a finding, not a crash. Only iterative AST walks are used: a deeply
+nested expression must not exhaust the interpreter's stack.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from grader.acquire.workspace import Workspace
+from grader.core.models import Finding, Location, Severity
+from grader.tools import suspicious
+from grader.tools.newer_syntax import NewerSyntax
+
+MAX_PARSED_BYTES = 2 * 1024 * 1024
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+SUPPRESSIONS = {
+    "noqa": re.compile(r"#.*\b(?:noqa|flake8:\s*noqa)\b", re.IGNORECASE),
+    "type-ignore": re.compile(r"#.*\b(?:type:\s*ignore|mypy:\s*(?:ignore-errors|disable))"),
+    "nosec": re.compile(r"#.*\bnosec\b", re.IGNORECASE),
+    "no-cover": re.compile(r"#.*\bpragma:\s*no\s*(?:cover|branch)\b"),
+    "pylint-disable": re.compile(r"#.*\bpylint:\s*disable"),
+}
+LOGGING_MODULES = frozenset({"logging", "structlog", "loguru", "opentelemetry"})
+ASSERTING_CALL = re.compile(r"^(?:assert|expect|verify|check)|^(?:raises|warns|approx|fail)$")
+
+
+@dataclass
+class CodeTally:
+    """Counters accumulated over the files (filled in place, file by file, by read_code)."""
+
+    documented: int = 0
+    documentable: int = 0
+    annotated: int = 0
+    annotatable: int = 0
+    prints: int = 0
+    uses_logging: bool = False
+    tests: int = 0
+    tests_without_assert: int = 0
+    outcome_hooks: int = 0
+    secrets: int = 0
+    suppressions: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _read_python(ws: Workspace, relative: str, tally: CodeTally) -> tuple[bytes, ast.Module] | None:
+    path = ws.path(relative)
+    try:
+        if path.stat().st_size > MAX_PARSED_BYTES:
+            raise ValueError(f"larger than {MAX_PARSED_BYTES} bytes")
+        data = path.read_bytes()
+        return data, ast.parse(data, filename=relative)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        tally.findings.append(
+            Finding(
+                "facts",
+                "unparsable-file",
+                f"file could not be parsed as Python: {message[:200]}",
+                Severity.HIGH,
+                Location(relative),
+            )
+        )
+        return None
+
+
+def _comments(data: bytes) -> Iterator[tuple[int, str]]:
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0], token.string
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return
+
+
+def _count_suppressions(relative: str, data: bytes, tally: CodeTally) -> None:
+    for line, comment in _comments(data):
+        for kind, pattern in SUPPRESSIONS.items():
+            if pattern.search(comment):
+                tally.suppressions[kind] += 1
+                tally.findings.append(
+                    Finding(
+                        "facts",
+                        f"suppression-{kind}",
+                        f"suppression comment: {comment.strip()[:120]}",
+                        Severity.INFO,
+                        Location(relative, line),
+                    )
+                )
+
+
+def _is_public(name: str) -> bool:
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
+def _signature_slots(node: FunctionNode, is_method: bool) -> list[bool]:
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    if is_method and positional and positional[0].arg in {"self", "cls"}:
+        positional = positional[1:]
+    params = [*positional, *args.kwonlyargs]
+    params += [a for a in (args.vararg, args.kwarg) if a is not None]
+    slots = [p.annotation is not None for p in params]
+    if node.name != "__init__":
+        slots.append(node.returns is not None)
+    return slots
+
+
+def _method_ids(tree: ast.Module) -> set[int]:
+    return {
+        id(item)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def _definition(node: FunctionNode | ast.ClassDef, is_method: bool, tally: CodeTally) -> None:
+    if _is_public(node.name) and node.name != "__init__":
+        tally.documentable += 1
+        tally.documented += ast.get_docstring(node) is not None
+    if not isinstance(node, ast.ClassDef):
+        slots = _signature_slots(node, is_method)
+        tally.annotatable += len(slots)
+        tally.annotated += sum(slots)
+
+
+def _is_print(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    )
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name.split(".")[0] for alias in node.names]
+    return [(node.module or "").split(".")[0]]
+
+
+def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
+    if tree.body:
+        tally.documentable += 1
+        tally.documented += ast.get_docstring(tree) is not None
+    methods = _method_ids(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            _definition(node, id(node) in methods, tally)
+        elif _is_print(node):
+            tally.prints += 1
+            tally.findings.append(
+                Finding(
+                    "facts",
+                    "print-call",
+                    "print() in non-test code: use logging so output can be routed and filtered",
+                    Severity.LOW,
+                    Location(relative, getattr(node, "lineno", None)),
+                )
+            )
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
+
+
+def _asserts(function: ast.AST) -> bool:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call) and ASSERTING_CALL.search(suspicious.call_name(node)):
+            return True
+    return False
+
+
+def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "test"
+        ):
+            tally.tests += 1
+            if not _asserts(node):
+                tally.tests_without_assert += 1
+                tally.findings.append(
+                    Finding(
+                        "facts",
+                        "test-without-assert",
+                        f"{node.name} asserts nothing: it passes whatever the code does",
+                        Severity.MEDIUM,
+                        Location(relative, node.lineno),
+                    )
+                )
+
+
+def _file_facts(relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool) -> None:
+    facts = _test_facts if in_tests else _code_facts
+    facts(relative, tree, tally)
+    if not in_tests:  # tests hold fake credentials on purpose
+        found = suspicious.secrets(relative, tree)
+        tally.secrets += len(found)
+        tally.findings += found
+    tampering, counted = suspicious.tampering(relative, tree, in_tests)
+    tally.outcome_hooks += counted
+    tally.findings += tampering
+
+
+def _annotations(tree: ast.Module) -> tuple[int, int]:
+    """(annotated, annotatable) signature slots of every function in ``tree``."""
+    methods = _method_ids(tree)
+    slots = [
+        slot
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for slot in _signature_slots(node, id(node) in methods)
+    ]
+    return sum(slots), len(slots)
+
+
+def _typed_by_stub(ws: Workspace, relative: str, tree: ast.Module, tally: CodeTally) -> None:
+    """A module typed in a stub beside it (``foo.pyi``, as PEP 484 allows) counts the
+    stub's annotations instead of its own."""
+    stub = relative + "i"
+    if relative in ws.test_files or stub not in ws.files:
+        return
+    try:
+        stub_tree = ast.parse(ws.path(stub).read_bytes(), filename=stub)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        return
+    own_annotated, own_annotatable = _annotations(tree)
+    stub_annotated, stub_annotatable = _annotations(stub_tree)
+    tally.annotated += stub_annotated - own_annotated
+    tally.annotatable += stub_annotatable - own_annotatable
+
+
+def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
+    """Read every Python file once; files no tool can analyse (unparsable, newer syntax,
+    an undecodable name, a link outside the submission) become findings."""
+    tally = CodeTally()
+    for relative in ws.python_files:
+        parsed = _read_python(ws, relative, tally)
+        if parsed is None:
+            continue
+        data, tree = parsed
+        _count_suppressions(relative, data, tally)
+        _typed_by_stub(ws, relative, tree, tally)
+        try:
+            _file_facts(relative, tree, tally, in_tests=relative in ws.test_files)
+        except RecursionError:  # screened files stay shallow; this is a second line
+            tally.findings.append(
+                Finding(
+                    "facts",
+                    "unparsable-file",
+                    "nested too deep to analyse",
+                    Severity.HIGH,
+                    Location(relative),
+                )
+            )
+    tally.findings += [
+        Finding(
+            "facts",
+            "unparsable-file",
+            f"no tool can analyse this file: {problem}",
+            Severity.HIGH,
+            Location(relative),
+        )
+        if relative not in newer.files
+        else Finding(
+            "facts",
+            "newer-python-syntax",
+            f"not analysed: valid Python {newer.version}, which this host cannot parse",
+            Severity.INFO,
+            Location(relative),
+        )
+        for relative, problem in ws.unparsable
+    ]
+    tally.findings += [
+        Finding(
+            "facts",
+            "undecodable-filename",
+            "the file name is not UTF-8; the file was not analysed",
+            Severity.MEDIUM,
+            Location(name),
+        )
+        for name in ws.undecodable
+    ]
+    tally.findings += [
+        Finding(
+            "facts",
+            "symlink-outside",
+            f"symlink to {target[:200]} points outside the submission; not followed",
+            Severity.HIGH,
+            Location(link),
+        )
+        for link, target in ws.outside_symlinks
+    ]
+    return tally

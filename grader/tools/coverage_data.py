@@ -1,0 +1,97 @@
+"""Coverage as grader measures it: the options that complete grader's coveragerc, and the
+report read back from the data file against the pristine sources.
+
+``--rcfile`` points coverage at grader's own rc file (so the candidate's ``omit`` cannot
+hide code); test files and excluded paths are omitted by exact path. The report step runs
+on the host, so it reads only files under the scratch copy, within memory and time
+limits.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+from grader.core import proc
+from grader.core.models import FileStats
+from grader.tools.base import config_path, percent, python_module
+
+MAX_COVERAGE_BYTES = 256 * 1024 * 1024
+
+
+def _omit_pattern(scratch: Path, relative: str) -> str:
+    pattern = glob.escape(str(scratch / relative))
+    # An excluded folder is omitted with everything in it.
+    return pattern if relative.endswith(".py") else pattern + "/*"
+
+
+def coverage_options(scratch: Path, data_file: Path, omitted: tuple[str, ...]) -> list[str]:
+    """Options that complete grader's coveragerc for one submission.
+
+    Test files are omitted by exact path (fnmatch-escaped), so what counts as a test is the
+    same here as everywhere else in grader.
+    """
+    omit = ",".join(_omit_pattern(scratch, f) for f in omitted if "," not in f)
+    return [
+        f"--rcfile={config_path('coveragerc')}",
+        f"--data-file={data_file}",
+        f"--source={scratch}",
+        *([f"--omit={omit}"] if omit else []),
+    ]
+
+
+def _inside(scratch: Path, path: str) -> str | None:
+    """A measured path relative to the scratch copy, or None when it lies elsewhere."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        return candidate.as_posix()
+    try:
+        return candidate.relative_to(scratch).as_posix()
+    except ValueError:
+        return None
+
+
+def coverage_report(
+    data_file: Path, scratch: Path, report: Path, *, memory_mb: int, timeout_s: float
+) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
+    """Line and branch coverage and per-file figures from ``data_file``, measured against
+    the files now in ``scratch`` (``coverage json`` into ``report``, memory-limited);
+    a note instead when no report came out."""
+    argv = [
+        "prlimit",
+        f"--as={memory_mb * 1024 * 1024}",
+        "--",
+        *python_module(
+            "coverage",
+            "json",
+            f"--rcfile={config_path('coveragerc')}",
+            f"--data-file={data_file}",
+            f"--include={glob.escape(str(scratch))}/*",
+            "-o",
+            str(report),
+            "--ignore-errors",
+        ),
+    ]
+    # From the scratch folder, coverage names files relative to the submission root.
+    result = proc.run(argv, cwd=scratch, timeout_s=timeout_s)
+    if not report.is_file():
+        return None, None, (), "no coverage data was recorded: " + proc.tail(result.stdout, 1)
+    data = json.loads(report.read_text(encoding="utf-8"))
+    totals = data["totals"]
+    line = percent(totals["covered_lines"], totals["num_statements"])
+    branch = percent(totals.get("covered_branches", 0), totals.get("num_branches", 0))
+    per_file = tuple(
+        FileStats(
+            path=relative,
+            line_coverage=percent(s["covered_lines"], s["num_statements"]),
+            statements=s["num_statements"],
+            missing_lines=tuple(info.get("missing_lines", ())),
+            branches=s.get("num_branches"),
+            covered_branches=s.get("covered_branches"),
+        )
+        for path, info in sorted(data["files"].items())
+        if (relative := _inside(scratch, path)) is not None
+        for s in [info["summary"]]
+    )
+    return line, branch if branch is not None else line, per_file, ""

@@ -1,0 +1,151 @@
+"""How the candidate's tests run: the run's folders, the scratch copy, grader's
+pytest.ini, pytest's command line and environment, and result files taken out safely.
+
+The scratch copy is the only copy the tests see (the static tools keep reading the
+pristine one); every folder the candidate's code may write to lives in the run's
+disk-limited area. Plugins installed beside grader are not auto-loaded in grader's own
+environment, and ``-c`` points pytest at the generated ini file (so ``addopts`` cannot
+skip tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.acquire.workspace import Workspace, remove_tree
+from grader.environment import pytest_settings
+from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits
+from grader.tools.base import ToolContext
+from grader.tools.coverage_data import coverage_options
+
+
+@dataclass(frozen=True)
+class RunFolders:
+    """The folders of one test run; the writable ones share the run's disk-limited area."""
+
+    scratch: Path
+    results: Path
+    config: Path
+    home: Path
+    tmp: Path
+
+    @classmethod
+    def prepare(cls, ctx: ToolContext, area: Path) -> RunFolders:
+        """Copy the submission to scratch and hand the writable folders to the sandbox."""
+        paths = cls(
+            area / "submission",
+            area / "results",
+            ctx.work_dir / "config",
+            area / "home",
+            area / "tmp",
+        )
+        # Tests may rewrite files; the static tools keep reading the pristine copy.
+        shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+        for folder in (paths.results, paths.config, paths.home, paths.tmp, paths.project):
+            folder.mkdir()
+        for folder in (*paths.writable(), paths.project):
+            ctx.sandbox.own(folder)
+        return paths
+
+    def writable(self) -> tuple[Path, ...]:
+        """Every folder the candidate's code may write to."""
+        return (self.scratch, self.results, self.home, self.tmp)
+
+    @property
+    def project(self) -> Path:
+        """Where the submission itself is installed when its tests need that (inside the
+        disk-limited area, like everything its build writes)."""
+        return self.home.parent / "project"
+
+    def restore_pristine(self, ws: Workspace) -> None:
+        """Empty every folder the tests could write to, then put back the pristine copies
+        of the files coverage reports on (the non-test Python files) in scratch."""
+        for folder in self.writable():
+            remove_tree(folder)
+        for measured in ws.source_files:
+            target = self.scratch / measured
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ws.root / measured, target, follow_symlinks=False)
+
+    def write_ini(self, ctx: ToolContext, extra_paths: tuple[Path, ...] = ()) -> str:
+        """grader's pytest.ini, with the candidate's harmless settings carried over; returns
+        the import path, for the tests' own subprocesses."""
+        settings = pytest_settings.read(ctx.workspace)
+        ini = pytest_settings.ini(self.scratch, settings, extra_paths)
+        (self.config / "pytest.ini").write_text(ini, encoding="utf-8")
+        return ":".join(pytest_settings.import_paths(self.scratch, settings, extra_paths))
+
+
+def pytest_argv(
+    paths: RunFolders, ws: Workspace, limits: Limits, python: Path, *, own_env: bool
+) -> list[str]:
+    """pytest under coverage on the scratch copy, with grader's ini and a per-test timeout;
+    ``own_env`` when it runs in the candidate's environment rather than grader's."""
+    scratch = paths.scratch
+    # In the candidate's environment the declared plugins load themselves (pytest-timeout
+    # included); in grader's own only pytest-timeout is loaded, explicitly.
+    timeout_plugin = [] if own_env else ["-p", "pytest_timeout"]
+    return [
+        str(python),
+        "-I",
+        "-m",
+        "coverage",
+        "run",
+        *coverage_options(scratch, paths.results / ".coverage", (*ws.test_files, *ws.excluded)),
+        "-m",
+        "pytest",
+        "-c",
+        str(paths.config / "pytest.ini"),
+        f"--rootdir={scratch}",
+        "-p",
+        "no:cacheprovider",
+        # One test module that fails to import (a missing dependency) must not hide the
+        # results of every other module: it counts as an error, the rest still run.
+        "--continue-on-collection-errors",
+        *timeout_plugin,
+        f"--timeout={limits.per_test_s:g}",
+        f"--junitxml={paths.results / 'junit.xml'}",
+        "-q",
+        *[f"--ignore={scratch / path}" for path in ws.excluded],
+        "--",
+        str(scratch),
+    ]
+
+
+def pytest_environment(paths: RunFolders, python: Path, *, own_env: bool) -> dict[str, str]:
+    """The test run's environment variables: only what pytest needs, HOME and TMPDIR in
+    the run's own folders; plugins not auto-loaded outside the candidate's environment."""
+    autoload = {} if own_env else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return {
+        **autoload,
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(paths.home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": SANDBOX_TMP,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def take_result(results: Path, name: str, private: Path, limit: int) -> Path | None:
+    """Copy a result file out of the candidate-writable folder, safely.
+
+    The candidate's process could have replaced it with a link to a host file, a FIFO or
+    a huge file: it is opened without following links, must be a regular file under
+    ``limit`` bytes, and is copied to a folder the candidate never saw.
+    """
+    try:
+        fd = os.open(results / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        target = private / name
+        target.write_bytes(stream.read(limit + 1)[:limit])
+    return target
