@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, SAMPLES, git, make_repo
 
-from grader.acquire.source import copy_working_tree, working_tree
+from grader.acquire.work_tree import copy_working_tree, working_tree
 from grader.cli import main
 from grader.workflows.preview import DEFAULT_OUT, report_folder
 

@@ -1,8 +1,9 @@
 """Stage 1, acquire: a submission from a git URL, folder or archive into a private copy.
 
-Owns getting the submission (source: clone at a ref or deadline, unpack an archive
-safely, copy a work tree), the inventory of what it holds (workspace: which files are
-code, tests, configuration, which cannot be parsed) and its git history (history).
+Owns getting the submission (source: the entry point; clone at a ref or deadline; archive:
+unpacking safely; work_tree: a work tree as it is now, for preview; git: the locked-down
+git runner; limits), the inventory of what it holds (workspace: which files are code,
+tests, configuration, migrations, which cannot be parsed) and its git history (history).
 
 May import: grader.core.
 """

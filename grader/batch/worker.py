@@ -32,7 +32,7 @@ from grader.core.models import Audience
 from grader.environment.cache import EnvironmentCache, default_cache_dir
 from grader.pipeline import GradeOptions, grade
 from grader.render import Format, write_reports
-from grader.render.html import SourceFiles
+from grader.render.highlight import SourceFiles
 from grader.sandbox.bubblewrap import Limits
 
 JOB_FILE = "job.json"

@@ -1,11 +1,13 @@
 """Stage 2, environment: what the candidate's tests need installed, and installing it.
 
-Owns reading the declarations (requirements, lock files and their export with the
-packaging tool itself: lock_export), resolving them against grader's runners
-(resolution), interpreters, uv, pure-Python source builds in the sandbox (sdists), the
-cache of built environments (cache), installing the project itself (project_install),
-the candidate's pytest settings (pytest_settings) and the whole test environment a tool
-asks for (test_environment, with context: what it needs from the grade).
+Owns reading the declarations (requirements: the entry point and the order of formats;
+requirement_files, lock_files, packaging_declarations, poetry_declarations, with
+requirement_entries shared by them; lock_export runs the packaging tool itself),
+resolving them against grader's runners (resolution), interpreters, uv, pure-Python
+source builds in the sandbox (sdists), the cache of built environments (cache),
+installing the project itself (project_install), the candidate's pytest settings
+(pytest_settings), which modules the code imports (imports) and the whole test
+environment a tool asks for (test_environment, with context: what it needs from a grade).
 
 May import: grader.core, grader.acquire, grader.sandbox.
 """

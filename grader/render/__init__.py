@@ -20,6 +20,7 @@ from typing import assert_never
 from grader.core.errors import OutputError
 from grader.core.models import BatchResult, Report
 from grader.render import html, json_report, leaderboard, markdown, results, sarif
+from grader.render.highlight import SourceText
 
 
 class Format(StrEnum):
@@ -36,7 +37,7 @@ DEFAULT_FORMATS = (Format.HTML, Format.JSON, Format.MD)
 
 
 def renderer(
-    fmt: Format, sources: html.SourceText | None = None
+    fmt: Format, sources: SourceText | None = None
 ) -> tuple[str, Callable[[Report], str]]:
     """File name and render function of a format (``sources``: see ``html.view``)."""
     match fmt:
@@ -92,7 +93,7 @@ def write_reports(
     report: Report,
     out_dir: Path,
     formats: Sequence[Format],
-    sources: html.SourceText | None = None,
+    sources: SourceText | None = None,
 ) -> list[Path]:
     """Render every format in memory, then write each file to a temp name and rename it.
 

@@ -17,13 +17,9 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from grader.acquire.source import (
-    NOT_A_REPOSITORY,
-    WorkingTree,
-    copy_working_tree,
-    run_git,
-    working_tree,
-)
+from grader.acquire.git import run_git
+from grader.acquire.source import NOT_A_REPOSITORY
+from grader.acquire.work_tree import WorkingTree, copy_working_tree, working_tree
 from grader.acquire.workspace import remove_tree
 from grader.core.errors import AcquireError
 from grader.core.models import Report
