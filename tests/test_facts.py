@@ -233,11 +233,38 @@ def test_only_signals_to_the_test_process_itself_count_as_tampering(
         ('config = {"password": "hunter22"}', True),
         ('connect(token="ghp_abcdefghijklmnopqrstuvwxyz0123456789")', True),
         ('aws = "AKIAIOSFODNN7EXAMPLE"', True),
+        # found by their providers' formats, wherever they stand
+        (
+            'GH = "github_pat_11ABCDEFG0123456789_'
+            'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV12"',
+            True,
+        ),
+        ('maps = "AIzaSyA1234567890abcdefghijklmnopqrstuv"', True),
+        ('HF = "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"', True),
+        ('client = Client("sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghij")', True),
+        (
+            'HOOK = "https://hooks.slack.com/services/T0ABCDEFG/B0ABCDEFG/abcdefghijklmnopqrstuvwx"',
+            True,
+        ),
+        ('DB = "postgresql://admin:S3cr3t@db.example.com:5432/prod"', True),
+        (
+            'headers = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
+            'eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"}',
+            True,
+        ),
+        # settings constants and placeholders are not credentials
         ('API_KEY = os.environ["API_KEY"]', False),
         ('PASSWORD = ""', False),
         ('token = "${TOKEN}"', False),
         ('password_field = "changeme"', False),
         ('greeting = "hello world, nothing secret"', False),
+        ('TOKEN_TYPE_CLAIM = "token_type"', False),
+        ('AUTH_TOKEN_CLASSES = ("rest_framework_simplejwt.tokens.AccessToken",)', False),
+        ('data = {"access_token": token, "token_type": "bearer"}', False),
+        ('oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")', False),
+        ('password_hash_scheme = "bcrypt"', False),
+        ('DEV_DB = "postgresql://postgres:postgres@localhost:5432/test"', False),
+        ('SECRET_KEY_FALLBACK_SETTING = "SECRET_KEY"', False),
     ],
 )
 def test_hardcoded_secrets_are_found_and_never_repeated(
@@ -246,8 +273,48 @@ def test_hardcoded_secrets_are_found_and_never_repeated(
     result = _facts(tmp_path / "s", {"app.py": f"import os\n{line}\n", "tests/test_x.py": line})
     secrets = [f for f in result.findings if f.rule_id == "hardcoded-secret"]
     assert len(secrets) == int(flagged)  # the test file's copy is never counted
+    assert _metrics(result)["security.hardcoded_secrets"] == int(flagged)
     for finding in secrets:
         assert "51HdF3k2" not in finding.message and "hunter22" not in finding.message
+
+
+def test_a_development_secret_key_is_charged_lightly_not_as_a_credential(
+    tmp_path: Path,
+) -> None:
+    line = 'SECRET_KEY = "django-insecure-3x!q9v@k#2m$w8z&r5t^y1u*i0o(p)l-a+s=d"'
+    result = _facts(tmp_path / "s", {"settings.py": line + "\n"})
+    metrics = _metrics(result)
+    assert metrics["security.hardcoded_secrets"] == 0
+    assert metrics["security.development_secrets"] == 1
+    assert [f.rule_id for f in result.findings if "secret" in f.rule_id] == ["development-secret"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".env", "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"),
+        ("config/settings.yaml", "database:\n  password: Xk82!pq_Lm04zR\n"),
+        ("appsettings.json", '{"api_key": "Xk82pqLm04zRt7Yv", "debug": true}\n'),
+        (
+            "analysis.ipynb",
+            '{"cells": [{"cell_type": "code", "source": ["print(key)"], "outputs": [{"text": '
+            '["sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghij"]}]}]}\n',
+        ),
+    ],
+)
+def test_secrets_are_found_in_configuration_and_notebook_outputs(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", name: text})
+    found = [f for f in result.findings if f.rule_id == "hardcoded-secret"]
+    assert [f.location.path for f in found] == [name]
+    assert "Xk82" not in found[0].message
+
+
+def test_an_example_settings_file_of_placeholders_holds_no_secret(tmp_path: Path) -> None:
+    example = "SECRET_KEY=change-me\nDB_PASSWORD=\nAPI_KEY=your-api-key\nTOKEN=<token>\n"
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", ".env.example": example})
+    assert _metrics(result)["security.hardcoded_secrets"] == 0
 
 
 def test_results_rewritten_after_pytest_are_flagged(tmp_path: Path) -> None:

@@ -255,6 +255,7 @@ def recount(
         "observability.prints": _count(kept, "facts", "print-call"),
         "suppressions.count": _count(kept, "facts", "suppression"),
         "security.hardcoded_secrets": _count(kept, "facts", "hardcoded-secret"),
+        "security.development_secrets": _count(kept, "facts", "development-secret"),
         **{m.name: m.value for m in bandit.metrics_of(bandit_findings)},
         "code.sloc": code,
         "code.test_sloc": tests,

@@ -36,9 +36,7 @@ DEFAULT_FORMATS = (Format.HTML, Format.JSON, Format.MD)
 """What --format gives when not set; SARIF is for code scanning and asked for by name."""
 
 
-def renderer(
-    fmt: Format, sources: SourceText | None = None
-) -> tuple[str, Callable[[Report], str]]:
+def renderer(fmt: Format, sources: SourceText | None = None) -> tuple[str, Callable[[Report], str]]:
     """File name and render function of a format (``sources``: see ``html.view``)."""
     match fmt:
         case Format.HTML:

@@ -19,7 +19,7 @@ MAX_SNIPPET_LINE = 300
 SNIPPETS_PER_CRITERION = 10
 
 # Findings whose line holds a credential: the line never reaches a snippet unredacted.
-_CREDENTIAL_RULES = frozenset({"hardcoded-secret", "B105", "B106", "B107"})
+_CREDENTIAL_RULES = frozenset({"hardcoded-secret", "development-secret", "B105", "B106", "B107"})
 _STRING_LITERAL = re.compile(r"""(?P<q>["'])(?:(?!(?P=q)).){4,}(?P=q)""")
 
 

@@ -51,6 +51,7 @@ class CodeTally:
     tests_without_assert: int = 0
     outcome_hooks: int = 0
     secrets: int = 0
+    development_secrets: int = 0
     suppressions: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
 
@@ -204,10 +205,6 @@ def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
 def _file_facts(relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool) -> None:
     facts = _test_facts if in_tests else _code_facts
     facts(relative, tree, tally)
-    if not in_tests:  # tests hold fake credentials on purpose
-        found = suspicious.secrets(relative, tree)
-        tally.secrets += len(found)
-        tally.findings += found
     tampering, counted = suspicious.tampering(relative, tree, in_tests)
     tally.outcome_hooks += counted
     tally.findings += tampering

@@ -21,7 +21,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import requirements
-from grader.tools import newer_syntax, repository_files
+from grader.tools import newer_syntax, repository_files, secrets
 from grader.tools.base import ToolContext, percent
 from grader.tools.code_facts import CodeTally, read_code
 from grader.tools.newer_syntax import NewerSyntax
@@ -63,7 +63,14 @@ class Facts:
         MetricSpec("safety.outside_symlinks", "links", "Symlinks pointing outside the submission."),
         MetricSpec("code.unparsable_files", "files", "Python files no tool can parse."),
         MetricSpec(
-            "security.hardcoded_secrets", "secrets", "Credentials written into non-test code."
+            "security.hardcoded_secrets",
+            "secrets",
+            "Live-looking credentials committed in code or configuration (tests left out).",
+        ),
+        MetricSpec(
+            "security.development_secrets",
+            "secrets",
+            "Secrets committed with a value that says it is for development only.",
         ),
     )
 
@@ -77,6 +84,12 @@ class Facts:
         ws = ctx.workspace
         newer = newer_syntax.find(ctx, requirements.read(ws).requires_python)
         tally = read_code(ws, newer)
+        for found in secrets.scan(ws):
+            tally.findings.append(secrets.finding(found))
+            if found.development:
+                tally.development_secrets += 1
+            else:
+                tally.secrets += 1
         readme, missing = readme_score(ws)
         if missing:
             tally.findings.append(
@@ -132,6 +145,7 @@ def _code_metrics(tally: CodeTally) -> tuple[Metric, ...]:
         Metric("observability.logging", _flag(tally.uses_logging), "%", "facts"),
         Metric("tests.outcome_tampering", tally.outcome_hooks, "places", "facts"),
         Metric("security.hardcoded_secrets", tally.secrets, "secrets", "facts"),
+        Metric("security.development_secrets", tally.development_secrets, "secrets", "facts"),
         Metric(
             "tests.without_assert_share",
             percent(tally.tests_without_assert, tally.tests),

@@ -1,27 +1,13 @@
-"""Code that should worry a reviewer: credentials in the source, and test code that can
-forge the results grader reads. Part of the facts tool; every walk is iterative and
-nothing here recurses over the syntax tree.
+"""Test code that can forge the results grader reads. Part of the facts tool; every walk
+is iterative and nothing here recurses over the syntax tree. (Credentials: secrets.py.)
 """
 
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from grader.core.models import Finding, Location, Severity
-
-SECRET_NAME = re.compile(
-    r"(?i)(api[_-]?key|secret|token|passw(or)?d|pwd|private[_-]?key|access[_-]?key|credential)"
-)
-SECRET_VALUE = re.compile(
-    r"sk-(live|proj|ant)?[-_]?[A-Za-z0-9]{16,}|sk_live_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-)
-PLACEHOLDER = re.compile(
-    r"(?i)^(|x+|\*+|changeme|change-me|example|dummy|test|none|null|todo)$|[<${]"
-)
-MIN_SECRET_LENGTH = 6
 
 # pytest hooks that can change what a test run reports, and calls that end it early.
 OUTCOME_HOOKS = frozenset(
@@ -73,71 +59,10 @@ def target_name(target: ast.expr) -> str:
     return ""
 
 
-def _string(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _assigned(node: ast.Assign | ast.AnnAssign) -> Iterator[tuple[str, str]]:
-    value = _string(node.value)
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    if value is not None:
-        yield from ((target_name(t), value) for t in targets)
-
-
-def _keyword(node: ast.keyword) -> Iterator[tuple[str, str]]:
-    value = _string(node.value)
-    if value is not None and node.arg:
-        yield node.arg, value
-
-
-def _entries(node: ast.Dict) -> Iterator[tuple[str, str]]:
-    for key, item in zip(node.keys, node.values, strict=True):
-        name, text = _string(key), _string(item)
-        if name is not None and text is not None:
-            yield name, text
-
-
-def _bound_strings(node: ast.AST) -> Iterator[tuple[str, str]]:
-    """(name, literal) pairs a node binds: assignments, keyword arguments, dict entries."""
-    if isinstance(node, ast.Assign | ast.AnnAssign):
-        yield from _assigned(node)
-    elif isinstance(node, ast.keyword):
-        yield from _keyword(node)
-    elif isinstance(node, ast.Dict):
-        yield from _entries(node)
-
-
-def _looks_secret(name: str, value: str) -> bool:
-    if SECRET_VALUE.search(value):
-        return True
-    named = bool(SECRET_NAME.search(name))
-    return named and len(value) >= MIN_SECRET_LENGTH and not PLACEHOLDER.search(value.strip())
-
-
 def _finding(rule: str, relative: str, node: ast.AST, message: str, severity: Severity) -> Finding:
     return Finding(
         "facts", rule, message, severity, Location(relative, getattr(node, "lineno", None))
     )
-
-
-def secrets(relative: str, tree: ast.Module) -> list[Finding]:
-    """Credentials written into the code. The value itself never reaches the report."""
-    return [
-        _finding(
-            "hardcoded-secret",
-            relative,
-            node,
-            f"{name[:60]} holds what looks like a credential "
-            f"({value[:3]}… ({len(value)} characters)): "
-            "read it from the environment or a secret store",
-            Severity.HIGH,
-        )
-        for node in ast.walk(tree)
-        for name, value in _bound_strings(node)
-        if _looks_secret(name, value)
-    ]
 
 
 def _targets_itself(target: ast.expr) -> bool:

@@ -1,0 +1,185 @@
+"""Credentials committed with the submission: found by detect-secrets, kept only when a
+reviewer would call them credentials. Part of the facts tool.
+
+detect-secrets (Yelp's detector, with a plugin per provider and filters for templated,
+sequential and indirect values) reads every file a secret is usually committed in: code,
+``.env`` files, YAML, JSON, TOML, ini files and notebooks (outputs included). Its keyword
+plugin also fires on settings constants (``password_hash_scheme = "bcrypt"``), so what it
+finds is judged once more before it costs points:
+
+- a provider's token (AWS, GitHub, Slack, Stripe, OpenAI, a private key, a JWT, and the
+  prefixes listed in PROVIDER_TOKENS) is a credential wherever it stands;
+- a value under a secret-sounding name is one only when it could be a credential: not a
+  word, an identifier, a dotted path, a URL path or a placeholder;
+- a password in a URL is one unless it is a well-known development default;
+- a value that says it is for development (``django-insecure-...``) is charged lightly,
+  never capped.
+
+Test files are left out: they hold fake credentials on purpose. The value itself never
+reaches the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from detect_secrets.core.scan import scan_file
+from detect_secrets.settings import default_settings
+
+from grader.acquire.workspace import Workspace
+from grader.core.models import Finding, Location, Severity
+
+CREDENTIAL_RULE = "hardcoded-secret"
+DEVELOPMENT_RULE = "development-secret"
+MAX_SCANNED_BYTES = 1_000_000
+MAX_SCANNED_FILES = 2_000
+
+SCANNED_SUFFIXES = frozenset(
+    {".py", ".ipynb", ".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".sh"}
+)
+# .env, .env.local, prod.env, .env.example (a real-looking key in an example still leaks)
+_ENV_FILE = re.compile(r"(^|\.)env($|\.)|\.env$", re.IGNORECASE)
+
+# Providers' token formats detect-secrets 1.5 does not know.
+PROVIDER_TOKENS = (
+    ("GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("OpenAI or Anthropic key", re.compile(r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{32,}")),
+)
+# detect-secrets types that name a provider's credential: a credential wherever it stands.
+_PROVIDER_TYPES = frozenset(
+    {
+        "Artifactory Credentials", "AWS Access Key", "Azure Storage Account access key",
+        "Cloudant Credentials", "Discord Bot Token", "GitHub Token", "GitLab Token",
+        "IBM Cloud IAM Key", "IBM COS HMAC Credentials", "JSON Web Token", "Mailchimp Access Key",
+        "NPM tokens", "OpenAI Token", "Private Key", "PyPI Token", "SendGrid API Key",
+        "Slack Token", "SoftLayer Credentials", "Square OAuth Secret", "Stripe Access Key",
+        "Telegram Bot Token", "Twilio API Key",
+    }
+)  # fmt: skip
+_KEYWORD = "Secret Keyword"
+_BASIC_AUTH = "Basic Auth Credentials"
+
+# What a settings constant looks like: words of letters joined by "_", "." or "-"
+# (bearer, token_type, rest_framework.tokens.AccessToken), a URL path, a file path. A
+# digit or a symbol among letters is what a password or key has and a name has not.
+_NOT_A_CREDENTIAL = re.compile(r"[A-Za-z]+(?:[._-][A-Za-z]+)*|/[\w/.{}:-]*|[\w.-]+/[\w./-]+")
+_PLACEHOLDER = re.compile(
+    r"(?i)^(x+|\*+|\.+|-+|<.*>|\{\{.*\}\}|\$\{?\w+\}?|%\(.*\)s"
+    r"|change[-_ ]?me|changeit|example|dummy|placeholder|secret|password|test|none|null|todo"
+    r"|your[-_ ].*|replace[-_ ].*|insert[-_ ].*|put[-_ ].*)$"
+)
+_DEVELOPMENT = re.compile(r"(?i)insecure|^dev[-_]|[-_]dev$|not[-_]for[-_]prod|local[-_]only")
+DEVELOPMENT_PASSWORDS = frozenset(
+    {"postgres", "password", "pass", "admin", "root", "secret", "example", "changeme",
+     "test", "user", "mysql", "guest", "redis", "dev", "local"}
+)  # fmt: skip
+MIN_CREDENTIAL_LENGTH = 6
+
+
+@dataclass(frozen=True)
+class Found:
+    """One credential in one file, judged."""
+
+    path: str
+    line: int
+    kind: str
+    value_length: int
+    development: bool
+
+
+def scanned_files(ws: Workspace) -> list[str]:
+    """Files that hold code or configuration, tests left out, within the scan's budget."""
+    tests = set(ws.test_files)
+    wanted = []
+    for relative in ws.files:
+        name = PurePosixPath(relative).name
+        suffix = PurePosixPath(relative).suffix.lower()
+        if relative in tests or not (suffix in SCANNED_SUFFIXES or _ENV_FILE.search(name)):
+            continue
+        path = ws.path(relative)
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_SCANNED_BYTES:
+                continue
+        except OSError:
+            continue
+        wanted.append(relative)
+    return wanted[:MAX_SCANNED_FILES]
+
+
+def _credential_value(value: str) -> bool:
+    value = value.strip().strip("'\"")
+    return (
+        len(value) >= MIN_CREDENTIAL_LENGTH
+        and not _NOT_A_CREDENTIAL.fullmatch(value)
+        and not _PLACEHOLDER.match(value)
+    )
+
+
+def judge(kind: str, value: str) -> bool | None:
+    """Whether a detect-secrets hit is a credential: True, a development value (False),
+    or not a credential at all (None)."""
+    if kind in _PROVIDER_TYPES:
+        return True
+    if kind == _BASIC_AUTH:
+        return None if value.lower() in DEVELOPMENT_PASSWORDS else True
+    if kind == _KEYWORD and _credential_value(value):
+        return not _DEVELOPMENT.search(value)
+    return None  # bare high-entropy strings: hashes, ids and fixtures far more often
+
+
+def _provider_tokens(ws: Workspace, relative: str) -> Iterator[Found]:
+    try:
+        text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        for kind, pattern in PROVIDER_TOKENS:
+            match = pattern.search(line)
+            if match:
+                yield Found(relative, number, kind, len(match.group(0)), development=False)
+
+
+def _detected(ws: Workspace, relative: str) -> Iterator[Found]:
+    for hit in scan_file(str(ws.path(relative))):
+        value = hit.secret_value or ""
+        verdict = judge(hit.type, value)
+        if verdict is not None:
+            yield Found(relative, hit.line_number, hit.type, len(value), not verdict)
+
+
+def scan(ws: Workspace) -> list[Found]:
+    """Every credential in the submission's code and configuration, one per line."""
+    found: dict[tuple[str, int], Found] = {}
+    with default_settings():
+        for relative in scanned_files(ws):
+            for item in (*_provider_tokens(ws, relative), *_detected(ws, relative)):
+                key = (item.path, item.line)
+                if key not in found or found[key].development:
+                    found[key] = item
+    return sorted(found.values(), key=lambda f: (f.path, f.line))
+
+
+def finding(item: Found) -> Finding:
+    """The report's line for a credential: what kind, how long, never the value."""
+    if item.development:
+        return Finding(
+            "facts",
+            DEVELOPMENT_RULE,
+            f"a development secret ({item.kind.lower()}, {item.value_length} characters) is "
+            "committed: fine on a laptop, but the settings have no way to take a real one",
+            Severity.LOW,
+            Location(item.path, item.line),
+        )
+    return Finding(
+        "facts",
+        CREDENTIAL_RULE,
+        f"what looks like a live credential ({item.kind}, {item.value_length} characters) is "
+        "committed: read it from the environment or a secret store, and revoke it",
+        Severity.HIGH,
+        Location(item.path, item.line),
+    )
