@@ -13,6 +13,7 @@ from grader.core.models import ToolResult
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.facts import Facts
+from grader.tools.readme import README_SECTIONS
 
 
 def _facts(root: Path, files: dict[str, str | bytes]) -> ToolResult:
@@ -141,6 +142,48 @@ def test_readme_headings_in_restructuredtext_and_markdown(
 ) -> None:
     metrics = _metrics(_facts(tmp_path / "s", {"app.py": "x = 1\n", name: readme}))
     assert metrics["docs.readme_sections"] == found
+
+
+_NO_DEPLOY = ["deployment"]
+_LAST_THREE = ["testing", "design", "deployment"]
+_ENGLISH = "# Shop\n\n## Installation\n\n## Running the app\n\n## Tests\n\n## Design\n"
+
+
+@pytest.mark.parametrize(
+    ("readme", "missing"),
+    [
+        (_ENGLISH, ["deployment"]),
+        # the same sections in other languages score like the English README
+        ("# Tienda\n\n## Instalación\n\n## Ejecución\n\n## Pruebas\n\n## Diseño\n", ["deployment"]),
+        ("# Loja\n\n## Instalação\n\n## Execução\n\n## Testes\n\n## Arquitetura\n", ["deployment"]),
+        ("# Магазин\n\n## Установка\n\n## Запуск\n\n## Тесты\n\n## Архитектура\n", ["deployment"]),
+        (
+            "# Shop\n\n## Installation\n\n## Verwendung\n\n## Tests\n\n## Architektur\n",
+            ["deployment"],
+        ),
+        # CommonMark's headings, not a line starting with #
+        (
+            "#1 priority: install it\n\n   ## Usage\n",
+            ["installation", "testing", "design", "deployment"],
+        ),
+        (
+            "<h2>Installation</h2>\n\n<h3 align='left'>Tests</h3>\n",
+            ["usage", "design", "deployment"],
+        ),
+        ("<!--\n## Installation\n## Tests\n-->\n# Shop\n", list(README_SECTIONS)),
+        ("````md\n```\n## Installation\n```\n````\n# Shop\n", list(README_SECTIONS)),
+        # whole words: "Latest" is not "test", "Infrastructure" is not "structure"
+        ("## Latest changes\n\n## Infrastructure notes\n", list(README_SECTIONS)),
+    ],
+)
+def test_readme_sections_are_read_from_commonmark_headings_in_several_languages(
+    tmp_path: Path, readme: str, missing: list[str]
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", "README.md": readme})
+    expected = 100.0 * (len(README_SECTIONS) - len(missing)) / len(README_SECTIONS)
+    assert _metrics(result)["docs.readme_sections"] == expected
+    found = [f.message for f in result.findings if f.rule_id == "readme-missing-sections"]
+    assert found == ([f"README lacks a section on: {', '.join(missing)}"] if missing else [])
 
 
 def test_repository_facts(tmp_path: Path) -> None:
