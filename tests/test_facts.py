@@ -414,3 +414,35 @@ def test_syntax_of_a_newer_python_the_submission_asks_for_is_not_charged(
     assert bool(result.warnings) == bool(excused)
     if excused:
         assert "use Python 3.12 syntax" in result.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("files", "artifacts"),
+    [
+        (  # 65 byte-code files in three caches are three findings, not 65
+            {
+                **{f"app/__pycache__/m{i}.cpython-311.pyc": b"\0" for i in range(30)},
+                **{f"app/api/__pycache__/m{i}.cpython-311.pyc": b"\0" for i in range(30)},
+                **{f"tests/__pycache__/t{i}.pyc": b"\0" for i in range(5)},
+            },
+            ["app/__pycache__", "app/api/__pycache__", "tests/__pycache__"],
+        ),
+        (
+            {"venv/pyvenv.cfg": "home = /usr/bin\n", "venv/lib/python3.11/site.py": "x = 1\n"},
+            ["venv"],
+        ),
+        ({"pyenv/pyvenv.cfg": "home = /usr/bin\n"}, ["pyenv"]),  # found by its pyvenv.cfg
+        ({"db.sqlite3": b"SQLite format 3\0", ".DS_Store": b"\0"}, [".DS_Store", "db.sqlite3"]),
+        ({".env": "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"}, [".env"]),
+        # what belongs in a repository
+        ({".env.example": "DB_PASSWORD=\n", ".env": "# fill me in\n"}, []),
+        ({"env/settings.toml": "debug = true\n", "docs/index.md": "# Docs\n"}, []),
+    ],
+)
+def test_committed_artifacts_are_charged_once_per_folder_with_their_paths(
+    tmp_path: Path, files: dict[str, str | bytes], artifacts: list[str]
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", **files})
+    found = sorted(f.location.path for f in result.findings if f.rule_id == "committed-artifact")
+    assert found == sorted(artifacts)
+    assert _metrics(result)["repository.committed_artifacts"] == len(artifacts)

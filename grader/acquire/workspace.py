@@ -112,6 +112,9 @@ class Workspace:
     """Files whose names are not UTF-8 (shown escaped): reported, never analysed."""
     unparsable: tuple[tuple[str, str], ...] = ()
     """Python files no tool can analyse, with the reason: reported, kept from the tools."""
+    unentered: tuple[str, ...] = ()
+    """Folders the inventory did not look into: caches, virtual environments, build
+    output, hidden folders (their names tell what they hold)."""
     migrations: tuple[str, ...] = ()
     """Database migrations (Django's, Alembic's): written by a tool, not designed by the
     candidate, so type checking and complexity leave them out and say so."""
@@ -180,6 +183,7 @@ class _Walk:
     outside: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     undecodable: list[str] = field(default_factory=list)
+    unentered: list[str] = field(default_factory=list)
 
     def keep(self, path: Path, *, is_dir: bool = False) -> bool:
         """Record symlinks and exclusions; True for entries to look into."""
@@ -199,7 +203,11 @@ class _Walk:
 
     def descend(self, entry: os.DirEntry[str]) -> bool:
         """Whether to look inside a folder (symlinks to folders are never entered)."""
-        return not _skip_dir(entry.name) and self.keep(Path(entry.path), is_dir=True)
+        if _skip_dir(entry.name):
+            if entry.name != ".git" and not entry.is_symlink():
+                self.unentered.append(Path(entry.path).relative_to(self.root).as_posix())
+            return False
+        return self.keep(Path(entry.path), is_dir=True)
 
     def run(self) -> None:
         for _, entries in walk_tree(self.root, self.descend):
@@ -254,6 +262,7 @@ def inventory(root: Path, exclude: tuple[str, ...] = ()) -> Workspace:
         excluded=tuple(walk.skipped),
         undecodable=tuple(walk.undecodable),
         migrations=migration_files(python_files),
+        unentered=tuple(walk.unentered),
     )
 
 

@@ -21,7 +21,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import requirements
-from grader.tools import newer_syntax, repository_files, secrets
+from grader.tools import hygiene, newer_syntax, repository_files, secrets
 from grader.tools.base import ToolContext, percent
 from grader.tools.code_facts import CodeTally, read_code
 from grader.tools.newer_syntax import NewerSyntax
@@ -68,6 +68,11 @@ class Facts:
             "Live-looking credentials committed in code or configuration (tests left out).",
         ),
         MetricSpec(
+            "repository.committed_artifacts",
+            "paths",
+            "Caches, virtual environments, local databases and filled-in .env files committed.",
+        ),
+        MetricSpec(
             "security.development_secrets",
             "secrets",
             "Secrets committed with a value that says it is for development only.",
@@ -84,6 +89,8 @@ class Facts:
         ws = ctx.workspace
         newer = newer_syntax.find(ctx, requirements.read(ws).requires_python)
         tally = read_code(ws, newer)
+        artifacts = hygiene.committed_artifacts(ws)
+        tally.findings += [hygiene.finding(a) for a in artifacts]
         for found in secrets.scan(ws):
             tally.findings.append(secrets.finding(found))
             if found.development:
@@ -107,6 +114,7 @@ class Facts:
             notes.append(f"suppression comments: {counts}")
         metrics = (
             *_code_metrics(tally),
+            Metric("repository.committed_artifacts", len(artifacts), "paths", self.name),
             Metric("docs.readme_sections", readme, "%", self.name),
             *_repository_metrics(ws, newer),
         )
