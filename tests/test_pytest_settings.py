@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.acquire.workspace import inventory
+from grader.acquire.workspace import inventory, screen
 from grader.environment import pytest_settings
 
 
@@ -152,3 +152,28 @@ def test_folders_manage_py_puts_on_sys_path_are_import_paths(tmp_path: Path) -> 
     )
     assert settings.pythonpath == ("backend/apps", "backend")
     assert settings.get("DJANGO_SETTINGS_MODULE") == ("config.settings",)
+
+
+def test_test_modules_named_outside_the_defaults_are_found_and_collected_by_name(
+    tmp_path: Path,
+) -> None:
+    tests = "import pytest\n\ndef test_parse():\n    assert 1 + 1 == 2\n"
+    unittest_style = (
+        "import unittest\n\nclass ParserChecks(unittest.TestCase):\n"
+        "    def test_empty(self):\n        self.assertEqual([], [])\n"
+    )
+    helper = "def test_connection(url):\n    return url.startswith('http')\n"  # app code
+    for name, text in {
+        "parser.py": "x = 1\n",
+        "tests_parser.py": tests,
+        "checks/parser_checks.py": unittest_style,
+        "net.py": helper,
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    workspace = screen(inventory(tmp_path))
+    assert set(workspace.tests_by_content) == {"checks/parser_checks.py", "tests_parser.py"}
+    assert set(workspace.test_files) == {"checks/parser_checks.py", "tests_parser.py"}
+    assert "net.py" in workspace.source_files and "tests_parser.py" not in workspace.source_files
+    patterns = _ini(tmp_path, pytest_settings.read(workspace))["python_files"].split()
+    assert {"tests_parser.py", "parser_checks.py"} <= set(patterns)

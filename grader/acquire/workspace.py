@@ -112,6 +112,9 @@ class Workspace:
     """Files whose names are not UTF-8 (shown escaped): reported, never analysed."""
     unparsable: tuple[tuple[str, str], ...] = ()
     """Python files no tool can analyse, with the reason: reported, kept from the tools."""
+    tests_by_content: tuple[str, ...] = ()
+    """Test modules named outside pytest's defaults, found by what they hold: counted as
+    tests, and collected by name."""
     unentered: tuple[str, ...] = ()
     """Folders the inventory did not look into: caches, virtual environments, build
     output, hidden folders (their names tell what they hold)."""
@@ -276,34 +279,77 @@ def _nesting(tree: ast.AST) -> int:
     return deepest
 
 
-def _parse_problem(path: Path) -> str:
+def _parsed(path: Path) -> tuple[ast.Module | None, str]:
+    """The file's syntax tree, or None and why no tool can analyse it."""
     try:
         if path.stat().st_size > MAX_SOURCE_BYTES:
-            return f"larger than {MAX_SOURCE_BYTES // 1024} KB"
+            return None, f"larger than {MAX_SOURCE_BYTES // 1024} KB"
         tree = ast.parse(path.read_bytes())
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"not valid Python: {text[:200]}"
+        return None, f"not valid Python: {text[:200]}"
     if _nesting(tree) > MAX_NESTING:
-        return f"nested more than {MAX_NESTING} levels deep"
-    return ""
+        return None, f"nested more than {MAX_NESTING} levels deep"
+    return tree, ""
+
+
+_TEST_FRAMEWORKS = frozenset({"pytest", "unittest"})
+
+
+def _imports_a_test_framework(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if isinstance(node, ast.Import) and any(
+            a.name.split(".")[0] in _TEST_FRAMEWORKS for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in {
+            *_TEST_FRAMEWORKS,
+            "django",
+        }:
+            return True
+    return False
+
+
+def _defines_tests(tree: ast.Module) -> bool:
+    """Module-level ``test_*`` functions, or ``Test*`` / ``*TestCase`` classes with them."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+            "test"
+        ):
+            return True
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+            and item.name.startswith("test")
+            for item in node.body
+        ):
+            return True
+    return False
+
+
+def holds_tests(tree: ast.Module) -> bool:
+    """Whether a file is a test module by what it holds: tests, and a test framework."""
+    return _imports_a_test_framework(tree) and _defines_tests(tree)
 
 
 def screen(workspace: Workspace) -> Workspace:
-    """Keep files that crash parsers away from the tools.
+    """Keep files that crash parsers away from the tools, and find test modules that
+    pytest's default names miss (``tests_parser.py``, ``check_api.py``).
 
     A file the interpreter itself cannot parse, or nested so deep that analysers overflow
     their stacks on it, would otherwise make a whole tool fail and its metrics vanish
     from the score. It is reported instead, and the tools analyse everything else.
     """
-    problems = tuple(
-        (relative, problem)
-        for relative in workspace.python_files
-        if (problem := _parse_problem(workspace.root / relative))
-    )
-    if not problems:
-        return workspace
+    problems = []
+    named_otherwise = []
+    tests = set(workspace.test_files)
+    for relative in workspace.python_files:
+        tree, problem = _parsed(workspace.root / relative)
+        if problem:
+            problems.append((relative, problem))
+        elif tree is not None and relative not in tests and holds_tests(tree):
+            named_otherwise.append(relative)
     bad = {relative for relative, _ in problems}
+    tests |= set(named_otherwise)
 
     def keep(files: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(f for f in files if f not in bad)
@@ -311,9 +357,10 @@ def screen(workspace: Workspace) -> Workspace:
     return dataclasses.replace(
         workspace,
         python_files=keep(workspace.python_files),
-        test_files=keep(workspace.test_files),
-        source_files=keep(workspace.source_files),
-        unparsable=problems,
+        test_files=keep(tuple(f for f in workspace.python_files if f in tests)),
+        source_files=keep(tuple(f for f in workspace.python_files if f not in tests)),
+        unparsable=tuple(problems),
+        tests_by_content=tuple(named_otherwise),
     )
 
 

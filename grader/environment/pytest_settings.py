@@ -190,8 +190,11 @@ def read(ws: Workspace) -> Settings:
     values = [(key, _values(table[key])) for key in CARRIED_OVER if key in table]
     extra_paths = [p for v in _values(table.get("pythonpath", "")) for p in v.split()]
     pythonpath = [p for p in map(_inside, extra_paths) if p is not None]
-    if "python_files" in table:
-        values.append(("python_files", _values(table["python_files"])))
+    # Test modules named outside pytest's defaults (found by what they hold) are
+    # collected by name, so a suite in tests_parser.py is not a silent zero.
+    by_name = tuple(dict.fromkeys(PurePosixPath(f).name for f in ws.tests_by_content))
+    if "python_files" in table or by_name:
+        values.append(("python_files", (*_values(table.get("python_files", "")), *by_name)))
     # pytest's own defaults stay, so a candidate's pattern adds tests and never hides any.
     for key, default in (("python_classes", "Test"), ("python_functions", "test")):
         if key in table:
