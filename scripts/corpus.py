@@ -28,10 +28,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import corpus_figures  # noqa: E402
 
 from grader.core import proc  # noqa: E402
 
 MIRRORS_VARIABLE = "GRADER_CORPUS_MIRRORS"
+HALVES = ("dev", "check")
 GRADER = ROOT / ".venv" / "bin" / "grader"
 CLONE_TIMEOUT_S = 600.0
 # Environment builds, the test run (300 s by default) and the static tools, with room.
@@ -60,6 +64,8 @@ class CorpusRepo:
     tier: str  # "strong", "average" or "weak": a human judgement, not grader's
     tier_reason: str
     notes: str
+    has_tests: bool = True
+    half: str = "dev"  # "dev" is tuned on; "check" is only measured
 
     @property
     def slug(self) -> str:
@@ -90,9 +96,13 @@ def load_repos(path: Path) -> list[CorpusRepo]:
                 tier=entry["tier"],
                 tier_reason=entry["tier_reason"],
                 notes=entry.get("notes", ""),
+                has_tests=bool(entry.get("has_tests", True)),
+                half=str(entry.get("half", "dev")),
             )
         except KeyError as missing:
             raise ValueError(f"{path}: repo #{index + 1} has no {missing}") from None
+        if repo.half not in HALVES:
+            raise ValueError(f"{path}: {repo.name}: half must be one of {', '.join(HALVES)}")
         if len(repo.commit) != 40 or any(c not in "0123456789abcdef" for c in repo.commit):
             raise ValueError(f"{path}: {repo.name}: commit must be 40 lowercase hex digits")
         repos.append(repo)
@@ -276,6 +286,23 @@ def environment_row(outcome: Outcome) -> str:
     return f"| {repo.name} | {_cell(notes)} | {_cell(why_no_test_ran(outcome.report)) or '-'} |"
 
 
+def figures(outcomes: Sequence[Outcome]) -> str:
+    """The validity figures of each half present in ``outcomes``, then of all together."""
+    rows = [
+        corpus_figures.Row(o.repo.name, o.repo.tier, o.repo.has_tests, o.report) for o in outcomes
+    ]
+    halves = [h for h in HALVES if any(o.repo.half == h for o in outcomes)]
+    parts = []
+    for half in halves:
+        chosen = [row for row, o in zip(rows, outcomes, strict=True) if o.repo.half == half]
+        parts.append(f"### Half `{half}` ({len(chosen)} repositories)\n\n")
+        parts.append(corpus_figures.summary(chosen, CRITERIA))
+    if len(halves) > 1:
+        parts.append(f"### Both halves ({len(rows)} repositories)\n\n")
+        parts.append(corpus_figures.summary(rows, CRITERIA))
+    return "\n".join(parts)
+
+
 def table(outcomes: Iterable[Outcome]) -> str:
     """The Markdown tables for ``outcomes``: scores, then environments."""
     rows = list(outcomes)
@@ -303,6 +330,7 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=ROOT / "grader-corpus")
     parser.add_argument("--out", type=Path, help="write the table here instead of stdout")
     parser.add_argument("--only", nargs="+", default=[], help="grade only these owner/names")
+    parser.add_argument("--half", choices=HALVES, help="grade only this half of the corpus")
     parser.add_argument(
         "--no-grade", action="store_true", help="tabulate the reports already in --work"
     )
@@ -319,6 +347,8 @@ def main(argv: Sequence[str]) -> int:
         return 2
     if args.only:
         repos = [repo for repo in repos if repo.name in args.only]
+    if args.half:
+        repos = [repo for repo in repos if repo.half == args.half]
     mirrors_value = os.environ.get(MIRRORS_VARIABLE)
     mirrors = Path(mirrors_value) if mirrors_value else None
     if mirrors is not None and not mirrors.is_dir():
@@ -336,7 +366,7 @@ def main(argv: Sequence[str]) -> int:
             if outcome.error:
                 sys.stderr.write(f"corpus: {repo.name}: {outcome.error}\n")
         outcomes.append(outcome)
-    text = table(outcomes)
+    text = figures(outcomes) + "\n" + table(outcomes)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:

@@ -124,3 +124,75 @@ def test_table_shows_outcomes_environment_changes_and_failures() -> None:
     assert "tests could not run: uv said no" in text
     assert "no test executed" not in text
     assert "grader exit 2: no Python files" in text
+
+
+figures = sys.modules["corpus_figures"]
+
+
+def _report(score: float, grade: str, passed: int = 1, **criteria: float | None) -> Any:
+    return {
+        "score": score,
+        "grade": grade,
+        "criteria": [{"id": cid, "score": value} for cid, value in criteria.items()],
+        "tools": [{"name": "pytest", "tests": {"passed": passed, "failed": 0, "errors": 0}}],
+    }
+
+
+def test_pairwise_order_counts_cross_tier_pairs_and_a_tie_is_not_in_order() -> None:
+    rows = [
+        figures.Row("s", "strong", True, _report(90, "A")),
+        figures.Row("a", "average", True, _report(70, "C")),
+        figures.Row("a2", "average", True, _report(95, "A")),  # above the strong one
+        figures.Row("w", "weak", True, _report(70, "C")),  # ties the average one
+        figures.Row("gone", "weak", True, None),  # not graded: in no pair
+    ]
+    order = figures.pairwise_order(rows)
+    # pairs: s>a yes, s>a2 no, s>w yes, a>w tie: no, a2>w yes
+    assert (order.hits, order.total) == (3, 5)
+    assert "a (average) <= a2" not in " ".join(order.missed)
+    assert any(m.startswith("s (strong) <= a2") for m in order.missed)
+
+
+def test_tests_ran_counts_only_repositories_with_tests_and_errors_do_not_count() -> None:
+    errored = _report(50, "F", passed=0)
+    errored["tools"][0]["tests"]["errors"] = 11
+    rows = [
+        figures.Row("ran", "strong", True, _report(80, "B")),
+        figures.Row("errored", "strong", True, errored),
+        figures.Row("no-tests", "weak", False, _report(30, "F", passed=0)),
+        figures.Row("not-graded", "average", True, None),
+    ]
+    share = figures.tests_ran_share(rows)
+    assert (share.hits, share.total) == (1, 3)
+    assert share.missed == ("errored", "not-graded")
+
+
+def test_decisions_spread_and_summary() -> None:
+    rows = [
+        figures.Row("s1", "strong", True, _report(85, "B", design=90.0)),
+        figures.Row("s2", "strong", True, _report(65, "D", design=40.0)),
+        figures.Row("w1", "weak", True, _report(30, "F", design=None)),
+    ]
+    assert str(figures.decisions(rows, "strong", figures.ADVANCE)) == "0.50 (1 of 2)"
+    assert str(figures.decisions(rows, "weak", figures.REJECT)) == "1.00 (1 of 1)"
+    assert figures.spread(rows, figures.criterion_score("design")) == 50.0
+    text = figures.summary(rows, [("design", "Dsg")])
+    assert "| design | 50 | n/a (0 of 0) |" in text
+
+
+def test_figures_are_given_for_each_half_and_both() -> None:
+    dev = corpus.Outcome(_repo("a/dev"), _report(80, "B"))
+    check_repo = corpus.CorpusRepo(**{**_repo("a/check").__dict__, "half": "check"})
+    check = corpus.Outcome(check_repo, _report(20, "F"))
+    text = corpus.figures([dev, check])
+    assert "### Half `dev` (1 repositories)" in text
+    assert "### Half `check` (1 repositories)" in text
+    assert "### Both halves (2 repositories)" in text
+
+
+def test_the_corpus_file_has_both_halves_and_forty_take_homes() -> None:
+    repos = corpus.load_repos(ROOT / "corpus" / "repos.toml")
+    assert {repo.half for repo in repos} == {"dev", "check"}
+    assert sum(repo.kind == "take-home" for repo in repos) >= 40
+    assert sum(repo.kind == "library" for repo in repos) <= 5
+    assert sum(repo.has_tests for repo in repos) >= 30
