@@ -16,7 +16,7 @@
 # allows where AppArmor restricts them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=$PWD
+src=$(pwd -P)
 py=${PY:-.venv/bin/python}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -87,7 +87,7 @@ for candidate in $base python3; do
     fi
 done
 if [ -z "$python" ]; then
-    say "no Python 3.11+ with venv that $user can run (.venv's is ${base:-unknown})" >&2
+    say "no Python 3.11+ with venv that $user can run (.venv's is ${base:-unknown})"
     exit 1
 fi
 started=$SECONDS
