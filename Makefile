@@ -10,7 +10,7 @@ SETUP_LOG := .venv-setup.log
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 system-deps: ## install system packages grader needs (bubblewrap, python venv) when missing
 	@./scripts/system-deps.sh
@@ -39,6 +39,9 @@ test: setup browser-deps ## run the whole test suite (slow integration and brows
 
 test-fast: setup ## run the tests that do not grade whole submissions
 	$(PY) -m pytest -m "not slow"
+
+test-unprivileged: setup ## run the fast tests as a normal user (as root: as user grader-test; see the script)
+	@PY=$(PY) ./scripts/test-unprivileged.sh
 
 lint: setup ## mypy --strict and ruff on grader/ and scripts/, ruff on tests/
 	$(PY) -m mypy
@@ -69,4 +72,4 @@ corpus: setup ## grade the development corpus (corpus/repos.toml; needs network 
 clean: ## remove the virtual environment and reports
 	rm -rf $(VENV) $(SETUP_LOG) $(REPORT) $(REPORT)-self *.egg-info grader-bench
 
-.PHONY: help system-deps browser-deps setup run test test-fast lint screenshots readme-examples bench self-grade corpus clean
+.PHONY: help system-deps browser-deps setup run test test-fast test-unprivileged lint screenshots readme-examples bench self-grade corpus clean

@@ -190,11 +190,18 @@ def grade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tests that run candidate code when bubblewrap cannot work here, saying why."""
+    """Skip tests that run candidate code when bubblewrap cannot work here, saying why;
+    with GRADER_REQUIRE_SANDBOX=1 (`make test-unprivileged`) stop instead, so a run meant
+    to exercise the sandbox never passes by skipping it."""
     del config
     problem = bubblewrap_problem()
     if problem is None:
         return
+    if os.environ.get("GRADER_REQUIRE_SANDBOX") == "1":
+        raise pytest.UsageError(
+            f"GRADER_REQUIRE_SANDBOX=1 but {problem} "
+            "(scripts/allow-bwrap-userns.sh allows it where AppArmor restricts user namespaces)"
+        )
     skip = pytest.mark.skip(reason=f"needs a working sandbox: {problem}")
     for item in items:
         if "sandbox" in item.keywords:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,6 +84,50 @@ def test_output_folder_cannot_be_created(grade_cli: Callable[..., Run], tmp_path
     blocker.write_text("", encoding="utf-8")
     _assert_usage_error(
         grade_cli(SAMPLES / "poor", "--out", str(blocker / "sub")), "cannot create output folder"
+    )
+
+
+# A normal user (GitHub's runner, a developer) meets paths it may not read; root never does.
+NOT_ROOT = pytest.mark.skipif(os.geteuid() == 0, reason="root reads and enters any folder")
+
+
+@pytest.fixture
+def locked(tmp_path: Path) -> Iterator[Path]:
+    """A folder this user may not enter (mode 0), opened again for the clean-up."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "app.py").write_text("x = 1\n", encoding="utf-8")
+    folder.chmod(0)
+    yield folder
+    folder.chmod(0o700)
+
+
+@NOT_ROOT
+@pytest.mark.parametrize("inside", [False, True], ids=["the-folder", "a-path-inside"])
+def test_a_submission_this_user_cannot_enter(
+    grade_cli: Callable[..., Run], locked: Path, inside: bool
+) -> None:
+    source = locked / "app.py" if inside else locked
+    _assert_usage_error(grade_cli(source), "permission denied")
+
+
+@NOT_ROOT
+def test_a_submission_holding_a_file_this_user_cannot_read(
+    grade_cli: Callable[..., Run], plain_folder: Path
+) -> None:
+    (plain_folder / "app.py").write_text("x = 1\n", encoding="utf-8")
+    secret = plain_folder / ".env"
+    secret.write_text("TOKEN=1\n", encoding="utf-8")
+    secret.chmod(0)
+    _assert_usage_error(grade_cli(plain_folder), str(secret))
+
+
+@NOT_ROOT
+def test_an_output_folder_inside_a_folder_this_user_cannot_enter(
+    grade_cli: Callable[..., Run], locked: Path
+) -> None:
+    _assert_usage_error(
+        grade_cli(SAMPLES / "poor", "--out", str(locked / "out")), "cannot create output folder"
     )
 
 

@@ -142,6 +142,21 @@ def test_an_installed_interpreter_that_satisfies_requires_python_is_chosen(
     assert choice.interpreter.path.is_file()
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root enters any folder")
+def test_a_path_folder_this_user_cannot_enter_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    (locked / "bin").mkdir(parents=True)
+    locked.chmod(0)
+    monkeypatch.setenv("PATH", f"{locked / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    try:
+        found = interpreters.installed(tmp_path / "cache")
+    finally:
+        locked.chmod(0o700)
+    assert interpreters.host().version in {i.version for i in found}
+
+
 def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
     envs = tmp_path / "cache" / "envs"
     for age, name in enumerate(["newest", "middle", "oldest"]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -138,6 +139,14 @@ def test_an_unknown_source_is_never_cached(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.git"
     options = dataclasses.replace(_options(missing), source=missing.as_uri())
     assert results_cache.key(options) is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_folder_holding_a_file_this_user_cannot_read_has_no_key(folder: Path) -> None:
+    locked = folder / ".env"
+    locked.write_text("SECRET=1\n", encoding="utf-8")
+    locked.chmod(0)
+    assert results_cache.source_identity(str(folder), None) is None
 
 
 def test_an_unreadable_entry_is_a_miss_and_the_grade_runs(

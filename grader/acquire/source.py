@@ -55,7 +55,11 @@ class HistoryRequest:
 
 def _copy_folder(folder: Path, dest: Path) -> None:
     check_tree_size(folder, str(folder))
-    shutil.copytree(folder, dest, symlinks=True, ignore=_not_copied)
+    try:
+        shutil.copytree(folder, dest, symlinks=True, ignore=_not_copied)
+    except shutil.Error as exc:  # copytree gathers every file it could not copy
+        path, _, reason = exc.args[0][0]
+        raise AcquireError(f"cannot copy {path}: {reason}") from None
 
 
 _CACHES = frozenset({".git", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
@@ -135,8 +139,11 @@ def acquire(
     """Fetch ``source`` at ``ref`` into ``workdir/submission`` and say what was graded."""
     dest = workdir / "submission"
     local = Path(source).expanduser()
-    if local.exists():
-        return _acquire_local(local.resolve(), source, ref, dest, history)
+    try:
+        if local.exists():
+            return _acquire_local(local.resolve(), source, ref, dest, history)
+    except PermissionError as exc:  # a normal user meets folders it may not enter
+        raise AcquireError(f"cannot read {exc.filename or source}: permission denied") from None
     return _cloned(_remote_url(source), ref, dest, source, history)
 
 
@@ -152,8 +159,13 @@ def current_commit(source: str, ref: str | None) -> str | None:
     if ref is not None and FULL_SHA.match(ref.lower()):
         return ref.lower()
     local = Path(source).expanduser()
-    if local.exists():
-        if not (local.is_dir() and (local / ".git").exists()):
+    try:
+        is_local = local.exists()
+        is_repository = is_local and local.is_dir() and (local / ".git").exists()
+    except OSError:  # a path this user cannot read: acquire() says so
+        is_local, is_repository = True, False
+    if is_local:
+        if not is_repository:
             return None
         url = local.resolve().as_uri()
     else:

@@ -108,7 +108,12 @@ def _missing_folders(out: Path) -> list[Path]:
     """``out`` and those of its parents that do not exist yet, outermost first."""
     missing = []
     folder = out.absolute()
-    while not folder.exists() and folder != folder.parent:
+    while folder != folder.parent:
+        try:
+            if folder.exists():
+                break
+        except OSError:  # a folder on the way this user cannot enter: prepare_output says so
+            break
         missing.append(folder)
         folder = folder.parent
     return missing[::-1]

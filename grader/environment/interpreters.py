@@ -76,11 +76,21 @@ def _probe(executable: Path) -> Interpreter | None:
     return Interpreter(Path(lines[0]).resolve(), lines[1])
 
 
+def _is_file(path: Path) -> bool:
+    """False too when a folder on the way cannot be entered: a non-root user's PATH may
+    hold root's folders (after `su`, or a Dockerfile's USER below root's ENV PATH), where
+    Path.is_file raises PermissionError."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _candidates(cache_dir: Path) -> list[Path]:
     names = [f"python3.{minor}" for minor in _MINORS]
     found: list[Path] = []
     for folder in os.environ.get("PATH", "").split(os.pathsep):
-        found += [Path(folder) / n for n in names if (Path(folder) / n).is_file()]
+        found += [Path(folder) / n for n in names if _is_file(Path(folder) / n)]
     pyenv = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
     for pattern in _INSTALL_GLOBS:
         concrete = Path(pattern.format(pyenv=pyenv, cache=cache_dir))

@@ -53,7 +53,11 @@ def renderer(fmt: Format, sources: SourceText | None = None) -> tuple[str, Calla
 
 def prepare_output(out_dir: Path) -> None:
     """Fail early (before grading) when the output folder cannot be written."""
-    if out_dir.exists() and not out_dir.is_dir():
+    try:
+        not_a_folder = out_dir.exists() and not out_dir.is_dir()
+    except OSError as exc:  # a folder on the way this user cannot enter
+        raise OutputError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+    if not_a_folder:
         raise OutputError(f"output path {out_dir} exists and is not a folder")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

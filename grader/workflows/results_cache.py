@@ -75,12 +75,15 @@ def source_identity(source: str, ref: str | None) -> str | None:
     if commit:
         return f"git:{commit}"
     local = Path(source).expanduser()
-    if ref is not None or not local.exists():
+    try:
+        if ref is not None or not local.exists():
+            return None
+        if local.is_file():
+            return "sha256:" + _digest_files([(local.name, local)])
+        if local.is_dir() and not (local / ".git").exists():
+            return "sha256:" + _digest_files(_tree_files(local))
+    except OSError:  # something this user may not read: acquiring it says what
         return None
-    if local.is_file():
-        return "sha256:" + _digest_files([(local.name, local)])
-    if local.is_dir() and not (local / ".git").exists():
-        return "sha256:" + _digest_files(_tree_files(local))
     return None
 
 
