@@ -16,9 +16,9 @@ from pathlib import Path
 from grader.batch import collect, store
 from grader.batch.runner import LOCK_FILE, exit_code
 from grader.batch.submissions import check_candidate
+from grader.core.batch_models import BatchResult
 from grader.core.errors import ExitCode, UsageError
 from grader.core.locks import exclusive
-from grader.core.models import BatchResult
 from grader.render import prepare_output, write_batch
 
 COPIED = (store.ROW_FILE, store.REPORT_JSON, store.REPORT_HTML, store.SOURCES_FILE, "report.md")

@@ -16,8 +16,9 @@ from typing import Any
 from grader import __version__
 from grader.batch import similarity, store
 from grader.batch.progress import Outcome
+from grader.core.batch_models import BatchResult, BatchRow
 from grader.core.errors import ExitCode, UsageError
-from grader.core.models import BatchResult, BatchRow, Calibration, RubricInfo
+from grader.core.models import Calibration, RubricInfo
 
 DEFAULT_SIMILARITY_THRESHOLD = 0.5
 CORRECTNESS_METRIC = "correctness.pass_rate"

@@ -22,9 +22,9 @@ from grader.batch import collect, progress, store
 from grader.batch.submissions import Row, read, select
 from grader.batch.worker import JOB_FILE, Job, Settings
 from grader.core import proc
+from grader.core.batch_models import BatchResult
 from grader.core.errors import ExitCode, InterruptedByUserError, UsageError
 from grader.core.locks import exclusive
-from grader.core.models import BatchResult
 from grader.pipeline import current_commit, load_rubric
 from grader.render import prepare_output, write_batch
 from grader.sandbox.bubblewrap import Limits

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from grader.core.models import SimilarPair, SourceRegion
+from grader.core.batch_models import SimilarPair, SourceRegion
 
 # copydetect's defaults: fingerprints of 25 filtered characters, every one kept (window 1).
 NOISE_THRESHOLD = 25

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from grader.assignment.spec import Assignment
-    from grader.core.models import BatchResult, Report
+    from grader.core.batch_models import BatchResult
+    from grader.core.models import Report
     from grader.core.progress import OnEvent
     from grader.pipeline import GradeOptions
     from grader.sandbox.bubblewrap import Limits

@@ -17,8 +17,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
+from grader.core.batch_models import BatchResult
 from grader.core.errors import OutputError
-from grader.core.models import BatchResult, Report
+from grader.core.models import Report
 from grader.render import html, json_report, leaderboard, markdown, results, sarif
 from grader.render.highlight import SourceText
 

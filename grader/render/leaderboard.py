@@ -13,7 +13,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
-from grader.core.models import BatchResult, BatchRow, SimilarPair, SourceRegion
+from grader.core.batch_models import BatchResult, BatchRow, SimilarPair, SourceRegion
 from grader.render.html import environment, score_band, script_hash
 from grader.render.results import status_label
 

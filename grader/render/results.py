@@ -20,7 +20,7 @@ import io
 import json
 from typing import Any
 
-from grader.core.models import BatchResult, BatchRow, SourceRegion
+from grader.core.batch_models import BatchResult, BatchRow, SourceRegion
 
 SCHEMA_VERSION = "1.1"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
