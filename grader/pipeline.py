@@ -48,7 +48,7 @@ from grader.environment.cache import EnvironmentCache, default_cache_dir
 from grader.sandbox import bubblewrap as sandbox_module
 from grader.sandbox import scratch
 from grader.sandbox.bubblewrap import Limits, Sandbox
-from grader.scoring import evidence, normalize, score
+from grader.scoring import evidence, kind, normalize, score
 from grader.scoring import rubric as rubric_module
 from grader.scoring.fingerprints import with_fingerprints
 from grader.scoring.rubric import Rubric
@@ -265,6 +265,9 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     tools = graded.tools(tuple(options.tools))
     results = run_tools(tools, workspace, workdir, sandbox, options)
     with stage("scoring", options.on_event):
+        applicability = kind.chosen(workspace, assignment.kind)
+        rubric, left_out = rubric.for_kind(applicability.kind)
+        applicability = dataclasses.replace(applicability, not_applicable=left_out)
         metrics = normalize.all_metrics(results)
         findings = [f for r in results for f in r.findings]
         inputs = graded.score_inputs(rubric, workspace, metrics, findings)
@@ -294,5 +297,6 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
+        applicability=applicability,
     )
     return graded.finish(report, inputs)

@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader.core.errors import AssignmentError
-from grader.core.models import Visibility
+from grader.core.models import SubmissionKind, Visibility
 
 CALIBRATION_SUFFIX = ".calibration.json"
-_TOP_KEYS = {"name", "rubric", "deadline", "reference", "starter", "hidden_tests"}
+_TOP_KEYS = {"name", "rubric", "deadline", "reference", "starter", "hidden_tests", "kind"}
 _STARTER_KEYS = {"source", "ref", "base"}
 _HIDDEN_KEYS = {"path", "visibility", "tests"}
 
@@ -57,6 +57,8 @@ class Assignment:
     starter: Starter | None = None
     deadline: datetime | None = None
     reference: str | None = None
+    kind: SubmissionKind | None = None
+    """What the submissions are (service, pipeline, cli, library); None: read from each."""
 
     def visibility_of(self, test: str) -> Visibility:
         """The level for ``file.py::test_name[params]``: per test, then per file, then default."""
@@ -96,6 +98,7 @@ class Assignment:
             "starter": None if starter is None else dataclasses.asdict(starter),
             "deadline": None if self.deadline is None else self.deadline.isoformat(),
             "reference": self.reference,
+            "kind": None if self.kind is None else self.kind.value,
         }
 
     @classmethod
@@ -112,6 +115,7 @@ class Assignment:
             starter=None if starter is None else Starter(**starter),
             deadline=None if deadline is None else datetime.fromisoformat(deadline),
             reference=data["reference"],
+            kind=None if data.get("kind") is None else SubmissionKind(data["kind"]),
         )
 
 
@@ -244,6 +248,10 @@ def parse(path: Path, data: bytes) -> Assignment:
         rubric = str((folder / rubric).resolve())
     reference = r.text(doc, "reference")
     deadline = doc.get("deadline")
+    kind = r.text(doc, "kind")
+    kinds = ", ".join(k.value for k in SubmissionKind)
+    if kind and kind not in {k.value for k in SubmissionKind}:
+        raise r.fail("kind", f"{kind!r} is not a kind of submission ({kinds})")
     return Assignment(
         name=r.text(doc, "name") or path.stem,
         path=path.resolve(),
@@ -251,6 +259,7 @@ def parse(path: Path, data: bytes) -> Assignment:
         starter=_starter(r, doc, folder),
         deadline=None if deadline is None else parse_deadline(deadline, f"{path}: deadline"),
         reference=_local_or_url(reference, folder) if reference else None,
+        kind=SubmissionKind(kind) if kind else None,
         **_hidden(r, doc, folder),
     )
 

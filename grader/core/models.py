@@ -199,6 +199,39 @@ class RubricInfo:
     sha256: str
 
 
+class SubmissionKind(StrEnum):
+    """What a submission is, which decides what a reviewer expects of it."""
+
+    SERVICE = "service"
+    """A web API or application: it is deployed and run, so logs and a container matter."""
+    PIPELINE = "pipeline"
+    """A data pipeline or analysis: run on data, neither a server nor a package."""
+    CLI = "cli"
+    """A command-line tool: installed and run by its users."""
+    LIBRARY = "library"
+    """A package other code imports: no server to deploy, no logs of its own to watch."""
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """What kind of submission was graded, why, and what the rubric left out for it."""
+
+    kind: SubmissionKind
+    evidence: tuple[str, ...]
+    """Why this kind: the facts read from the repository, or the assignment's word."""
+    from_assignment: bool = False
+    not_applicable: tuple[str, ...] = ()
+    """Criteria and metrics that do not apply to this kind, each named as the report shows it."""
+
+    def summary(self) -> str:
+        """One sentence for a report's header."""
+        why = "; ".join(self.evidence)
+        text = f"Graded as a {self.kind.value} ({why})."
+        if self.not_applicable:
+            text += f" Not scored for a {self.kind.value}: {', '.join(self.not_applicable)}."
+        return text
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything a renderer needs."""
@@ -216,6 +249,8 @@ class Report:
     per_file: tuple[FileStats, ...] = field(default=())
     assignment: AssignmentReport | None = None
     """What the assignment adds (hidden tests, starter, history, interview); None without one."""
+    applicability: Applicability | None = None
+    """The kind of submission and what does not apply to it; None in reports made before."""
 
 
 class Visibility(StrEnum):

@@ -183,6 +183,7 @@ class PageView:
     tools: tuple[ToolView, ...]
     script_hash: str
     assignment: AssignmentView | None = None
+    applicability: str = ""
 
 
 def score_band(score: float | None) -> str:
@@ -393,6 +394,7 @@ def view(report: Report, sources: SourceText | None = None) -> PageView:
         rubric_hash=report.rubric.sha256[:16],
         grader_version=report.grader_version,
         warnings=report.submission.warnings,
+        applicability=report.applicability.summary() if report.applicability else "",
         candidate_configs=report.submission.candidate_configs,
         chart_height=len(bars) * ROW_HEIGHT,
         bars=bars,

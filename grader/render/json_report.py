@@ -4,6 +4,8 @@ SCHEMA_VERSION history:
   1.0  first version: submission, rubric, score, grade, criteria, tools, files, tests.
   1.1  ``assignment`` (hidden tests as the audience may see them, starter authorship,
        history, discussion points, calibration); absent when graded without one.
+  1.2  ``applicability``: the kind of submission graded (service, pipeline, cli, library),
+       why, and the criteria and metrics left out because they do not apply to it.
 The JSON Schema lives in grader/schema/report.schema.json and tests validate against it.
 """
 
@@ -22,7 +24,7 @@ from grader.core.models import (
     ToolResult,
 )
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 FINDINGS_PER_CRITERION = 50
 """report.json lists a criterion's worst findings only; report.sarif carries them all."""
 
@@ -176,7 +178,17 @@ def assignment_dict(a: AssignmentReport) -> dict[str, Any]:
 
 def to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data."""
-    extra = {"assignment": assignment_dict(report.assignment)} if report.assignment else {}
+    extra: dict[str, Any] = (
+        {"assignment": assignment_dict(report.assignment)} if report.assignment else {}
+    )
+    if report.applicability is not None:
+        applicability = report.applicability
+        extra["applicability"] = {
+            "kind": applicability.kind.value,
+            "evidence": list(applicability.evidence),
+            "from_assignment": applicability.from_assignment,
+            "not_applicable": list(applicability.not_applicable),
+        }
     return {
         "schema_version": SCHEMA_VERSION,
         "grader_version": report.grader_version,

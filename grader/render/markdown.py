@@ -51,6 +51,8 @@ def _header(report: Report) -> list[str]:
         f"Submission {_cell(sub.source)}{commit}, {rubric}",
         "",
     ]
+    if report.applicability is not None:
+        lines += [_cell(report.applicability.summary()), ""]
     warnings = [f"> **Warning:** {_cell(w)}" for w in sub.warnings]
     return lines + ([*warnings, ""] if warnings else [])
 

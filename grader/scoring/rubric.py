@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.errors import RubricError
-from grader.core.models import RubricInfo
+from grader.core.models import RubricInfo, SubmissionKind
 
 DEFAULT_GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0), ("F", 0.0))
 MAX_WEIGHT = 100.0
@@ -67,6 +67,8 @@ class MetricRule:
     rationale: str
     required: bool = False
     """When this metric cannot be measured, neither can the criterion."""
+    applies_to: frozenset[SubmissionKind] = frozenset(SubmissionKind)
+    """The kinds of submission this metric is expected of; scored for no other."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Criterion:
     metrics: tuple[MetricRule, ...]
     caps: tuple[Cap, ...]
     findings: tuple[str, ...]
+    applies_to: frozenset[SubmissionKind] = frozenset(SubmissionKind)
+    """The kinds of submission this criterion is expected of; scored for no other."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,24 @@ class Rubric:
         without hidden tests): left out, not reported as "not measured"."""
         kept = tuple(c for c in self.criteria if c.id not in ids)
         return dataclasses.replace(self, criteria=kept) if kept else self
+
+    def for_kind(self, kind: SubmissionKind) -> tuple[Rubric, tuple[str, ...]]:
+        """The rubric without what does not apply to ``kind``, and what was left out, as
+        the report names it ("Observability", "Packaging & deployment: deploy.container")."""
+        kept: list[Criterion] = []
+        left_out: list[str] = []
+        for criterion in self.criteria:
+            metrics = tuple(m for m in criterion.metrics if kind in m.applies_to)
+            if kind not in criterion.applies_to or not metrics:
+                left_out.append(criterion.name)
+                continue
+            left_out += [
+                f"{criterion.name}: {m.metric}" for m in criterion.metrics if m not in metrics
+            ]
+            kept.append(dataclasses.replace(criterion, metrics=metrics))
+        if not kept:
+            return self, ()
+        return dataclasses.replace(self, criteria=tuple(kept)), tuple(left_out)
 
     def floor_of(self, letter: str) -> float | None:
         """The lowest score that earns ``letter``, when the rubric has it."""
@@ -172,6 +194,19 @@ class _Reader:
             raise self.fail(f"{where}{key}", "must be a list")
         return value
 
+    def kinds(self, data: Mapping[str, Any], where: str) -> frozenset[SubmissionKind]:
+        """``applies_to``: a list of kinds of submission; every kind when left out."""
+        if "applies_to" not in data:
+            return frozenset(SubmissionKind)
+        raw = data["applies_to"]
+        names = ", ".join(kind.value for kind in SubmissionKind)
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(f"{where}applies_to", f"must be a non-empty list of: {names}")
+        try:
+            return frozenset(SubmissionKind(item) for item in raw)
+        except ValueError:
+            raise self.fail(f"{where}applies_to", f"{raw!r} names a kind not in: {names}") from None
+
     def curve(self, data: Mapping[str, Any], where: str) -> Curve:
         raw = data.get("points")
         key = f"{where}points"
@@ -189,7 +224,7 @@ def _metric_rule(r: _Reader, data: Any, where: str, known: Mapping[str, object])
     r.table(
         data,
         where.rstrip("."),
-        {"metric", "weight", "points", "rationale", "required"},
+        {"metric", "weight", "points", "rationale", "required", "applies_to"},
         {"metric", "points"},
     )
     metric = r.string(data, "metric", where)
@@ -202,7 +237,9 @@ def _metric_rule(r: _Reader, data: Any, where: str, known: Mapping[str, object])
     required = data.get("required", False)
     if not isinstance(required, bool):
         raise r.fail(f"{where}required", "must be true or false")
-    return MetricRule(metric, weight, r.curve(data, where), rationale, required)
+    return MetricRule(
+        metric, weight, r.curve(data, where), rationale, required, r.kinds(data, where)
+    )
 
 
 def _cap(r: _Reader, data: Any, where: str, known: Mapping[str, object]) -> Cap:
@@ -227,7 +264,7 @@ def _criterion(r: _Reader, data: Any, where: str, known: Mapping[str, object]) -
     r.table(
         data,
         where.rstrip("."),
-        {"id", "name", "weight", "rationale", "metrics", "caps", "findings"},
+        {"id", "name", "weight", "rationale", "metrics", "caps", "findings", "applies_to"},
         {"id", "name", "weight", "rationale", "metrics"},
     )
     metrics_raw = r.table_list(data, "metrics", where)
@@ -252,6 +289,7 @@ def _criterion(r: _Reader, data: Any, where: str, known: Mapping[str, object]) -
         metrics=rules,
         caps=tuple(_cap(r, c, f"{where}caps[{i}].", known) for i, c in enumerate(caps_raw)),
         findings=tuple(findings),
+        applies_to=r.kinds(data, where),
     )
 
 

@@ -1,0 +1,137 @@
+"""What kind of submission this is, read from the repository, and so what applies to it.
+
+A reviewer does not ask a library for logs or a container, nor a data pipeline for
+package metadata; a service that is deployed and run is asked for both. The kind is read
+from what the code imports and what the packaging declares, in this order:
+
+1. service: a web framework is imported (FastAPI, Flask, Django, ...), a ``manage.py``
+   runs one, or a module serves HTTP with the standard library's ``http.server``;
+2. pipeline: a data or workflow library is imported (pandas, polars, PySpark, Airflow, ...);
+3. cli: the packaging declares a console script, or a module parses its command line
+   (argparse, click, typer) under ``if __name__ == "__main__"``;
+4. library: anything else, a package or a module of functions that its tests import.
+
+An assignment file's ``kind`` wins over all of this. The rubric says per criterion and
+per metric which kinds it applies to (``applies_to``); what does not apply is left out
+of the score and named in the report, never scored as zero or as full marks.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from grader.acquire.workspace import Workspace
+from grader.core.models import Applicability, SubmissionKind
+from grader.environment.imports import third_party
+from grader.environment.packaging_declarations import pyproject
+
+WEB_FRAMEWORKS = frozenset(
+    {"fastapi", "flask", "django", "starlette", "aiohttp", "tornado", "litestar", "sanic",
+     "falcon", "bottle", "pyramid", "quart", "connexion", "rest_framework"}
+)  # fmt: skip
+DATA_LIBRARIES = frozenset(
+    {"pandas", "polars", "pyspark", "dask", "airflow", "dagster", "prefect", "luigi",
+     "duckdb", "pyarrow", "sklearn", "apache_beam", "great_expectations"}
+)  # fmt: skip
+COMMAND_LINE_PARSERS = frozenset({"argparse", "click", "typer", "fire", "docopt"})
+# The standard library's own servers: a hand-rolled HTTP service is still a service.
+STANDARD_SERVERS = frozenset(
+    {"http.server", "socketserver", "wsgiref.simple_server", "xmlrpc.server"}
+)
+MAX_EVIDENCE = 3
+
+
+def _imported(modules: frozenset[str], imported: dict[str, str]) -> list[str]:
+    return [
+        f"{module} imported in {where}"
+        for module, where in sorted(imported.items())
+        if module in modules
+    ]
+
+
+def _console_scripts(ws: Workspace) -> list[str]:
+    data = pyproject(ws)
+    project = data.get("project")
+    tool = data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    tables = [
+        project.get("scripts") if isinstance(project, dict) else None,
+        poetry.get("scripts") if isinstance(poetry, dict) else None,
+    ]
+    return [name for table in tables if isinstance(table, dict) for name in table]
+
+
+def _main_guard(tree: ast.Module) -> bool:
+    """``if __name__ == "__main__":`` at module level."""
+    for node in tree.body:
+        test = node.test if isinstance(node, ast.If) else None
+        if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name):
+            constants = [c for c in test.comparators if isinstance(c, ast.Constant)]
+            if test.left.id == "__name__" and any(c.value == "__main__" for c in constants):
+                return True
+    return False
+
+
+def _modules_imported(tree: ast.Module) -> set[str]:
+    """Every module a file imports, dotted, with each of its parents."""
+    dotted = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    dotted |= {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    return {".".join(name.split(".")[:i]) for name in dotted for i in range(1, name.count(".") + 2)}
+
+
+def _programs(ws: Workspace) -> tuple[list[str], list[str]]:
+    """Modules that serve HTTP with the standard library, and modules that parse their
+    command line and run as a program."""
+    servers, programs = [], []
+    for relative in ws.source_files:
+        try:
+            tree = ast.parse(ws.path(relative).read_bytes())
+        except (SyntaxError, ValueError, RecursionError, OSError):
+            continue
+        imported = _modules_imported(tree)
+        served = sorted(imported & STANDARD_SERVERS)
+        if served:
+            servers.append(f"{relative} serves with {served[0]}")
+        parsers = sorted(imported & COMMAND_LINE_PARSERS)
+        if parsers and _main_guard(tree):
+            programs.append(f"{relative} parses its command line with {parsers[0]}")
+    return servers, programs
+
+
+def detect(ws: Workspace) -> Applicability:
+    """The kind of ``ws`` and the facts that say so."""
+    imported = {
+        module: f"{where.path}:{where.line}"
+        for module, where in third_party(ws, ws.source_files).items()
+    }
+    servers, programs = _programs(ws)
+    web = _imported(WEB_FRAMEWORKS, imported) + servers
+    if "manage.py" in {f.rsplit("/", 1)[-1] for f in ws.files}:
+        web.append("a Django manage.py")
+    if web:
+        return Applicability(SubmissionKind.SERVICE, tuple(web[:MAX_EVIDENCE]))
+    data = _imported(DATA_LIBRARIES, imported)
+    if data:
+        return Applicability(SubmissionKind.PIPELINE, tuple(data[:MAX_EVIDENCE]))
+    scripts = [f"console script {name!r} declared" for name in _console_scripts(ws)]
+    command_line = scripts + programs
+    if command_line:
+        return Applicability(SubmissionKind.CLI, tuple(command_line[:MAX_EVIDENCE]))
+    return Applicability(
+        SubmissionKind.LIBRARY,
+        ("no web framework, data library or command-line entry point",),
+    )
+
+
+def chosen(ws: Workspace, assignment_kind: SubmissionKind | None) -> Applicability:
+    """The assignment's kind when it names one, else the one read from the repository."""
+    if assignment_kind is not None:
+        return Applicability(assignment_kind, ("named by the assignment",), from_assignment=True)
+    return detect(ws)
