@@ -6,12 +6,14 @@ poetry_declarations) adds each entry it finds to a ``Collector`` and returns a o
 detail saying what it read; ``grader.environment.requirements`` records that as a
 ``Source``. The collector re-parses every entry as a PEP 508 requirement and keeps it in
 canonical form, so nothing from the submission reaches the installer as an option
-(``--index-url``, ``-e``, direct URLs and paths are reported and left out). The data
-helpers check every level's shape: a packaging file is untrusted input.
+(``--index-url``, ``-e``, direct URLs and paths are reported and left out). Files are
+decoded by their byte-order mark. The data helpers check every level's shape: a packaging file is
+untrusted input.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,17 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from grader.acquire.workspace import Workspace
+from grader.core import text
 
 # Extras and dependency groups meant for running the tests.
 TEST_EXTRAS = ("test", "tests", "testing", "dev", "develop", "development")
+# pip's rule for a comment: "#" at the start or after any whitespace, a tab included.
+# PEP 508 allows "#" only inside a URL, where no whitespace precedes it.
+_COMMENT = re.compile(r"(?:^|\s)#.*$")
+# Options that name another requirements file.
+_INCLUDE_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint"})
+# A line pip installs from a path or a URL alone, with no name to read.
+_LOCATION = re.compile(r"[./~]|[\w+.-]+://|file:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,16 +53,19 @@ class Collector:
         self.problems: list[str] = []
 
     def add(self, raw: str, where: str) -> None:
-        text = raw.split(" #", 1)[0].strip()
-        if not text or text.startswith("#"):
+        line = _COMMENT.sub("", raw).strip()
+        if not line:
             return
-        if text.startswith("-"):
-            self.problems.append(f"{where}: option {text.split()[0]!r} ignored")
+        if line.startswith("-"):
+            self._option(line, where)
             return
         try:
-            requirement = Requirement(text)
+            requirement = Requirement(line)
         except InvalidRequirement:
-            self.problems.append(f"{where}: {text[:80]!r} is not a valid requirement")
+            if _LOCATION.match(line):  # its URL is not repeated: it may hold a token
+                self.problems.append(f"{where}: a path or URL without a name, not installed")
+            else:
+                self.problems.append(f"{where}: {line[:80]!r} is not a valid requirement")
             return
         if requirement.url:
             self.problems.append(f"{where}: direct reference {requirement.name} not installed")
@@ -63,13 +76,21 @@ class Collector:
         # One entry per name and environment marker: the first source in preference wins.
         self.items.setdefault(f"{name};{requirement.marker}", str(requirement))
 
+    def _option(self, line: str, where: str) -> None:
+        option = re.split(r"[\s=]", line, maxsplit=1)[0]
+        if option in _INCLUDE_OPTIONS:
+            self.problems.append(f"{where}: {line[:80]!r} names no file of the submission")
+        else:
+            self.problems.append(f"{where}: option {option!r} ignored")
+
     def declared(self) -> set[str]:
         return {key.split(";", 1)[0] for key in self.items}
 
 
 def read_text(ws: Workspace, name: str) -> str:
-    """A packaging file's text; undecodable bytes are replaced, never fatal."""
-    return ws.path(name).read_text(encoding="utf-8", errors="replace")
+    """A packaging file's text, decoded by its byte-order mark (a Windows editor saves
+    UTF-16), with ``\\n`` line endings; undecodable bytes are replaced, never fatal."""
+    return text.read_text(ws.path(name))
 
 
 def read_toml(ws: Workspace, name: str) -> dict[str, Any]:
