@@ -170,3 +170,19 @@ def test_includes_stay_inside_the_submission_and_are_reported_when_not_followed(
     assert found.items == ("attrs",)
     named_no_file = [p for p in found.problems if "names no file of the submission" in p]
     assert len(named_no_file) == 3
+
+
+def test_a_named_vcs_line_is_never_replaced_by_the_index_package_of_that_name(
+    tmp_path: Path,
+) -> None:
+    found = _read(
+        tmp_path,
+        {
+            "requirements.txt": "git+https://github.com/acme/shapes.git@v1#egg=shapes\nattrs\n",
+            "requirements-dev.txt": "shapes\n",
+        },
+    )
+    assert found.items == ("attrs",)
+    assert found.direct_references == ("shapes",)
+    assert "shapes" in found.names  # declared: Packaging does not charge it, nor does grader guess
+    assert any("shapes comes from a version control repository" in p for p in found.problems)

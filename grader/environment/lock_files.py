@@ -6,7 +6,7 @@ poetry in the sandbox (grader.environment.lock_export) and read here only when p
 refuses it; it and ``pdm.lock`` record each package's groups, and the packages of the
 runtime and test groups are kept. ``Pipfile.lock`` keeps its default and develop packages.
 When a lock is parsed, packages not from a registry (a path, a VCS URL, the project
-itself) are left out.
+itself) are left out, and no index package of their name is installed in their place.
 """
 
 from __future__ import annotations
@@ -66,6 +66,15 @@ def _in_groups(wanted: set[str]) -> Callable[[dict[str, Any]], bool]:
     return keep
 
 
+# How uv.lock (keys) and poetry.lock (its "type") say a package is not from an index.
+_NOT_FROM_AN_INDEX = frozenset({"git", "path", "directory", "editable", "virtual", "url", "file"})
+
+
+def _direct(source: Any) -> bool:
+    keys = set(source) | {str(source.get("type"))} if isinstance(source, dict) else set()
+    return bool(keys & _NOT_FROM_AN_INDEX)
+
+
 def _lock_packages(
     ws: Workspace, name: str, collector: Collector, keep: Callable[[dict[str, Any]], bool]
 ) -> None:
@@ -73,6 +82,8 @@ def _lock_packages(
         source = package.get("source")
         local = isinstance(source, dict) and not ("registry" in source or not source)
         name_, version = package.get("name"), package.get("version")
+        if local and isinstance(name_, str) and keep(package) and _direct(source):
+            collector.reference(name_, name, "a repository, a path or a URL")
         if local or not (isinstance(name_, str) and isinstance(version, str)) or not keep(package):
             continue
         marker = package.get("marker") or package.get("markers")

@@ -6,8 +6,10 @@ poetry_declarations) adds each entry it finds to a ``Collector`` and returns a o
 detail saying what it read; ``grader.environment.requirements`` records that as a
 ``Source``. The collector re-parses every entry as a PEP 508 requirement and keeps it in
 canonical form, so nothing from the submission reaches the installer as an option
-(``--index-url``, ``-e``, direct URLs and paths are reported and left out). Files are
-decoded by their byte-order mark. The data helpers check every level's shape: a packaging file is
+(``--index-url``, ``-e``, direct URLs and paths are reported and left out). A name declared
+as a direct reference (a git, path or URL dependency) still counts as declared, and no
+index package of that name is ever installed in its place. Files are decoded by their
+byte-order mark. The data helpers check every level's shape: a packaging file is
 untrusted input.
 """
 
@@ -33,6 +35,7 @@ _COMMENT = re.compile(r"(?:^|\s)#.*$")
 _INCLUDE_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint"})
 # A line pip installs from a path or a URL alone, with no name to read.
 _LOCATION = re.compile(r"[./~]|[\w+.-]+://|file:", re.IGNORECASE)
+_VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Collector:
     def __init__(self, project: str | None = None) -> None:
         self.project = canonicalize_name(project) if project else None
         self.items: dict[str, str] = {}
+        self.references: set[str] = set()
         self.problems: list[str] = []
 
     def add(self, raw: str, where: str) -> None:
@@ -67,14 +71,12 @@ class Collector:
             else:
                 self.problems.append(f"{where}: {line[:80]!r} is not a valid requirement")
             return
-        if requirement.url:
-            self.problems.append(f"{where}: direct reference {requirement.name} not installed")
-            return
         name = canonicalize_name(requirement.name)
-        if name == self.project:
-            return  # the project's own extras are expanded where they are read
-        # One entry per name and environment marker: the first source in preference wins.
-        self.items.setdefault(f"{name};{requirement.marker}", str(requirement))
+        if requirement.url:
+            self.reference(name, where, _kind(requirement.url))
+        elif name != self.project:  # the project's own extras are expanded where read
+            # One entry per name and environment marker: the first source in preference wins.
+            self.items.setdefault(f"{name};{requirement.marker}", str(requirement))
 
     def _option(self, line: str, where: str) -> None:
         option = re.split(r"[\s=]", line, maxsplit=1)[0]
@@ -83,8 +85,33 @@ class Collector:
         else:
             self.problems.append(f"{where}: option {option!r} ignored")
 
+    def reference(self, name: str, where: str, kind: str) -> None:
+        """``name`` comes from ``kind`` (a git repository, a path, a URL), not the package
+        index: it counts as declared, and nothing is installed for it. Its URL is not
+        repeated: it may hold a token."""
+        name = canonicalize_name(name)
+        if name == self.project or name in self.references:
+            return
+        self.references.add(name)
+        self.problems.append(
+            f"{where}: {name} comes from {kind}, not the package index: not installed "
+            "(grader installs only from the index, and never an index package in its place)"
+        )
+
+    def installable(self) -> tuple[str, ...]:
+        """The entries to install, sorted: never one whose name is declared elsewhere as a
+        direct reference, which an index package of the same name would impersonate."""
+        kept = (v for k, v in self.items.items() if k.split(";", 1)[0] not in self.references)
+        return tuple(sorted(kept))
+
     def declared(self) -> set[str]:
-        return {key.split(";", 1)[0] for key in self.items}
+        return {key.split(";", 1)[0] for key in self.items} | self.references
+
+
+def _kind(url: str) -> str:
+    if url.lower().startswith(_VCS_SCHEMES):
+        return "a version control repository"
+    return "a path" if url.lower().startswith("file:") else "a URL"
 
 
 def read_text(ws: Workspace, name: str) -> str:
