@@ -3,6 +3,7 @@ tool that owns each format means them: the exact requirement strings grader inst
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -171,6 +172,56 @@ def test_requires_python_pep_621_is_passed_through_and_poetrys_is_translated(
     tmp_path: Path, pyproject: str, expected: str | None
 ) -> None:
     assert _read(tmp_path, {"pyproject.toml": pyproject}).requires_python == expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            'pywin32 = {version = "*", sys_platform = "== \'win32\'"}',
+            ['pywin32; sys_platform == "win32"'],
+        ),
+        (
+            'pywin32 = {version = ">=306", markers = "sys_platform == \'win32\'"}',
+            ['pywin32>=306; sys_platform == "win32"'],
+        ),
+        (
+            'uvloop = {version = "*", os_name = "!= \'nt\'", platform_machine = "== \'x86_64\'"}',
+            ['uvloop; os_name != "nt" and platform_machine == "x86_64"'],
+        ),
+        (
+            'tomli = {version = "==2.0.1", python_version = "< \'3.11\'"}',
+            ['tomli==2.0.1; python_version < "3.11"'],
+        ),
+        (
+            'requests = {version = "==2.31.0", extras = ["socks"], '
+            "markers = \"python_version >= '3.8'\", sys_platform = \"!= 'win32'\"}",
+            ['requests[socks]==2.31.0; python_version >= "3.8" and sys_platform != "win32"'],
+        ),
+        ('shapes = {git = "https://github.com/acme/shapes.git", ref = "main"}', []),
+    ],
+)
+def test_pipfile_entries_keep_their_markers(
+    tmp_path: Path, entry: str, expected: list[str]
+) -> None:
+    found = _read(tmp_path, {"Pipfile": f"[packages]\n{entry}\n"})
+    assert list(found.items) == expected
+
+
+def test_pipfile_lock_entries_keep_their_markers_and_extras(tmp_path: Path) -> None:
+    lock = {
+        "default": {
+            "pywin32": {"version": "==306", "markers": "sys_platform == 'win32'"},
+            "requests": {"version": "==2.31.0", "extras": ["socks"]},
+            "shapes": {"git": "https://github.com/acme/shapes.git", "ref": "abc"},
+        },
+        "develop": {},
+    }
+    found = _read(
+        tmp_path,
+        {"Pipfile.lock": json.dumps(lock), "requirements-dev.txt": "shapes\n"},
+    )
+    assert found.items == ('pywin32==306; sys_platform == "win32"', "requests[socks]==2.31.0")
 
 
 def test_a_poetry_lock_git_package_is_not_installed_from_the_index(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
 offline, frozen); only when that fails is the lock parsed. ``poetry.lock`` is exported by
 poetry in the sandbox (grader.environment.lock_export) and read here only when poetry
 refuses it; it and ``pdm.lock`` record each package's groups, and the packages of the
-runtime and test groups are kept. ``Pipfile.lock`` keeps its default and develop packages.
+runtime and test groups are kept. ``Pipfile.lock`` keeps its default and develop packages,
+with their markers.
 When a lock is parsed, packages not from a registry (a path, a VCS URL, the project
 itself) are left out, and no index package of their name is installed in their place.
 """
@@ -26,6 +27,7 @@ from grader.environment.requirement_entries import (
     Collector,
     read_text,
     read_toml,
+    strings_at,
     table_at,
     tables_at,
 )
@@ -119,7 +121,19 @@ def read_pipfile_lock(ws: Workspace, collector: Collector) -> str:
         data = {}
     for section in ("default", "develop"):
         for name, spec in table_at(data, section).items():
-            version = spec.get("version") if isinstance(spec, dict) else None
+            if not isinstance(spec, dict):
+                continue
+            if "git" in spec or "path" in spec or "file" in spec:
+                collector.reference(name, "Pipfile.lock", "a repository, a path or a URL")
+                continue
+            version, marker = spec.get("version"), spec.get("markers")
+            extras = strings_at(spec, "extras")
             if isinstance(version, str):
-                collector.add(f"{name}{version}", "Pipfile.lock")
-    return "default and develop packages"
+                collector.add(
+                    name
+                    + (f"[{','.join(extras)}]" if extras else "")
+                    + version
+                    + (f"; {marker}" if isinstance(marker, str) and marker else ""),
+                    "Pipfile.lock",
+                )
+    return "default and develop packages, with their markers"

@@ -2,8 +2,8 @@
 (PEP 621 dependencies and extras, PEP 735 dependency groups, uv's dev-dependencies, and
 Poetry's tables through poetry_declarations), setup.cfg, setup.py and Pipfile.
 
-A dependency these files take from a git repository, a path or a URL (Poetry's tables,
-``[tool.uv.sources]``) counts as declared and is never installed from
+A dependency these files take from a git repository, a path or a URL (Poetry's and
+Pipfile's tables, ``[tool.uv.sources]``) counts as declared and is never installed from
 the index under its name. Each ``read_*`` function is a reader in the sense of
 requirement_entries: it adds the entries it finds to a ``Collector`` and says what it
 read. setup.py is parsed, never run.
@@ -15,6 +15,7 @@ import ast
 import configparser
 from typing import Any
 
+from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -30,6 +31,10 @@ from grader.environment.requirement_entries import (
 )
 
 MAX_EXTRA_DEPTH = 5
+# A Pipfile entry's keys that are PEP 508 marker variables, as pipenv reads them.
+_MARKER_VARIABLES = tuple(default_environment())
+# A Pipfile entry's keys for a dependency that does not come from the package index.
+_PIPFILE_DIRECT = {"git": "a git repository", "path": "a path", "file": "a URL"}
 # [tool.uv.sources] keys for a dependency that does not come from the package index.
 _UV_DIRECT = {
     "git": "a git repository",
@@ -195,11 +200,39 @@ def read_setup_py(ws: Workspace, collector: Collector) -> str:
     return "install_requires, tests_require and test extras (read, never run)"
 
 
+def _pipfile_requirement(name: str, spec: dict[str, Any]) -> str | None:
+    """A Pipfile table as PEP 508, as pipenv reads it: its version ("*" is any), extras,
+    and the ``markers`` key and-ed with every marker variable given as a key of its own
+    (``sys_platform = "== 'win32'"``), so the installer evaluates them. None when its
+    version is not text."""
+    version = spec.get("version", "*")
+    if not isinstance(version, str):
+        return None
+    version = version.strip()
+    extras = strings_at(spec, "extras")
+    markers = [str(spec["markers"])] if spec.get("markers") else []
+    markers += [f"{key} {spec[key]}" for key in _MARKER_VARIABLES if key in spec]
+    return (
+        name
+        + (f"[{','.join(extras)}]" if extras else "")
+        + ("" if version == "*" else version)
+        + ("; " + " and ".join(f"({m})" for m in markers) if markers else "")
+    )
+
+
 def read_pipfile(ws: Workspace, collector: Collector) -> str:
-    """Pipfile's packages and dev-packages."""
+    """Pipfile's packages and dev-packages, with their markers."""
     data = read_toml(ws, "Pipfile")
     for section in ("packages", "dev-packages"):
         for name, spec in table_at(data, section).items():
-            version = str(spec.get("version", "*") if isinstance(spec, dict) else spec)
-            collector.add(name if version.strip() == "*" else f"{name}{version}", "Pipfile")
+            table = spec if isinstance(spec, dict) else {"version": spec}
+            direct = [kind for key, kind in _PIPFILE_DIRECT.items() if key in table]
+            if direct:
+                collector.reference(name, "Pipfile", direct[0])
+                continue
+            requirement = _pipfile_requirement(name, table)
+            if requirement is None:
+                collector.problems.append(f"Pipfile: {name} left out: its version is not text")
+            else:
+                collector.add(requirement, "Pipfile")
     return "packages and dev-packages"
