@@ -4,9 +4,10 @@
 offline, frozen); only when that fails is the lock parsed. ``poetry.lock`` is exported by
 poetry in the sandbox (grader.environment.lock_export) and read here only when poetry
 refuses it; it and ``pdm.lock`` record each package's groups, and the packages of the
-runtime and test groups are kept. ``Pipfile.lock`` keeps its default and develop packages.
+runtime and test groups are kept. ``Pipfile.lock`` keeps its default and develop packages,
+with their markers.
 When a lock is parsed, packages not from a registry (a path, a VCS URL, the project
-itself) are left out.
+itself) are left out, and no index package of their name is installed in their place.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from grader.environment.requirement_entries import (
     Collector,
     read_text,
     read_toml,
+    strings_at,
     table_at,
     tables_at,
 )
@@ -66,6 +68,15 @@ def _in_groups(wanted: set[str]) -> Callable[[dict[str, Any]], bool]:
     return keep
 
 
+# How uv.lock (keys) and poetry.lock (its "type") say a package is not from an index.
+_NOT_FROM_AN_INDEX = frozenset({"git", "path", "directory", "editable", "virtual", "url", "file"})
+
+
+def _direct(source: Any) -> bool:
+    keys = set(source) | {str(source.get("type"))} if isinstance(source, dict) else set()
+    return bool(keys & _NOT_FROM_AN_INDEX)
+
+
 def _lock_packages(
     ws: Workspace, name: str, collector: Collector, keep: Callable[[dict[str, Any]], bool]
 ) -> None:
@@ -73,6 +84,8 @@ def _lock_packages(
         source = package.get("source")
         local = isinstance(source, dict) and not ("registry" in source or not source)
         name_, version = package.get("name"), package.get("version")
+        if local and isinstance(name_, str) and keep(package) and _direct(source):
+            collector.reference(name_, name, "a repository, a path or a URL")
         if local or not (isinstance(name_, str) and isinstance(version, str)) or not keep(package):
             continue
         marker = package.get("marker") or package.get("markers")
@@ -108,7 +121,19 @@ def read_pipfile_lock(ws: Workspace, collector: Collector) -> str:
         data = {}
     for section in ("default", "develop"):
         for name, spec in table_at(data, section).items():
-            version = spec.get("version") if isinstance(spec, dict) else None
+            if not isinstance(spec, dict):
+                continue
+            if "git" in spec or "path" in spec or "file" in spec:
+                collector.reference(name, "Pipfile.lock", "a repository, a path or a URL")
+                continue
+            version, marker = spec.get("version"), spec.get("markers")
+            extras = strings_at(spec, "extras")
             if isinstance(version, str):
-                collector.add(f"{name}{version}", "Pipfile.lock")
-    return "default and develop packages"
+                collector.add(
+                    name
+                    + (f"[{','.join(extras)}]" if extras else "")
+                    + version
+                    + (f"; {marker}" if isinstance(marker, str) and marker else ""),
+                    "Pipfile.lock",
+                )
+    return "default and develop packages, with their markers"

@@ -2,8 +2,11 @@
 (PEP 621 dependencies and extras, PEP 735 dependency groups, uv's dev-dependencies, and
 Poetry's tables through poetry_declarations), setup.cfg, setup.py and Pipfile.
 
-Each ``read_*`` function is a reader in the sense of requirement_entries: it adds the
-entries it finds to a ``Collector`` and says what it read. setup.py is parsed, never run.
+A dependency these files take from a git repository, a path or a URL (Poetry's and
+Pipfile's tables, ``[tool.uv.sources]``) counts as declared and is never installed from
+the index under its name. Each ``read_*`` function is a reader in the sense of
+requirement_entries: it adds the entries it finds to a ``Collector`` and says what it
+read. setup.py is parsed, never run.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import ast
 import configparser
 from typing import Any
 
+from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from grader.acquire.workspace import Workspace
-from grader.environment.poetry_declarations import poetry_entries, poetry_requirement
+from grader.environment.poetry_declarations import add_poetry_entries, poetry_python
 from grader.environment.requirement_entries import (
     TEST_EXTRAS,
     Collector,
@@ -27,6 +31,17 @@ from grader.environment.requirement_entries import (
 )
 
 MAX_EXTRA_DEPTH = 5
+# A Pipfile entry's keys that are PEP 508 marker variables, as pipenv reads them.
+_MARKER_VARIABLES = tuple(default_environment())
+# A Pipfile entry's keys for a dependency that does not come from the package index.
+_PIPFILE_DIRECT = {"git": "a git repository", "path": "a path", "file": "a URL"}
+# [tool.uv.sources] keys for a dependency that does not come from the package index.
+_UV_DIRECT = {
+    "git": "a git repository",
+    "path": "a path",
+    "url": "a URL",
+    "workspace": "the project's workspace",
+}
 
 
 def pyproject(ws: Workspace) -> dict[str, Any]:
@@ -58,15 +73,15 @@ def project_name(ws: Workspace) -> str | None:
 
 
 def requires_python(ws: Workspace) -> str | None:
-    """The Python versions the project supports, as a PEP 440 specifier, if it says."""
+    """The Python versions the project supports, as a PEP 440 specifier, if it says:
+    PEP 621's ``requires-python`` is one already, as written; Poetry's ``python`` is
+    Poetry's constraint, read by Poetry's parser."""
     data = pyproject(ws)
-    for value in (
-        table_at(data, "project").get("requires-python"),
-        table_at(data, "tool", "poetry", "dependencies").get("python"),
-    ):
-        if isinstance(value, str) and value.strip() not in {"", "*"}:
-            return poetry_requirement("python", value).removeprefix("python")
-    return None
+    pep621 = table_at(data, "project").get("requires-python")
+    if isinstance(pep621, str) and pep621.strip():
+        return pep621.strip()
+    poetry = table_at(data, "tool", "poetry", "dependencies").get("python")
+    return poetry_python(poetry) if isinstance(poetry, str) else None
 
 
 def _project_entries(data: dict[str, Any]) -> list[str]:
@@ -115,11 +130,29 @@ def _group_entries(groups: dict[str, Any]) -> list[str]:
     return entries
 
 
+def _add_uv_sources(data: dict[str, Any], collector: Collector) -> None:
+    """Names that ``[tool.uv.sources]`` takes from a repository, a path, a URL or the
+    workspace: declared in ``dependencies`` by name alone, but not from the index."""
+    for name, source in table_at(data, "tool", "uv", "sources").items():
+        tables = source if isinstance(source, list) else [source]
+        kinds = [
+            kind
+            for table in tables
+            if isinstance(table, dict)
+            for key, kind in _UV_DIRECT.items()
+            if key in table
+        ]
+        if kinds:
+            collector.reference(name, "pyproject.toml", kinds[0])
+
+
 def read_pyproject_declarations(ws: Workspace, collector: Collector) -> str:
     """pyproject.toml's runtime dependencies, test extras and test groups (Poetry's too)."""
     data = pyproject(ws)
-    for entry in _project_entries(data) + poetry_entries(data):
+    for entry in _project_entries(data):
         collector.add(entry, "pyproject.toml")
+    add_poetry_entries(data, collector)
+    _add_uv_sources(data, collector)
     chosen = [f"extra {e}" for e in testing_extras(data)]
     chosen += [f"group {g}" for g in testing_groups(data)]
     return "runtime dependencies" + (f", {', '.join(chosen)}" if chosen else "")
@@ -167,11 +200,39 @@ def read_setup_py(ws: Workspace, collector: Collector) -> str:
     return "install_requires, tests_require and test extras (read, never run)"
 
 
+def _pipfile_requirement(name: str, spec: dict[str, Any]) -> str | None:
+    """A Pipfile table as PEP 508, as pipenv reads it: its version ("*" is any), extras,
+    and the ``markers`` key and-ed with every marker variable given as a key of its own
+    (``sys_platform = "== 'win32'"``), so the installer evaluates them. None when its
+    version is not text."""
+    version = spec.get("version", "*")
+    if not isinstance(version, str):
+        return None
+    version = version.strip()
+    extras = strings_at(spec, "extras")
+    markers = [str(spec["markers"])] if spec.get("markers") else []
+    markers += [f"{key} {spec[key]}" for key in _MARKER_VARIABLES if key in spec]
+    return (
+        name
+        + (f"[{','.join(extras)}]" if extras else "")
+        + ("" if version == "*" else version)
+        + ("; " + " and ".join(f"({m})" for m in markers) if markers else "")
+    )
+
+
 def read_pipfile(ws: Workspace, collector: Collector) -> str:
-    """Pipfile's packages and dev-packages."""
+    """Pipfile's packages and dev-packages, with their markers."""
     data = read_toml(ws, "Pipfile")
     for section in ("packages", "dev-packages"):
         for name, spec in table_at(data, section).items():
-            version = str(spec.get("version", "*") if isinstance(spec, dict) else spec)
-            collector.add(name if version.strip() == "*" else f"{name}{version}", "Pipfile")
+            table = spec if isinstance(spec, dict) else {"version": spec}
+            direct = [kind for key, kind in _PIPFILE_DIRECT.items() if key in table]
+            if direct:
+                collector.reference(name, "Pipfile", direct[0])
+                continue
+            requirement = _pipfile_requirement(name, table)
+            if requirement is None:
+                collector.problems.append(f"Pipfile: {name} left out: its version is not text")
+            else:
+                collector.add(requirement, "Pipfile")
     return "packages and dev-packages"

@@ -1,18 +1,37 @@
 """Requirement files (requirements*.txt, requirements/*.in and the like): which serve the
-tests, and their entries with ``-r`` includes followed.
+tests, and their entries as pip reads them, with ``-r`` and ``-c`` includes followed.
 
 A file serves the tests when it sits at the root, is named or placed for the tests, sits
 beside them, is the project's base requirements file, or is installed by the project's
 CI, tox, nox or Makefile before its tests run. Files in auxiliary folders (``docs/``,
 ``benchmark/``, ``fuzzer/``) are used only when the code imports something only they
-declare. Includes are followed within the submission only, at most ``MAX_INCLUDES``
-files deep.
+declare.
+
+A file is decoded by its byte-order mark and read with pip's own rules
+(pip-requirements-parser, a copy of pip's parser): ``\\`` continuations, ``--hash``
+options, comments after a tab, markers, editable and URL lines, as ``pip-compile
+--generate-hashes``, ``uv export`` and ``poetry export`` write them. Includes are
+followed by grader, within the submission only, at most ``MAX_INCLUDES`` files; a
+constraints file (``-c``) narrows the versions of what the others declare, as pip does,
+and declares nothing itself.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
-from pathlib import PurePosixPath
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from pip_requirements_parser import (  # type: ignore[import-untyped]
+    IncorrectRequirementLine,
+    RequirementsFile,
+)
 
 from grader.acquire.workspace import Workspace
 from grader.environment import imports
@@ -28,7 +47,6 @@ REQUIREMENTS_FILE = re.compile(
 _TEST_WORDS = frozenset({"test", "tests", "testing", "dev", "develop", "development", "ci"})
 _RUNTIME_WORDS = frozenset({"base", "common", "core", "main", "default", "runtime", "install"})
 _TEST_FOLDERS = frozenset({"tests", "test", "testing"})
-INCLUDE = re.compile(r"^(?:-r|--requirement)\s*=?\s*(\S+)")
 # How CI workflows, tox, nox and Makefiles install a requirements file.
 _INSTALL_REFERENCE = re.compile(
     r"""(?:-r|--requirement)[\s=]+["']?([\w./-]+\.(?:txt|in))"""
@@ -39,36 +57,135 @@ _INSTALLER_FILES = re.compile(
     r"|azure-pipelines\.ya?ml|tox\.ini|noxfile\.py|Makefile|makefile|GNUmakefile|Justfile"
 )
 MAX_INCLUDES = 20
+INCLUDED = "included with -r"
+CONSTRAINTS = "constraints, included with -c"
 
 
-def _normalise(path: str) -> str:
+@dataclass(frozen=True)
+class _Parsed:
+    """One file as pip reads it: requirement entries (PEP 508, or the line itself when it
+    is not one, for the collector to report), and the files it includes."""
+
+    entries: tuple[str, ...]
+    requirements: tuple[str, ...]
+    constraints: tuple[str, ...]
+
+
+def _inside(folder: PurePosixPath, target: str) -> str | None:
+    """``target`` relative to ``folder``, as a path in the submission; None when it leaves
+    the submission (an absolute path, too many ``..``) or is a URL."""
     parts: list[str] = []
-    for part in PurePosixPath(path).parts:
+    for part in (folder / target).parts if "://" not in target else ("/",):
+        if part == "/" or (part == ".." and not parts):
+            return None
         if part == "..":
-            if parts:
-                parts.pop()
+            parts.pop()
         elif part != ".":
             parts.append(part)
     return "/".join(parts)
 
 
-def _with_includes(ws: Workspace, roots: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
-    """(file, line) for every requirement line, following ``-r`` within the submission;
-    and the files read."""
-    pending, lines = list(roots), []
-    seen: list[str] = []
-    while pending and len(seen) < MAX_INCLUDES:
-        name = pending.pop(0)
-        if name in seen or name not in ws.files:
+def _pip_file(text: str) -> RequirementsFile:
+    """``text`` read by pip's parser. It reads only files: this one is written as UTF-8
+    behind a byte-order mark, which pip's decoder honours before any locale or coding
+    comment, so the text is read back exactly as grader decoded it."""
+    with tempfile.TemporaryDirectory(prefix="grader-requirements-") as folder:
+        path = Path(folder) / "requirements.txt"
+        path.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8", errors="replace"))
+        return RequirementsFile.from_file(str(path), include_nested=False)
+
+
+def _entry(item: Any) -> str:
+    """A requirement pip parsed, as PEP 508: ``name @ url`` for a named link (VCS, URL,
+    path), the line itself for a nameless one, the requirement with its marker otherwise."""
+    if item.req is None:
+        return str(item.line)
+    if item.link is not None:
+        return f"{item.req.name} @ {item.link.url}"
+    if item.marker is not None and item.req.marker is None:
+        return f"{item.req}; {item.marker}"
+    return str(item.req)
+
+
+def _parse(text: str) -> _Parsed:
+    pip = _pip_file(text)
+    entries = [_entry(item) for item in pip.requirements]
+    # An incorrect line is also returned as the option line it is: that one is reported.
+    invalid = [i for i in pip.invalid_lines if not isinstance(i, IncorrectRequirementLine)]
+    entries += [str(item.line) for item in invalid]
+    requirements: list[str] = []
+    constraints: list[str] = []
+    for option in pip.options:
+        requirements += option.options.get("requirements", [])
+        constraints += option.options.get("constraints", [])
+        if not {"requirements", "constraints"} & set(option.options):
+            entries.append(str(option.line))  # for the collector to report as ignored
+    return _Parsed(tuple(entries), tuple(requirements), tuple(constraints))
+
+
+def _constrained(entry: str, constraints: dict[str, SpecifierSet]) -> str:
+    """``entry`` narrowed by the constraints on its name, as pip applies them."""
+    try:
+        requirement = Requirement(entry)
+    except ValueError:
+        return entry
+    bound = constraints.get(canonicalize_name(requirement.name))
+    if bound is None or requirement.url:
+        return entry
+    requirement.specifier &= bound
+    return str(requirement)
+
+
+def _constraints_of(entries: list[str]) -> dict[str, SpecifierSet]:
+    """The version bounds a constraints file sets. One that holds only under a marker is
+    not applied: it would split the requirement in two, for a case no submission showed."""
+    bounds: dict[str, SpecifierSet] = {}
+    for entry in entries:
+        try:
+            requirement = Requirement(entry)
+        except ValueError:
             continue
-        seen.append(name)
-        for line in read_text(ws, name).splitlines():
-            include = INCLUDE.match(line.strip())
-            if include:
-                pending.append(_normalise(str(PurePosixPath(name).parent / include.group(1))))
-            else:
-                lines.append((name, line))
-    return lines, seen
+        if not requirement.url and requirement.marker is None:
+            name = canonicalize_name(requirement.name)
+            bounds[name] = bounds.get(name, SpecifierSet()) & requirement.specifier
+    return bounds
+
+
+def _with_includes(ws: Workspace, roots: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(file, entry) for every requirement of ``roots`` and the files they include with
+    ``-r``, narrowed by the files included with ``-c``; and each file read, with how it
+    was reached ("root", or how it was included). An include that leaves the submission
+    or names no file of it is kept as its option line, for the collector to report."""
+    pending = [(name, "root") for name in roots]
+    seen: set[tuple[str, bool]] = set()  # a file may be read as requirements and constraints
+    files: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
+    constraint_entries: list[str] = []
+    while pending and len(seen) < MAX_INCLUDES:
+        name, how = pending.pop(0)
+        if (name, how == CONSTRAINTS) in seen:
+            continue
+        seen.add((name, how == CONSTRAINTS))
+        files.setdefault(name, how)
+        parsed = _parse(read_text(ws, name))
+        folder = PurePosixPath(name).parent
+        for option, targets, reached in (
+            ("-r", parsed.requirements, INCLUDED),
+            ("-c", parsed.constraints, CONSTRAINTS),
+        ):
+            for target in targets:
+                inside = _inside(folder, target)
+                if inside is not None and inside in ws.files:
+                    # As pip does: -r in a constraints file still names requirements.
+                    pending.append((inside, reached))
+                else:
+                    found.append((name, f"{option} {target}"))
+        if how == CONSTRAINTS:
+            constraint_entries += parsed.entries
+        else:
+            found += [(name, entry) for entry in parsed.entries]
+    bounds = _constraints_of(constraint_entries)
+    return [(file, _constrained(entry, bounds)) for file, entry in found], files
 
 
 def installed_by_tooling(ws: Workspace) -> dict[str, str]:
@@ -78,8 +195,8 @@ def installed_by_tooling(ws: Workspace) -> dict[str, str]:
         base = PurePosixPath(config).parent if config in {"tox.ini", "noxfile.py"} else None
         for match in _INSTALL_REFERENCE.finditer(read_text(ws, config)):
             raw = match.group(1) or match.group(2)
-            relative = _normalise(str(base / raw) if base else raw)
-            if relative in ws.files:
+            relative = _inside(base or PurePosixPath(), raw)
+            if relative is not None and relative in ws.files:
                 found.setdefault(relative, config)
     return found
 
@@ -120,11 +237,11 @@ def read_requirement_files(
     ws: Workspace, roots: list[str], collector: Collector, why: dict[str, str]
 ) -> list[Source]:
     """Add the entries of ``roots`` and of the files they include; each file read is a
-    source, with ``why`` it was chosen (an included file: "included with -r")."""
+    source, with ``why`` it was chosen (an included file: how it was included)."""
     lines, read = _with_includes(ws, roots)
     for name, line in lines:
         collector.add(line, name)
-    return [Source(name, True, why.get(name, "included with -r")) for name in read]
+    return [Source(name, True, why.get(name, how)) for name, how in read.items()]
 
 
 def read_auxiliary(ws: Workspace, files: list[str], collector: Collector) -> list[Source]:

@@ -13,6 +13,7 @@ poetry_declarations), all collecting into requirement_entries' ``Collector``.
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,11 +40,15 @@ class Requirements:
     guessed: tuple[str, ...] = ()
     """Distributions grader adds because the code imports them and nothing declares them:
     its guess, so when one cannot be installed the candidate is not blamed for it."""
+    direct_references: tuple[str, ...] = ()
+    """Names declared from a git repository, a path or a URL: declared, but not installed
+    (only the package index is), and never replaced by an index package of the same name."""
 
     @property
     def names(self) -> frozenset[str]:
-        """Canonical distribution names."""
-        return frozenset(canonicalize_name(Requirement(item).name) for item in self.items)
+        """Canonical names of every declared distribution, direct references included."""
+        installed = {canonicalize_name(Requirement(item).name) for item in self.items}
+        return frozenset(installed | set(self.direct_references))
 
     @property
     def left_out(self) -> tuple[Source, ...]:
@@ -96,7 +101,11 @@ def read_pyproject(ws: Workspace) -> Requirements:
         packaging_declarations.read_pyproject_declarations(ws, collector)
     except _MALFORMED:
         return Requirements(problems=("pyproject.toml: unreadable",))
-    return Requirements(items=tuple(sorted(collector.items.values())), source="pyproject.toml")
+    return Requirements(
+        items=collector.installable(),
+        source="pyproject.toml",
+        direct_references=tuple(sorted(collector.references)),
+    )
 
 
 def read(ws: Workspace, exported: tuple[Exported, ...] = ()) -> Requirements:
@@ -134,7 +143,7 @@ def _read(ws: Workspace, exported: tuple[Exported, ...]) -> Requirements:
     sources += requirement_files.read_auxiliary(
         ws, [f for f in auxiliary if f not in {s.path for s in sources}], collector
     )
-    items = tuple(sorted(collector.items.values()))
+    items = collector.installable()
     pinned = bool(items) and all("==" in item for item in items)
     return Requirements(
         items=items,
@@ -143,6 +152,7 @@ def _read(ws: Workspace, exported: tuple[Exported, ...]) -> Requirements:
         requires_python=packaging_declarations.requires_python(ws),
         problems=tuple(collector.problems),
         sources=tuple(sources),
+        direct_references=tuple(sorted(collector.references)),
     )
 
 
@@ -151,11 +161,4 @@ def without(requirements: Requirements, names: Iterable[str]) -> tuple[Requireme
     drop = {canonicalize_name(n) for n in names}
     kept = [i for i in requirements.items if canonicalize_name(Requirement(i).name) not in drop]
     dropped = [i for i in requirements.items if i not in kept]
-    return Requirements(
-        tuple(kept),
-        requirements.source,
-        requirements.locked,
-        requirements.requires_python,
-        requirements.problems,
-        requirements.sources,
-    ), dropped
+    return dataclasses.replace(requirements, items=tuple(kept)), dropped
