@@ -6,7 +6,9 @@ folder, and only the scratch copy of its own submission is writable. Resource li
 set with ``prlimit``; when the grader runs as root the sandbox also drops to an
 unprivileged uid, since the kernel does not apply a process-count limit to root. The pid
 namespace guarantees that every process the run started, double-forked daemons included,
-dies with it.
+dies with it. The sandbox's own user has an account (initdb and ``getpass.getuser()``
+look it up), and a run may name hosts that resolve to its own loopback, where the
+services it started listen.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,11 +87,13 @@ class Sandbox(Protocol):
         env: Mapping[str, str],
         limits: Limits,
         tmp: Path | None = None,
+        hosts: Sequence[str] = (),
     ) -> proc.ProcResult:
         """Run ``argv`` with ``cwd`` as its working folder, within ``limits``.
 
         ``tmp`` is a folder to show as the command's /tmp (so it shares a disk budget);
-        without it /tmp is a fresh private tmpfs.
+        without it /tmp is a fresh private tmpfs. ``hosts`` are names that resolve to the
+        sandbox's own loopback (the services a run starts inside it).
         """
         ...
 
@@ -135,7 +140,7 @@ def _namespaces(as_root: bool) -> list[str]:
     return args
 
 
-def _system_mounts(tmp: Path | None) -> list[str]:
+def _system_mounts(tmp: Path | None, generated: Mapping[str, Path]) -> list[str]:
     args: list[str] = []
     for directory in map(Path, _SYSTEM_DIRS):
         if directory.is_symlink():
@@ -144,13 +149,38 @@ def _system_mounts(tmp: Path | None) -> list[str]:
             args += ["--ro-bind", str(directory), str(directory)]
     args += ["--perms", "0755", "--dir", "/etc"]
     for file in _SYSTEM_FILES:
-        args += ["--ro-bind-try", file, file]
+        args += ["--ro-bind-try", str(generated.get(file, file)), file]
     args += ["--proc", "/proc", "--dev", "/dev"]
     if tmp is None:
         return [*args, "--perms", "1777", "--tmpfs", SANDBOX_TMP]
     # Before the writable folders: those under the host's /tmp get their mount points
     # made inside this folder, not over it.
     return [*args, "--bind", str(tmp), SANDBOX_TMP]
+
+
+def _etc_files(folder: Path, uid: int | None, hosts: Sequence[str]) -> dict[str, Path]:
+    """Generated stand-ins for the host's /etc files, written to ``folder``: an account for
+    ``uid`` (a uid of grader's own has none, and initdb refuses to run without one), and
+    ``hosts`` on the loopback beside localhost."""
+    generated: dict[str, Path] = {}
+    if uid is not None:
+        for name, entry in (
+            ("passwd", f"sandbox:x:{uid}:{uid}:grader sandbox:/nonexistent:/usr/sbin/nologin"),
+            ("group", f"sandbox:x:{uid}:"),
+        ):
+            host = Path("/etc", name)
+            lines = host.read_text(encoding="utf-8") if host.is_file() else ""
+            generated[str(host)] = folder / name
+            (folder / name).write_text(f"{lines.rstrip()}\n{entry}\n", encoding="utf-8")
+    if hosts:
+        generated["/etc/hosts"] = folder / "hosts"
+        (folder / "hosts").write_text(
+            f"127.0.0.1 localhost {' '.join(hosts)}\n::1 localhost ip6-localhost ip6-loopback\n",
+            encoding="utf-8",
+        )
+    for path in generated.values():
+        path.chmod(0o644)
+    return generated
 
 
 def _parents(paths: Sequence[Path]) -> list[Path]:
@@ -203,13 +233,14 @@ class Bubblewrap:
         env: Mapping[str, str],
         *,
         tmp: Path | None,
+        generated: Mapping[str, Path],
     ) -> list[str]:
         as_root = _running_as_root()
         args = [self.executable, "--die-with-parent", "--new-session", "--clearenv"]
         args += _namespaces(as_root)
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
-        args += _system_mounts(tmp)
+        args += _system_mounts(tmp, generated)
         for parent in _parents([*readable, *writable]):
             args += ["--perms", "0755", "--dir", str(parent)]
         for path in readable:
@@ -231,21 +262,26 @@ class Bubblewrap:
         env: Mapping[str, str],
         limits: Limits,
         tmp: Path | None = None,
+        hosts: Sequence[str] = (),
     ) -> proc.ProcResult:
         """Run ``argv`` inside bubblewrap, as an unprivileged user, within ``limits``."""
-        wrapped = [*_prlimit(limits), *self._argv(argv, cwd, writable, readable, env, tmp=tmp)]
-        group = cgroups.create(limits.memory_mb * 1024 * 1024, limits.processes)
-        try:
-            return proc.run(
-                [*group.launcher(), *wrapped] if group else wrapped,
-                cwd=cwd,
-                timeout_s=limits.wall_s,
-                env=proc.scrubbed_env(),
-                output_cap=limits.output_bytes,
-            )
-        finally:
-            if group:
-                group.remove()
+        with tempfile.TemporaryDirectory(prefix="grader-etc-") as etc:
+            uid = self.uid if _running_as_root() else None
+            generated = _etc_files(Path(etc), uid, hosts)
+            inner = self._argv(argv, cwd, writable, readable, env, tmp=tmp, generated=generated)
+            wrapped = [*_prlimit(limits), *inner]
+            group = cgroups.create(limits.memory_mb * 1024 * 1024, limits.processes)
+            try:
+                return proc.run(
+                    [*group.launcher(), *wrapped] if group else wrapped,
+                    cwd=cwd,
+                    timeout_s=limits.wall_s,
+                    env=proc.scrubbed_env(),
+                    output_cap=limits.output_bytes,
+                )
+            finally:
+                if group:
+                    group.remove()
 
 
 class NotNeeded:
@@ -266,6 +302,7 @@ class NotNeeded:
         env: Mapping[str, str],
         limits: Limits,
         tmp: Path | None = None,
+        hosts: Sequence[str] = (),
     ) -> proc.ProcResult:
         """Refuse: a submission without tests must not reach here."""
         raise GraderError("no sandbox was prepared for a submission without tests")
@@ -289,9 +326,11 @@ class Unisolated:
         env: Mapping[str, str],
         limits: Limits,
         tmp: Path | None = None,
+        hosts: Sequence[str] = (),
     ) -> proc.ProcResult:
         """Run ``argv`` directly with resource limits and the allow-listed environment."""
-        del writable, readable, tmp  # nothing enforces them without bubblewrap
+        # Nothing enforces them without bubblewrap; no service is started here (pytest_cov).
+        del writable, readable, tmp, hosts
         return proc.run(
             [*_prlimit(limits), *argv],
             cwd=cwd,
