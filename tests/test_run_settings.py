@@ -12,6 +12,7 @@ from grader.environment import dotenv_files, run_settings, service_needs
 from grader.environment.run_settings import RunSettings, stand_in
 from grader.environment.settings_declarations import MAX_FILE_BYTES, interpolate
 from grader.sandbox.services import Kind
+from grader.tools.pytest_run import settings_for
 
 
 def _read(root: Path, files: dict[str, str]) -> RunSettings:
@@ -337,6 +338,18 @@ def test_hostile_files_are_reported_not_fatal(tmp_path: Path) -> None:
     )
     assert settings.variables == ()
     assert any("docker-compose.yml: not a compose file" in p for p in settings.problems)
+
+
+def test_the_django_settings_module_of_the_pytest_settings_wins(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nDJANGO_SETTINGS_MODULE = site.settings.test\n", encoding="utf-8"
+    )
+    (tmp_path / ".env.example").write_text(
+        "DJANGO_SETTINGS_MODULE=site.settings.production\nGOOD=1\n", encoding="utf-8"
+    )
+    settings = settings_for(inventory(tmp_path))
+    assert _values(settings) == {"GOOD": "1"}
+    assert "DJANGO_SETTINGS_MODULE (grader's pytest settings name it)" in settings.left_out
 
 
 # ----------------------------------------------------------------- servers

@@ -2,9 +2,12 @@
 
 The adapter: it prepares the test environment, runs the tests (pytest_run: the folders,
 the command, grader's pytest.ini), reads the results after the sandbox is gone
-(junit_results, coverage_data) and turns them into metrics and findings. A suite that
-cannot run scores zero when that is the candidate's doing and "not measured" when it is
-the host's. The candidate's pytest and coverage settings are replaced by grader's.
+(junit_results, coverage_data) and turns them into metrics and findings. The tests run
+with the settings the repository documents and the servers it declares, as its author
+runs them (grader.environment.run_settings). A suite that cannot run scores zero when
+that is the candidate's doing and "not measured" when it is the host's (a server it
+needs that the host cannot start included). The candidate's pytest and coverage
+settings are replaced by grader's.
 """
 
 from __future__ import annotations
@@ -28,13 +31,22 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.core.progress import stage
-from grader.environment import project_install, test_environment
+from grader.environment import project_install, run_settings, test_environment
+from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
 from grader.tools.base import ToolContext, config_path, package_version, percent
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
-from grader.tools.pytest_run import RunFolders, pytest_argv, pytest_environment, take_result
+from grader.tools.pytest_run import (
+    RunFolders,
+    pytest_argv,
+    pytest_environment,
+    services_problem,
+    settings_for,
+    start_services,
+    take_result,
+)
 
 
 def _budget(area: DiskArea, hit: bool) -> list[str]:
@@ -97,8 +109,9 @@ class PytestCoverage:
     )
 
     def version(self) -> str:
-        """Installed pytest and coverage versions."""
-        return f"pytest {package_version('pytest')}, coverage {package_version('coverage')}"
+        """Installed pytest and coverage versions, and the servers the tests can have."""
+        runners = f"pytest {package_version('pytest')}, coverage {package_version('coverage')}"
+        return f"{runners}; servers: {services.available()}"
 
     def _zero(
         self,
@@ -163,9 +176,15 @@ class PytestCoverage:
             if prepared.candidate_fault:
                 return self._zero(prepared.candidate_fault, installable, notes=tuple(notes))
             return self._unmeasured(prepared.problem, notes, installable)
+        settings = settings_for(ws)
+        notes += settings.notes()
+        missing = services_problem(settings, ctx.sandbox)
+        if missing:
+            return self._unmeasured(missing, notes, installable)
         try:
             with disk_area(ctx.work_dir / "disk", ctx.limits.disk_mb, footprint(ws.root)) as area:
-                return self._measure(ctx, area, prepared, python, [*notes, *area.notes()])
+                notes += area.notes()
+                return self._measure(ctx, area, prepared, python, notes, settings=settings)
         except NoRoomError as exc:
             return self._unmeasured(str(exc), notes, installable)
 
@@ -176,6 +195,8 @@ class PytestCoverage:
         prepared: test_environment.TestEnvironment,
         python: Path,
         notes: list[str],
+        *,
+        settings: run_settings.RunSettings,
     ) -> ToolResult:
         """Run the tests on a scratch copy inside the disk-limited area, read the results."""
         ws = ctx.workspace
@@ -184,7 +205,10 @@ class PytestCoverage:
         installed = self._install_project(ctx, paths, python, notes)
         extra = tuple(p for p in (installed.site_packages,) if p) if installed else ()
         import_path = paths.write_ini(ctx, extra)
-        env = pytest_environment(paths, python, own_env=ctx.environments is not None)
+        launch = start_services(settings, paths, python, ctx.limits)
+        own_env = ctx.environments is not None
+        env = pytest_environment(paths, python, own_env=own_env, settings=settings.environment())
+        env.update(launch.env())
         # pytest itself runs isolated (-I); a test's own `python -m pkg` or console script
         # finds the submission through this.
         env["PYTHONPATH"] = import_path
@@ -196,7 +220,15 @@ class PytestCoverage:
             else contextlib.nullcontext()
         )
         with in_use:
-            result = self._run_tests(ctx, paths, python, env, area)
+            result = self._run_tests(
+                ctx, paths, python, env, area, launch=launch, hosts=settings.hosts
+            )
+        not_started = launch.failure(result.stderr)
+        if not_started:
+            # Before any of the candidate's code ran (the launcher's own token says so).
+            return self._unmeasured(
+                f"a server the tests need did not start: {not_started}", notes, installable
+            )
         # Checked before anything is cleared: a full area is the clearest sign.
         hit = area.hit_budget(result.stdout + result.stderr)
         if result.timed_out:
@@ -250,13 +282,23 @@ class PytestCoverage:
         )
 
     def _run_tests(
-        self, ctx: ToolContext, paths: RunFolders, python: Path, env: dict[str, str], area: DiskArea
+        self,
+        ctx: ToolContext,
+        paths: RunFolders,
+        python: Path,
+        env: dict[str, str],
+        area: DiskArea,
+        *,
+        launch: services.Launch,
+        hosts: tuple[str, ...],
     ) -> proc.ProcResult:
-        """pytest under coverage in the sandbox, with grader's ini and the scratch copy."""
+        """pytest under coverage in the sandbox, with grader's ini and the scratch copy,
+        after the servers it needs have started (in the same sandbox)."""
+        argv = pytest_argv(
+            paths, ctx.workspace, ctx.limits, python, own_env=ctx.environments is not None
+        )
         return ctx.sandbox.run(
-            pytest_argv(
-                paths, ctx.workspace, ctx.limits, python, own_env=ctx.environments is not None
-            ),
+            launch.wrap(argv),
             cwd=paths.scratch,
             writable=list(paths.writable()),
             readable=[
@@ -264,10 +306,12 @@ class PytestCoverage:
                 paths.config,
                 config_path("coveragerc").parent,
                 paths.project,
+                *launch.readable,
             ],
             env=env,
             limits=ctx.limits,
             tmp=paths.tmp if area.enforced else None,
+            hosts=hosts,
         )
 
     def _install_project(

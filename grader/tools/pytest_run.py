@@ -1,5 +1,7 @@
 """How the candidate's tests run: the run's folders, the scratch copy, grader's
-pytest.ini, pytest's command line and environment, and result files taken out safely.
+pytest.ini, pytest's command line and environment (with the settings the repository
+documents, see grader.environment.run_settings), the servers started before it (see
+grader.sandbox.services), and result files taken out safely.
 
 The scratch copy is the only copy the tests see (the static tools keep reading the
 pristine one); every folder the candidate's code may write to lives in the run's
@@ -13,12 +15,14 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.acquire.workspace import Workspace, remove_tree
-from grader.environment import pytest_settings
-from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits
+from grader.environment import pytest_settings, run_settings
+from grader.sandbox import services
+from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox
 from grader.tools.base import ToolContext
 from grader.tools.coverage_data import coverage_options
 
@@ -32,6 +36,8 @@ class RunFolders:
     config: Path
     home: Path
     tmp: Path
+    services: Path
+    """The data of the servers the run starts (see grader.sandbox.services)."""
 
     @classmethod
     def prepare(cls, ctx: ToolContext, area: Path) -> RunFolders:
@@ -42,10 +48,11 @@ class RunFolders:
             ctx.work_dir / "config",
             area / "home",
             area / "tmp",
+            area / "services",
         )
         # Tests may rewrite files; the static tools keep reading the pristine copy.
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
-        for folder in (paths.results, paths.config, paths.home, paths.tmp, paths.project):
+        for folder in (*paths.writable()[1:], paths.config, paths.project):
             folder.mkdir()
         for folder in (*paths.writable(), paths.project):
             ctx.sandbox.own(folder)
@@ -53,7 +60,7 @@ class RunFolders:
 
     def writable(self) -> tuple[Path, ...]:
         """Every folder the candidate's code may write to."""
-        return (self.scratch, self.results, self.home, self.tmp)
+        return (self.scratch, self.results, self.home, self.tmp, self.services)
 
     @property
     def project(self) -> Path:
@@ -116,11 +123,16 @@ def pytest_argv(
     ]
 
 
-def pytest_environment(paths: RunFolders, python: Path, *, own_env: bool) -> dict[str, str]:
-    """The test run's environment variables: only what pytest needs, HOME and TMPDIR in
-    the run's own folders; plugins not auto-loaded outside the candidate's environment."""
+def pytest_environment(
+    paths: RunFolders, python: Path, *, own_env: bool, settings: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The test run's environment variables: the repository's own ``settings``, then what
+    pytest needs, HOME and TMPDIR in the run's own folders (grader's win, though
+    run_settings never lets a setting name one of them); plugins not auto-loaded outside
+    the candidate's environment."""
     autoload = {} if own_env else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return {
+        **(settings or {}),
         **autoload,
         "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(paths.home),
@@ -129,6 +141,39 @@ def pytest_environment(paths: RunFolders, python: Path, *, own_env: bool) -> dic
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
     }
+
+
+def settings_for(ws: Workspace) -> run_settings.RunSettings:
+    """The repository's run settings, less the Django settings module when grader's
+    pytest.ini names one (pytest-django lets the environment override the ini file)."""
+    settings = run_settings.read(ws)
+    if pytest_settings.read(ws).get("DJANGO_SETTINGS_MODULE"):
+        return settings.without(["DJANGO_SETTINGS_MODULE"])
+    return settings
+
+
+def services_problem(settings: run_settings.RunSettings, sandbox: Sandbox) -> str:
+    """Why the servers the tests need cannot be started here, or ''. The host's shortfall:
+    the tests are then not measured."""
+    for service in settings.services:
+        problem = services.missing(service.kind)
+        if not problem and not sandbox.isolated:
+            problem = (
+                f"{service.kind.value} is started only inside the sandbox, and this run has "
+                "none (--allow-unsandboxed)"
+            )
+        if problem:
+            return f"{problem}; the tests need it ({service.declared_in})"
+    return ""
+
+
+def start_services(
+    settings: run_settings.RunSettings, paths: RunFolders, python: Path, limits: Limits
+) -> services.Launch:
+    """The launcher that starts the run's servers before pytest, inside the sandbox."""
+    # Starting takes seconds; a run too short for that still gets half its time for tests.
+    timeout_s = min(services.START_TIMEOUT_S, limits.wall_s / 2)
+    return services.prepare(settings.services, python, paths.services, paths.config, timeout_s)
 
 
 def take_result(results: Path, name: str, private: Path, limit: int) -> Path | None:
