@@ -12,7 +12,7 @@ SETUP_LOG := .venv-setup.log
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-system-deps: ## install system packages grader needs (bubblewrap, python venv) when missing
+system-deps: ## install system packages grader needs (bubblewrap, PostgreSQL, Redis, python venv) when missing
 	@./scripts/system-deps.sh
 
 browser-deps: ## install Chromium for the browser tests and screenshots when missing

@@ -1,5 +1,5 @@
-"""Benchmark: building a submission's test environment cold versus reusing it warm, and
-the command line's start-up.
+"""Benchmark: building a submission's test environment cold versus reusing it warm, the
+command line's start-up, and starting a test run's servers.
 
 Usage: python scripts/bench.py [ROUNDS] [--startup-only]
 
@@ -11,6 +11,10 @@ of ROUNDS rounds and the ratio. The warm time is what caching adds to a grade.
 Start-up times ``grader --version`` and ``grader --help`` as hyperfine does: one warm-up
 run, then STARTUP_RUNS runs, reporting the median and the fastest. It must stay well
 under 0.3 s: the command line imports the pipeline and rich only when a command runs.
+
+Service start times an empty command in the sandbox alone, then after starting
+PostgreSQL (initdb, start, a role and a database) and Redis in it, as a test run that
+needs them does (median of ROUNDS); skipped where bubblewrap or a server is missing.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from grader.acquire.workspace import inventory  # noqa: E402
 from grader.environment import interpreters, requirements  # noqa: E402
 from grader.environment.cache import RUNNER_DISTRIBUTIONS, EnvironmentCache, EnvStatus  # noqa: E402
+from grader.sandbox import bubblewrap, services  # noqa: E402
 
 SAMPLES = ("deps_requirements", "deps_lockfile", "exemplary")
 STARTUP_RUNS = 20
@@ -69,12 +74,67 @@ def _time(cache: EnvironmentCache, declared: requirements.Requirements) -> float
     return elapsed
 
 
+def _sandboxed_true(wanted: list[services.Service]) -> float:
+    """Seconds for an empty command in the sandbox after starting ``wanted`` there."""
+    executable = bubblewrap.bubblewrap_executable()
+    assert executable is not None  # noqa: S101 - checked by the caller
+    sandbox = bubblewrap.Bubblewrap(executable)
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as folder:
+        root = Path(folder)
+        root.chmod(0o755)
+        state, config = root / "state", root / "config"
+        state.mkdir()
+        config.mkdir()
+        sandbox.own(state)
+        launch = services.prepare(wanted, Path(sys.executable), state, config, 60.0)
+        started = time.perf_counter()
+        result = sandbox.run(
+            launch.wrap(["/bin/true"]),
+            cwd=root,
+            writable=[state],
+            readable=[*bubblewrap.interpreter_paths(Path(sys.executable)), config],
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **launch.env()},
+            limits=bubblewrap.Limits(wall_s=120),
+            hosts=["db", "cache"],
+        )
+        elapsed = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise SystemExit(f"bench: services did not start: {launch.failure(result.stderr)}")
+    return elapsed
+
+
+def service_start(rounds: int) -> None:
+    """Print the cost of starting a test run's servers inside its sandbox."""
+    header = f"{'service start':<36} {'median s':>9} {'min s':>7}"
+    sys.stdout.write(header + "\n" + "-" * len(header) + "\n")
+    if bubblewrap.bubblewrap_problem():
+        sys.stdout.write(f"skipped: {bubblewrap.bubblewrap_problem()}\n")
+        return
+    postgres = services.Service(services.Kind.POSTGRES, 5432, "bench", ("app",), ("app",))
+    redis = services.Service(services.Kind.REDIS, 6379, "bench")
+    cases = {
+        "sandbox alone (empty command)": [],
+        "+ PostgreSQL (initdb, start, setup)": [postgres],
+        "+ Redis": [redis],
+        "+ PostgreSQL and Redis": [postgres, redis],
+    }
+    for label, wanted in cases.items():
+        missing = [services.missing(s.kind) for s in wanted if services.missing(s.kind)]
+        if missing:
+            sys.stdout.write(f"{label:<36} skipped: {missing[0]}\n")
+            continue
+        times = [_sandboxed_true(wanted) for _ in range(rounds)]
+        sys.stdout.write(f"{label:<36} {statistics.median(times):>9.3f} {min(times):>7.3f}\n")
+    sys.stdout.write(f"median of {rounds} rounds\n\n")
+
+
 def main(rounds: int, startup_only: bool = False) -> int:
     """Print the start-up row, then cold and warm times per sample."""
     quick = startup()
     if startup_only:
         return 0 if quick else 1
     sys.stdout.write("\n")
+    service_start(rounds)
     rows = []
     for name in SAMPLES:
         declared, _ = requirements.without(

@@ -2,6 +2,8 @@
 # Install the system packages grader needs, only when they are missing.
 # bubblewrap isolates candidate code; e2fsprogs and mount give each test run a
 # disk-limited ext4 image; python3-venv provides `python3 -m venv` on Debian;
+# postgresql and redis-server are the servers a submission's tests may need (grader
+# starts its own, inside each test run's sandbox, from these packages' binaries);
 # with --browser: Chromium for the browser tests.
 set -euo pipefail
 
@@ -16,6 +18,10 @@ else
     # sbin is often off a normal user's PATH
     [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
     command -v mount >/dev/null 2>&1 || missing+=(mount)
+    # Debian keeps the server programs off PATH, under /usr/lib/postgresql/VERSION/bin.
+    compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+    command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] \
+        || missing+=(redis-server)
     if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
         version=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
         missing+=("python${version}-venv")
@@ -39,3 +45,15 @@ fi
 echo "system-deps: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+
+# Where systemd runs, the server packages start a system-wide server of their own on
+# install. grader never uses it (its servers live in each run's network namespace, so
+# the ports do not clash); stop and disable the ones installed here, so they hold no
+# memory on a grading host.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for installed in "${missing[@]}"; do
+        case "$installed" in
+            postgresql | redis-server) $sudo systemctl disable --now "$installed" >/dev/null 2>&1 || true ;;
+        esac
+    done
+fi
