@@ -27,6 +27,7 @@ line of at most ``MAX_VALUE_CHARS``; at most ``MAX_VARIABLES`` of them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable
@@ -96,9 +97,7 @@ class RunSettings:
         kept = tuple(v for v in self.variables if v.name not in dropped)
         gone = [v.name for v in self.variables if v.name in dropped]
         left_out = (*self.left_out, *(f"{n} (grader's pytest settings name it)" for n in gone))
-        return RunSettings(
-            kept, self.services, self.hosts, self.unsupported, left_out, self.problems
-        )
+        return dataclasses.replace(self, variables=kept, left_out=left_out)
 
     def notes(self) -> list[str]:
         """What the report says about them: which variables came from where, what was made up."""
