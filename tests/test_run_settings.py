@@ -148,6 +148,18 @@ def test_interpolation_follows_compose() -> None:
     assert interpolate("${UNSET:?must be set}", known) == ""
 
 
+def test_the_original_compose_format_has_its_services_at_the_top(tmp_path: Path) -> None:
+    compose = (
+        'version: "2"\nx-common: &common\n  restart: always\n'
+        "web:\n  build: .\n  environment:\n    - MODE=legacy\n"
+        "cache:\n  image: redis:6\n"
+    )
+    settings = _read(tmp_path, {"docker-compose.yml": compose})
+    assert _values(settings) == {"MODE": "legacy"}
+    assert set(settings.hosts) == {"web", "cache"}
+    assert [s.kind for s in settings.services] == [Kind.REDIS]
+
+
 def test_compose_files_for_the_tests_come_before_the_main_one(tmp_path: Path) -> None:
     def compose(value: str) -> str:
         return f"services:\n  app:\n    build: .\n    environment:\n      MODE: {value}\n"

@@ -96,8 +96,12 @@ def _read_file(ws: Workspace, relative: str, lookup: Callable[[str], str | None]
     data = load_yaml(text) if text is not None else None
     if data is None:
         return Compose(problems=(f"{relative}: not a compose file grader could read",))
-    # The original format had the services at the top level.
-    services = mapping(data.get("services", data))
+    # The original format had the services at the top level; x- keys are extension fields.
+    services = {
+        name: service
+        for name, service in mapping(data.get("services", data)).items()
+        if isinstance(service, dict) and not name.startswith("x-")
+    }
     folder = str(PurePosixPath(relative).parent)
     builds = sorted(services, key=lambda name: "build" not in mapping(services[name]))
     settings: list[Setting] = []
