@@ -1,4 +1,4 @@
-"""Which settings and servers a submission's tests get, read from its repository files:
+"""Which settings a submission's tests get, read from its repository files:
 dotenv files, docker compose files and CI workflows, in their order of precedence."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.acquire.workspace import inventory
-from grader.environment import dotenv_files, run_settings, service_needs
+from grader.environment import dotenv_files, run_settings
 from grader.environment.run_settings import RunSettings, stand_in
 from grader.environment.settings_declarations import MAX_FILE_BYTES, interpolate
 from grader.sandbox.services import Kind
@@ -362,116 +362,6 @@ def test_the_django_settings_module_of_the_pytest_settings_wins(tmp_path: Path) 
     settings = settings_for(inventory(tmp_path))
     assert _values(settings) == {"GOOD": "1"}
     assert "DJANGO_SETTINGS_MODULE (grader's pytest settings name it)" in settings.left_out
-
-
-# ----------------------------------------------------------------- servers
-
-
-def test_servers_from_images() -> None:
-    kinds = {
-        image: service_needs.image_kind(image)
-        for image in (
-            "postgres:15",
-            "postgres",
-            "postgis/postgis:15-3.4",
-            "bitnami/postgresql:16",
-            "timescale/timescaledb:latest-pg16",
-            "pgvector/pgvector:pg16",
-            "redis:7-alpine",
-            "valkey/valkey:8",
-            "registry.example:5000/team/redis:7@sha256:abc",
-            "mysql:8",
-            "mariadb:11",
-            "mongo:7",
-            "rabbitmq:3-management",
-            "nginx:1.27",
-            "python:3.12-slim",
-        )
-    }
-    assert kinds == {
-        "postgres:15": Kind.POSTGRES,
-        "postgres": Kind.POSTGRES,
-        "postgis/postgis:15-3.4": Kind.POSTGRES,
-        "bitnami/postgresql:16": Kind.POSTGRES,
-        "timescale/timescaledb:latest-pg16": Kind.POSTGRES,
-        "pgvector/pgvector:pg16": Kind.POSTGRES,
-        "redis:7-alpine": Kind.REDIS,
-        "valkey/valkey:8": Kind.REDIS,
-        "registry.example:5000/team/redis:7@sha256:abc": Kind.REDIS,
-        "mysql:8": "MySQL",
-        "mariadb:11": "MySQL",
-        "mongo:7": "MongoDB",
-        "rabbitmq:3-management": "RabbitMQ",
-        "nginx:1.27": None,
-        "python:3.12-slim": None,
-    }
-
-
-def test_servers_from_urls_alone(tmp_path: Path) -> None:
-    settings = _read(
-        tmp_path,
-        {
-            ".env.example": (
-                "DATABASE_URL=postgresql+asyncpg://shop:pw@pg.internal:6543/shop\n"
-                "TEST_POSTGRES_DB=shop_test\nPOSTGRES_HOST=pg.internal\n"
-                "CACHE_URL=redis://:cache-pw@cache:6380/1\n"
-                "ANALYTICS_URL=mysql://user:pw@analytics:3306/events\n"
-                "API_URL=https://api.example.com\n"
-            )
-        },
-    )
-    postgres, redis = settings.services
-    assert (postgres.kind, postgres.port) == (Kind.POSTGRES, 6543)
-    assert postgres.roles == ("shop",) and postgres.databases == ("shop", "shop_test")
-    assert postgres.declared_in == "DATABASE_URL in .env.example"
-    assert (redis.kind, redis.port, redis.passwords) == (Kind.REDIS, 6380, ("cache-pw",))
-    assert settings.unsupported == ("MySQL (ANALYTICS_URL in .env.example)",)
-    # the servers' host names resolve to the sandbox; the internet's never do
-    assert set(settings.hosts) == {"pg.internal", "cache", "analytics"}
-
-
-def test_redis_passwords_come_from_its_url_else_from_its_variable(tmp_path: Path) -> None:
-    compose = "services:\n  redis:\n    image: redis:7\n"
-    by_url = _read(
-        tmp_path / "url",
-        {
-            "compose.yml": compose,
-            ".env.example": "REDIS_URL=redis://redis:6379/0\nREDIS_PASSWORD=x\n",
-        },
-    )
-    assert by_url.services[0].passwords == ()
-    by_variable = _read(
-        tmp_path / "variable", {"compose.yml": compose, ".env.example": "REDIS_PASSWORD=hunter2\n"}
-    )
-    assert by_variable.services[0].passwords == ("hunter2",)
-
-
-def test_two_servers_asking_for_one_port_get_ports_of_their_own(tmp_path: Path) -> None:
-    settings = _read(
-        tmp_path,
-        {".env.example": "DATABASE_URL=postgres://a@db:6379/a\nREDIS_URL=redis://cache:6379\n"},
-    )
-    postgres, redis = settings.services
-    assert (postgres.port, redis.port) == (6379, 6380)
-    low = _read(tmp_path / "low", {".env.example": "DATABASE_URL=postgres://a@db:80/a\n"})
-    assert low.services[0].port == 5432  # the sandbox's user cannot listen below 1024
-
-
-def test_an_empty_database_url_points_at_the_sandbox_server(tmp_path: Path) -> None:
-    settings = _read(
-        tmp_path,
-        {
-            "docker-compose.yml": (
-                "services:\n  db:\n    image: postgres:16\n    environment:\n"
-                "      POSTGRES_USER: app\n"
-            ),
-            ".env.example": "DATABASE_URL=\nREDIS_URL=\n",
-        },
-    )
-    values = _values(settings)
-    assert values["DATABASE_URL"] == "postgresql://app@localhost:5432/app"
-    assert values["REDIS_URL"] == ""  # no Redis is declared: left as written
-    assert any("DATABASE_URL: the sandbox's PostgreSQL" in note for note in settings.notes())
 
 
 def test_nothing_declared_means_nothing_set(tmp_path: Path) -> None:
