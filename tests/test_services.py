@@ -112,3 +112,17 @@ def test_a_host_without_postgresql_leaves_testability_not_measured(
     testability = next(c for c in report["criteria"] if c["id"] == "testability")
     assert testability["score"] is None
     assert "the host has no PostgreSQL" in testability["reason"]
+
+
+def test_hidden_tests_run_with_the_settings_the_repository_documents(tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "test_hidden.py").write_text(
+        "from greeter.settings import SECRET_KEY\n\n\n"
+        "def test_the_settings_load():\n    assert SECRET_KEY\n",
+        encoding="utf-8",
+    )
+    report = _grade(tmp_path, "settings_in_env_example", "--hidden-tests", str(hidden))
+    run = report["assignment"]["hidden_tests"]
+    assert run["problem"] in (None, ""), run
+    assert (run["passed"], run["total"]) == (1, 1)

@@ -33,10 +33,11 @@ from grader.core.models import (
     Visibility,
 )
 from grader.environment import pytest_settings, test_environment
+from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, interpreter_paths
 from grader.tools.base import ToolContext, package_version
 from grader.tools.junit_results import MAX_JUNIT_BYTES, JunitCase, junit_cases
-from grader.tools.pytest_run import take_result
+from grader.tools.pytest_run import services_problem, settings_for, take_result
 
 NAME = "hidden-tests"
 MAX_TRACEBACK = 3000
@@ -59,6 +60,8 @@ class _Paths:
     results: Path
     config: Path
     home: Path
+    services: Path
+    """Where the run's servers keep their data (writable by the run)."""
 
 
 def _ignore_caches(folder: str, names: list[str]) -> set[str]:
@@ -198,13 +201,18 @@ class HiddenTests:
     def _prepare(self, ctx: ToolContext) -> _Paths:
         base = ctx.work_dir
         paths = _Paths(
-            base / "hidden", base / "submission", base / "results", base / "config", base / "home"
+            base / "hidden",
+            base / "submission",
+            base / "results",
+            base / "config",
+            base / "home",
+            base / "services",
         )
         shutil.copytree(self.folder, paths.tests, symlinks=True, ignore=_ignore_caches)
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
-        for folder in (paths.results, paths.config, paths.home):
+        for folder in (paths.results, paths.config, paths.home, paths.services):
             folder.mkdir()
-        for folder in (paths.scratch, paths.results, paths.home):
+        for folder in (paths.scratch, paths.results, paths.home, paths.services):
             ctx.sandbox.own(folder)
         return paths
 
@@ -217,12 +225,25 @@ class HiddenTests:
             if prepared.candidate_fault:
                 return self._result(ToolStatus.OK, 0.0, why, run)
             return self._result(ToolStatus.SKIPPED, None, why, run)
+        # The hidden tests import the candidate's code: they need the same settings and
+        # servers as the candidate's own suite.
+        run_settings = settings_for(ctx.workspace)
+        missing = services_problem(run_settings, ctx.sandbox)
+        if missing:
+            return self._result(
+                ToolStatus.SKIPPED, None, missing, HiddenTestRun((), problem=missing)
+            )
         paths = self._prepare(ctx)
         settings = pytest_settings.read(ctx.workspace)
         import_path = pytest_settings.import_paths(paths.scratch, settings)
         (paths.config / "pytest.ini").write_text(_ini(import_path), encoding="utf-8")
         python = prepared.python
+        timeout_s = min(services.START_TIMEOUT_S, ctx.limits.wall_s / 2)
+        launch = services.prepare(
+            run_settings.services, python, paths.services, paths.config, timeout_s
+        )
         env = {
+            **run_settings.environment(),
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(paths.home),
@@ -233,15 +254,21 @@ class HiddenTests:
             # For tests that run the candidate's program in a subprocess.
             "PYTHONPATH": ":".join(import_path),
             "GRADER_SUBMISSION": str(paths.scratch),
+            **launch.env(),
         }
         result = ctx.sandbox.run(
-            _argv(paths, python, ctx.limits.per_test_s),
+            launch.wrap(_argv(paths, python, ctx.limits.per_test_s)),
             cwd=paths.scratch,
-            writable=[paths.scratch, paths.results, paths.home],
-            readable=[*interpreter_paths(python), paths.tests, paths.config],
+            writable=[paths.scratch, paths.results, paths.home, paths.services],
+            readable=[*interpreter_paths(python), paths.tests, paths.config, *launch.readable],
             env=env,
             limits=ctx.limits,
+            hosts=run_settings.hosts,
         )
+        not_started = launch.failure(result.stderr)
+        if not_started:
+            why = f"a server the tests need did not start: {not_started}"
+            return self._result(ToolStatus.SKIPPED, None, why, HiddenTestRun((), problem=why))
         return self._read(ctx, paths, result)
 
     def _read(self, ctx: ToolContext, paths: _Paths, result: proc.ProcResult) -> ToolResult:
