@@ -13,6 +13,7 @@ from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.junit_results import _consistent, parse_junit
 from grader.tools.mypy import Mypy, _fatal, _parse
+from grader.tools.pytest_cov import _tested_nothing
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "outputs"
 
@@ -91,3 +92,18 @@ def test_collection_failures_keep_the_error_pytest_reports() -> None:
         in (messages["tests.test_api"])
     )
     assert "No module named 'no_such_module_here'" in messages["tests.test_db"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "exit_code", "reason"),
+    [
+        (TestSummary(), 5, "no test ran: pytest collected none (exit code 5)"),
+        (TestSummary(skipped=3), 0, "no test ran: pytest collected 3 and skipped every one"),
+        (TestSummary(passed=1, skipped=1), 0, ""),
+        (TestSummary(errors=1), 1, ""),  # an error is a test that ran and failed
+    ],
+)
+def test_a_run_that_tested_nothing_is_never_ok(
+    summary: TestSummary, exit_code: int, reason: str
+) -> None:
+    assert _tested_nothing(summary, exit_code) == reason

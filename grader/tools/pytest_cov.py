@@ -91,6 +91,15 @@ def _test_metrics(summary: TestSummary, excused: int, fault: str) -> tuple[Metri
     return count, Metric("tests.pass_rate", rate, "%", "pytest", "" if ran else "no test ran")
 
 
+def _tested_nothing(summary: TestSummary, exit_code: int | None) -> str:
+    """Why a run that executed no test tested nothing, or '' when a test ran."""
+    if summary.passed + summary.failed + summary.errors:
+        return ""
+    if summary.total:
+        return f"no test ran: pytest collected {summary.total} and skipped every one"
+    return f"no test ran: pytest collected none (exit code {exit_code})"
+
+
 class PytestCoverage:
     """Run the candidate's tests under coverage, isolated, with grader's settings."""
 
@@ -125,7 +134,7 @@ class PytestCoverage:
         return ToolResult(
             tool=self.name,
             version=self.version(),
-            status=ToolStatus.OK if result is None else ToolStatus.FAILED,
+            status=ToolStatus.FAILED,  # nothing was tested: never "ok"
             reason=reason,
             metrics=(
                 Metric("tests.count", 0, "tests", self.name, reason),
@@ -261,10 +270,13 @@ class PytestCoverage:
         notes += [cov_note] if cov_note else []
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
+        tested_nothing = _tested_nothing(summary, result.exit_code)
         return ToolResult(
             tool=self.name,
             version=self.version(),
-            status=ToolStatus.OK,
+            # A run that tested nothing is never "ok", whatever pytest's exit code.
+            status=ToolStatus.FAILED if tested_nothing else ToolStatus.OK,
+            reason=tested_nothing,
             findings=_failure_findings(summary, ws),
             metrics=(
                 *_test_metrics(summary, excused, prepared.candidate_fault),
