@@ -446,3 +446,34 @@ def test_committed_artifacts_are_charged_once_per_folder_with_their_paths(
     found = sorted(f.location.path for f in result.findings if f.rule_id == "committed-artifact")
     assert found == sorted(artifacts)
     assert _metrics(result)["repository.committed_artifacts"] == len(artifacts)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "flagged"),
+    [
+        # templates of settings to fill in: placeholders by intent
+        (".env.example", "DATABASE_URL=postgresql://myuser:Zq82x_pw1@db.example.com/app\n", 0),
+        ("env.example", "JWT_SECRET_KEY=nh328b32yf384yfbu3b94uhf3\n", 0),
+        # ... but a provider's token pasted into one is a leak
+        (".env.example", "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH\n", 1),
+        # compose files and CI workflows define throwaway local services
+        (
+            "docker-compose.yml",
+            "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: r00t66\n",
+            0,
+        ),
+        # seed data: fixtures, seed scripts, migrations that create demo users
+        ("accounts/fixtures/users.json", '[{"password": "password1234!"}]\n', 0),
+        ("scripts/seed_db.py", 'DEFAULT_PASSWORD = "Admin123!SecurePassword"\n', 0),
+        # a password in a URL is a local default when the host is a compose service
+        ("app/db.py", 'URI = "postgresql://postgres:default_pw@users_db:5432/users"\n', 0),
+        ("app/db.py", 'URI = "postgresql://admin:S3cr3t@db.example.com:5432/prod"\n', 1),
+        # a committed .env holds what the author runs with
+        (".env", "POSTGRES_PASSWORD=test123\n", 1),
+    ],
+)
+def test_password_shaped_values_that_are_data_or_local_defaults_are_not_credentials(
+    tmp_path: Path, name: str, text: str, flagged: int
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", name: text})
+    assert _metrics(result)["security.hardcoded_secrets"] == flagged

@@ -76,7 +76,7 @@ _PLACEHOLDER = re.compile(
 _DEVELOPMENT = re.compile(r"(?i)insecure|^dev[-_]|[-_]dev$|not[-_]for[-_]prod|local[-_]only")
 DEVELOPMENT_PASSWORDS = frozenset(
     {"postgres", "password", "pass", "admin", "root", "secret", "example", "changeme",
-     "test", "user", "mysql", "guest", "redis", "dev", "local"}
+     "change_me", "change-me", "test", "user", "mysql", "guest", "redis", "dev", "local"}
 )  # fmt: skip
 MIN_CREDENTIAL_LENGTH = 6
 
@@ -132,6 +132,39 @@ def judge(kind: str, value: str) -> bool | None:
     return None  # bare high-entropy strings: hashes, ids and fixtures far more often
 
 
+# Where a password-shaped value is data or a local default, not a credential: a template
+# of settings to fill in, a compose file or CI workflow defining throwaway local services,
+# migrations, fixtures and seed scripts that create demo users. A provider's token is a
+# leak even there; a keyword's value is not.
+_TEMPLATE = re.compile(r"(?i)(example|sample|template|\.dist\b|defaults?\b)")
+_SERVICE_DEFINITION = re.compile(
+    r"(?i)(^|/)(docker-)?compose[\w.-]*\.ya?ml$|^\.github/workflows/|^\.gitlab-ci\.yml$"
+)
+_SEED_DATA = re.compile(r"(?i)(^|/)(fixtures?|seeds?|seeders?)(/|$)|seed|fixture")
+# user:password@host in a URL; a host without a dot (a compose service) is a local default.
+_URL_CREDENTIALS = re.compile(r"://[^\s:/@'\"]+:[^\s@/'\"]+@(?P<host>[^\s:/'\"?#]+)")
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal"})  # noqa: S104 - names compared, nothing bound
+
+
+def holds_settings_data(ws: Workspace, relative: str) -> bool:
+    """Whether a file's password-shaped values are data or local defaults by its role."""
+    return bool(
+        _TEMPLATE.search(PurePosixPath(relative).name)
+        or _SERVICE_DEFINITION.search(relative)
+        or _SEED_DATA.search(relative)
+        or relative in ws.migrations
+    )
+
+
+def _local_url(line: str) -> bool:
+    """Whether the line's URL credentials are for a local service (``@db:5432``)."""
+    match = _URL_CREDENTIALS.search(line)
+    if match is None:
+        return False
+    host = match.group("host").lower()
+    return host in _LOCAL_HOSTS or "." not in host
+
+
 def _provider_tokens(ws: Workspace, relative: str) -> Iterator[Found]:
     try:
         text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
@@ -145,11 +178,20 @@ def _provider_tokens(ws: Workspace, relative: str) -> Iterator[Found]:
 
 
 def _detected(ws: Workspace, relative: str) -> Iterator[Found]:
+    data = holds_settings_data(ws, relative)
+    lines: list[str] | None = None
     for hit in scan_file(str(ws.path(relative))):
         value = hit.secret_value or ""
         verdict = judge(hit.type, value)
-        if verdict is not None:
-            yield Found(relative, hit.line_number, hit.type, len(value), not verdict)
+        if verdict is None or (data and hit.type not in _PROVIDER_TYPES):
+            continue
+        if hit.type == _BASIC_AUTH:
+            if lines is None:
+                lines = ws.path(relative).read_text(encoding="utf-8", errors="replace").split("\n")
+            number = (hit.line_number or 1) - 1
+            if 0 <= number < len(lines) and _local_url(lines[number]):
+                continue
+        yield Found(relative, hit.line_number, hit.type, len(value), not verdict)
 
 
 def scan(ws: Workspace) -> list[Found]:
