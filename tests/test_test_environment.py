@@ -96,3 +96,14 @@ def test_a_suite_that_cannot_start_without_a_dropped_requirement_names_it() -> N
     assert needs_dropped(said, host) == "graphene-django==3.0.0 (needs promise, which has no wheel)"
     theirs = (Dropped("graphene-django==3.0.0", "does not exist", Fault.CANDIDATE),)
     assert needs_dropped(said, theirs) == ""  # their fault: charged, never excused
+
+
+def test_a_failure_for_want_of_an_undeclared_import_is_labelled_and_charged() -> None:
+    missing = "E   ModuleNotFoundError: No module named 'rest_framework_simplejwt.tokens'"
+    summary = TestSummary(passed=0, failed=1, failures=(("tests.test_auth", missing),))
+    labelled, excused = label_failures(summary, (), ("rest_framework_simplejwt",))
+    ((_, message),) = labelled.failures
+    assert message.startswith(
+        "[caused by undeclared import rest_framework_simplejwt, which grader did not install]"
+    )
+    assert excused == 0  # the candidate's omission: charged, never excused
