@@ -1,4 +1,5 @@
-"""grader installs only what a submission declared.
+"""grader installs only what a submission declared, and tells imports apart by what the
+installed distributions' metadata says they provide.
 
 Graded against a local package index of fixture wheels (``tests/wheels.py``) that is
 the only index: it holds look-alike distributions named the way the imports suggest
@@ -80,3 +81,41 @@ def test_a_look_alike_of_an_undeclared_import_is_never_installed(
         undeclared.message
     )
     assert _metric(_tool(report, "deps"), "packaging.undeclared_imports") == 1
+
+
+def test_declared_distributions_are_found_by_their_metadata(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    cache = EnvironmentCache(tmp_path / "cache", wheelhouse=wheelhouse)
+    report = _grade(
+        tmp_path / "sub",
+        {
+            "requirements.txt": "django-filter\nfactory-boy\ngoogle-cloud-storage\npsycopg\n",
+            "app.py": (
+                '"""App."""\nimport django_filters\nimport factory\n'
+                "from google.cloud import storage\nimport psycopg\n"
+            ),
+            "jobs.py": '"""Jobs."""\nfrom google.api_core import retry\n\nimport psycopg2\n',
+            "tests/test_app.py": (
+                "from importlib import metadata\n\nimport app\n\n\n"
+                "def test_declared_and_never_their_look_alikes():\n"
+                "    assert app.django_filters and app.factory and app.storage\n"
+                "    names = {d.metadata['Name'] for d in metadata.distributions()}\n"
+                "    assert {'django-filter', 'factory-boy', 'psycopg'} <= names\n"
+                "    assert not names & {'django-filters', 'Factory', 'psycopg2'}\n"
+            ),
+        },
+        cache,
+    )
+    tests = _tool(report, "pytest")
+    assert _metric(tests, "tests.pass_rate") == 100, tests.tests
+    # Declared under other names than their modules: neither undeclared nor unused.
+    assert not _findings(report, "unused-dependency")
+    undeclared = {f.message.split()[1]: f for f in _findings(report, "undeclared-import")}
+    assert sorted(undeclared) == ["google.api_core", "psycopg2"]
+    assert "installed only as a dependency of google-cloud-storage: declare google-api-core" in (
+        undeclared["google.api_core"].message
+    )
+    assert undeclared["psycopg2"].location.path == "jobs.py"
+    assert "by the metadata of the" in "\n".join(_tool(report, "deps").notes)
+    assert "grader did not install psycopg2" in "\n".join(tests.notes)

@@ -3,7 +3,7 @@
 Read statically with ``ast``; nothing is imported or run. Shared by the dependency check
 (undeclared and unused requirements), the test environment's notes and requirement-source
 selection (an auxiliary requirements file is used only when the code imports something
-only it declares).
+only it declares). Which distribution provides a module is ``providers``' question.
 """
 
 from __future__ import annotations
@@ -16,67 +16,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
-from packaging.utils import canonicalize_name
-
 from grader.acquire.workspace import Workspace
 from grader.core.models import Location
-
-MODULE_TO_DISTRIBUTION = {
-    "yaml": "pyyaml",
-    "sklearn": "scikit-learn",
-    "skimage": "scikit-image",
-    "PIL": "pillow",
-    "cv2": "opencv-python",
-    "bs4": "beautifulsoup4",
-    "dateutil": "python-dateutil",
-    "dotenv": "python-dotenv",
-    "jwt": "pyjwt",
-    "jose": "python-jose",
-    "multipart": "python-multipart",
-    "attr": "attrs",
-    "magic": "python-magic",
-    "Crypto": "pycryptodome",
-    "OpenSSL": "pyopenssl",
-    "serial": "pyserial",
-    "docx": "python-docx",
-    "google": "google-api-core",
-    "pkg_resources": "setuptools",
-    "_pytest": "pytest",
-    "psycopg2": "psycopg2-binary",
-    "MySQLdb": "mysqlclient",
-    "git": "gitpython",
-    "fitz": "pymupdf",
-    "Levenshtein": "python-levenshtein",
-    "rest_framework": "djangorestframework",
-    "telegram": "python-telegram-bot",
-    "slugify": "python-slugify",
-    "decouple": "python-decouple",
-    "environ": "django-environ",
-    "corsheaders": "django-cors-headers",
-    "debug_toolbar": "django-debug-toolbar",
-    "graphene_django": "graphene-django",
-    "socketio": "python-socketio",
-    "zmq": "pyzmq",
-    "sentry_sdk": "sentry-sdk",
-}
-# Distributions that provide a module under another distribution's usual name.
-DISTRIBUTION_ALIASES = {
-    "opencv-python-headless": "opencv-python",
-    "psycopg2": "psycopg2-binary",
-    "psycopg": "psycopg2-binary",
-    "python-jose[cryptography]": "python-jose",
-}
-
-
-def distribution(module: str) -> str:
-    """The canonical name of the distribution that usually provides ``module``."""
-    return canonicalize_name(MODULE_TO_DISTRIBUTION.get(module, module))
-
-
-def provided(distributions: Iterable[str]) -> set[str]:
-    """Canonical names, plus the names imports expect for the well-known aliases."""
-    names = set(map(canonicalize_name, distributions))
-    return names | {DISTRIBUTION_ALIASES[name] for name in names if name in DISTRIBUTION_ALIASES}
 
 
 def local_names(ws: Workspace) -> set[str]:

@@ -39,6 +39,8 @@ from grader.environment.cache import Environment, EnvironmentCache, EnvStatus
 from grader.environment.context import BuildContext
 from grader.environment.installed import Distribution
 from grader.environment.installed_notes import not_installed
+from grader.environment.per_grade import PerGrade
+from grader.environment.providers import named_alike
 from grader.environment.resolution import BINARY_TWINS, Dropped, Fault
 from grader.environment.sdists import SourceBuilds
 
@@ -153,8 +155,16 @@ def _source_builds(ctx: BuildContext, cache: EnvironmentCache) -> SourceBuilds |
     return SourceBuilds(ctx.sandbox, ctx.limits, cache.root / "wheels")
 
 
+_PREPARED: PerGrade[TestEnvironment] = PerGrade()
+
+
 def prepare(ctx: BuildContext) -> TestEnvironment:
-    """The candidate's own environment (their requirements + grader's runners)."""
+    """The candidate's own environment (their requirements + grader's runners), prepared
+    once per grade: the test run, the hidden tests and the dependency check share it."""
+    return _PREPARED.get(ctx.workspace, ctx.environments, lambda: _prepare(ctx))
+
+
+def _prepare(ctx: BuildContext) -> TestEnvironment:
     if ctx.environments is None:
         own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
         return TestEnvironment(Path(sys.executable), own)
@@ -219,12 +229,13 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
 
 
 def _dropped_module(message: str, dropped: tuple[Dropped, ...]) -> Dropped | None:
-    """The dropped requirement a failure's missing module belongs to, if any."""
+    """The dropped requirement a failure's missing module belongs to, if any. Dropped
+    requirements were never installed, so only their names can say: generously, since
+    the candidate did declare them."""
     for module in _MISSING_MODULE.findall(message):
-        wanted = imports.provided([imports.distribution(module.split(".")[0])])
         for entry in dropped:
-            names = imports.provided([entry.name, BINARY_TWINS.get(entry.name, entry.name)])
-            if names & wanted:
+            names = (entry.name, BINARY_TWINS.get(entry.name, entry.name))
+            if any(named_alike(name, module) for name in names):
                 return entry
     return None
 
