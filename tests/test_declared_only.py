@@ -118,4 +118,11 @@ def test_declared_distributions_are_found_by_their_metadata(
     )
     assert undeclared["psycopg2"].location.path == "jobs.py"
     assert "by the metadata of the" in "\n".join(_tool(report, "deps").notes)
-    assert "grader did not install psycopg2" in "\n".join(tests.notes)
+    notes = "\n".join(tests.notes)
+    assert (
+        "installed: django-filter 1.0 (requirements.txt), factory-boy 1.0 (requirements.txt), "
+        "google-cloud-storage 1.0 (requirements.txt), psycopg 3.0 (requirements.txt); "
+        "grader's runners: pytest "
+    ) in notes
+    assert "as dependencies: google-api-core 1.0" in notes
+    assert "grader did not install psycopg2" in notes

@@ -34,6 +34,12 @@ def test_dependency_samples_pass_all_their_tests(tmp_path: Path, name: str, coun
     second = run_grader(SAMPLES / name, tmp_path / "second", "--no-cache")
     assert any("reused from the cache" in note for note in _pytest(second.report())["notes"])
     assert second.report()["score"] == first.report()["score"]
+    if name == "deps_requirements":  # each traced to its file, -r includes followed
+        assert (
+            "installed: pytest 9.0.3 (requirements.txt), python-dateutil 2.9.0.post0 "
+            "(requirements-base.txt), tabulate 0.9.0 (requirements-base.txt); grader's "
+            "runners: pytest-timeout "
+        ) in "\n".join(tests["notes"])
 
 
 def _metric(report: dict[str, Any], criterion: str, name: str) -> dict[str, Any]:
@@ -370,10 +376,13 @@ def test_a_test_clients_companion_is_installed_only_when_declared(
     # starlette's TestClient needs httpx, which neither starlette nor FastAPI requires:
     # the candidate must declare it, like anything else their tests need.
     report = _grade_files(tmp_path, {"requirements.txt": declared, **FASTAPI_APP})
-    assert "grader added httpx" not in _notes(report)
+    notes = _notes(report)
+    assert "grader added httpx" not in notes
     if "httpx" in declared:
         _ran_and_passed(report)
+        assert "httpx 0." in notes.split("; grader's runners")[0]
         return
+    assert "httpx" not in notes.split("; grader's runners")[0]
     # test_home fails for want of httpx, beside CALC's passing test: the candidate's
     # omission, charged and never excused.
     assert _pytest(report)["metrics"]["tests.pass_rate"] == 50

@@ -1,5 +1,5 @@
-"""What the report says about a built test environment: what the code imports that
-nothing declares, so grader did not install.
+"""What the report says about a built test environment: what was installed and from which
+declaration, and what the code imports that nothing declares, so grader did not install.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from grader.core.models import Location
+from grader.environment.cache import RUNNER_DISTRIBUTIONS
 from grader.environment.installed import Distribution
 from grader.environment.providers import ModuleIndex, named_alike
 from grader.environment.resolution import BINARY_TWINS
@@ -47,3 +48,34 @@ def not_installed(
         and not any(named_alike(name, module) for name in names)
     }
     return tuple(sorted(missing))
+
+
+def _listed(dists: list[Distribution], origin: Mapping[str, str] | None = None) -> str:
+    def one(dist: Distribution) -> str:
+        where = f" ({origin[dist.name]})" if origin and dist.name in origin else ""
+        return f"{dist.name} {dist.version}{where}"
+
+    return ", ".join(map(one, dists))
+
+
+def installed_note(
+    held: tuple[Distribution, ...], origin: Mapping[str, str], runners: Collection[str] = ()
+) -> str:
+    """'installed: django 5.0.6 (requirements.txt), ...; grader's runners: pytest 8.3.2,
+    ...; as dependencies: asgiref 3.8.1, ...'. ``origin`` maps each declared name to
+    the file declaring it; ``runners`` are what grader added to run the tests beside
+    pytest, pytest-timeout and coverage."""
+    origin = dict(origin)
+    for name, twin in BINARY_TWINS.items():
+        if name in origin:
+            origin.setdefault(canonicalize_name(Requirement(twin).name), origin[name])
+    grader_s = [*RUNNER_DISTRIBUTIONS, *map(canonicalize_name, runners)]
+    by_name = {dist.name: dist for dist in held}
+    theirs = [dist for dist in held if dist.name in origin]
+    own = [by_name[name] for name in grader_s if name in by_name and name not in origin]
+    others = [dist for dist in held if dist not in theirs and dist not in own]
+    parts = [f"installed: {_listed(theirs, origin) or 'nothing the submission declared'}"]
+    parts.append(f"grader's runners: {_listed(own)}")
+    if others:
+        parts.append(f"as dependencies: {_listed(others)}")
+    return "; ".join(parts)

@@ -25,6 +25,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from grader.core.models import Metric, TestSummary
 from grader.environment import (
     imports,
@@ -38,7 +41,8 @@ from grader.environment import (
 from grader.environment.cache import Environment, EnvironmentCache, EnvStatus
 from grader.environment.context import BuildContext
 from grader.environment.installed import Distribution
-from grader.environment.installed_notes import not_installed
+from grader.environment.installed_notes import installed_note, not_installed
+from grader.environment.origins import origins
 from grader.environment.per_grade import PerGrade
 from grader.environment.providers import named_alike
 from grader.environment.resolution import BINARY_TWINS, Dropped, Fault
@@ -164,30 +168,47 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
     return _PREPARED.get(ctx.workspace, ctx.environments, lambda: _prepare(ctx))
 
 
-def _prepare(ctx: BuildContext) -> TestEnvironment:
-    if ctx.environments is None:
-        own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
-        return TestEnvironment(Path(sys.executable), own)
-    cache = ctx.environments
+def _wanted(
+    ctx: BuildContext, notes: list[str]
+) -> tuple[requirements.Requirements, dict[str, str], list[str]]:
+    """The requirement set to build, the file that declared each of its names, and what
+    grader adds to run the tests (pytest-django, a build backend nothing declares)."""
     exported, failed = lock_export.export(ctx, interpreters.host().path)
     declared = requirements.read(ctx.workspace, exported)
-    notes = [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
+    origin = origins(ctx.workspace, declared, exported)
+    notes += [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
     settings = pytest_settings.read(ctx.workspace)
+    runners: list[str] = []
     if settings.source:
         kept = ", ".join(key for key, _ in settings.values)
         notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
     if settings.get("DJANGO_SETTINGS_MODULE") and "pytest-django" not in declared.names:
         declared = dataclasses.replace(declared, items=(*declared.items, "pytest-django"))
+        runners.append("pytest-django")
         where = f" (manage.py in {settings.django_project})" if settings.django_project else ""
         notes.append(
             f"environment: grader added pytest-django to run the Django tests with "
             f"{settings.get('DJANGO_SETTINGS_MODULE')[0]}{where}"
         )
-    needs_install = project_install.reason(ctx.workspace)
-    if needs_install:
-        build = list(project_install.build_requirements(ctx.workspace))
+    if project_install.reason(ctx.workspace):
+        build = project_install.build_requirements(ctx.workspace)
         declared = dataclasses.replace(declared, items=(*declared.items, *build))
         notes.append(f"environment: grader added the build backend {', '.join(build)}")
+        names = [canonicalize_name(Requirement(item).name) for item in build]
+        if build == project_install.FALLBACK_BACKEND:  # nothing declared one: grader's
+            runners += names
+        else:
+            origin = {**dict.fromkeys(names, "pyproject.toml [build-system]"), **origin}
+    return declared, origin, runners
+
+
+def _prepare(ctx: BuildContext) -> TestEnvironment:
+    if ctx.environments is None:
+        own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
+        return TestEnvironment(Path(sys.executable), own)
+    cache = ctx.environments
+    notes: list[str] = []
+    declared, origin, runners = _wanted(ctx, notes)
     choice = interpreters.choose(
         declared.requires_python, cache.root, downloads=cache.python_downloads
     )
@@ -216,6 +237,8 @@ def _prepare(ctx: BuildContext) -> TestEnvironment:
             "code but declared nowhere (a test that needs one fails, and counts against "
             "the candidate)"
         )
+    if held:
+        notes.append(installed_note(held, origin, runners))
     if cache.allow_builds:
         notes.append("source builds were allowed: dependency build scripts ran outside the sandbox")
     if env.dropped:
