@@ -85,10 +85,10 @@ INSTALLED = (
             id="an-installed-declaration-never-matches-by-name",
         ),
         pytest.param(
-            ["graphene_django"],
-            {"graphene-django"},
+            ["graphene_django", "ldap.filter"],
+            {"graphene-django", "python-ldap"},
             Check((), ()),
-            id="a-declared-requirement-left-out-matches-by-name",
+            id="declarations-left-out-match-by-their-names-generously",
         ),
         pytest.param(
             ["_pytest.monkeypatch", "pytest"],
@@ -123,6 +123,7 @@ def test_a_declared_psycopg_3_does_not_hide_a_missing_psycopg2() -> None:
         (["django_filters"], {"django-filter"}, ["django_filters"], ["django-filter"]),
         (["rest_framework_simplejwt"], set(), ["rest_framework_simplejwt"], []),
         (["pytest", "_pytest.monkeypatch"], set(), ["_pytest"], []),
+        (["ldap"], {"python-ldap"}, ["ldap"], ["python-ldap"]),
         ([], {"pytest-django", "types-requests", "black"}, [], []),
     ],
 )

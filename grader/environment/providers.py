@@ -76,10 +76,10 @@ def named_alike(distribution: str, module: str) -> bool:
     normalisation, or one's letters and digits hold the other's (pyyaml and yaml,
     python-dateutil and dateutil, django-filter and django_filters).
 
-    Generous on purpose, for choosing among the candidate's own declarations only
-    (which of their requirement files to use, which of their dropped requirements a
-    failure missed): it never decides what is installed beyond what they declared, nor
-    what is charged."""
+    Generous on purpose, for choosing among the candidate's own declarations only,
+    where nothing installed can say (which of their requirement files to use, which
+    requirement left out of the environment an import or a failure belongs to): it never
+    installs anything they did not declare, and only ever spares them a charge."""
     if canonicalize_name(distribution) == by_name(module):
         return True
     theirs, imported = _letters(distribution), _letters(module.split(".", 1)[0])

@@ -17,7 +17,7 @@ modules are matched to distributions by canonical name only, and the notes say s
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from grader import __version__
@@ -35,7 +35,7 @@ from grader.environment import requirements, test_environment
 from grader.environment.imports import third_party_modules
 from grader.environment.installed import Distribution
 from grader.environment.installed_notes import left_out, with_twins
-from grader.environment.providers import ModuleIndex, Provided, by_name
+from grader.environment.providers import ModuleIndex, Provided, by_name, named_alike
 from grader.tools.base import ToolContext
 
 # Provided by grader or used as commands rather than imports: never "undeclared" or "unused".
@@ -91,20 +91,24 @@ def check(
     installed: tuple[Distribution, ...] | None,
 ) -> Check:
     """Undeclared imports and unused declarations. ``installed`` is what the test
-    environment holds, or None to match by name; a module nothing installed provides is
-    matched by name to the declared distributions left out of the environment."""
+    environment holds, or None to match by canonical name. With an environment, a module
+    nothing installed provides is matched by name to the declarations left out of it
+    (a requirement dropped for the host's sake), generously: the candidate did declare
+    them, and only their names are left to say what they provide."""
     index = None if installed is None else ModuleIndex.of(installed)
     accepted = with_twins(direct) | TOOLING
-    by_names = accepted if installed is None else left_out(accepted, installed)
+    by_names = _ByName(
+        left_out(direct, installed) if installed is not None else direct, installed is not None
+    )
     found: dict[str, Undeclared] = {}
     used = _Used(set(), set())
     for module, where in imported.items():
         provided = _provided(module, index)
         used.providers.update(provided.distributions)
-        used.names.update(() if provided.distributions else [by_name(module)])
+        used.modules.update(() if provided.distributions else [module])
         if provided.distributions & accepted:
             continue
-        if not provided.distributions and by_name(module) in by_names:
+        if not provided.distributions and by_names.declares(module):
             continue
         requirers = {
             dist.name
@@ -116,29 +120,51 @@ def check(
             provided.module, Undeclared(provided.module, where, providers, tuple(sorted(requirers)))
         )
     by_dist = {dist.name: dist for dist in installed or ()}
-    unused = sorted(name for name in direct if not _used(name, used, by_dist))
+    unused = sorted(name for name in direct if not _used(name, used, by_dist, by_names))
     return Check(tuple(found[m] for m in sorted(found)), tuple(unused))
 
 
 @dataclass(frozen=True)
+class _ByName:
+    """Declarations only names can match to imports: canonically without an environment,
+    generously (``named_alike``) for those left out of one."""
+
+    declarations: Collection[str]
+    generously: bool
+
+    def named_like(self, distribution: str, module: str) -> bool:
+        """Whether ``distribution`` (or its binary twin) is named like ``module``."""
+        if by_name(module) in with_twins([distribution]):
+            return True
+        return self.generously and named_alike(distribution, module)
+
+    def declares(self, module: str) -> bool:
+        """Whether grader's tooling or a declaration is named like ``module``."""
+        return by_name(module) in TOOLING or any(
+            self.named_like(d, module) for d in self.declarations
+        )
+
+
+@dataclass(frozen=True)
 class _Used:
-    """What the imports use: installed distributions that provide them, and the names of
-    the imports nothing installed provides."""
+    """What the imports use: installed distributions that provide them, and the imports
+    nothing installed provides."""
 
     providers: set[str]
-    names: set[str]
+    modules: set[str]
 
 
-def _used(name: str, used: _Used, installed: Mapping[str, Distribution]) -> bool:
+def _used(name: str, used: _Used, installed: Mapping[str, Distribution], by_names: _ByName) -> bool:
     """Whether a declared distribution (or the binary twin installed in its place) is
     imported, or used without an import: by its metadata when installed, else by name."""
     if name in TOOLING:
         return True
-    names = with_twins([name])
-    held = [installed[n] for n in names if n in installed]
+    held = [installed[n] for n in with_twins([name]) if n in installed]
     if held:
         return any(d.pytest_plugin or d.stubs_only or d.name in used.providers for d in held)
-    return bool(names & used.names) or name.startswith(_USED_WITHOUT_IMPORT_PREFIXES)
+    if name.startswith(_USED_WITHOUT_IMPORT_PREFIXES):
+        return True
+    return any(by_names.named_like(name, module) for module in used.modules)
 
 
 def _undeclared_finding(item: Undeclared, by_metadata: bool) -> Finding:
