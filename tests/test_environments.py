@@ -34,6 +34,12 @@ def test_dependency_samples_pass_all_their_tests(tmp_path: Path, name: str, coun
     second = run_grader(SAMPLES / name, tmp_path / "second", "--no-cache")
     assert any("reused from the cache" in note for note in _pytest(second.report())["notes"])
     assert second.report()["score"] == first.report()["score"]
+    if name == "deps_requirements":  # each traced to its file, -r includes followed
+        assert (
+            "installed: pytest 9.0.3 (requirements.txt), python-dateutil 2.9.0.post0 "
+            "(requirements-base.txt), tabulate 0.9.0 (requirements-base.txt); grader's "
+            "runners: pytest-timeout "
+        ) in "\n".join(tests["notes"])
 
 
 def _metric(report: dict[str, Any], criterion: str, name: str) -> dict[str, Any]:
@@ -351,24 +357,35 @@ def test_a_pure_python_dependency_without_wheels_is_built_in_the_sandbox(tmp_pat
     assert _metric(report, "packaging", "packaging.installable")["value"] == 100
 
 
-def test_a_test_client_gets_the_companion_nothing_declares(tmp_path: Path) -> None:
-    # starlette's TestClient needs httpx, which neither starlette nor FastAPI requires.
-    report = _grade_files(
-        tmp_path,
-        {
-            "requirements.txt": "fastapi==0.115.6\n",
-            "app.py": (
-                "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
-                "@app.get('/')\ndef home() -> dict[str, str]:\n    return {'ok': 'yes'}\n"
-            ),
-            "tests/test_app.py": (
-                "from fastapi.testclient import TestClient\n\nfrom app import app\n\n\n"
-                "def test_home():\n    assert TestClient(app).get('/').json() == {'ok': 'yes'}\n"
-            ),
-        },
-    )
-    _ran_and_passed(report)
-    assert "grader added httpx: the tests' test client needs it" in _notes(report)
+FASTAPI_APP = {
+    "app.py": (
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "@app.get('/')\ndef home() -> dict[str, str]:\n    return {'ok': 'yes'}\n"
+    ),
+    "tests/test_app.py": (
+        "from fastapi.testclient import TestClient\n\nfrom app import app\n\n\n"
+        "def test_home():\n    assert TestClient(app).get('/').json() == {'ok': 'yes'}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("declared", ["fastapi==0.115.6\n", "fastapi==0.115.6\nhttpx\n"])
+def test_a_test_clients_companion_is_installed_only_when_declared(
+    tmp_path: Path, declared: str
+) -> None:
+    # starlette's TestClient needs httpx, which neither starlette nor FastAPI requires:
+    # the candidate must declare it, like anything else their tests need.
+    report = _grade_files(tmp_path, {"requirements.txt": declared, **FASTAPI_APP})
+    notes = _notes(report)
+    assert "grader added httpx" not in notes
+    if "httpx" in declared:
+        _ran_and_passed(report)
+        assert "httpx 0." in notes.split("; grader's runners")[0]
+        return
+    assert "httpx" not in notes.split("; grader's runners")[0]
+    # test_home fails for want of httpx, beside CALC's passing test: the candidate's
+    # omission, charged and never excused.
+    assert _pytest(report)["metrics"]["tests.pass_rate"] == 50
 
 
 POETRY_WITHOUT_GROUPS = Path(__file__).parent / "fixtures" / "poetry_lock_without_groups"

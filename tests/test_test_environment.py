@@ -1,17 +1,28 @@
-"""Failures whose cause grader knows are labelled; those the host caused are excused."""
+"""Failures whose cause grader knows are labelled; those the host caused are excused. The
+environment is prepared once per grade."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
-from grader.core.models import TestSummary
+from grader.acquire.workspace import inventory
+from grader.core.models import Metric, TestSummary
+from grader.environment import test_environment
 from grader.environment.resolution import Dropped, Fault
 from grader.environment.test_environment import (
+    TestEnvironment,
     label_failures,
     needs_dropped,
     needs_library,
     needs_service,
 )
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools.base import ToolContext
 
 POSTGRES = (
     'psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), '
@@ -96,3 +107,56 @@ def test_a_suite_that_cannot_start_without_a_dropped_requirement_names_it() -> N
     assert needs_dropped(said, host) == "graphene-django==3.0.0 (needs promise, which has no wheel)"
     theirs = (Dropped("graphene-django==3.0.0", "does not exist", Fault.CANDIDATE),)
     assert needs_dropped(said, theirs) == ""  # their fault: charged, never excused
+
+
+def test_a_failure_for_want_of_an_undeclared_import_is_labelled_and_charged() -> None:
+    summary = TestSummary(
+        passed=0,
+        failed=2,
+        failures=(
+            (
+                "tests.test_auth",
+                "E   ModuleNotFoundError: No module named 'rest_framework_simplejwt'",
+            ),
+            ("tests.test_ldap", "E   ModuleNotFoundError: No module named 'ldap'"),
+        ),
+    )
+    host = (Dropped("python-ldap==3.4", "has no wheel for this platform", Fault.HOST),)
+    labelled, excused = label_failures(summary, host, ("rest_framework_simplejwt",))
+    messages = [message for _, message in labelled.failures]
+    assert messages[0].startswith(
+        "[caused by undeclared import rest_framework_simplejwt, which grader did not install]"
+    )
+    # python-ldap provides ldap: the name is all a requirement never installed has.
+    assert messages[1].startswith("[caused by dropped requirement python-ldap==3.4]")
+    assert excused == 1  # the host's missing ldap only; the undeclared import is charged
+
+
+def test_the_environment_is_prepared_once_per_grade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    started = threading.Barrier(2)
+
+    def slow(ctx: object) -> TestEnvironment:
+        calls.append(1)
+        time.sleep(0.2)
+        return TestEnvironment(None, Metric("packaging.installable", None, "%", "pytest"))
+
+    monkeypatch.setattr(test_environment, "_prepare", slow)
+    (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
+    ws = inventory(tmp_path)
+    contexts = [
+        ToolContext(ws, tmp_path / name, NotNeeded(), Limits()) for name in ("pytest", "deps")
+    ]
+
+    def ask(ctx: ToolContext) -> TestEnvironment:
+        started.wait()
+        return test_environment.prepare(ctx)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(ask, contexts)
+    assert first is second and len(calls) == 1
+    # Another grade (another workspace) prepares its own.
+    test_environment.prepare(ToolContext(inventory(tmp_path), tmp_path, NotNeeded(), Limits()))
+    assert len(calls) == 2

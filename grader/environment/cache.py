@@ -101,6 +101,7 @@ class EnvironmentCache:
         limit_bytes: int = DEFAULT_LIMIT_BYTES,
         allow_builds: bool = False,
         python_downloads: bool = False,
+        wheelhouse: Path | None = None,
     ) -> None:
         self.root = root
         self.offline = offline
@@ -109,6 +110,10 @@ class EnvironmentCache:
         # sandbox: only when the user asked for it.
         self.allow_builds = allow_builds
         self.python_downloads = python_downloads
+        # A folder of wheels that is the only package index (no command-line option: a
+        # hook for tests, whose fixture index holds look-alike distributions grader
+        # must never install, and which must not reach the real index to prove it).
+        self.wheelhouse = wheelhouse
 
     def key(self, requirements: Requirements, python: Interpreter, *, sdists: bool = False) -> str:
         """Stable hash of everything that decides the environment's contents."""
@@ -120,6 +125,8 @@ class EnvironmentCache:
             "sdists": sdists,
             "policy": POLICY_VERSION,
         }
+        if self.wheelhouse is not None:
+            material["wheelhouse"] = str(self.wheelhouse)
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
     def prepare(
@@ -193,7 +200,7 @@ class EnvironmentCache:
         source_builds: SourceBuilds | None,
     ) -> tuple[Plan, str]:
         env = uv.environment(self.root, python_downloads=self.python_downloads)
-        plan = Plan.start(requirements.items, runner_pins(), frozenset(requirements.guessed))
+        plan = Plan.start(requirements.items, runner_pins())
         venv = [uv.executable(), "venv", "--no-config", "--quiet"]
         created = proc.run(
             [*venv, "--python", str(python.path), str(folder)],
@@ -238,6 +245,8 @@ class EnvironmentCache:
             argv += ["--only-binary", ":all:"]
         for folder_of_wheels in sorted({wheel.parent for wheel in built.values() if wheel}):
             argv += ["--find-links", str(folder_of_wheels)]
+        if self.wheelhouse is not None:
+            argv += ["--no-index", "--find-links", str(self.wheelhouse)]
         argv += ["--python", str(folder / "bin" / "python"), "-r", str(listing)]
         if self.offline:
             argv.append("--offline")

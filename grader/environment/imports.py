@@ -1,8 +1,9 @@
-"""Which third-party modules a submission imports, and which distributions provide them.
+"""Which third-party modules a submission imports, and where.
 
 Read statically with ``ast``; nothing is imported or run. Shared by the dependency check
-(undeclared and unused requirements) and by requirement-source selection (an auxiliary
-requirements file is used only when the code imports something only it declares).
+(undeclared and unused requirements), the test environment's notes and requirement-source
+selection (an auxiliary requirements file is used only when the code imports something
+only it declares). Which distribution provides a module is ``providers``' question.
 """
 
 from __future__ import annotations
@@ -15,76 +16,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
-from packaging.utils import canonicalize_name
-
 from grader.acquire.workspace import Workspace
 from grader.core.models import Location
-
-MODULE_TO_DISTRIBUTION = {
-    "yaml": "pyyaml",
-    "sklearn": "scikit-learn",
-    "skimage": "scikit-image",
-    "PIL": "pillow",
-    "cv2": "opencv-python",
-    "bs4": "beautifulsoup4",
-    "dateutil": "python-dateutil",
-    "dotenv": "python-dotenv",
-    "jwt": "pyjwt",
-    "jose": "python-jose",
-    "multipart": "python-multipart",
-    "attr": "attrs",
-    "magic": "python-magic",
-    "Crypto": "pycryptodome",
-    "OpenSSL": "pyopenssl",
-    "serial": "pyserial",
-    "docx": "python-docx",
-    "google": "google-api-core",
-    "pkg_resources": "setuptools",
-    "_pytest": "pytest",
-    "psycopg2": "psycopg2-binary",
-    "MySQLdb": "mysqlclient",
-    "git": "gitpython",
-    "fitz": "pymupdf",
-    "Levenshtein": "python-levenshtein",
-    "rest_framework": "djangorestframework",
-    "telegram": "python-telegram-bot",
-    "slugify": "python-slugify",
-    "decouple": "python-decouple",
-    "environ": "django-environ",
-    "corsheaders": "django-cors-headers",
-    "debug_toolbar": "django-debug-toolbar",
-    "graphene_django": "graphene-django",
-    "socketio": "python-socketio",
-    "zmq": "pyzmq",
-    "sentry_sdk": "sentry-sdk",
-}
-# Distributions that provide a module under another distribution's usual name.
-DISTRIBUTION_ALIASES = {
-    "opencv-python-headless": "opencv-python",
-    "psycopg2": "psycopg2-binary",
-    "psycopg": "psycopg2-binary",
-    "python-jose[cryptography]": "python-jose",
-}
-
-# Modules that work only with a distribution their own does not require: starlette's
-# TestClient (and FastAPI's, which is starlette's) needs httpx, left to the user to add.
-COMPANIONS = {"fastapi.testclient": "httpx", "starlette.testclient": "httpx"}
-
-
-def companions(ws: Workspace, files: Iterable[str]) -> set[str]:
-    """Distributions the modules ``files`` import need beside their own (see COMPANIONS)."""
-    return {COMPANIONS[module] for _, module, _ in _each_import(ws, files) if module in COMPANIONS}
-
-
-def distribution(module: str) -> str:
-    """The canonical name of the distribution that usually provides ``module``."""
-    return canonicalize_name(MODULE_TO_DISTRIBUTION.get(module, module))
-
-
-def provided(distributions: Iterable[str]) -> set[str]:
-    """Canonical names, plus the names imports expect for the well-known aliases."""
-    names = set(map(canonicalize_name, distributions))
-    return names | {DISTRIBUTION_ALIASES[name] for name in names if name in DISTRIBUTION_ALIASES}
 
 
 def local_names(ws: Workspace) -> set[str]:
@@ -116,7 +49,9 @@ _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, int], ...]:
     """(dotted module, line) of each import in a file, in ``ast.walk`` order; keyed by
     the file's size and modification time, so the tools and the test environment that
-    all ask about the same files parse each once."""
+    all ask about the same files parse each once. ``from a.b import c`` is ``a.b.c``:
+    ``c`` may be a submodule, which is what tells namespace packages apart
+    (``from google.cloud import storage``)."""
     del size, modified_ns  # part of the cache key only
     try:
         tree = ast.parse(path.read_bytes())
@@ -127,7 +62,10 @@ def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, i
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.module, node.lineno))
+            found += [
+                (node.module if alias.name == "*" else f"{node.module}.{alias.name}", node.lineno)
+                for alias in node.names
+            ]
     return tuple(found)
 
 
@@ -149,19 +87,29 @@ def _each_import(ws: Workspace, files: Iterable[str]) -> Iterator[tuple[str, str
             yield relative, module, line
 
 
-def imports(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
-    """Top-level module names imported in ``files`` (default: all), with their first place."""
+def modules(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
+    """Dotted module names imported in ``files`` (default: all), with their first place."""
     found: dict[str, Location] = {}
     for relative, module, line in _each_import(ws, ws.python_files if files is None else files):
-        found.setdefault(module.split(".")[0], Location(relative, line))
+        found.setdefault(module, Location(relative, line))
     return found
 
 
-def third_party(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
-    """Imported modules that are neither the standard library's nor the submission's own."""
-    local = local_names(ws)
+def third_party_modules(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
+    """Dotted imports whose top level is neither the standard library's nor the
+    submission's own, with their first place."""
+    not_third_party = sys.stdlib_module_names | local_names(ws)
     return {
         module: where
-        for module, where in imports(ws, files).items()
-        if module not in sys.stdlib_module_names and module not in local
+        for module, where in modules(ws, files).items()
+        if module.split(".")[0] not in not_third_party
     }
+
+
+def third_party(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
+    """Imported top-level modules that are neither the standard library's nor the
+    submission's own."""
+    found: dict[str, Location] = {}
+    for module, where in third_party_modules(ws, files).items():
+        found.setdefault(module.split(".")[0], where)
+    return found

@@ -34,7 +34,7 @@ from pip_requirements_parser import (  # type: ignore[import-untyped]
 )
 
 from grader.acquire.workspace import Workspace
-from grader.environment import imports
+from grader.environment import imports, providers
 from grader.environment.requirement_entries import Collector, Source, read_text
 
 # Requirement files anywhere: requirements.txt, dev-requirements.txt, requirements_test.in,
@@ -250,12 +250,22 @@ def read_auxiliary(ws: Workspace, files: list[str], collector: Collector) -> lis
     for name in files:
         folder = str(PurePosixPath(name).parent)
         code = [f for f in ws.python_files if not f.startswith(folder + "/")]
-        wanted = {imports.distribution(m) for m in imports.third_party(ws, code)}
+        # Nothing is installed yet, so only names can say what a module needs: matched
+        # generously, as this only chooses among the candidate's own declarations.
+        unserved = [
+            module
+            for module in imports.third_party(ws, code)
+            if not any(providers.named_alike(d, module) for d in collector.declared())
+        ]
         own = Collector()
         lines, _ = _with_includes(ws, [name])
         for file, line in lines:
             own.add(line, file)
-        needed = sorted((imports.provided(own.declared()) & wanted) - collector.declared())
+        needed = sorted(
+            d
+            for d in own.declared() - collector.declared()
+            if any(providers.named_alike(d, module) for module in unserved)
+        )
         if needed:
             reason = f"auxiliary, used because the code imports {', '.join(needed)}"
             sources += read_requirement_files(ws, [name], collector, {name: reason})

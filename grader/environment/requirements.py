@@ -37,9 +37,6 @@ class Requirements:
     requires_python: str | None = None
     problems: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
-    guessed: tuple[str, ...] = ()
-    """Distributions grader adds because the code imports them and nothing declares them:
-    its guess, so when one cannot be installed the candidate is not blamed for it."""
     direct_references: tuple[str, ...] = ()
     """Names declared from a git repository, a path or a URL: declared, but not installed
     (only the package index is), and never replaced by an index package of the same name."""

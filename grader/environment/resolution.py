@@ -166,20 +166,11 @@ class Plan:
     changes: tuple[str, ...] = ()
     twins: frozenset[str] = field(default_factory=frozenset)
     failure_fault: Fault = Fault.NONE
-    guesses: frozenset[str] = field(default_factory=frozenset)
-    """Names grader added itself (undeclared imports): never the candidate's fault."""
 
     @classmethod
-    def start(
-        cls, items: tuple[str, ...], pins: list[str], guesses: frozenset[str] = frozenset()
-    ) -> Plan:
+    def start(cls, items: tuple[str, ...], pins: list[str]) -> Plan:
         """The declared set with grader's runners; relaxed from the start when the
         candidate pins the runners themselves."""
-        plan = cls._start(items, pins)
-        return replace(plan, guesses=frozenset(map(canonicalize_name, guesses)))
-
-    @classmethod
-    def _start(cls, items: tuple[str, ...], pins: list[str]) -> Plan:
         related = [i for i in items if _name(i) in RUNNER_RELATED]
         if not related:
             return cls(tuple(items), tuple(pins), pins=tuple(pins))
@@ -321,14 +312,7 @@ class Plan:
         return None
 
     def _drop_causes(self, text: str) -> Plan | None:
-        dropped = [
-            replace(
-                d, reason=f"{d.reason} (grader's guess for an undeclared import)", fault=Fault.HOST
-            )
-            if d.name in self.guesses
-            else d
-            for d in self.causes(text)
-        ]
+        dropped = self.causes(text)
         if not dropped:
             return None
         gone = {d.requirement for d in dropped}

@@ -10,6 +10,11 @@ Who is at fault for what did not install decides how the tests are scored (READM
   unreachable): what could not be measured is "not measured", never zero, and tests
   that fail only because a dropped requirement is missing do not count against the
   candidate.
+
+grader installs only what the candidate declared (and its own runners): a module the
+code imports that nothing declares is not installed, the notes say so, and tests that
+fail for want of it count against the candidate. Guessing a distribution for it would
+install whatever happens to be published under the guessed name.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from grader.core.models import Metric, TestSummary
 from grader.environment import (
     imports,
+    installed,
     interpreters,
     lock_export,
     project_install,
@@ -31,7 +40,12 @@ from grader.environment import (
 )
 from grader.environment.cache import Environment, EnvironmentCache, EnvStatus
 from grader.environment.context import BuildContext
-from grader.environment.resolution import BINARY_TWINS, RUNNER_RELATED, Dropped, Fault
+from grader.environment.installed import Distribution
+from grader.environment.installed_notes import installed_note, not_installed
+from grader.environment.origins import origins
+from grader.environment.per_grade import PerGrade
+from grader.environment.providers import named_alike
+from grader.environment.resolution import BINARY_TWINS, Dropped, Fault
 from grader.environment.sdists import SourceBuilds
 
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -71,6 +85,10 @@ class TestEnvironment:
     warnings: tuple[str, ...] = ()
     problem: str = ""
     environment: Environment | None = None
+    installed: tuple[Distribution, ...] = ()
+    """What the environment holds, read from its metadata; empty without one."""
+    not_installed: tuple[str, ...] = ()
+    """Modules the code imports that nothing declares, so grader did not install them."""
 
     @property
     def dropped(self) -> tuple[Dropped, ...]:
@@ -131,69 +149,66 @@ def _auxiliary(relative: str) -> bool:
     return relative.split("/", 1)[0] in AUXILIARY_FOLDERS
 
 
-def _with_undeclared_imports(
-    ctx: BuildContext, declared: requirements.Requirements, notes: list[str]
-) -> requirements.Requirements:
-    """What a careful reviewer does when the code imports a package nothing declares:
-    install it anyway, and say so. Packaging still charges the missing declaration."""
-    code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
-    wanted = {imports.distribution(m) for m in imports.third_party(ctx.workspace, code)}
-    missing = sorted(wanted - imports.provided(declared.names) - RUNNER_RELATED)
-    needed = imports.companions(ctx.workspace, ctx.workspace.test_files)
-    companions = sorted(needed - imports.provided(declared.names) - set(missing))
-    if missing:
-        notes.append(
-            f"environment: grader added {', '.join(missing)}: "
-            "imported by the code but declared nowhere"
-        )
-    if companions:
-        notes.append(
-            f"environment: grader added {', '.join(companions)}: the tests' test client "
-            "needs it and nothing declares it"
-        )
-    added = (*missing, *companions)
-    if not added:
-        return declared
-    return dataclasses.replace(
-        declared, items=(*declared.items, *added), guessed=(*declared.guessed, *added)
-    )
-
-
 def _source_builds(ctx: BuildContext, cache: EnvironmentCache) -> SourceBuilds | None:
     """Building dependencies that have no wheel, in the sandbox: only where a sandbox
     really isolates (a build script is code too), with the network for fetching, and not
-    when the user let builds run on the host anyway."""
-    if not ctx.sandbox.isolated or cache.offline or cache.allow_builds:
+    when the user let builds run on the host anyway, nor from beyond a wheelhouse that
+    is the only index."""
+    if not ctx.sandbox.isolated or cache.offline or cache.allow_builds or cache.wheelhouse:
         return None
     return SourceBuilds(ctx.sandbox, ctx.limits, cache.root / "wheels")
 
 
+_PREPARED: PerGrade[TestEnvironment] = PerGrade()
+
+
 def prepare(ctx: BuildContext) -> TestEnvironment:
-    """The candidate's own environment (their requirements + grader's runners)."""
-    if ctx.environments is None:
-        own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
-        return TestEnvironment(Path(sys.executable), own)
-    cache = ctx.environments
+    """The candidate's own environment (their requirements + grader's runners), prepared
+    once per grade: the test run, the hidden tests and the dependency check share it."""
+    return _PREPARED.get(ctx.workspace, ctx.environments, lambda: _prepare(ctx))
+
+
+def _wanted(
+    ctx: BuildContext, notes: list[str]
+) -> tuple[requirements.Requirements, dict[str, str], list[str]]:
+    """The requirement set to build, the file that declared each of its names, and what
+    grader adds to run the tests (pytest-django, a build backend nothing declares)."""
     exported, failed = lock_export.export(ctx, interpreters.host().path)
     declared = requirements.read(ctx.workspace, exported)
-    notes = [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
+    origin = origins(ctx.workspace, declared, exported)
+    notes += [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
     settings = pytest_settings.read(ctx.workspace)
+    runners: list[str] = []
     if settings.source:
         kept = ", ".join(key for key, _ in settings.values)
         notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
     if settings.get("DJANGO_SETTINGS_MODULE") and "pytest-django" not in declared.names:
         declared = dataclasses.replace(declared, items=(*declared.items, "pytest-django"))
+        runners.append("pytest-django")
         where = f" (manage.py in {settings.django_project})" if settings.django_project else ""
         notes.append(
             f"environment: grader added pytest-django to run the Django tests with "
             f"{settings.get('DJANGO_SETTINGS_MODULE')[0]}{where}"
         )
-    declared = _with_undeclared_imports(ctx, declared, notes)
-    needs_install = project_install.reason(ctx.workspace)
-    if needs_install:
-        build = list(project_install.build_requirements(ctx.workspace))
+    if project_install.reason(ctx.workspace):
+        build = project_install.build_requirements(ctx.workspace)
         declared = dataclasses.replace(declared, items=(*declared.items, *build))
         notes.append(f"environment: grader added the build backend {', '.join(build)}")
+        names = [canonicalize_name(Requirement(item).name) for item in build]
+        if build == project_install.FALLBACK_BACKEND:  # nothing declared one: grader's
+            runners += names
+        else:
+            origin = {**dict.fromkeys(names, "pyproject.toml [build-system]"), **origin}
+    return declared, origin, runners
+
+
+def _prepare(ctx: BuildContext) -> TestEnvironment:
+    if ctx.environments is None:
+        own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
+        return TestEnvironment(Path(sys.executable), own)
+    cache = ctx.environments
+    notes: list[str] = []
+    declared, origin, runners = _wanted(ctx, notes)
     choice = interpreters.choose(
         declared.requires_python, cache.root, downloads=cache.python_downloads
     )
@@ -205,7 +220,7 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
         return TestEnvironment(None, unmeasured, tuple(notes), warnings, problem)
     env = cache.prepare(declared, choice.interpreter, _source_builds(ctx, cache))
     notes += _change_notes(env)
-    if env.status is EnvStatus.FAILED:
+    if env.status is EnvStatus.FAILED or env.python is None:
         problem = f"dependencies could not be installed: {env.reason}"
         return TestEnvironment(None, installable(env), tuple(notes), warnings, problem, env)
     how = "reused from the cache" if env.cached else f"built in {env.duration_s:.1f}s"
@@ -213,6 +228,17 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
         f"test environment on Python {choice.interpreter.version} with "
         f"{len(declared.items)} requirements: {how}"
     )
+    held = installed.read(env.python.parent.parent)
+    code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
+    missing = not_installed(imports.third_party_modules(ctx.workspace, code), declared.names, held)
+    if missing:
+        notes.append(
+            f"environment: grader did not install {', '.join(missing)}: imported by the "
+            "code but declared nowhere (a test that needs one fails, and counts against "
+            "the candidate)"
+        )
+    if held:
+        notes.append(installed_note(held, origin, runners))
     if cache.allow_builds:
         notes.append("source builds were allowed: dependency build scripts ran outside the sandbox")
     if env.dropped:
@@ -220,18 +246,30 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
             "test environment partial: "
             + ", ".join(f"{d.requirement} ({d.reason})" for d in env.dropped),
         )
-    return TestEnvironment(env.python, installable(env), tuple(notes), warnings, "", env)
+    return TestEnvironment(
+        env.python, installable(env), tuple(notes), warnings, "", env, held, missing
+    )
 
 
 def _dropped_module(message: str, dropped: tuple[Dropped, ...]) -> Dropped | None:
-    """The dropped requirement a failure's missing module belongs to, if any."""
+    """The dropped requirement a failure's missing module belongs to, if any. Dropped
+    requirements were never installed, so only their names can say: generously, since
+    the candidate did declare them."""
     for module in _MISSING_MODULE.findall(message):
-        wanted = imports.provided([imports.distribution(module.split(".")[0])])
         for entry in dropped:
-            names = imports.provided([entry.name, BINARY_TWINS.get(entry.name, entry.name)])
-            if names & wanted:
+            names = (entry.name, BINARY_TWINS.get(entry.name, entry.name))
+            if any(named_alike(name, module) for name in names):
                 return entry
     return None
+
+
+def _undeclared_module(message: str, undeclared: tuple[str, ...]) -> str:
+    """The module a failure misses that the code imports and nothing declares, or ''."""
+    for module in _MISSING_MODULE.findall(message):
+        for name in undeclared:
+            if module == name or module.startswith(f"{name}."):
+                return name
+    return ""
 
 
 _SYSTEM_LIBRARY = re.compile(
@@ -269,13 +307,21 @@ def needs_service(message: str) -> str:
     return f"{SERVICES.get(port.group(1), 'a service')} at port {port.group(1)}"
 
 
-def _label(message: str, dropped: tuple[Dropped, ...]) -> tuple[str, bool]:
+def _label(
+    message: str, dropped: tuple[Dropped, ...], undeclared: tuple[str, ...]
+) -> tuple[str, bool]:
     """A failure's message with its cause when grader knows it, and whether it is excused
     (the grading host, not the candidate, made it fail)."""
     cause = _dropped_module(message, dropped)
     if cause is not None:
         label = f"[caused by dropped requirement {cause.requirement}] {message}"
         return label, cause.fault is Fault.HOST
+    missing = _undeclared_module(message, undeclared)
+    if missing:
+        return (
+            f"[caused by undeclared import {missing}, which grader did not install] {message}",
+            False,
+        )
     lacking = needs_service(message) or needs_library(message)
     if lacking:
         return f"[needs {lacking}, which the sandbox does not provide] {message}", True
@@ -284,13 +330,16 @@ def _label(message: str, dropped: tuple[Dropped, ...]) -> tuple[str, bool]:
     return message, False
 
 
-def label_failures(summary: TestSummary, dropped: tuple[Dropped, ...]) -> tuple[TestSummary, int]:
-    """Failures whose cause grader knows, labelled (a requirement grader dropped, a live
-    service or the internet), and how many are excused: those the host caused."""
+def label_failures(
+    summary: TestSummary, dropped: tuple[Dropped, ...], undeclared: tuple[str, ...] = ()
+) -> tuple[TestSummary, int]:
+    """Failures whose cause grader knows, labelled (a requirement grader dropped, an
+    ``undeclared`` import it did not install, a live service or the internet), and how
+    many are excused: those the host caused."""
     labelled: list[tuple[str, str]] = []
     excused = 0
     for name, message in summary.failures:
-        label, excuse = _label(message, dropped)
+        label, excuse = _label(message, dropped, undeclared)
         labelled.append((name, label))
         excused += excuse
     return dataclasses.replace(summary, failures=tuple(labelled)), excused

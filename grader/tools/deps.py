@@ -1,14 +1,24 @@
-"""Declared versus imported dependencies, read statically.
+"""Declared versus imported dependencies.
 
 An imported third-party module that no packaging file declares breaks the first fresh
-install; a declared dependency nothing imports is dead weight. Modules are matched to
-distributions by canonical name and a table of the well-known mismatches
-(``yaml`` is PyYAML, ``sklearn`` is scikit-learn).
+install; a declared dependency nothing imports is dead weight. Which distribution
+provides a module is read from the metadata of what the test environment installed, so
+``rest_framework_simplejwt`` is djangorestframework-simplejwt's and ``factory`` is
+factory-boy's without a table of names. A module is declared when a distribution the
+submission declares directly provides it; one provided only by a dependency of another
+package is undeclared too, since a change of that package's requirements breaks it.
+
+The environment is the one the tests run in, asked for through
+``test_environment.prepare``, which prepares it once per grade: the test run and this
+check share one build. Without one (no tests, environments off, the build failed)
+modules are matched to distributions by canonical name only, and the notes say so.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from grader import __version__
 from grader.acquire.workspace import Workspace
@@ -21,8 +31,11 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.environment import requirements
-from grader.environment.imports import MODULE_TO_DISTRIBUTION, distribution, provided, third_party
+from grader.environment import requirements, test_environment
+from grader.environment.imports import third_party_modules
+from grader.environment.installed import Distribution
+from grader.environment.installed_notes import left_out, with_twins
+from grader.environment.providers import ModuleIndex, Provided, by_name, named_alike
 from grader.tools.base import ToolContext
 
 # Provided by grader or used as commands rather than imports: never "undeclared" or "unused".
@@ -34,27 +47,142 @@ TOOLING = frozenset(
         "uvicorn", "gunicorn", "bandit", "radon", "ipython", "jupyter", "notebook",
     }
 )  # fmt: skip
+# Without metadata, the names that say a distribution is used without an import: pytest
+# plugins load themselves, stub packages are read by type checkers.
+_USED_WITHOUT_IMPORT_PREFIXES = ("pytest-", "types-")
 
 
-def _direct(ws: Workspace, declared: requirements.Requirements) -> set[str]:
+@dataclass(frozen=True)
+class Undeclared:
+    """An imported module no directly declared distribution provides."""
+
+    module: str
+    where: Location
+    providers: tuple[str, ...] = ()
+    """The installed distributions that provide it, each a dependency of another; none
+    when nothing installed provides it."""
+    required_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the code imports against what the submission declares."""
+
+    undeclared: tuple[Undeclared, ...]
+    unused: tuple[str, ...]
+
+
+def _direct(ws: Workspace, declared: requirements.Requirements) -> frozenset[str]:
     """Directly declared distributions: a lock file lists transitive ones too."""
     if not declared.locked or "pyproject.toml" not in ws.files:
-        return set(declared.names)
-    return set(requirements.read_pyproject(ws).names)
+        return declared.names
+    return requirements.read_pyproject(ws).names
 
 
-def _unused(direct: set[str], used: set[str]) -> list[str]:
-    return sorted(name for name in direct if not provided([name]) & used and name not in TOOLING)
+def _provided(module: str, index: ModuleIndex | None) -> Provided:
+    if index is None:
+        return Provided(module.split(".", 1)[0], frozenset())
+    return index.provided(module)
 
 
-def _undeclared_finding(module: str, where: Location) -> Finding:
+def check(
+    imported: Mapping[str, Location],
+    direct: frozenset[str],
+    installed: tuple[Distribution, ...] | None,
+) -> Check:
+    """Undeclared imports and unused declarations. ``installed`` is what the test
+    environment holds, or None to match by canonical name. With an environment, a module
+    nothing installed provides is matched by name to the declarations left out of it
+    (a requirement dropped for the host's sake), generously: the candidate did declare
+    them, and only their names are left to say what they provide."""
+    index = None if installed is None else ModuleIndex.of(installed)
+    accepted = with_twins(direct) | TOOLING
+    by_names = _ByName(
+        left_out(direct, installed) if installed is not None else direct, installed is not None
+    )
+    found: dict[str, Undeclared] = {}
+    used = _Used(set(), set())
+    for module, where in imported.items():
+        provided = _provided(module, index)
+        used.providers.update(provided.distributions)
+        used.modules.update(() if provided.distributions else [module])
+        if provided.distributions & accepted:
+            continue
+        if not provided.distributions and by_names.declares(module):
+            continue
+        requirers = {
+            dist.name
+            for dist in installed or ()
+            if dist.requires & provided.distributions and dist.name not in provided.distributions
+        }
+        providers = tuple(sorted(provided.distributions))
+        found.setdefault(
+            provided.module, Undeclared(provided.module, where, providers, tuple(sorted(requirers)))
+        )
+    by_dist = {dist.name: dist for dist in installed or ()}
+    unused = sorted(name for name in direct if not _used(name, used, by_dist, by_names))
+    return Check(tuple(found[m] for m in sorted(found)), tuple(unused))
+
+
+@dataclass(frozen=True)
+class _ByName:
+    """Declarations only names can match to imports: canonically without an environment,
+    generously (``named_alike``) for those left out of one."""
+
+    declarations: Collection[str]
+    generously: bool
+
+    def named_like(self, distribution: str, module: str) -> bool:
+        """Whether ``distribution`` (or its binary twin) is named like ``module``."""
+        if by_name(module) in with_twins([distribution]):
+            return True
+        return self.generously and named_alike(distribution, module)
+
+    def declares(self, module: str) -> bool:
+        """Whether grader's tooling or a declaration is named like ``module``."""
+        return by_name(module) in TOOLING or any(
+            self.named_like(d, module) for d in self.declarations
+        )
+
+
+@dataclass(frozen=True)
+class _Used:
+    """What the imports use: installed distributions that provide them, and the imports
+    nothing installed provides."""
+
+    providers: set[str]
+    modules: set[str]
+
+
+def _used(name: str, used: _Used, installed: Mapping[str, Distribution], by_names: _ByName) -> bool:
+    """Whether a declared distribution (or the binary twin installed in its place) is
+    imported, or used without an import: by its metadata when installed, else by name."""
+    if name in TOOLING:
+        return True
+    held = [installed[n] for n in with_twins([name]) if n in installed]
+    if held:
+        return any(d.pytest_plugin or d.stubs_only or d.name in used.providers for d in held)
+    if name.startswith(_USED_WITHOUT_IMPORT_PREFIXES):
+        return True
+    return any(by_names.named_like(name, module) for module in used.modules)
+
+
+def _undeclared_finding(item: Undeclared, by_metadata: bool) -> Finding:
+    declare = f"declare {' or '.join(item.providers)} directly"
+    if item.required_by:
+        why = f"installed only as a dependency of {', '.join(item.required_by)}: {declare}"
+    elif item.providers:
+        why = f"installed only by grader, to run the tests: {declare}"
+    elif by_metadata:
+        why = "nothing declared provides it, so grader did not install it"
+    else:
+        why = f"no declared distribution is named like it ({by_name(item.module)})"
     return Finding(
         "deps",
         "undeclared-import",
-        f"imports {module} but no packaging file declares it "
-        f"(expected a requirement like {MODULE_TO_DISTRIBUTION.get(module, module)})",
+        f"imports {item.module} but no packaging file declares it ({why})",
         Severity.MEDIUM,
-        where,
+        item.where,
     )
 
 
@@ -67,6 +195,18 @@ def _unused_finding(name: str, source: str) -> Finding:
         Severity.LOW,
         Location(where),
     )
+
+
+def _installed(ctx: ToolContext) -> tuple[tuple[Distribution, ...] | None, str]:
+    """What the test environment holds, or None and why there is none to read."""
+    if not ctx.workspace.test_files:
+        return None, "no tests, so no test environment was built"
+    if ctx.environments is None:
+        return None, "test environments are off"
+    prepared = test_environment.prepare(ctx)
+    if not prepared.installed:
+        return None, prepared.problem or "the test environment could not be read"
+    return prepared.installed, ""
 
 
 class Deps:
@@ -95,26 +235,29 @@ class Deps:
         started = time.monotonic()
         ws = ctx.workspace
         declared = requirements.read(ws)
-        imported = third_party(ws)
-        undeclared = {
-            module: where
-            for module, where in imported.items()
-            if distribution(module) not in provided(declared.names) | TOOLING
-        }
-        unused = _unused(_direct(ws, declared), {distribution(m) for m in imported})
-        findings = [
-            _undeclared_finding(module, where) for module, where in sorted(undeclared.items())
-        ]
-        findings += [_unused_finding(name, declared.source) for name in unused]
+        installed, why_not = _installed(ctx)
+        result = check(third_party_modules(ws), _direct(ws, declared), installed)
+        findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
+        findings += [_unused_finding(name, declared.source) for name in result.unused]
+        notes = [f"requirements read from {declared.source}"] if declared.source else []
+        if installed is None:
+            notes.append(f"imports matched to distributions by name, not metadata: {why_not}")
+        else:
+            notes.append(
+                "imports matched to distributions by the metadata of the "
+                f"{len(installed)} installed in the test environment"
+            )
         return ToolResult(
             tool=self.name,
             version=self.version(),
             status=ToolStatus.OK,
             findings=tuple(findings),
             metrics=(
-                Metric("packaging.undeclared_imports", len(undeclared), "modules", self.name),
-                Metric("packaging.unused_dependencies", len(unused), "packages", self.name),
+                Metric(
+                    "packaging.undeclared_imports", len(result.undeclared), "modules", self.name
+                ),
+                Metric("packaging.unused_dependencies", len(result.unused), "packages", self.name),
             ),
             duration_s=time.monotonic() - started,
-            notes=(f"requirements read from {declared.source}",) if declared.source else (),
+            notes=tuple(notes),
         )

@@ -1,0 +1,157 @@
+"""Undeclared imports and unused declarations: from installed metadata, else by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.acquire.workspace import inventory
+from grader.core.models import Location
+from grader.environment.installed import Distribution
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools.base import ToolContext
+from grader.tools.deps import Check, Deps, Undeclared, check
+
+HERE = Location("app.py", 1)
+
+
+def _dist(name: str, *modules: str, requires: tuple[str, ...] = (), **flags: bool) -> Distribution:
+    levels = {".".join(m.split(".")[:end]) for m in modules for end in range(1, m.count(".") + 2)}
+    return Distribution(name, "1.0", frozenset(levels), frozenset(requires), **flags)
+
+
+INSTALLED = (
+    _dist("django", "django.db.models"),
+    _dist("django-filter", "django_filters", requires=("django",)),
+    _dist("factory-boy", "factory", requires=("faker",)),
+    _dist("faker", "faker"),
+    _dist("google-cloud-storage", "google.cloud.storage", requires=("google-api-core",)),
+    _dist("google-api-core", "google.api_core"),
+    _dist("psycopg", "psycopg"),
+    _dist("psycopg2-binary", "psycopg2"),
+    _dist("pytest", "pytest", "_pytest"),
+    _dist("pytest-django", "pytest_django", pytest_plugin=True),
+    _dist("types-requests", stubs_only=True),
+    _dist("requests", "requests"),
+    _dist("sklearn"),  # the placeholder published under scikit-learn's module name
+)
+
+
+@pytest.mark.parametrize(
+    ("imported", "direct", "expected"),
+    [
+        pytest.param(
+            ["django_filters", "factory.fuzzy", "google.cloud.storage", "django.db.models"],
+            {"django", "django-filter", "factory-boy", "google-cloud-storage"},
+            Check((), ()),
+            id="modules-named-unlike-their-distributions",
+        ),
+        pytest.param(
+            ["google.cloud.storage", "google.api_core.retry"],
+            {"google-cloud-storage"},
+            Check(
+                (
+                    Undeclared(
+                        "google.api_core", HERE, ("google-api-core",), ("google-cloud-storage",)
+                    ),
+                ),
+                (),
+            ),
+            id="a-module-only-a-dependency-provides",
+        ),
+        pytest.param(
+            ["psycopg2", "psycopg"],
+            {"psycopg", "psycopg2-binary"},
+            Check((), ()),
+            id="each-psycopg-provides-its-own-module",
+        ),
+        pytest.param(
+            ["psycopg2"],
+            {"psycopg2"},
+            Check((), ()),
+            id="the-binary-twin-installed-in-place-of-a-declaration",
+        ),
+        pytest.param(
+            ["rest_framework_simplejwt"],
+            set(),
+            Check((Undeclared("rest_framework_simplejwt", HERE),), ()),
+            id="nothing-installed-provides-it",
+        ),
+        pytest.param(
+            ["sklearn"],
+            {"sklearn"},
+            Check((Undeclared("sklearn", HERE),), ("sklearn",)),
+            id="an-installed-declaration-never-matches-by-name",
+        ),
+        pytest.param(
+            ["graphene_django", "ldap.filter"],
+            {"graphene-django", "python-ldap"},
+            Check((), ()),
+            id="declarations-left-out-match-by-their-names-generously",
+        ),
+        pytest.param(
+            ["_pytest.monkeypatch", "pytest"],
+            {"pytest-django", "types-requests", "requests"},
+            Check((), ("requests",)),
+            id="runners-plugins-and-stubs-need-no-import",
+        ),
+    ],
+)
+def test_imports_are_matched_by_the_installed_metadata(
+    imported: list[str], direct: set[str], expected: Check
+) -> None:
+    found = check(dict.fromkeys(imported, HERE), frozenset(direct), INSTALLED)
+    assert found == expected
+
+
+def test_a_declared_psycopg_3_does_not_hide_a_missing_psycopg2() -> None:
+    held = tuple(d for d in INSTALLED if d.name != "psycopg2-binary")
+    found = check({"psycopg2": HERE}, frozenset({"psycopg"}), held)
+    assert found == Check((Undeclared("psycopg2", HERE),), ("psycopg",))
+
+
+@pytest.mark.parametrize(
+    ("imported", "direct", "undeclared", "unused"),
+    [
+        (["requests"], {"requests"}, [], []),
+        (["Flask_Login"], {"flask-login"}, [], []),
+        (["psycopg2"], {"psycopg2"}, [], []),
+        # Without metadata a distribution named unlike its module is both: the notes say
+        # the matching was by name.
+        (["yaml"], {"pyyaml"}, ["yaml"], ["pyyaml"]),
+        (["django_filters"], {"django-filter"}, ["django_filters"], ["django-filter"]),
+        (["rest_framework_simplejwt"], set(), ["rest_framework_simplejwt"], []),
+        (["pytest", "_pytest.monkeypatch"], set(), ["_pytest"], []),
+        (["ldap"], {"python-ldap"}, ["ldap"], ["python-ldap"]),
+        ([], {"pytest-django", "types-requests", "black"}, [], []),
+    ],
+)
+def test_without_metadata_names_are_compared_canonically(
+    imported: list[str], direct: set[str], undeclared: list[str], unused: list[str]
+) -> None:
+    found = check(dict.fromkeys(imported, HERE), frozenset(direct), None)
+    assert [u.module for u in found.undeclared] == undeclared
+    assert list(found.unused) == unused
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_without_tests_the_notes_say_the_names_decided(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path / "sub",
+        {"requirements.txt": "pyyaml\n", "app.py": '"""App."""\nimport yaml\n'},
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    result = Deps().run(ctx)
+    assert "imports matched to distributions by name, not metadata: no tests" in "\n".join(
+        result.notes
+    )
+    (undeclared,) = [f for f in result.findings if f.rule_id == "undeclared-import"]
+    assert undeclared.location == Location("app.py", 2)
+    assert "no declared distribution is named like it (yaml)" in undeclared.message
