@@ -264,7 +264,9 @@ class PytestCoverage:
             return self._zero(reason, installable, result, tuple(notes))
         hit = hit or area.hit_budget("\n".join(message for _, message in summary.failures))
         notes += _budget(area, hit)
-        summary, excused = test_environment.label_failures(summary, prepared.dropped)
+        summary, excused = test_environment.label_failures(
+            summary, prepared.dropped, prepared.not_installed
+        )
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
         line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
         notes += [cov_note] if cov_note else []
