@@ -10,6 +10,8 @@ from grader.acquire.workspace import inventory
 from grader.core.models import Severity, TestSummary, ToolStatus
 from grader.core.proc import ProcResult
 from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools import bandit
+from grader.tools.bandit import _finding as bandit_finding
 from grader.tools.base import ToolContext
 from grader.tools.junit_results import _consistent, parse_junit
 from grader.tools.mypy import Mypy, _fatal, _parse
@@ -107,3 +109,39 @@ def test_a_run_that_tested_nothing_is_never_ok(
     summary: TestSummary, exit_code: int, reason: str
 ) -> None:
     assert _tested_nothing(summary, exit_code) == reason
+
+
+def _bandit_item(test_id: str, severity: str = "HIGH") -> dict[str, object]:
+    return {
+        "test_id": test_id,
+        "issue_text": "bandit says",
+        "issue_severity": severity,
+        "issue_confidence": "HIGH",
+        "filename": "app.py",
+        "line_number": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("test_id", "severity", "rejected"),
+    [
+        ("B307", "MEDIUM", 1),  # eval
+        ("B602", "HIGH", 1),  # shell=True
+        ("B608", "MEDIUM", 1),  # SQL built from strings
+        ("B501", "HIGH", 1),  # TLS verification off
+        ("B301", "MEDIUM", 0),  # unpickling a file the submission wrote: charged, not capped
+        ("B506", "MEDIUM", 0),  # yaml.load
+        ("B201", "HIGH", 0),  # Flask debug=True for a local run
+        ("B324", "HIGH", 0),  # md5 as a checksum
+    ],
+)
+def test_only_what_a_reviewer_rejects_on_sight_caps_security(
+    tmp_path: Path, test_id: str, severity: str, rejected: int
+) -> None:
+    ctx = ToolContext(inventory(tmp_path), tmp_path, NotNeeded(), Limits())
+    finding = bandit_finding(ctx, _bandit_item(test_id, severity))
+    metrics = {m.name: m.value for m in bandit.metrics_of((finding,))}
+    assert metrics["security.reject_on_sight"] == rejected
+    if test_id == "B324":
+        assert finding.severity is Severity.LOW and "checksum" in finding.message
+        assert metrics["security.weighted"] == 1.0
