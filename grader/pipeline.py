@@ -182,6 +182,7 @@ def _warnings(
         for r in results
         if r.status in {ToolStatus.FAILED, ToolStatus.TIMEOUT}
     ]
+    broken += [f"{r.tool}: {r.reason}" for r in results if r.status is ToolStatus.NOTHING_TESTED]
     unmeasured = [f"{c.name} not measured" for c in criteria if c.score is None]
     from_tools = [warning for r in results for warning in r.warnings]
     return (

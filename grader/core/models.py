@@ -32,6 +32,9 @@ class ToolStatus(StrEnum):
     TIMEOUT = "timeout"
     NOT_APPLICABLE = "not_applicable"
     SKIPPED = "skipped"
+    NOTHING_TESTED = "nothing_tested"
+    """The test run worked and tested nothing: no test collected, or every one skipped.
+    Never "ok"; charged, and, being the submission's doing, kept by the results cache."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ SCHEMA_VERSION history:
   1.0  first version: submission, rubric, score, grade, criteria, tools, files, tests.
   1.1  ``assignment`` (hidden tests as the audience may see them, starter authorship,
        history, discussion points, calibration); absent when graded without one.
-  1.2  ``applicability``: the kind of submission graded (service, pipeline, cli, library),
-       why, and the criteria and metrics left out because they do not apply to it.
+  1.2  a tool's status may be ``nothing_tested`` (a test run that collected no test or
+       skipped every one); ``applicability``: the kind of submission graded (service,
+       pipeline, cli, library), why, and the criteria and metrics left out for it.
 The JSON Schema lives in grader/schema/report.schema.json and tests validate against it.
 """
 

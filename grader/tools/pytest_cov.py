@@ -134,7 +134,8 @@ class PytestCoverage:
         return ToolResult(
             tool=self.name,
             version=self.version(),
-            status=ToolStatus.FAILED,  # nothing was tested: never "ok"
+            # a run that hangs or crashes failed; no test at all tested nothing: never "ok"
+            status=ToolStatus.NOTHING_TESTED if result is None else ToolStatus.FAILED,
             reason=reason,
             metrics=(
                 Metric("tests.count", 0, "tests", self.name, reason),
@@ -277,7 +278,7 @@ class PytestCoverage:
             tool=self.name,
             version=self.version(),
             # A run that tested nothing is never "ok", whatever pytest's exit code.
-            status=ToolStatus.FAILED if tested_nothing else ToolStatus.OK,
+            status=ToolStatus.NOTHING_TESTED if tested_nothing else ToolStatus.OK,
             reason=tested_nothing,
             findings=_failure_findings(summary, ws),
             metrics=(
