@@ -63,7 +63,7 @@ bench: setup ## grades against the tools by hand and prospector, caches, start-u
 
 self-grade: setup ## grade grader itself with the default rubric
 	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \
-		--exclude sample_submissions --exclude tests/hostile
+		--exclude sample_submissions --exclude tests/hostile --exclude tests/fixtures
 
 corpus: setup ## grade the development corpus (corpus/repos.toml; needs network or GRADER_CORPUS_MIRRORS)
 	$(PY) scripts/corpus.py --work grader-corpus --out grader-corpus/table.md

@@ -470,6 +470,9 @@ def test_committed_artifacts_are_charged_once_per_folder_with_their_paths(
         ("app/db.py", 'URI = "postgresql://admin:S3cr3t@db.example.com:5432/prod"\n', 1),
         # a committed .env holds what the author runs with
         (".env", "POSTGRES_PASSWORD=test123\n", 1),
+        # an example in a comment is not a credential; a provider's token there still is
+        ("app/bandit.py", "# bandit quotes it: (\"password: 'hunter2'\")\nX = 1\n", 0),
+        ("app/keys.py", "# old key: hf_abcdefghijklmnopqrstuvwxyzABCDEFGH\nX = 1\n", 1),
     ],
 )
 def test_password_shaped_values_that_are_data_or_local_defaults_are_not_credentials(

@@ -185,11 +185,14 @@ def _detected(ws: Workspace, relative: str) -> Iterator[Found]:
         verdict = judge(hit.type, value)
         if verdict is None or (data and hit.type not in _PROVIDER_TYPES):
             continue
-        if hit.type == _BASIC_AUTH:
+        if hit.type in {_BASIC_AUTH, _KEYWORD}:
             if lines is None:
                 lines = ws.path(relative).read_text(encoding="utf-8", errors="replace").split("\n")
             number = (hit.line_number or 1) - 1
-            if 0 <= number < len(lines) and _local_url(lines[number]):
+            line = lines[number] if 0 <= number < len(lines) else ""
+            # A comment's password is an example ("# password: 'hunter2'"); a provider's
+            # token in a comment still counts.
+            if line.lstrip().startswith("#") or (hit.type == _BASIC_AUTH and _local_url(line)):
                 continue
         yield Found(relative, hit.line_number, hit.type, len(value), not verdict)
 
