@@ -163,17 +163,24 @@ def test_test_modules_named_outside_the_defaults_are_found_and_collected_by_name
         "    def test_empty(self):\n        self.assertEqual([], [])\n"
     )
     helper = "def test_connection(url):\n    return url.startswith('http')\n"  # app code
+    plain = "from parser import parse\n\ndef test_empty():\n    assert parse('') == []\n"
     for name, text in {
         "parser.py": "x = 1\n",
         "tests_parser.py": tests,
         "checks/parser_checks.py": unittest_style,
         "net.py": helper,
+        "parser_tests.py": plain,  # plain asserts, named for tests
+        "tests/tests_cli.py": plain,  # in a tests folder, named outside pytest's defaults
+        "tests/helpers.py": "def make():\n    return 1\n",  # a helper there: no tests
     }.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     workspace = screen(inventory(tmp_path))
-    assert set(workspace.tests_by_content) == {"checks/parser_checks.py", "tests_parser.py"}
-    assert set(workspace.test_files) == {"checks/parser_checks.py", "tests_parser.py"}
+    found = {"checks/parser_checks.py", "tests_parser.py", "parser_tests.py", "tests/tests_cli.py"}
+    assert set(workspace.tests_by_content) == found
+    assert set(workspace.test_files) == found | {"tests/helpers.py"}
     assert "net.py" in workspace.source_files and "tests_parser.py" not in workspace.source_files
     patterns = _ini(tmp_path, pytest_settings.read(workspace))["python_files"].split()
-    assert {"tests_parser.py", "parser_checks.py"} <= set(patterns)
+    assert {"tests_parser.py", "parser_checks.py", "parser_tests.py", "tests_cli.py"} <= set(
+        patterns
+    )

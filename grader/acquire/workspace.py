@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import fnmatch
 import functools
 import os
 import shutil
@@ -326,9 +327,20 @@ def _defines_tests(tree: ast.Module) -> bool:
     return False
 
 
-def holds_tests(tree: ast.Module) -> bool:
-    """Whether a file is a test module by what it holds: tests, and a test framework."""
-    return _imports_a_test_framework(tree) and _defines_tests(tree)
+_DEFAULT_TEST_NAMES = ("test_*.py", "*_test.py", "tests.py", "conftest.py")
+
+
+def _collected_by_default(relative: str) -> bool:
+    """Whether pytest (with grader's patterns) collects the file by its name alone."""
+    name = PurePosixPath(relative).name
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in _DEFAULT_TEST_NAMES)
+
+
+def holds_tests(tree: ast.Module, relative: str = "") -> bool:
+    """Whether a file is a test module by what it holds: tests, and a test framework or a
+    name that says so (``tests_parser.py`` with plain asserts, as pytest runs them)."""
+    named = "test" in PurePosixPath(relative).stem.lower()
+    return _defines_tests(tree) and (named or _imports_a_test_framework(tree))
 
 
 def screen(workspace: Workspace) -> Workspace:
@@ -346,8 +358,12 @@ def screen(workspace: Workspace) -> Workspace:
         tree, problem = _parsed(workspace.root / relative)
         if problem:
             problems.append((relative, problem))
-        elif tree is not None and relative not in tests and holds_tests(tree):
-            named_otherwise.append(relative)
+        elif tree is not None and not _collected_by_default(relative):
+            # a test module pytest's default names miss: in a tests folder, or found by
+            # what it holds
+            in_tests = relative in tests and _defines_tests(tree)
+            if in_tests or (relative not in tests and holds_tests(tree, relative)):
+                named_otherwise.append(relative)
     bad = {relative for relative, _ in problems}
     tests |= set(named_otherwise)
 
