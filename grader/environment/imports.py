@@ -87,6 +87,14 @@ def _each_import(ws: Workspace, files: Iterable[str]) -> Iterator[tuple[str, str
             yield relative, module, line
 
 
+def modules_by_file(ws: Workspace, files: Iterable[str]) -> dict[str, set[str]]:
+    """The dotted modules each of ``files`` imports (from the cached parse)."""
+    found: dict[str, set[str]] = {}
+    for relative, module, _ in _each_import(ws, files):
+        found.setdefault(relative, set()).add(module)
+    return found
+
+
 def modules(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
     """Dotted module names imported in ``files`` (default: all), with their first place."""
     found: dict[str, Location] = {}

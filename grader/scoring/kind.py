@@ -22,7 +22,7 @@ import ast
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Applicability, SubmissionKind
-from grader.environment.imports import third_party
+from grader.environment.imports import modules_by_file, third_party
 from grader.environment.packaging_declarations import pyproject
 
 WEB_FRAMEWORKS = frozenset(
@@ -72,35 +72,29 @@ def _main_guard(tree: ast.Module) -> bool:
     return False
 
 
-def _modules_imported(tree: ast.Module) -> set[str]:
-    """Every module a file imports, dotted, with each of its parents."""
-    dotted = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    dotted |= {
-        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-    }
+def _with_parents(dotted: set[str]) -> set[str]:
+    """``http.server`` -> {``http``, ``http.server``}."""
     return {".".join(name.split(".")[:i]) for name in dotted for i in range(1, name.count(".") + 2)}
+
+
+def _main_guarded(ws: Workspace, relative: str) -> bool:
+    try:
+        return _main_guard(ast.parse(ws.path(relative).read_bytes()))
+    except (SyntaxError, ValueError, RecursionError, OSError):
+        return False
 
 
 def _programs(ws: Workspace) -> tuple[list[str], list[str]]:
     """Modules that serve HTTP with the standard library, and modules that parse their
-    command line and run as a program."""
+    command line and run as a program (only those are parsed again, for the guard)."""
     servers, programs = [], []
-    for relative in ws.source_files:
-        try:
-            tree = ast.parse(ws.path(relative).read_bytes())
-        except (SyntaxError, ValueError, RecursionError, OSError):
-            continue
-        imported = _modules_imported(tree)
+    for relative, dotted in sorted(modules_by_file(ws, ws.source_files).items()):
+        imported = _with_parents(dotted)
         served = sorted(imported & STANDARD_SERVERS)
         if served:
             servers.append(f"{relative} serves with {served[0]}")
         parsers = sorted(imported & COMMAND_LINE_PARSERS)
-        if parsers and _main_guard(tree):
+        if parsers and _main_guarded(ws, relative):
             programs.append(f"{relative} parses its command line with {parsers[0]}")
     return servers, programs
 

@@ -165,29 +165,22 @@ def _local_url(line: str) -> bool:
     return host in _LOCAL_HOSTS or "." not in host
 
 
-def _provider_tokens(ws: Workspace, relative: str) -> Iterator[Found]:
-    try:
-        text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
+def _provider_tokens(relative: str, lines: list[str]) -> Iterator[Found]:
+    for number, line in enumerate(lines, start=1):
         for kind, pattern in PROVIDER_TOKENS:
             match = pattern.search(line)
             if match:
                 yield Found(relative, number, kind, len(match.group(0)), development=False)
 
 
-def _detected(ws: Workspace, relative: str) -> Iterator[Found]:
+def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]:
     data = holds_settings_data(ws, relative)
-    lines: list[str] | None = None
     for hit in scan_file(str(ws.path(relative))):
         value = hit.secret_value or ""
         verdict = judge(hit.type, value)
         if verdict is None or (data and hit.type not in _PROVIDER_TYPES):
             continue
         if hit.type in {_BASIC_AUTH, _KEYWORD}:
-            if lines is None:
-                lines = ws.path(relative).read_text(encoding="utf-8", errors="replace").split("\n")
             number = (hit.line_number or 1) - 1
             line = lines[number] if 0 <= number < len(lines) else ""
             # A comment's password is an example ("# password: 'hunter2'"); a provider's
@@ -202,7 +195,12 @@ def scan(ws: Workspace) -> list[Found]:
     found: dict[tuple[str, int], Found] = {}
     with default_settings():
         for relative in scanned_files(ws):
-            for item in (*_provider_tokens(ws, relative), *_detected(ws, relative)):
+            try:
+                text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            lines = text.splitlines()
+            for item in (*_provider_tokens(relative, lines), *_detected(ws, relative, lines)):
                 key = (item.path, item.line)
                 if key not in found or found[key].development:
                     found[key] = item
