@@ -60,8 +60,9 @@ def test_dotenv_quotes_comments_and_export_prefixes() -> None:
 
 
 def test_every_kind_of_dotenv_file_is_found(tmp_path: Path) -> None:
-    for name in (".env.example", ".env.sample", ".env.template", "env.example", "example.env"):
-        folder = tmp_path / name.replace(".", "_")
+    templates = (".env.example", ".env.sample", ".env.template", "env.example", "example.env")
+    for number, name in enumerate((*templates, "sample_env", ".env_example", "env-sample")):
+        folder = tmp_path / f"repository-{number}"
         settings = _read(folder, {name: "GREETING=hi\n"})
         assert _sources(settings) == {"GREETING": name}, name
     nested = _read(tmp_path / "nested", {"site/.env.example": "GREETING=hi\n"})

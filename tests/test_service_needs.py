@@ -65,6 +65,7 @@ def test_servers_from_urls_alone(tmp_path: Path) -> None:
             ".env.example": (
                 "DATABASE_URL=postgresql+asyncpg://shop:pw@pg.internal:6543/shop\n"
                 "TEST_POSTGRES_DB=shop_test\nPOSTGRES_HOST=pg.internal\n"
+                "TEST_DATABASE=shop_check\n"
                 "CACHE_URL=redis://:cache-pw@cache:6380/1\n"
                 "ANALYTICS_URL=mysql://user:pw@analytics:3306/events\n"
                 "API_URL=https://api.example.com\n"
@@ -73,7 +74,7 @@ def test_servers_from_urls_alone(tmp_path: Path) -> None:
     )
     postgres, redis = settings.services
     assert (postgres.kind, postgres.port) == (Kind.POSTGRES, 6543)
-    assert postgres.roles == ("shop",) and postgres.databases == ("shop", "shop_test")
+    assert postgres.roles == ("shop",) and postgres.databases == ("shop", "shop_test", "shop_check")
     assert postgres.declared_in == "DATABASE_URL in .env.example"
     assert (redis.kind, redis.port, redis.passwords) == (Kind.REDIS, 6380, ("cache-pw",))
     assert settings.unsupported == ("MySQL (ANALYTICS_URL in .env.example)",)

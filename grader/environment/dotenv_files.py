@@ -32,16 +32,18 @@ class Kind(enum.Enum):
     TEST = "test"
     """Written for the tests: ``.env.test``, ``.env.testing``, ``.env.ci``."""
     TEMPLATE = "template"
-    """Documentation to copy: ``.env.example``, ``.env.sample``, ``env.example``."""
+    """Documentation to copy: ``.env.example``, ``.env.sample``, ``env.example``,
+    ``sample_env``."""
     LOCAL = "local"
     """A developer's own values, committed: ``.env``, ``.env.local``, ``.env.development``."""
 
 
 PATTERNS = {
     Kind.TEST: re.compile(r"\.env\.(?:test|testing|ci)"),
+    # Separators vary by author: .env.example, .env_example, env-sample, sample_env.
     Kind.TEMPLATE: re.compile(
-        r"\.?env\.(?:example|sample|template|dist|defaults?)"
-        r"|(?:example|sample|template)\.env"
+        r"\.?env[._-](?:example|sample|template|dist|defaults?)"
+        r"|(?:example|sample|template)[._-]env"
         r"|\.env\.[\w-]+\.(?:example|sample|template)"
     ),
     Kind.LOCAL: re.compile(r"\.env(?:\.(?:local|dev|development))?"),
