@@ -228,6 +228,28 @@ def test_cause_5_requires_python_newer_than_the_host(tmp_path: Path) -> None:
     assert any("asks for Python >=3.99" in w and "graded on 3." in w for w in warnings), warnings
 
 
+def test_cause_6_an_old_pin_that_crashes_on_this_python_is_raised_and_the_tests_run(
+    tmp_path: Path,
+) -> None:
+    # importlib-metadata 0.18 (2019) dies at import on Python 3.10+: every test module that
+    # imports it errors at collection. A reviewer raises that one pin; so does grader.
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "importlib-metadata==0.18\n",
+            "tests/test_versions.py": (
+                "import importlib_metadata\n\nfrom calc import add\n\n\n"
+                "def test_add_and_read_a_version():\n"
+                "    assert add(2, 3) == 5\n"
+                '    assert importlib_metadata.version("importlib-metadata")\n'
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "grader raised your importlib-metadata==0.18 to importlib-metadata" in notes, notes
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="django 6 installs on this Python")
 def test_a_dependency_the_host_cannot_install_is_dropped_and_its_failures_excused(
     tmp_path: Path,

@@ -145,11 +145,33 @@ def test_a_package_without_wheels_gets_its_binary_twin_before_being_dropped() ->
     assert twin.items == ("psycopg2-binary==2.9.9",)
     assert twin.changes == ("installed psycopg2-binary==2.9.9 in place of psycopg2==2.9.9",)
     assert twin.dropped == ()
-    # Had the twin not helped (its name is in the message again), it goes, charged to the host.
-    gone = twin.after(NO_WHEEL.replace("psycopg2", "psycopg2-binary"))
+    # Had the twin not helped (its name is in the message again), its stale pin is raised,
+    # and when no release has a wheel either, it goes, charged to the host.
+    raised = twin.after(NO_WHEEL.replace("psycopg2", "psycopg2-binary"))
+    assert raised is not None
+    assert raised.items == ("psycopg2-binary>=2.9.9",)
+    assert raised.dropped == ()
+    gone = raised.after(NO_WHEEL.replace("psycopg2==2.9.9", "psycopg2-binary>=2.9.9"))
     assert gone is not None
     assert gone.items == ()
     assert gone.dropped[0].fault is Fault.HOST
+
+
+def test_an_old_exact_pin_without_a_wheel_for_this_python_is_raised_before_being_dropped() -> None:
+    stale = (
+        "No solution found when resolving dependencies: Because typed-ast==1.4.1 has no "
+        "wheels with a matching Python ABI tag and you require typed-ast==1.4.1, we can "
+        "conclude that your requirements are unsatisfiable."
+    )
+    plan = Plan.start(("typed-ast==1.4.1", "tabulate==0.9.0"), PINS)
+    raised = plan.after(stale)
+    assert raised is not None
+    assert raised.items == ("typed-ast>=1.4.1", "tabulate==0.9.0")
+    assert raised.changes == (
+        "raised your typed-ast==1.4.1 to typed-ast>=1.4.1: that release has no wheel for "
+        "this Python",
+    )
+    assert raised.dropped == () and raised.fault is Fault.NONE
 
 
 def test_an_unreachable_index_ends_the_rounds_as_the_hosts_fault() -> None:

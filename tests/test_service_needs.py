@@ -124,3 +124,28 @@ def test_an_empty_database_url_points_at_the_sandbox_server(tmp_path: Path) -> N
     assert values["DATABASE_URL"] == "postgresql://app@localhost:5432/app"
     assert values["REDIS_URL"] == ""  # no Redis is declared: left as written
     assert any("DATABASE_URL: the sandbox's PostgreSQL" in note for note in settings.notes())
+
+
+def test_a_django_engine_setting_asks_for_its_server_and_blank_parts_are_filled(
+    tmp_path: Path,
+) -> None:
+    # A Django template names its database by engine and leaves the rest for the reader.
+    template = (
+        "SECRET_KEY=\nDB_ENGINE=django.db.backends.postgresql\n"
+        "DB_NAME=\nDB_USER=\nDB_PASSWORD=\nDB_HOST=127.0.0.1\nDB_PORT=5432\n"
+    )
+    settings = _read(tmp_path / "postgres", {"sample.env": template})
+    (postgres,) = settings.services
+    assert (postgres.kind, postgres.port) == (Kind.POSTGRES, 5432)
+    assert postgres.declared_in == "DB_ENGINE in sample.env"
+    values = settings.environment()
+    assert (values["DB_NAME"], values["DB_USER"], values["DB_PASSWORD"]) == (
+        "postgres",
+        "postgres",
+        "",
+    )
+    assert "settings: DB_NAME, DB_USER: the sandbox's PostgreSQL (empty in sample.env)" in (
+        settings.notes()
+    )
+    mysql = _read(tmp_path / "mysql", {".env.example": "DB_ENGINE=django.db.backends.mysql\n"})
+    assert mysql.services == () and mysql.unsupported == ("MySQL (DB_ENGINE in .env.example)",)

@@ -9,7 +9,9 @@ reviewer would go about it by hand:
    when it lies inside that range. Only when that fails are their pins overridden.
 2. A package without a wheel for this platform is swapped for its binary twin
    (``psycopg2`` → ``psycopg2-binary``).
-3. The requirements uv names as the cause are dropped, each with uv's reason and who is
+3. An exact pin of a release with no wheel for this Python (a 2019 freeze on a 2026
+   interpreter) is raised to that release or newer, as a reviewer bumps a stale pin.
+4. The requirements uv names as the cause are dropped, each with uv's reason and who is
    at fault: the candidate (a package that does not exist, a version never published,
    pins that contradict each other) or the grading host (no wheel for this platform, no
    interpreter new enough, a conflict with grader's own runners, the index unreachable).
@@ -165,6 +167,8 @@ class Plan:
     dropped: tuple[Dropped, ...] = ()
     changes: tuple[str, ...] = ()
     twins: frozenset[str] = field(default_factory=frozenset)
+    raised: frozenset[str] = field(default_factory=frozenset)
+    """Names whose exact pin was raised because that release has no wheel here."""
     failure_fault: Fault = Fault.NONE
 
     @classmethod
@@ -212,7 +216,12 @@ class Plan:
         text = problem.lower()
         if _UNREACHABLE.search(text):
             return None
-        steps = (self._override_runners, self._binary_twins, self._unpin_for_runners)
+        steps = (
+            self._override_runners,
+            self._binary_twins,
+            self._unpin_for_runners,
+            self._raise_pins_without_wheels,
+        )
         for step in (*steps, self._drop_causes):
             following = step(text)
             if following is not None:
@@ -260,6 +269,32 @@ class Plan:
             items=items,
             changes=(*self.changes, *changes),
             twins=self.twins | {_name(i) for i in swaps},
+        )
+
+    def _raise_pins_without_wheels(self, text: str) -> Plan | None:
+        """Exact pins of releases with no wheel here become "that release or newer"."""
+        lacking = {canonicalize_name(m.group(1)) for m in _NO_WHEEL.finditer(text)}
+        changed: dict[str, str] = {}
+        for item in self.items:
+            name = _name(item)
+            if name not in lacking or name in self.raised:
+                continue
+            requirement = Requirement(item)
+            pins = [s.version for s in requirement.specifier if s.operator == "=="]
+            if len(pins) == 1 and "*" not in pins[0]:
+                requirement.specifier = SpecifierSet(f">={pins[0]}")
+                changed[item] = str(requirement)
+        if not changed:
+            return None
+        changes = tuple(
+            f"raised your {old} to {new}: that release has no wheel for this Python"
+            for old, new in changed.items()
+        )
+        return replace(
+            self,
+            items=tuple(changed.get(i, i) for i in self.items),
+            changes=(*self.changes, *changes),
+            raised=self.raised | {_name(i) for i in changed},
         )
 
     def causes(self, text: str) -> list[Dropped]:

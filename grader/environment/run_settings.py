@@ -220,8 +220,25 @@ def _server_urls(chosen: dict[str, Variable], services: tuple[Service, ...]) -> 
                     url = f"redis://localhost:{service.port}/0"
                 why = f"the sandbox's {service.kind.value} (empty in {variable.source})"
                 chosen[name] = Variable(name, url, variable.source, why)
+        if service.kind is Kind.POSTGRES:
+            _server_parts(chosen, service)
     for name in [n for n, v in chosen.items() if v.stand_in == _UNKNOWN]:
         del chosen[name]
+
+
+def _server_parts(chosen: dict[str, Variable], service: Service) -> None:
+    """Name the sandbox's role and database in settings that leave them empty (DB_USER=,
+    DB_NAME=), as a reviewer filling in the template would."""
+    role = service.roles[0] if service.roles else "postgres"
+    parts = (
+        (service_needs.ROLE_VARIABLE, role),
+        (service_needs.DATABASE_VARIABLE, service.databases[0] if service.databases else role),
+    )
+    for name, variable in list(chosen.items()):
+        for pattern, value in parts:
+            if pattern.search(name) and not variable.value.strip():
+                why = f"the sandbox's PostgreSQL (empty in {variable.source})"
+                chosen[name] = Variable(name, value, variable.source, why)
 
 
 def read(ws: Workspace) -> RunSettings:

@@ -48,6 +48,14 @@ _SCHEMES = {
     "redis": Kind.REDIS,
     "rediss": Kind.REDIS,
 }
+# Django names its database server by engine, not URL (DB_ENGINE=django.db.backends.mysql).
+_ENGINES: dict[str, Kind | str] = {
+    "django.db.backends.postgresql": Kind.POSTGRES,
+    "django.db.backends.postgresql_psycopg2": Kind.POSTGRES,
+    "django.contrib.gis.db.backends.postgis": Kind.POSTGRES,
+    "django.db.backends.mysql": "MySQL",
+    "django.contrib.gis.db.backends.mysql": "MySQL",
+}
 UNSUPPORTED_SCHEMES = {
     "mysql": "MySQL",
     "mariadb": "MySQL",
@@ -56,9 +64,9 @@ UNSUPPORTED_SCHEMES = {
     "amqps": "RabbitMQ",
 }
 _DB = r"(?:^|_)(?:POSTGRES(?:QL)?|PG|DB|DATABASE|SQL|PSQL)_?"
-_ROLE_VARIABLE = re.compile(_DB + r"(?:USER|USERNAME)$")
+ROLE_VARIABLE = re.compile(_DB + r"(?:USER|USERNAME)$")
 # DB_NAME, POSTGRES_DB, TEST_POSTGRES_DB, and a bare DATABASE or TEST_DATABASE.
-_DATABASE_VARIABLE = re.compile(_DB + r"(?:DB|NAME|DATABASE|DBNAME)$|(?:^|_)DATABASE$")
+DATABASE_VARIABLE = re.compile(_DB + r"(?:DB|NAME|DATABASE|DBNAME)$|(?:^|_)DATABASE$")
 _POSTGRES_PORT_VARIABLE = re.compile(_DB + r"PORT$")
 _REDIS_PORT_VARIABLE = re.compile(r"(?:^|_)REDIS_?PORT$")
 _REDIS_PASSWORD_VARIABLE = re.compile(r"(?:^|_)REDIS_?(?:PASSWORD|PASS)$")
@@ -106,6 +114,9 @@ def image_kind(image: str) -> Kind | str | None:
 
 
 def _url(value: str, source: str) -> _Url | None:
+    engine = _ENGINES.get(value.strip())
+    if engine is not None:
+        return _Url(engine, "", None, "", "", "", source)
     scheme = value.split("://", 1)[0].lower().split("+")[0] if "://" in value else ""
     kind = _SCHEMES.get(scheme) or UNSUPPORTED_SCHEMES.get(scheme)
     if kind is None:
@@ -149,8 +160,8 @@ def _postgres(
         user = own.get("POSTGRES_USER", "postgres")
         roles.append(user)
         databases.append(own.get("POSTGRES_DB", user))
-    roles += matching(_ROLE_VARIABLE)
-    databases += matching(_DATABASE_VARIABLE)
+    roles += matching(ROLE_VARIABLE)
+    databases += matching(DATABASE_VARIABLE)
     ports = [u.port for u in urls] + _numbers(matching(_POSTGRES_PORT_VARIABLE))
     ports += [p for service in declared for p in service.ports]
     return Service(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from grader.environment import (
     project_install,
     pytest_settings,
     requirements,
+    stale_pins,
 )
 from grader.environment.cache import Environment, EnvironmentCache, EnvStatus
 from grader.environment.context import BuildContext
@@ -89,6 +91,8 @@ class TestEnvironment:
     """What the environment holds, read from its metadata; empty without one."""
     not_installed: tuple[str, ...] = ()
     """Modules the code imports that nothing declares, so grader did not install them."""
+    declared: tuple[str, ...] = ()
+    """The requirement lines the environment was built from."""
 
     @property
     def dropped(self) -> tuple[Dropped, ...]:
@@ -168,8 +172,14 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
     return _PREPARED.get(ctx.workspace, ctx.environments, lambda: _prepare(ctx))
 
 
+def prepare_with_raised_pins(ctx: BuildContext, steps: Mapping[str, int]) -> TestEnvironment:
+    """The candidate's environment again, with their exact pins of the names in ``steps``
+    raised that far: those releases crashed on this Python (see stale_pins.raised)."""
+    return _prepare(ctx, steps)
+
+
 def _wanted(
-    ctx: BuildContext, notes: list[str]
+    ctx: BuildContext, notes: list[str], raise_pins: Mapping[str, int] | None = None
 ) -> tuple[requirements.Requirements, dict[str, str], list[str]]:
     """The requirement set to build, the file that declared each of its names, and what
     grader adds to run the tests (pytest-django, a build backend nothing declares)."""
@@ -177,6 +187,13 @@ def _wanted(
     declared = requirements.read(ctx.workspace, exported)
     origin = origins(ctx.workspace, declared, exported)
     notes += [*declared.problems, *([failed] if failed else []), *_source_notes(declared)]
+    if raise_pins:
+        items, changes = stale_pins.raised(declared.items, raise_pins)
+        declared = dataclasses.replace(declared, items=items)
+        notes.append(
+            f"environment: grader raised your {'; '.join(changes)}: the pinned release "
+            f"crashed on this Python before any test ran"
+        )
     settings = pytest_settings.read(ctx.workspace)
     runners: list[str] = []
     if settings.source:
@@ -202,13 +219,13 @@ def _wanted(
     return declared, origin, runners
 
 
-def _prepare(ctx: BuildContext) -> TestEnvironment:
+def _prepare(ctx: BuildContext, raise_pins: Mapping[str, int] | None = None) -> TestEnvironment:
     if ctx.environments is None:
         own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
         return TestEnvironment(Path(sys.executable), own)
     cache = ctx.environments
     notes: list[str] = []
-    declared, origin, runners = _wanted(ctx, notes)
+    declared, origin, runners = _wanted(ctx, notes, raise_pins)
     choice = interpreters.choose(
         declared.requires_python, cache.root, downloads=cache.python_downloads
     )
@@ -247,7 +264,7 @@ def _prepare(ctx: BuildContext) -> TestEnvironment:
             + ", ".join(f"{d.requirement} ({d.reason})" for d in env.dropped),
         )
     return TestEnvironment(
-        env.python, installable(env), tuple(notes), warnings, "", env, held, missing
+        env.python, installable(env), tuple(notes), warnings, "", env, held, missing, declared.items
     )
 
 

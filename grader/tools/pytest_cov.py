@@ -16,26 +16,23 @@ import contextlib
 import dataclasses
 from pathlib import Path
 
-from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.core.errors import NoRoomError
 from grader.core.models import (
     FileStats,
-    Finding,
-    Location,
     Metric,
     MetricSpec,
-    Severity,
     TestSummary,
     ToolResult,
     ToolStatus,
 )
 from grader.core.progress import stage
-from grader.environment import project_install, run_settings, test_environment
+from grader.environment import project_install, run_settings, stale_pins, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
-from grader.tools.base import ToolContext, config_path, package_version, percent
+from grader.tools import test_outcomes as outcomes
+from grader.tools.base import ToolContext, config_path, package_version
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
@@ -51,53 +48,6 @@ from grader.tools.pytest_run import (
 
 def _budget(area: DiskArea, hit: bool) -> list[str]:
     return [area.hit_reason()] if hit else []
-
-
-def _test_file(classname: str, ws: Workspace) -> str:
-    """tests.test_api::TestX -> tests/test_api.py, when that file exists."""
-    parts = classname.split("::", maxsplit=1)[0].split(".")
-    for end in range(len(parts), 0, -1):
-        candidate = "/".join(parts[:end]) + ".py"
-        if candidate in ws.test_files:
-            return candidate
-    return "."
-
-
-def _failure_findings(summary: TestSummary, ws: Workspace) -> tuple[Finding, ...]:
-    return tuple(
-        Finding(
-            tool="pytest",
-            rule_id="test-failed",
-            message=f"{name.split('::')[-1]} failed: {message[:300]}",
-            severity=Severity.MEDIUM,
-            location=Location(_test_file(name, ws)),
-        )
-        for name, message in summary.failures
-    )
-
-
-def _test_metrics(summary: TestSummary, excused: int, fault: str) -> tuple[Metric, ...]:
-    """Count and pass rate; ``excused`` failures came from a requirement the host could not
-    install, and a candidate ``fault`` in their requirements means a fresh checkout cannot
-    run the tests at all."""
-    ran = summary.passed + summary.failed + summary.errors - excused
-    count = Metric("tests.count", summary.total, "tests", "pytest")
-    if fault:
-        return count, Metric("tests.pass_rate", 0.0, "%", "pytest", fault)
-    if not ran and excused:
-        reason = "every test that ran failed for want of what this host could not provide"
-        return count, Metric("tests.pass_rate", None, "%", "pytest", reason)
-    rate = percent(summary.passed, ran) if ran else 0.0
-    return count, Metric("tests.pass_rate", rate, "%", "pytest", "" if ran else "no test ran")
-
-
-def _tested_nothing(summary: TestSummary, exit_code: int | None) -> str:
-    """Why a run that executed no test tested nothing, or '' when a test ran."""
-    if summary.passed + summary.failed + summary.errors:
-        return ""
-    if summary.total:
-        return f"no test ran: pytest collected {summary.total} and skipped every one"
-    return f"no test ran: pytest collected none (exit code {exit_code})"
 
 
 class PytestCoverage:
@@ -191,12 +141,56 @@ class PytestCoverage:
         missing = services_problem(settings, ctx.sandbox)
         if missing:
             return self._unmeasured(missing, notes, installable)
+        first, output = self._measure_in_area(ctx, prepared, python, notes, settings)
+        return self._raising_stale_pins(ctx, prepared, first, output, settings)
+
+    def _measure_in_area(
+        self,
+        ctx: ToolContext,
+        prepared: test_environment.TestEnvironment,
+        python: Path,
+        notes: list[str],
+        settings: run_settings.RunSettings,
+    ) -> tuple[ToolResult, str]:
+        """One test run in a disk area of its own; the result and what the run printed."""
+        ws = ctx.workspace
         try:
             with disk_area(ctx.work_dir / "disk", ctx.limits.disk_mb, footprint(ws.root)) as area:
                 notes += area.notes()
                 return self._measure(ctx, area, prepared, python, notes, settings=settings)
         except NoRoomError as exc:
-            return self._unmeasured(str(exc), notes, installable)
+            return self._unmeasured(str(exc), notes, prepared.installable), ""
+
+    def _raising_stale_pins(
+        self,
+        ctx: ToolContext,
+        prepared: test_environment.TestEnvironment,
+        first: ToolResult,
+        output: str,
+        settings: run_settings.RunSettings,
+    ) -> ToolResult:
+        """When no test got to run because a release the candidate pinned crashed on this
+        Python, run again with that pin raised, as a reviewer would (see stale_pins); the
+        run that exercised more tests is the one reported."""
+        best, steps, pinned = first, dict[str, int](), prepared.declared
+        for round_number in range(1, outcomes.MAX_PIN_ROUNDS + 1):
+            crashed = stale_pins.crashed_in(output, pinned, prepared.installed)
+            stale = {name for name in crashed if steps.get(name, 0) < stale_pins.LAST_STEP}
+            if not stale or not outcomes.blocked(best):
+                break
+            steps |= {name: steps.get(name, 0) + 1 for name in stale}
+            prepared = test_environment.prepare_with_raised_pins(ctx, steps)
+            if prepared.python is None:
+                break
+            notes = [*prepared.notes, *settings.notes()]
+            # Each run gets folders of its own: the last one's results must not be read.
+            again = dataclasses.replace(ctx, work_dir=ctx.work_dir / f"raised-{round_number}")
+            again.work_dir.mkdir()
+            attempt, output = self._measure_in_area(
+                again, prepared, prepared.python, notes, settings
+            )
+            best = max(best, attempt, key=outcomes.progress)
+        return best
 
     def _measure(
         self,
@@ -207,11 +201,31 @@ class PytestCoverage:
         notes: list[str],
         *,
         settings: run_settings.RunSettings,
-    ) -> ToolResult:
-        """Run the tests on a scratch copy inside the disk-limited area, read the results."""
-        ws = ctx.workspace
-        installable = prepared.installable
+    ) -> tuple[ToolResult, str]:
+        """Run the tests on a scratch copy inside the disk-limited area, read the results;
+        what the run printed beside them."""
         paths = RunFolders.prepare(ctx, area.root)
+        result, launch = self._run_in_folders(
+            ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
+        )
+        output = result.stdout + result.stderr
+        read = self._read(
+            ctx, area, paths, prepared=prepared, result=result, launch=launch, notes=notes
+        )
+        return read, output
+
+    def _run_in_folders(
+        self,
+        ctx: ToolContext,
+        area: DiskArea,
+        paths: RunFolders,
+        *,
+        prepared: test_environment.TestEnvironment,
+        python: Path,
+        notes: list[str],
+        settings: run_settings.RunSettings,
+    ) -> tuple[proc.ProcResult, services.Launch]:
+        """Install what the tests need, start their servers, run them."""
         installed = self._install_project(ctx, paths, python, notes)
         extra = tuple(p for p in (installed.site_packages,) if p) if installed else ()
         import_path = paths.write_ini(ctx, extra)
@@ -233,6 +247,22 @@ class PytestCoverage:
             result = self._run_tests(
                 ctx, paths, python, env, area, launch=launch, hosts=settings.hosts
             )
+        return result, launch
+
+    def _read(
+        self,
+        ctx: ToolContext,
+        area: DiskArea,
+        paths: RunFolders,
+        *,
+        prepared: test_environment.TestEnvironment,
+        result: proc.ProcResult,
+        launch: services.Launch,
+        notes: list[str],
+    ) -> ToolResult:
+        """The run's results, read after the sandbox is gone."""
+        ws = ctx.workspace
+        installable = prepared.installable
         not_started = launch.failure(result.stderr)
         if not_started:
             # Before any of the candidate's code ran (the launcher's own token says so).
@@ -273,16 +303,16 @@ class PytestCoverage:
         notes += [cov_note] if cov_note else []
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
-        tested_nothing = _tested_nothing(summary, result.exit_code)
+        tested_nothing = outcomes.tested_nothing(summary, result.exit_code)
         return ToolResult(
             tool=self.name,
             version=self.version(),
             # A run that tested nothing is never "ok", whatever pytest's exit code.
             status=ToolStatus.NOTHING_TESTED if tested_nothing else ToolStatus.OK,
             reason=tested_nothing,
-            findings=_failure_findings(summary, ws),
+            findings=outcomes.failure_findings(summary, ws),
             metrics=(
-                *_test_metrics(summary, excused, prepared.candidate_fault),
+                *outcomes.test_metrics(summary, excused, prepared.candidate_fault),
                 Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
                 Metric("coverage.branch", branch or 0.0, "%", self.name, cov_note),
                 installable,
