@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import __version__
+from grader.acquire import encodings
 from grader.acquire import source as acquire_module
 from grader.acquire.source import HistoryRequest, acquire
 from grader.acquire.workspace import (
@@ -245,6 +246,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     with stage("inventory", options.on_event):
         workspace = inventory(acquired.root, options.exclude)
         remove_outside_symlinks(workspace)
+        workspace = dataclasses.replace(workspace, transcoded=encodings.to_utf8(workspace))
         graded = AssignmentGrade.start(
             assignment, acquired, workspace, workdir, options.keep_starter
         )

@@ -122,6 +122,9 @@ class Workspace:
     migrations: tuple[str, ...] = ()
     """Database migrations (Django's, Alembic's): written by a tool, not designed by the
     candidate, so type checking and complexity leave them out and say so."""
+    transcoded: tuple[tuple[str, str], ...] = ()
+    """Python files saved in a legacy encoding (PEP 263), with it: the private copy holds
+    them as UTF-8 (see grader.acquire.encodings)."""
 
     def path(self, relative: str) -> Path:
         """Absolute path of a file given relative to the submission root."""

@@ -91,6 +91,7 @@ class Facts:
         tally = read_code(ws, newer)
         artifacts = hygiene.committed_artifacts(ws)
         tally.findings += [hygiene.finding(a) for a in artifacts]
+        tally.findings += hygiene.legacy_encodings(ws)
         for found in secrets.scan(ws):
             tally.findings.append(secrets.finding(found))
             if found.development:

@@ -107,3 +107,22 @@ def finding(artifact: Artifact) -> Finding:
         Severity.MEDIUM,
         Location(artifact.path),
     )
+
+
+def legacy_encodings(ws: Workspace) -> list[Finding]:
+    """Python files saved in a legacy encoding: valid (PEP 263), read correctly, and
+    worth a word, since Python 3 and every tool expect UTF-8 (PEP 3120)."""
+    return [
+        Finding(
+            tool="facts",
+            rule_id="legacy-encoding",
+            message=(
+                f"saved as {encoding}, as its coding line declares: Python 3 sources are "
+                "UTF-8 by default (PEP 3120), and tools that read only UTF-8 would skip "
+                "it; grader analysed it re-encoded as UTF-8, line for line"
+            ),
+            severity=Severity.INFO,
+            location=Location(path, 1),
+        )
+        for path, encoding in ws.transcoded
+    ]
