@@ -57,14 +57,12 @@ def test_requirements_broken_by_the_candidate_are_charged_and_never_pay(tmp_path
     # The tests still ran on what did install ...
     assert tests["tests"]["passed"] == 2, tests
     assert any("dropped grader-sample-no-such-package" in note for note in tests["notes"])
-    # ... but a fresh checkout cannot run them: measured, and charged.
-    testability = _criterion(report, "testability")
-    assert testability["score"] is not None
-    pass_rate = _metric(report, "testability", "tests.pass_rate")
-    assert pass_rate["value"] == 0
-    assert "does not exist on the package index" in pass_rate["explanation"]
-    assert _metric(report, "packaging", "packaging.installable")["value"] == 0
     assert any("test environment partial" in w for w in report["submission"]["warnings"])
+    # ... and, since nothing imports the package that does not exist, they are scored as
+    # they ran; the broken file is charged on Packaging.
+    assert _metric(report, "testability", "tests.pass_rate")["value"] == 100
+    installable = _metric(report, "packaging", "packaging.installable")
+    assert installable["value"] == 0
 
     fixed_root = tmp_path / "fixed"
     shutil.copytree(SAMPLES / "deps_unresolvable", fixed_root)
@@ -72,8 +70,25 @@ def test_requirements_broken_by_the_candidate_are_charged_and_never_pay(tmp_path
     fixed = run_grader(fixed_root, tmp_path / "fixed-out").report()
     assert _metric(fixed, "testability", "tests.pass_rate")["value"] == 100
     assert fixed["score"] > report["score"]
+    assert _criterion(fixed, "packaging")["score"] > _criterion(report, "packaging")["score"]
+
+    # When the code needs what does not install, a fresh checkout cannot run the tests:
+    # measured, and the pass rate charged.
+    needed_root = tmp_path / "needed"
+    shutil.copytree(SAMPLES / "deps_unresolvable", needed_root)
+    (needed_root / "tests" / "test_extra.py").write_text(
+        "import grader_sample_no_such_package\n\n\ndef test_extra():\n"
+        "    assert grader_sample_no_such_package\n",
+        encoding="utf-8",
+    )
+    needed = run_grader(needed_root, tmp_path / "needed-out").report()
+    pass_rate = _metric(needed, "testability", "tests.pass_rate")
+    assert pass_rate["value"] == 0
+    assert "does not exist on the package index" in pass_rate["explanation"]
+    assert _criterion(needed, "testability")["score"] is not None
     for criterion in ("testability", "packaging"):
-        assert _criterion(fixed, criterion)["score"] > _criterion(report, criterion)["score"]
+        assert _criterion(fixed, criterion)["score"] > _criterion(needed, criterion)["score"]
+    assert fixed["score"] > report["score"] > needed["score"]
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

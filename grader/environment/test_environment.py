@@ -93,11 +93,19 @@ class TestEnvironment:
     """Modules the code imports that nothing declares, so grader did not install them."""
     declared: tuple[str, ...] = ()
     """The requirement lines the environment was built from."""
+    imported: tuple[str, ...] = ()
+    """Third-party modules the code and the tests import."""
 
     @property
     def dropped(self) -> tuple[Dropped, ...]:
         """Requirements left out of the environment."""
         return self.environment.dropped if self.environment else ()
+
+    def needs(self, dropped: Dropped) -> bool:
+        """Whether the code or the tests could need a dropped requirement: something they
+        import is named like it. One nothing imports (a coverage uploader, a release
+        tool) breaks the install, which Packaging charges, not the tests."""
+        return any(named_alike(dropped.name, module) for module in self.imported)
 
     @property
     def candidate_fault(self) -> str:
@@ -105,7 +113,7 @@ class TestEnvironment:
         env = self.environment
         if env is None:
             return ""
-        theirs = [d for d in env.dropped if d.fault is Fault.CANDIDATE]
+        theirs = [d for d in env.dropped if d.fault is Fault.CANDIDATE and self.needs(d)]
         if theirs:
             return "their requirements do not install: " + "; ".join(
                 f"{d.requirement} {d.reason}" for d in theirs
@@ -247,7 +255,8 @@ def _prepare(ctx: BuildContext, raise_pins: Mapping[str, int] | None = None) -> 
     )
     held = installed.read(env.python.parent.parent)
     code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
-    missing = not_installed(imports.third_party_modules(ctx.workspace, code), declared.names, held)
+    imported = imports.third_party_modules(ctx.workspace, code)
+    missing = not_installed(imported, declared.names, held)
     if missing:
         notes.append(
             f"environment: grader did not install {', '.join(missing)}: imported by the "
@@ -264,7 +273,16 @@ def _prepare(ctx: BuildContext, raise_pins: Mapping[str, int] | None = None) -> 
             + ", ".join(f"{d.requirement} ({d.reason})" for d in env.dropped),
         )
     return TestEnvironment(
-        env.python, installable(env), tuple(notes), warnings, "", env, held, missing, declared.items
+        env.python,
+        installable(env),
+        tuple(notes),
+        warnings,
+        "",
+        env,
+        held,
+        missing,
+        declared.items,
+        tuple(imported),
     )
 
 
