@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_grader
 
 from grader.acquire.workspace import inventory, screen
 from grader.core.models import ToolResult
@@ -480,3 +481,40 @@ def test_password_shaped_values_that_are_data_or_local_defaults_are_not_credenti
 ) -> None:
     result = _facts(tmp_path / "s", {"app.py": "x = 1\n", name: text})
     assert _metrics(result)["security.hardcoded_secrets"] == flagged
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses 3.12 syntax")
+def test_code_only_a_newer_python_parses_never_earns_marks_nobody_measured(
+    tmp_path: Path,
+) -> None:
+    # Every code file is 3.12 syntax: the host's mypy and coverage cannot read it, so
+    # Type safety and coverage are not measured (never full marks, never zero); ruff,
+    # which parses any Python, still lints it; importing it is importing the candidate's
+    # own code, not an undeclared package.
+    root = tmp_path / "sub"
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "calc"\nversion = "0.1"\nrequires-python = ">=3.12"\n',
+        encoding="utf-8",
+    )
+    (root / "calc.py").write_text(
+        "type Number = int | float\n\n\ndef add[T: (int, float)](a: T, b: T) -> T:\n"
+        '    unused = "left over"\n    return a + b\n',
+        encoding="utf-8",
+    )
+    (root / "tests" / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+        encoding="utf-8",
+    )
+    report = run_grader(root, tmp_path / "out").report()
+    criteria = {c["id"]: c for c in report["criteria"]}
+    assert criteria["type_safety"]["score"] is None
+    coverage = next(m for m in criteria["testability"]["metrics"] if m["name"] == "coverage.line")
+    assert coverage["value"] is None
+    lint = {(f["rule"], f["path"]) for f in criteria["maintainability"]["findings"]}
+    assert ("F841", "calc.py") in lint
+    assert criteria["maintainability"]["score"] < 100
+    packaging = {f["rule"] for f in criteria["packaging"]["findings"]}
+    assert "undeclared-import" not in packaging

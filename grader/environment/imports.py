@@ -21,9 +21,10 @@ from grader.core.models import Location
 
 
 def local_names(ws: Workspace) -> set[str]:
-    """Module and package names the submission itself provides."""
+    """Module and package names the submission itself provides (files no tool can
+    parse included: importing them is still importing the candidate's own code)."""
     names: set[str] = set()
-    for path in map(PurePosixPath, ws.python_files):
+    for path in map(PurePosixPath, (*ws.python_files, *(f for f, _ in ws.unparsable))):
         parts = path.parts[1:] if path.parts[0] == "src" else path.parts
         names.update(p.removesuffix(".py") for p in parts)
     return names

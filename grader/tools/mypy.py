@@ -151,6 +151,20 @@ class Mypy:
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Type-check all Python files; failures to check are results, not crashes."""
+        if not ctx.workspace.source_files:
+            # Every code file is one the host's Python cannot parse (newer syntax, or
+            # broken, which Maintainability charges): checking only the tests would give
+            # the code full marks for types nobody checked.
+            reason = "no code file this host's Python can parse, so none was type-checked"
+            return ToolResult(
+                self.name,
+                self.version(),
+                ToolStatus.NOT_APPLICABLE,
+                reason=reason,
+                metrics=tuple(
+                    Metric(m.name, None, m.unit, self.name, reason) for m in self.metrics
+                ),
+            )
         result, shadowing, notes = self._check(ctx)
         output = result.stdout + result.stderr
         if result.timed_out or _fatal(result):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from grader.acquire.workspace import Workspace
+from grader.environment import requirements
 from grader.tools.base import ToolContext, python_module, run_static
 
 # ruff's --target-version knows these minor versions of Python 3.
@@ -58,6 +60,15 @@ def oldest_accepted(requires_python: str | None) -> str:
         return ""
     newer = (m for m in range(host + 1, NEWEST_MINOR + 1) if accepted.contains(f"3.{m}"))
     return next((f"3.{minor}" for minor in newer), "")
+
+
+def candidates(ws: Workspace) -> frozenset[str]:
+    """Files the host's parser rejected while the submission asks for a newer Python:
+    ruff lints them for that Python, and radon counts their lines (its line count only
+    tokenizes); facts decides which are truly broken."""
+    if not oldest_accepted(requirements.read(ws).requires_python):
+        return frozenset()
+    return frozenset(f for f, problem in ws.unparsable if problem.startswith("not valid"))
 
 
 def find(ctx: ToolContext, requires_python: str | None) -> NewerSyntax:

@@ -301,6 +301,14 @@ class PytestCoverage:
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
         line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
         notes += [cov_note] if cov_note else []
+        # The report step parses the code with the host's Python: code it cannot parse
+        # (newer syntax) is the host's limit, never a zero.
+        unmeasured = line is None and bool(ws.unparsable) and not ws.source_files
+        if unmeasured:
+            cov_note = (
+                "coverage's report parses the code with this host's Python, which cannot "
+                "parse any of it"
+            )
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
         tested_nothing = outcomes.tested_nothing(summary, result.exit_code)
@@ -313,8 +321,16 @@ class PytestCoverage:
             findings=outcomes.failure_findings(summary, ws),
             metrics=(
                 *outcomes.test_metrics(summary, excused, prepared.candidate_fault),
-                Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
-                Metric("coverage.branch", branch or 0.0, "%", self.name, cov_note),
+                Metric(
+                    "coverage.line", None if unmeasured else line or 0.0, "%", self.name, cov_note
+                ),
+                Metric(
+                    "coverage.branch",
+                    None if unmeasured else branch or 0.0,
+                    "%",
+                    self.name,
+                    cov_note,
+                ),
                 installable,
             ),
             argv=result.argv,

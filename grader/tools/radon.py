@@ -27,6 +27,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
+from grader.tools import newer_syntax
 from grader.tools.base import (
     ToolContext,
     failure,
@@ -263,7 +264,8 @@ def _measure(
         return relative(ctx, path)
 
     sloc = {rel(p): v["sloc"] for p, v in raw.items() if "sloc" in v}
-    sources = set(ctx.workspace.source_files)
+    ws = ctx.workspace
+    sources = {*ws.source_files, *(f for f, _ in ws.unparsable if f not in ws.test_files)}
     return _Measurements(
         sloc=sloc,
         code_sloc={p: n for p, n in sloc.items() if p in sources},
@@ -308,7 +310,9 @@ class Radon:
         # the candidate's design.
         designed = [f for f in ws.source_files if f not in set(ws.migrations)]
         sources = [str(ws.path(f)) for f in designed]
-        raw = self._json(ctx, "raw", [str(ws.path(f)) for f in ws.python_files])
+        # Lines of files in newer syntax count too: radon's line count only tokenizes.
+        newer = sorted(newer_syntax.candidates(ws))
+        raw = self._json(ctx, "raw", [str(ws.path(f)) for f in (*ws.python_files, *newer)])
         cc = self._json(ctx, "cc", sources)
         mi = self._json(ctx, "mi", sources)
         outputs = (raw, cc, mi)

@@ -13,6 +13,8 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
+from grader.environment import requirements
+from grader.tools import newer_syntax
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -32,6 +34,9 @@ def _severity(code: str | None) -> Severity:
     return Severity.MEDIUM if code.startswith(_SERIOUS_PREFIXES) else Severity.LOW
 
 
+_SYNTAX_ERRORS = frozenset({None, "invalid-syntax", "E999"})
+
+
 class Ruff:
     """Lint with grader's rule selection, ignoring the candidate's ruff settings."""
 
@@ -47,12 +52,19 @@ class Ruff:
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Run ruff on every Python file of the submission."""
-        files = [str(ctx.workspace.path(f)) for f in ctx.workspace.python_files]
+        ws = ctx.workspace
+        # ruff's parser knows every Python: files the host's cannot parse are linted for
+        # the oldest Python the submission accepts (facts charges the truly broken ones).
+        rejected = newer_syntax.candidates(ws)
+        version = newer_syntax.oldest_accepted(requirements.read(ws).requires_python)
+        target = ["--target-version", "py3" + version.split(".")[1]] if rejected else []
+        files = [str(ws.path(f)) for f in (*ws.python_files, *sorted(rejected))]
         argv = python_module(
             "ruff",
             "check",
             "--config",
             str(config_path("ruff.toml")),
+            *target,
             "--output-format",
             "json",
             "--no-cache",
@@ -80,6 +92,9 @@ class Ruff:
                 help_url=item.get("url"),
             )
             for item in raw
+            if not (
+                item.get("code") in _SYNTAX_ERRORS and relative(ctx, item["filename"]) in rejected
+            )
         )
         serious = sum(1 for f in findings if f.severity.rank >= Severity.MEDIUM.rank)
         return ToolResult(
