@@ -15,7 +15,7 @@ from grader.tools.bandit import _finding as bandit_finding
 from grader.tools.base import ToolContext
 from grader.tools.junit_results import _consistent, parse_junit
 from grader.tools.mypy import Mypy, _fatal, _parse
-from grader.tools.test_outcomes import tested_nothing
+from grader.tools.run_outcomes import why_nothing_ran
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "outputs"
 
@@ -108,7 +108,7 @@ def test_collection_failures_keep_the_error_pytest_reports() -> None:
 def test_a_run_that_tested_nothing_is_never_ok(
     summary: TestSummary, exit_code: int, reason: str
 ) -> None:
-    assert tested_nothing(summary, exit_code) == reason
+    assert why_nothing_ran(summary, exit_code) == reason
 
 
 def _bandit_item(test_id: str, severity: str = "HIGH") -> dict[str, object]:

@@ -31,7 +31,7 @@ from grader.environment import project_install, run_settings, stale_pins, test_e
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
-from grader.tools import test_outcomes as outcomes
+from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, config_path, package_version
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
@@ -311,16 +311,16 @@ class PytestCoverage:
             )
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
-        tested_nothing = outcomes.tested_nothing(summary, result.exit_code)
+        why_nothing_ran = outcomes.why_nothing_ran(summary, result.exit_code)
         return ToolResult(
             tool=self.name,
             version=self.version(),
             # A run that tested nothing is never "ok", whatever pytest's exit code.
-            status=ToolStatus.NOTHING_TESTED if tested_nothing else ToolStatus.OK,
-            reason=tested_nothing,
+            status=ToolStatus.NOTHING_TESTED if why_nothing_ran else ToolStatus.OK,
+            reason=why_nothing_ran,
             findings=outcomes.failure_findings(summary, ws),
             metrics=(
-                *outcomes.test_metrics(summary, excused, prepared.candidate_fault),
+                *outcomes.count_and_pass_rate(summary, excused, prepared.candidate_fault),
                 Metric(
                     "coverage.line", None if unmeasured else line or 0.0, "%", self.name, cov_note
                 ),

@@ -11,7 +11,7 @@ from grader.core.models import Finding, Location, Metric, Severity, TestSummary,
 from grader.tools.base import percent
 
 
-def test_file(classname: str, ws: Workspace) -> str:
+def file_of_test(classname: str, ws: Workspace) -> str:
     """tests.test_api::TestX -> tests/test_api.py, when that file exists."""
     parts = classname.split("::", maxsplit=1)[0].split(".")
     for end in range(len(parts), 0, -1):
@@ -28,13 +28,13 @@ def failure_findings(summary: TestSummary, ws: Workspace) -> tuple[Finding, ...]
             rule_id="test-failed",
             message=f"{name.split('::')[-1]} failed: {message[:300]}",
             severity=Severity.MEDIUM,
-            location=Location(test_file(name, ws)),
+            location=Location(file_of_test(name, ws)),
         )
         for name, message in summary.failures
     )
 
 
-def test_metrics(summary: TestSummary, excused: int, fault: str) -> tuple[Metric, ...]:
+def count_and_pass_rate(summary: TestSummary, excused: int, fault: str) -> tuple[Metric, ...]:
     """Count and pass rate; ``excused`` failures came from a requirement the host could not
     install, and a candidate ``fault`` in their requirements means a fresh checkout cannot
     run the tests at all."""
@@ -69,7 +69,7 @@ def blocked(result: ToolResult) -> bool:
     return not exercised(result) or bool(result.tests and result.tests.errors)
 
 
-def tested_nothing(summary: TestSummary, exit_code: int | None) -> str:
+def why_nothing_ran(summary: TestSummary, exit_code: int | None) -> str:
     """Why a run that executed no test tested nothing, or '' when a test ran."""
     if summary.passed + summary.failed + summary.errors:
         return ""
