@@ -355,6 +355,18 @@ def test_secrets_are_found_in_configuration_and_notebook_outputs(
     assert "Xk82" not in found[0].message
 
 
+def test_a_shell_scripts_password_is_a_local_default_but_a_providers_token_is_a_leak(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "#!/bin/sh\nexport POSTGRES_PASSWORD=Xk82!pq_Lm04zR\n"
+        "export OPENAI_API_KEY=sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghij\n"
+    )
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", "scripts/bootstrap.sh": script})
+    rules = {f.location.line: f.rule_id for f in result.findings if "secret" in f.rule_id}
+    assert rules == {2: "development-secret", 3: "hardcoded-secret"}
+
+
 def test_an_example_settings_file_of_placeholders_holds_no_secret(tmp_path: Path) -> None:
     example = "SECRET_KEY=change-me\nDB_PASSWORD=\nAPI_KEY=your-api-key\nTOKEN=<token>\n"
     result = _facts(tmp_path / "s", {"app.py": "x = 1\n", ".env.example": example})

@@ -12,8 +12,9 @@ finds is judged once more before it costs points:
 - a value under a secret-sounding name is one only when it could be a credential: not a
   word, an identifier, a dotted path, a URL path or a placeholder;
 - a password in a URL is one unless it is a well-known development default;
-- a value that says it is for development (``django-insecure-...``) is charged lightly,
-  never capped.
+- a value that says it is for development (``django-insecure-...``), and a keyword's
+  value in a shell script (which sets up the candidate's own machine), is charged
+  lightly, never capped.
 
 Test files are left out: they hold fake credentials on purpose. The value itself never
 reaches the report.
@@ -175,6 +176,9 @@ def _provider_tokens(relative: str, lines: list[str]) -> Iterator[Found]:
 
 def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]:
     data = holds_settings_data(ws, relative)
+    # A shell script sets up the candidate's machine (a local database, a demo user): a
+    # keyword's value there is a local default, charged lightly; a provider's token is not.
+    script = PurePosixPath(relative).suffix.lower() == ".sh"
     for hit in scan_file(str(ws.path(relative))):
         value = hit.secret_value or ""
         verdict = judge(hit.type, value)
@@ -187,7 +191,8 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
             # token in a comment still counts.
             if line.lstrip().startswith("#") or (hit.type == _BASIC_AUTH and _local_url(line)):
                 continue
-        yield Found(relative, hit.line_number, hit.type, len(value), not verdict)
+        development = not verdict or (script and hit.type not in _PROVIDER_TYPES)
+        yield Found(relative, hit.line_number, hit.type, len(value), development)
 
 
 def scan(ws: Workspace) -> list[Found]:
