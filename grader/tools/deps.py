@@ -97,9 +97,10 @@ def check(
     them, and only their names are left to say what they provide."""
     index = None if installed is None else ModuleIndex.of(installed)
     accepted = with_twins(direct) | TOOLING
-    by_names = _ByName(
-        left_out(direct, installed) if installed is not None else direct, installed is not None
-    )
+    # Only names are left to say what a declaration provides when nothing was installed,
+    # or for one left out of the environment: matched generously (pyyaml and yaml), since
+    # a match only ever spares the candidate a charge.
+    by_names = _ByName(left_out(direct, installed) if installed is not None else direct)
     found: dict[str, Undeclared] = {}
     used = _Used(set(), set())
     for module, where in imported.items():
@@ -126,17 +127,16 @@ def check(
 
 @dataclass(frozen=True)
 class _ByName:
-    """Declarations only names can match to imports: canonically without an environment,
-    generously (``named_alike``) for those left out of one."""
+    """Declarations only names can match to imports (without an environment, or left out
+    of one), matched generously (``named_alike``)."""
 
     declarations: Collection[str]
-    generously: bool
 
     def named_like(self, distribution: str, module: str) -> bool:
         """Whether ``distribution`` (or its binary twin) is named like ``module``."""
         if by_name(module) in with_twins([distribution]):
             return True
-        return self.generously and named_alike(distribution, module)
+        return named_alike(distribution, module)
 
     def declares(self, module: str) -> bool:
         """Whether grader's tooling or a declaration is named like ``module``."""
