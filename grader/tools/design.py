@@ -178,7 +178,9 @@ def _duplication_metric(ws: Workspace, findings: list[Finding]) -> Metric:
                 first,
             )
         )
-    return Metric("design.duplicated_share", share, "%", "design", "no non-test code")
+    too_many = len(ws.source_files) > duplication.MAX_FILES
+    reason = duplication.TOO_MANY if too_many else "no non-test code"
+    return Metric("design.duplicated_share", share, "%", "design", reason)
 
 
 def _capped(findings: list[Finding]) -> tuple[Finding, ...]:

@@ -17,6 +17,10 @@ from grader.acquire.workspace import Workspace
 
 MIN_LINES = 6
 MAX_FILE_BYTES = 500_000
+# symilar compares every pair of files: beyond this many, a take-home is something else
+# (a vendored library, generated code) and the comparison is left out, saying so.
+MAX_FILES = 400
+TOO_MANY = f"more than {MAX_FILES} non-test files to compare"
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,10 @@ class Block:
 
 
 def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
-    """The share of non-test lines that repeat another block, and the blocks."""
+    """The share of non-test lines that repeat another block, and the blocks; None when
+    there is no non-test code or too much to compare."""
+    if len(ws.source_files) > MAX_FILES:
+        return None, []
     symilar = Symilar(
         min_lines=MIN_LINES,
         ignore_comments=True,
