@@ -94,8 +94,9 @@ def _lines(ws: Workspace, relative: str) -> int:
 
 def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:
     effects = shared = modules = 0
+    skipped = {path for path, _ in ws.unparsable}
     for relative in ws.source_files:
-        tree = _parse(ws, relative)
+        tree = None if relative in skipped else _parse(ws, relative)
         if tree is None:
             continue
         if tree.body and not relative.endswith("__init__.py"):
