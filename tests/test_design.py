@@ -192,3 +192,18 @@ def test_a_readme_with_working_commands_outweighs_docstrings(tmp_path: Path) -> 
         assert run.exit_code == 0, run.stderr
         scores[folder.name] = _criterion(run.report(), "documentation")
     assert scores["readme-only"] > scores["docstrings-only"]
+
+
+def test_a_folder_of_modules_without_init_is_a_namespace_package(tmp_path: Path) -> None:
+    result = _design(
+        tmp_path / "s",
+        {
+            "app/main.py": "from app import db\n",
+            "app/db.py": "from app.main import handler\n",
+            "run.py": "from app import main\n",
+        },
+    )
+    metrics = _metrics(result)
+    assert metrics["design.packaged_share"] == pytest.approx(100 * 2 / 3, abs=0.01)
+    assert metrics["design.upward_imports"] == 1
+    assert _located(result, "upward-import") == ["app/db.py:1"]

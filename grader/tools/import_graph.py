@@ -1,7 +1,8 @@
 """How the submission's own packages import each other, read by grimp.
 
 A top-level package is a folder holding ``__init__.py`` whose parent holds none (``src/``
-layouts included). grimp builds the graph in a process of its own
+layouts included), or a folder of code at the root or in ``src/`` with no ``__init__.py``
+anywhere below (a namespace package). grimp builds the graph in a process of its own
 (import_graph_probe), parsing the files without importing them. From the graph:
 
 - cycles: modules that import each other, directly or through others (strongly connected
@@ -56,6 +57,18 @@ class ImportGraph:
     imports: tuple[Import, ...]
 
 
+def _namespace_packages(ws: Workspace, inits: set[PurePosixPath]) -> set[PurePosixPath]:
+    """Folders at the root or in ``src/`` holding code but no ``__init__.py`` anywhere
+    below: namespace packages, which Python and grimp import like any other."""
+    found = set()
+    for source in (PurePosixPath(f) for f in ws.source_files):
+        parts = source.parts[1:] if source.parts[0] == "src" else source.parts
+        base = PurePosixPath("src") if source.parts[0] == "src" else PurePosixPath()
+        if len(parts) > 1:
+            found.add(base / parts[0])
+    return {f for f in found if not any(f == i or f in i.parents for i in inits)}
+
+
 def top_packages(ws: Workspace) -> dict[str, str]:
     """Top-level package name -> the folder it sits in ('' for the root), first found wins.
 
@@ -65,7 +78,8 @@ def top_packages(ws: Workspace) -> dict[str, str]:
     inits = {PurePosixPath(f).parent for f in ws.python_files if f.endswith("__init__.py")}
     sources = [PurePosixPath(f) for f in ws.source_files]
     found: dict[str, str] = {}
-    for folder in sorted(inits, key=lambda p: (len(p.parts), str(p))):
+    candidates = inits | _namespace_packages(ws, inits)
+    for folder in sorted(candidates, key=lambda p: (len(p.parts), str(p))):
         name = folder.name
         if folder.parent in inits or not name.isidentifier() or name in found:
             continue
@@ -91,7 +105,8 @@ def build(ctx: ToolContext) -> ImportGraph | str:
     packages = top_packages(ws)
     if not packages:
         return ImportGraph({}, ())
-    roots = sorted({str(ws.root / root) if root else str(ws.root) for root in packages.values()})
+    base = ws.root.resolve()
+    roots = sorted({str(base / root) if root else str(base) for root in packages.values()})
     request = json.dumps({"roots": roots, "packages": sorted(packages)})
     result = run_static(ctx, [sys.executable, "-I", str(PROBE), request])
     if result.exit_code != 0 or result.timed_out:
