@@ -123,6 +123,8 @@ _ADVICE = {
     "types.annotation_coverage": ("annotate function parameters and returns", None),
     "docs.docstring_coverage": ("add docstrings to public modules, classes, functions", None),
     "docs.readme_sections": ("add the missing README sections", "facts:readme"),
+    "docs.readme_substance": ("write the missing README sections", "facts:readme"),
+    "docs.readme_commands": ("give working run and test commands in the README", "facts:readme"),
     "packaging.metadata": ("declare the project in pyproject.toml", None),
     "packaging.pinned_share": ("pin or lock the dependencies", None),
     "packaging.installable": ("make the declared requirements install", None),
@@ -132,6 +134,18 @@ _ADVICE = {
     "deploy.ci": ("add a CI workflow that runs the tests", None),
     "design.mean_function_length": ("shorten long functions", "radon:function-length"),
     "design.large_module_share": ("split the largest modules", None),
+    "design.packaged_share": ("move the code into a package of modules", None),
+    "design.import_cycle_share": ("break the import cycles", "design:import-cycle"),
+    "design.upward_imports": (
+        "make lower layers stop importing higher ones",
+        "design:upward-import",
+    ),
+    "design.import_side_effects": (
+        "create clients and connections in functions",
+        "design:import-side-effect",
+    ),
+    "design.global_state": ("pass state instead of sharing globals", "design:global-state"),
+    "design.duplicated_share": ("factor the copied blocks out", "design:duplicate-code"),
     "observability.logging": ("log through the logging module", None),
 }
 

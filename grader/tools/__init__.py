@@ -5,7 +5,8 @@ reads one kind of fact from the repository, and turns its machine-readable outpu
 findings and metrics; base holds the contract they satisfy and what they share. Beside
 an adapter sit the readers only it uses: pytest_run, junit_results and coverage_data
 (pytest_cov's), code_facts, readme and repository_files (facts'), suspicious (credential
-and tampering rules), mypy_cache and newer_syntax.
+and tampering rules), mypy_cache and newer_syntax; import_graph (with its probe),
+module_state and duplication (design's).
 
 May import: grader.core, grader.acquire, grader.sandbox, grader.environment.
 """
@@ -16,13 +17,16 @@ from grader.core.models import MetricSpec
 from grader.tools.bandit import Bandit
 from grader.tools.base import Tool
 from grader.tools.deps import Deps
+from grader.tools.design import Design
 from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy
 from grader.tools.pytest_cov import PytestCoverage
 from grader.tools.radon import Radon
 from grader.tools.ruff import Ruff
 
-ALL_TOOLS: tuple[Tool, ...] = (Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps())
+ALL_TOOLS: tuple[Tool, ...] = (
+    Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps(), Design()
+)  # fmt: skip
 
 
 def declared_metrics() -> dict[str, MetricSpec]:

@@ -21,7 +21,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import requirements
-from grader.tools import hygiene, newer_syntax, repository_files, secrets
+from grader.tools import hygiene, newer_syntax, readme_substance, repository_files, secrets
 from grader.tools.base import ToolContext, percent
 from grader.tools.code_facts import CodeTally, read_code
 from grader.tools.newer_syntax import NewerSyntax
@@ -77,6 +77,7 @@ class Facts:
             "secrets",
             "Secrets committed with a value that says it is for development only.",
         ),
+        *readme_substance.METRICS,
     )
 
     def version(self) -> str:
@@ -109,6 +110,8 @@ class Facts:
                     Location(find_readme(ws) or "."),
                 )
             )
+        readme_metrics, readme_findings = readme_substance.measure(ws)
+        tally.findings += readme_findings
         notes = []
         if tally.suppressions:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(tally.suppressions.items()))
@@ -117,6 +120,7 @@ class Facts:
             *_code_metrics(tally),
             Metric("repository.committed_artifacts", len(artifacts), "paths", self.name),
             Metric("docs.readme_sections", readme, "%", self.name),
+            *readme_metrics,
             *_repository_metrics(ws, newer),
         )
         return ToolResult(

@@ -1,0 +1,225 @@
+"""Design and modularity beyond size: how the code is divided into packages and modules,
+how they import each other (grimp), what they do when imported, the state they share,
+and the blocks copied between them (pylint's symilar).
+
+Everything is read from the files; nothing of the submission runs. Each metric names the
+places that cost points: the import that closes a cycle or points up the layers, the
+call that connects at import, the ``global``, the copied block.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+
+from grader import __version__
+from grader.acquire.workspace import Workspace
+from grader.core.models import (
+    Finding,
+    Location,
+    Metric,
+    MetricSpec,
+    Severity,
+    ToolResult,
+    ToolStatus,
+)
+from grader.tools import duplication, import_graph, module_state
+from grader.tools.base import ToolContext, percent
+
+MAX_FINDINGS_PER_RULE = 20
+
+METRICS = (
+    MetricSpec(
+        "design.packaged_share",
+        "%",
+        "Lines of non-test code inside the submission's own packages (folders with "
+        "__init__.py), as grimp finds them; scripts side by side at the top are flat.",
+    ),
+    MetricSpec(
+        "design.code_modules",
+        "modules",
+        "Non-test modules that hold code (an empty __init__.py is not one): everything in "
+        "one or two modules is flat.",
+    ),
+    MetricSpec(
+        "design.import_cycle_share",
+        "%",
+        "Package modules that import each other in a cycle (grimp's import graph).",
+    ),
+    MetricSpec(
+        "design.upward_imports",
+        "imports",
+        "Imports from a lower layer (storage, repository, db, models, core, domain, "
+        "services) of a higher one (routes, api, views, cli, main, app).",
+    ),
+    MetricSpec(
+        "design.import_side_effects",
+        "calls",
+        "Module-level calls that connect, build a client or engine, or do I/O when the "
+        "module is imported (outside if __name__ == '__main__').",
+    ),
+    MetricSpec(
+        "design.global_state",
+        "places",
+        "global statements in functions, and module-level lists, dicts and sets that "
+        "functions mutate.",
+    ),
+    MetricSpec(
+        "design.duplicated_share",
+        "%",
+        f"Non-test lines in blocks of {duplication.MIN_LINES}+ lines copied elsewhere "
+        "(pylint's similarity checker).",
+    ),
+)
+
+
+def _finding(rule: str, message: str, path: str, line: int | None) -> Finding:
+    return Finding("design", rule, message, Severity.LOW, Location(path, line))
+
+
+def _parse(ws: Workspace, relative: str) -> ast.Module | None:
+    try:
+        return ast.parse(ws.path(relative).read_bytes())
+    except (SyntaxError, ValueError, RecursionError, OSError):
+        return None
+
+
+def _lines(ws: Workspace, relative: str) -> int:
+    try:
+        text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0
+    return sum(1 for line in text.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:
+    effects = shared = modules = 0
+    skipped = {path for path, _ in ws.unparsable}
+    for relative in ws.source_files:
+        tree = None if relative in skipped else _parse(ws, relative)
+        if tree is None:
+            continue
+        if tree.body and not relative.endswith("__init__.py"):
+            modules += 1
+        for place in module_state.import_side_effects(tree):
+            effects += 1
+            findings.append(_finding("import-side-effect", place.message, relative, place.line))
+        for place in module_state.global_state(tree):
+            shared += 1
+            findings.append(_finding("global-state", place.message, relative, place.line))
+    return (
+        Metric("design.code_modules", modules, "modules", "design"),
+        Metric("design.import_side_effects", effects, "calls", "design"),
+        Metric("design.global_state", shared, "places", "design"),
+    )
+
+
+def _graph_metrics(ctx: ToolContext, findings: list[Finding]) -> tuple[Metric, ...]:
+    ws = ctx.workspace
+    graph = import_graph.build(ctx)
+    if isinstance(graph, str):
+        return tuple(
+            Metric(name, None, unit, "design", graph)
+            for name, unit in (
+                ("design.packaged_share", "%"),
+                ("design.import_cycle_share", "%"),
+                ("design.upward_imports", "imports"),
+            )
+        )
+    all_lines = sum(_lines(ws, f) for f in ws.source_files)
+    packaged = sum(_lines(ws, f) for f in set(graph.files.values()))
+    flat = "no package of the submission's own: its modules are scripts side by side"
+    if not graph.files:
+        return (
+            Metric("design.packaged_share", percent(packaged, all_lines), "%", "design", "no code"),
+            Metric("design.import_cycle_share", None, "%", "design", flat),
+            Metric("design.upward_imports", None, "imports", "design", flat),
+        )
+    groups = import_graph.cycles(graph)
+    for group in groups:
+        members = set(group)
+        closing = next(i for i in graph.imports if i.importer in members and i.imported in members)
+        findings.append(
+            _finding(
+                "import-cycle",
+                f"{closing.importer} imports {closing.imported}: an import cycle of "
+                f"{', '.join(group)}",
+                closing.path,
+                closing.line,
+            )
+        )
+    for imp in import_graph.upward_imports(graph):
+        findings.append(
+            _finding(
+                "upward-import",
+                f"{imp.importer} (a lower layer) imports {imp.imported} (a higher layer)",
+                imp.path,
+                imp.line,
+            )
+        )
+    in_cycles = sum(len(g) for g in groups)
+    upward = len(import_graph.upward_imports(graph))
+    return (
+        Metric("design.packaged_share", percent(packaged, all_lines), "%", "design", "no code"),
+        Metric("design.import_cycle_share", percent(in_cycles, len(graph.files)), "%", "design"),
+        Metric("design.upward_imports", upward, "imports", "design"),
+    )
+
+
+def _duplication_metric(ws: Workspace, findings: list[Finding]) -> Metric:
+    share, blocks = duplication.duplicated(ws)
+    for block in blocks:
+        path, first, last = block.places[0]
+        copies = ", ".join(f"{p}:{a}-{b}" for p, a, b in block.places[1:])
+        findings.append(
+            _finding(
+                "duplicate-code",
+                f"{block.lines} lines ({path}:{first}-{last}) repeated at {copies}",
+                path,
+                first,
+            )
+        )
+    too_many = len(ws.source_files) > duplication.MAX_FILES
+    reason = duplication.TOO_MANY if too_many else "no non-test code"
+    return Metric("design.duplicated_share", share, "%", "design", reason)
+
+
+def _capped(findings: list[Finding]) -> tuple[Finding, ...]:
+    kept: list[Finding] = []
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.rule_id] = counts.get(finding.rule_id, 0) + 1
+        if counts[finding.rule_id] <= MAX_FINDINGS_PER_RULE:
+            kept.append(finding)
+    return tuple(kept)
+
+
+class Design:
+    """Package structure, import graph, import-time effects, shared state, duplication."""
+
+    name = "design"
+    metrics = METRICS
+
+    def version(self) -> str:
+        """grader's own readers over grimp and pylint's symilar."""
+        return __version__
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Read the files and the import graph; nothing is run."""
+        started = time.monotonic()
+        findings: list[Finding] = []
+        metrics = (
+            *_graph_metrics(ctx, findings),
+            *_module_metrics(ctx.workspace, findings),
+            _duplication_metric(ctx.workspace, findings),
+        )
+        return ToolResult(
+            tool=self.name,
+            version=self.version(),
+            status=ToolStatus.OK,
+            findings=_capped(findings),
+            metrics=tuple(
+                m if m.value is None else Metric(m.name, m.value, m.unit, m.source) for m in metrics
+            ),
+            duration_s=time.monotonic() - started,
+        )

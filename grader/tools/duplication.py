@@ -1,0 +1,65 @@
+"""Copied blocks of code, found by pylint's similarity checker (symilar).
+
+Runs in-process on the non-test files: symilar compares lines after stripping comments,
+docstrings, imports and function signatures, and reports every block of at least
+``MIN_LINES`` such lines that appears in two places. The duplicated share is what
+pylint itself reports: each block's length times its extra copies, over all lines.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pylint.checkers.symilar import Symilar
+
+from grader.acquire.workspace import Workspace
+
+MIN_LINES = 6
+MAX_FILE_BYTES = 500_000
+# symilar compares every pair of files: beyond this many, a take-home is something else
+# (a vendored library, generated code) and the comparison is left out, saying so.
+MAX_FILES = 400
+TOO_MANY = f"more than {MAX_FILES} non-test files to compare"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One duplicated block: how many lines, and every (path, first line, last line)."""
+
+    lines: int
+    places: tuple[tuple[str, int, int], ...]
+
+
+def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
+    """The share of non-test lines that repeat another block, and the blocks; None when
+    there is no non-test code or too much to compare."""
+    if len(ws.source_files) > MAX_FILES:
+        return None, []
+    symilar = Symilar(
+        min_lines=MIN_LINES,
+        ignore_comments=True,
+        ignore_docstrings=True,
+        ignore_imports=True,
+        ignore_signatures=True,
+    )
+    unparsable = {path for path, _ in ws.unparsable} | set(ws.migrations)
+    for relative in ws.source_files:
+        if relative in unparsable:
+            continue
+        data = ws.path(relative).read_bytes()
+        if len(data) > MAX_FILE_BYTES:
+            continue
+        text = data.decode("utf-8", errors="replace")
+        symilar.append_stream(relative, io.StringIO(text))
+    total = sum(len(lineset) for lineset in symilar.linesets)
+    if not total:
+        return None, []
+    blocks = []
+    repeated = 0
+    # _compute_sims is what pylint's own checker and command line report from (pinned).
+    for lines, couples in symilar._compute_sims():
+        places = tuple(sorted((lineset.name, start + 1, end) for lineset, start, end in couples))
+        blocks.append(Block(lines, places))
+        repeated += lines * (len(couples) - 1)
+    return round(100.0 * repeated / total, 2), blocks

@@ -1,0 +1,226 @@
+"""What a module does when it is imported, and the state its functions share, from the
+syntax tree alone.
+
+An import-time side effect is a call at module level (outside functions, classes'
+methods and ``if __name__ == "__main__":``) that opens a connection, builds a client or
+an engine, or reads and writes files and the network: ``create_engine(...)``,
+``redis.Redis(...)``, ``OpenAI()``, ``requests.get(...)``, ``open(...)``,
+``boto3.client(...)``, ``sqlite3.connect(...)``, ``load_dotenv()``. Importing such a
+module for a test, a script or a type check does the work and needs the service.
+Reading the environment (``os.environ``, ``os.getenv``) and the framework's own
+application object (``FastAPI()``, ``Flask(__name__)``) are conventional and not charged.
+
+Global mutable state is a ``global`` statement in a function, or a list, dict or set
+created at module level that a function mutates (``CACHE[key] = ...``,
+``ITEMS.append(...)``): state every caller shares and no test can reset.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+# The last part of a call's name that always means a client, a connection or I/O.
+CONSTRUCTORS = frozenset(
+    {"create_engine", "create_async_engine", "Redis", "StrictRedis", "MongoClient",
+     "AsyncIOMotorClient", "OpenAI", "AsyncOpenAI", "AzureOpenAI", "Anthropic",
+     "AsyncAnthropic", "load_dotenv", "urlopen", "BlockingConnection", "Elasticsearch",
+     "QdrantClient", "PersistentClient", "HttpClient", "KafkaProducer", "KafkaConsumer",
+     "from_pretrained", "SentenceTransformer", "read_csv", "read_parquet", "read_excel",
+     "read_sql", "makedirs", "mkdir", "read_text", "read_bytes", "write_text",
+     "write_bytes", "create_client", "Pinecone", "ConnectionPool", "create_pool"}
+)  # fmt: skip
+# The last part that means I/O only after one of these modules (``sqlite3.connect``).
+QUALIFIED = {
+    "connect": frozenset(
+        {"sqlite3", "psycopg2", "psycopg", "pymysql", "MySQLdb", "mysql", "asyncpg",
+         "duckdb", "pymongo", "redis", "cx_Oracle", "oracledb", "pyodbc", "socket"}
+    ),
+    "client": frozenset({"boto3", "session"}),
+    "resource": frozenset({"boto3", "session"}),
+    "from_url": frozenset({"redis", "Redis", "aioredis"}),
+    "load": frozenset({"json", "pickle", "joblib", "torch", "yaml", "np", "numpy"}),
+    "socket": frozenset({"socket"}),
+    "system": frozenset({"os"}),
+}  # fmt: skip
+HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "request"})
+HTTP_MODULES = frozenset({"requests", "httpx", "urllib3"})
+SUBPROCESS = frozenset({"run", "call", "check_call", "check_output", "Popen"})
+BUILTIN_IO = frozenset({"open"})
+
+MUTATORS = frozenset(
+    {"append", "extend", "insert", "add", "update", "pop", "popitem", "clear", "remove",
+     "discard", "setdefault", "appendleft", "extendleft", "popleft"}
+)  # fmt: skip
+MUTABLE_CALLS = frozenset({"list", "dict", "set", "defaultdict", "deque", "OrderedDict", "Counter"})
+_MUTABLE_LITERALS = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+
+
+@dataclass(frozen=True)
+class Place:
+    """One charged place: its line and what it is."""
+
+    line: int
+    message: str
+
+
+def dotted(node: ast.expr) -> str:
+    """``a.b.c`` for a name or an attribute chain; '' for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else f"?.{node.attr}"
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    return ""
+
+
+def _io_call(name: str) -> bool:
+    parts = name.split(".")
+    last, qualifiers = parts[-1], {p.lower() for p in parts[:-1]} | set(parts[:-1])
+    if last in CONSTRUCTORS or (len(parts) == 1 and last in BUILTIN_IO):
+        return True
+    if last in QUALIFIED and qualifiers & QUALIFIED[last]:
+        return True
+    if last in HTTP_VERBS and qualifiers & HTTP_MODULES:
+        return True
+    return last in SUBPROCESS and "subprocess" in qualifiers
+
+
+def _main_guard(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left, *node.test.comparators]
+    names = {s.id for s in sides if isinstance(s, ast.Name)}
+    values = {s.value for s in sides if isinstance(s, ast.Constant)}
+    return "__name__" in names and "__main__" in values
+
+
+def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements that run at import: into if/try/with/loops, not into defs or the guard."""
+    found: list[ast.stmt] = []
+    for node in body:
+        if _main_guard(node) or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if isinstance(node, ast.ClassDef):
+            found += _module_level(node.body)
+            continue
+        found.append(node)
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list):
+                found += _module_level(inner)
+        if isinstance(node, ast.Try):
+            for handler in node.handlers:
+                found += _module_level(handler.body)
+    return found
+
+
+def _own_calls(node: ast.stmt) -> list[ast.Call]:
+    """Calls a statement makes itself: not inside a lambda or a nested block's body."""
+    roots: list[ast.AST] = []
+    if isinstance(node, ast.If | ast.While):
+        roots.append(node.test)
+    elif isinstance(node, ast.For | ast.AsyncFor):
+        roots.append(node.iter)
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        roots += [item.context_expr for item in node.items]
+    elif not isinstance(node, ast.Try):
+        roots.append(node)
+    calls = []
+    for root in roots:
+        stack = [root]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Lambda):
+                continue
+            if isinstance(current, ast.Call):
+                calls.append(current)
+            stack += list(ast.iter_child_nodes(current))
+    return calls
+
+
+def import_side_effects(tree: ast.Module) -> list[Place]:
+    """Module-level calls that connect, build a client or do I/O when imported."""
+    found = []
+    for statement in _module_level(tree.body):
+        for call in _own_calls(statement):
+            name = dotted(call.func)
+            if name and _io_call(name):
+                found.append(Place(call.lineno, f"{name}(...) runs when the module is imported"))
+    return sorted(found, key=lambda p: p.line)
+
+
+def _mutable_globals(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        mutable = isinstance(value, _MUTABLE_LITERALS) or (
+            isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] in MUTABLE_CALLS
+        )
+        if mutable:
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _locals(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    arguments = function.args
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    bound = {a.arg for a in every}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    return bound
+
+
+def _mutation(node: ast.AST, shared: set[str]) -> str | None:
+    """The shared name ``node`` mutates, if it does."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        target = node.func.value
+        if isinstance(target, ast.Name) and target.id in shared and node.func.attr in MUTATORS:
+            return target.id
+    if not isinstance(node, ast.Subscript) or not isinstance(node.ctx, ast.Store | ast.Del):
+        return None
+    if isinstance(node.value, ast.Name) and node.value.id in shared:
+        return node.value.id
+    return None
+
+
+def global_state(tree: ast.Module) -> list[Place]:
+    """``global`` statements in functions, and module-level containers functions mutate."""
+    containers = _mutable_globals(tree)
+    found: list[Place] = []
+    seen: set[str] = set()
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for function in functions:
+        declared: set[str] = set()
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global):
+                declared |= set(node.names)
+                found.append(
+                    Place(
+                        node.lineno,
+                        f"global {', '.join(node.names)} in {function.name}(): state every "
+                        "caller shares",
+                    )
+                )
+        shared = (containers - _locals(function)) | (containers & declared)
+        for node in ast.walk(function):
+            name = _mutation(node, shared)
+            if name and name not in seen:
+                seen.add(name)
+                found.append(
+                    Place(
+                        getattr(node, "lineno", function.lineno),
+                        f"module-level {name} is mutated in {function.name}(): state every "
+                        "caller shares",
+                    )
+                )
+    return sorted(found, key=lambda p: p.line)

@@ -1,0 +1,209 @@
+"""Design beyond size: packages, the import graph, import-time effects, shared state and
+copied blocks, on small submissions written by each test and on two fixtures with the same
+behaviour, tests and README, one flat and one layered."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_repo, run_grader
+
+from grader.acquire.workspace import inventory
+from grader.core.models import ToolResult
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools import module_state
+from grader.tools.base import ToolContext
+from grader.tools.design import Design
+
+FIXTURES = Path(__file__).parent / "fixtures" / "design"
+
+
+def _design(root: Path, files: dict[str, str]) -> ToolResult:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    work = root.parent / "work"
+    work.mkdir(exist_ok=True)
+    return Design().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+
+
+def _metrics(result: ToolResult) -> dict[str, Any]:
+    return {m.name: m.value for m in result.metrics}
+
+
+def _located(result: ToolResult, rule: str) -> list[str]:
+    return [str(f.location) for f in result.findings if f.rule_id == rule]
+
+
+@pytest.mark.parametrize(
+    ("source", "charged"),
+    [
+        ("import sqlalchemy\nengine = sqlalchemy.create_engine(URL)\n", 1),
+        ("import redis\ncache = redis.Redis(host='x')\n", 1),
+        ("from openai import OpenAI\nclient = OpenAI()\n", 1),
+        ("import requests\nDATA = requests.get(URL).json()\n", 1),
+        ("CONFIG = open('config.yml').read()\n", 1),
+        ("import boto3\ns3 = boto3.client('s3')\n", 1),
+        ("import psycopg2\nconn = psycopg2.connect(DSN)\n", 1),
+        ("from dotenv import load_dotenv\nload_dotenv()\n", 1),
+        ("try:\n    import sqlite3\n    db = sqlite3.connect('x')\nexcept OSError:\n    pass\n", 1),
+        ("class Repo:\n    conn = sqlite3.connect('x')\n", 1),
+        # not charged: conventional, lazy, or only when run as a program
+        ("import os\nURL = os.environ.get('URL')\nKEY = os.getenv('KEY')\n", 0),
+        ("from fastapi import FastAPI\napp = FastAPI()\n", 0),
+        ("from flask import Flask\napp = Flask(__name__)\n", 0),
+        ("def engine():\n    return create_engine(URL)\n", 0),
+        ("get = lambda: requests.get(URL)\n", 0),
+        ("if __name__ == '__main__':\n    load_dotenv()\n    open('x')\n", 0),
+        ("import json\nSETTINGS = json.loads('{}')\n", 0),
+    ],
+)
+def test_import_side_effects(source: str, charged: int) -> None:
+    assert len(module_state.import_side_effects(ast.parse(source))) == charged
+
+
+@pytest.mark.parametrize(
+    ("source", "charged"),
+    [
+        ("conn = None\ndef connect():\n    global conn\n    conn = 1\n", 1),
+        ("ITEMS = []\ndef add(x):\n    ITEMS.append(x)\n", 1),
+        ("CACHE = {}\ndef put(k, v):\n    CACHE[k] = v\ndef drop(k):\n    del CACHE[k]\n", 1),
+        ("seen = set()\ndef mark(x):\n    seen.add(x)\n", 1),
+        # not charged: read only, shadowed by a local, or a constant that is never changed
+        ("LIMITS = {'a': 1}\ndef limit(k):\n    return LIMITS[k]\n", 0),
+        ("ITEMS = []\ndef build():\n    ITEMS = []\n    ITEMS.append(1)\n    return ITEMS\n", 0),
+        ("def f(items):\n    items.append(1)\n", 0),
+        ("NAME = 'x'\ndef f():\n    return NAME\n", 0),
+    ],
+)
+def test_global_state(source: str, charged: int) -> None:
+    assert len(module_state.global_state(ast.parse(source))) == charged
+
+
+def test_flat_scripts_have_no_package_and_are_charged_for_effects_and_state(
+    tmp_path: Path,
+) -> None:
+    result = _design(tmp_path / "s", {"main.py": (FIXTURES / "flat" / "todo.py").read_text()})
+    metrics = _metrics(result)
+    assert metrics["design.packaged_share"] == 0
+    assert metrics["design.code_modules"] == 1
+    assert metrics["design.import_cycle_share"] is None
+    assert metrics["design.upward_imports"] is None
+    assert _located(result, "import-side-effect") == ["main.py:8"]
+    assert _located(result, "global-state") == ["main.py:14", "main.py:23"]
+
+
+def test_cycles_and_upward_imports_are_read_from_the_import_graph(tmp_path: Path) -> None:
+    result = _design(
+        tmp_path / "s",
+        {
+            "src/shop/__init__.py": "",
+            "src/shop/api.py": "from shop import storage\n\ndef route():\n    return storage\n",
+            "src/shop/storage.py": "import os\nfrom shop.api import route\n",
+            "src/shop/models.py": "from shop.services import price\n",
+            "src/shop/services.py": "from shop import models\n",
+            "src/shop/util.py": "X = 1\n",
+            "tests/test_shop.py": "from shop import api\n",
+        },
+    )
+    metrics = _metrics(result)
+    assert metrics["design.packaged_share"] == 100.0
+    # api<->storage and models<->services: 4 of the package's 6 modules
+    assert metrics["design.import_cycle_share"] == pytest.approx(100 * 4 / 6, abs=0.01)
+    assert metrics["design.upward_imports"] == 1
+    assert _located(result, "upward-import") == ["src/shop/storage.py:2"]
+    cycles = [f.message for f in result.findings if f.rule_id == "import-cycle"]
+    assert len(cycles) == 2
+    assert any("shop.api, shop.storage" in message for message in cycles)
+
+
+def test_a_package_named_like_an_installed_module_is_left_out(tmp_path: Path) -> None:
+    result = _design(tmp_path / "s", {"json/__init__.py": "X = 1\n", "json/a.py": "Y = 2\n"})
+    assert _metrics(result)["design.packaged_share"] == 0
+
+
+def test_copied_blocks_are_found_by_symilar(tmp_path: Path) -> None:
+    block = "".join(f"    total += values[{i}] * {i + 2}\n" for i in range(8))
+    result = _design(
+        tmp_path / "s",
+        {
+            "a.py": f"def first(values):\n    total = 0\n{block}    return total\n",
+            "b.py": f"X = 1\n\n\ndef second(values):\n    total = 0\n{block}    return total\n",
+            "c.py": "def other():\n    return 1\n",
+        },
+    )
+    assert _metrics(result)["design.duplicated_share"] > 20
+    [message] = [f.message for f in result.findings if f.rule_id == "duplicate-code"]
+    assert "a.py:2-" in message
+    assert "b.py:5-" in message
+
+
+def _criterion(report: dict[str, Any], criterion: str) -> float:
+    return float(next(c["score"] for c in report["criteria"] if c["id"] == criterion))
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_layered_fixture_beats_flat_scripts_with_the_same_behaviour_on_design(
+    tmp_path: Path,
+) -> None:
+    reports = {}
+    for variant in ("flat", "layered"):
+        repo = make_repo(FIXTURES / variant, tmp_path / variant)
+        run = run_grader(repo, tmp_path / f"report-{variant}", "--format", "json")
+        assert run.exit_code == 0, run.stderr
+        reports[variant] = run.report()
+    for report in reports.values():  # the same behaviour: the same tests pass
+        tests = next(t for t in report["tools"] if t["name"] == "pytest")["tests"]
+        assert tests["passed"] == 3
+    assert _criterion(reports["layered"], "design") >= _criterion(reports["flat"], "design") + 25
+    assert _criterion(reports["layered"], "documentation") == _criterion(
+        reports["flat"], "documentation"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_readme_with_working_commands_outweighs_docstrings(tmp_path: Path) -> None:
+    """The layered code without a docstring and its full README, against the same code
+    with every docstring and a one-line README."""
+    readme_only = tmp_path / "readme-only"
+    shutil.copytree(FIXTURES / "layered", readme_only)
+    for module in (readme_only / "todo").glob("*.py"):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            first = body[0] if isinstance(body, list) and len(body) > 1 else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                body.pop(0)
+        module.write_text(ast.unparse(tree) + "\n")
+    docstrings_only = tmp_path / "docstrings-only"
+    shutil.copytree(FIXTURES / "layered", docstrings_only)
+    (docstrings_only / "README.md").write_text("todo list - run python -m todo\n")
+    scores = {}
+    for folder in (readme_only, docstrings_only):
+        repo = make_repo(folder, tmp_path / f"repo-{folder.name}")
+        run = run_grader(repo, tmp_path / f"report-{folder.name}", "--format", "json")
+        assert run.exit_code == 0, run.stderr
+        scores[folder.name] = _criterion(run.report(), "documentation")
+    assert scores["readme-only"] > scores["docstrings-only"]
+
+
+def test_a_folder_of_modules_without_init_is_a_namespace_package(tmp_path: Path) -> None:
+    result = _design(
+        tmp_path / "s",
+        {
+            "app/main.py": "from app import db\n",
+            "app/db.py": "from app.main import handler\n",
+            "run.py": "from app import main\n",
+        },
+    )
+    metrics = _metrics(result)
+    assert metrics["design.packaged_share"] == pytest.approx(100 * 2 / 3, abs=0.01)
+    assert metrics["design.upward_imports"] == 1
+    assert _located(result, "upward-import") == ["app/db.py:1"]

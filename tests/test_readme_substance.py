@@ -1,0 +1,157 @@
+"""The README's substance: sections with content, and commands that run what the
+repository has, on small repositories written by each test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.acquire.workspace import inventory
+from grader.tools import readme_substance
+
+FULL = """\
+# shop
+
+A shop.
+
+## Installation
+
+```bash
+pip install -r requirements.txt
+```
+
+## Usage
+
+```
+$ uvicorn app.main:app --reload
+```
+
+## Running the tests
+
+```
+make test && pytest tests/
+```
+
+## Configuration
+
+Set `DATABASE_URL`.
+
+## Design decisions
+
+Routes call services, services call the repository.
+
+## Next steps
+
+Pagination.
+"""
+
+
+def _review(root: Path, files: dict[str, str]) -> readme_substance.ReadmeReview:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    return readme_substance.review(inventory(root))
+
+
+def _messages(result: readme_substance.ReadmeReview) -> list[str]:
+    return [f"{f.rule_id} {f.location} {f.message}" for f in readme_substance.findings(result)]
+
+
+APP = {
+    "app/__init__.py": "",
+    "app/main.py": "app = object()\n",
+    "tests/test_main.py": "def test_x():\n    assert True\n",
+    "requirements.txt": "fastapi==0.1\n",
+    "Makefile": "test:\n\tpytest\n",
+}
+
+
+def test_every_section_with_content_and_working_commands(tmp_path: Path) -> None:
+    result = _review(tmp_path, {**APP, "README.md": FULL})
+    assert result.substance == 100.0
+    assert result.command_score == 100.0
+    assert _messages(result) == []
+
+
+def test_a_heading_with_nothing_under_it_does_not_count(tmp_path: Path) -> None:
+    readme = FULL.replace("Set `DATABASE_URL`.\n", "").replace("Pagination.\n", "")
+    result = _review(tmp_path, {**APP, "README.md": readme})
+    assert result.present == ["installation", "usage", "testing", "design"]
+    assert "readme-empty-section README.md:23 README's 'Configuration' heading " in "\n".join(
+        _messages(result)
+    )
+
+
+def test_a_subsection_gives_its_parent_content(tmp_path: Path) -> None:
+    readme = "# x\n\n## Usage\n\n### From the shell\n\nRun it.\n\n## Tests\n\n## Design\n\nx\n"
+    result = _review(tmp_path, {"README.md": readme})
+    assert "usage" in result.present
+    assert [section for section, _ in result.empty] == ["testing"]
+
+
+@pytest.mark.parametrize(
+    ("command", "problem"),
+    [
+        ("uvicorn api.server:app", "no module api.server in the repository"),
+        ("python app.py", "app.py is not in the repository"),
+        ("python -m shop", "no module shop to run in the repository"),
+        ("python -m app", "no module app to run in the repository"),  # no app/__main__.py
+        ("make run", "the Makefile has no target run"),
+        ("docker compose up", "no compose file in the repository"),
+        ("pip install -r requirements-dev.txt", "requirements-dev.txt is not in the repository"),
+        ("pytest tests/unit", "tests/unit is not in the repository"),
+    ],
+)
+def test_a_command_naming_what_the_repository_lacks_points_nowhere(
+    tmp_path: Path, command: str, problem: str
+) -> None:
+    readme = FULL.replace("$ uvicorn app.main:app --reload", command)
+    result = _review(tmp_path, {**APP, "README.md": readme})
+    assert any(f"`{command}` points nowhere: {problem}" in m for m in _messages(result))
+
+
+@pytest.mark.parametrize(
+    ("command", "files"),
+    [
+        ("python -m app", {"app/__main__.py": ""}),
+        ("python app/main.py", {}),
+        ("docker compose up --build", {"compose.yaml": "services: {}\n"}),
+        (
+            "shop serve",
+            {"pyproject.toml": "[project]\nname='s'\n[project.scripts]\nshop='app.main:x'\n"},
+        ),
+        ("streamlit run app/main.py", {}),
+        ("uv run uvicorn app.main:app", {}),
+    ],
+)
+def test_a_command_naming_what_the_repository_has_runs_it(
+    tmp_path: Path, command: str, files: dict[str, str]
+) -> None:
+    readme = f"# x\n\n## Usage\n\n```\n{command}\n```\n"
+    result = _review(tmp_path, {**APP, **files, "README.md": readme})
+    assert result.works("run"), result.commands
+
+
+def test_a_one_line_readme_has_no_sections_and_no_commands(tmp_path: Path) -> None:
+    result = _review(tmp_path, {**APP, "README.md": "shop - run python main.py\n"})
+    assert (result.substance, result.command_score) == (0.0, 0.0)
+    messages = _messages(result)
+    assert any("no section on: installation, usage, testing, configuration" in m for m in messages)
+    assert any("no working command that runs the tests" in m for m in messages)
+
+
+def test_headings_in_other_languages(tmp_path: Path) -> None:
+    readme = (
+        "# tienda\n\n## Instalación\n\nPython 3.11.\n\n## Ejecución\n\n```\npytest\n```\n\n"
+        "## Pruebas\n\nTodas.\n\n## Arquitectura\n\nCapas.\n\n## Konfiguration\n\nEnv.\n\n"
+        "## Улучшения\n\nБольше.\n"  # noqa: RUF001 (a Russian heading, on purpose)
+    )
+    result = _review(tmp_path, {**APP, "README.md": readme})
+    assert result.substance == 100.0
+
+
+def test_the_title_is_not_a_section(tmp_path: Path) -> None:
+    result = _review(tmp_path, {"README.md": "# todo\n\nA to-do list.\n"})
+    assert result.present == []
