@@ -301,5 +301,6 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         tests_isolated=sandbox.isolated,
         per_file=merge_file_stats(results),
         applicability=applicability,
+        band=None if total is None else inputs.rubric.band(total),
     )
     return graded.finish(report, inputs)

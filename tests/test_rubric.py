@@ -108,6 +108,19 @@ def test_builtin_names() -> None:
         ),
         ('rationale = "Coverage."', "", "criteria[1].metrics[0].rationale", "non-empty string"),
         ('description = "A small rubric."', "", "description", "required key is missing"),
+        (
+            'description = "A small rubric."',
+            'description = "A small rubric."\n[grades]\nA = 80\nF = 0\n[decisions]\nA = "advance"',
+            "decisions",
+            "must give each grade (A, F) one",
+        ),
+        (
+            'description = "A small rubric."',
+            'description = "A small rubric."\n[grades]\nA = 80\nF = 0\n'
+            '[decisions]\nA = "hire"\nF = "reject"',
+            "decisions.A",
+            "must be one of advance, discuss, reject",
+        ),
     ],
 )
 def test_malformed_rubric_is_rejected_naming_file_and_key(
@@ -147,3 +160,38 @@ def test_same_bytes_same_hash(tmp_path: Path) -> None:
     path = _write(tmp_path, VALID)
     assert load_rubric(str(path)).info.sha256 == load_rubric(str(path)).info.sha256
     assert len(known_metrics()) > 30
+
+
+@pytest.mark.parametrize(
+    ("score", "letter", "decision", "floor", "ceiling"),
+    [
+        (100.0, "A", "advance", 85.0, None),
+        (85.0, "A", "advance", 85.0, None),
+        (84.9, "B", "advance", 72.0, 85.0),
+        (60.0, "C", "discuss", 60.0, 72.0),
+        (59.9, "F", "reject", 0.0, 60.0),
+    ],
+)
+def test_a_score_falls_in_a_band_that_names_the_decision_and_the_calibration(
+    tmp_path: Path, score: float, letter: str, decision: str, *, floor: float, ceiling: float | None
+) -> None:
+    banded = VALID.replace(
+        'description = "A small rubric."',
+        'description = "A small rubric."\ncalibration = "Set from 10 tiered submissions."\n'
+        "[grades]\nA = 85\nB = 72\nC = 60\nF = 0\n"
+        '[decisions]\nA = "advance"\nB = "advance"\nC = "discuss"\nF = "reject"',
+    )
+    rubric = load_rubric(str(_write(tmp_path, banded)))
+    band = rubric.band(score)
+    assert rubric.grade(score) == letter
+    assert (band.decision.value, band.floor, band.ceiling) == (decision, floor, ceiling)
+    assert band.summary(letter).endswith("Set from 10 tiered submissions.")
+    assert f"{letter} means {decision}" in band.summary(letter)
+
+
+def test_without_decisions_a_and_b_advance_c_and_d_are_discussed_f_is_rejected(
+    tmp_path: Path,
+) -> None:
+    rubric = load_rubric(str(_write(tmp_path, VALID)))
+    decisions = [rubric.band(s).decision.value for s in (95, 85, 75, 65, 10)]
+    assert decisions == ["advance", "advance", "discuss", "discuss", "reject"]

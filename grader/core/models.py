@@ -235,6 +235,33 @@ class Applicability:
         return text
 
 
+class Decision(StrEnum):
+    """What a hiring team does with a grade."""
+
+    ADVANCE = "advance"
+    DISCUSS = "discuss"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Band:
+    """The decision a score falls into, the scores that make its letter, and why the
+    rubric draws the line there."""
+
+    decision: Decision
+    floor: float
+    ceiling: float | None
+    """The next letter's floor; None for the top letter."""
+    basis: str = ""
+    """How the rubric's floors were set (the calibration it cites)."""
+
+    def summary(self, letter: str) -> str:
+        """One sentence for a report's header."""
+        upto = f" up to {self.ceiling:g}" if self.ceiling is not None else " and above"
+        text = f"{letter} means {self.decision.value}: scores from {self.floor:g}{upto}."
+        return f"{text} {self.basis}" if self.basis else text
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything a renderer needs."""
@@ -254,6 +281,8 @@ class Report:
     """What the assignment adds (hidden tests, starter, history, interview); None without one."""
     applicability: Applicability | None = None
     """The kind of submission and what does not apply to it; None in reports made before."""
+    band: Band | None = None
+    """The decision the grade stands for; None when not scored or in reports made before."""
 
 
 class Visibility(StrEnum):

@@ -184,6 +184,8 @@ class PageView:
     script_hash: str
     assignment: AssignmentView | None = None
     applicability: str = ""
+    decision: str = ""
+    """The decision the grade stands for, and the scores its letter covers."""
 
 
 def score_band(score: float | None) -> str:
@@ -395,6 +397,7 @@ def view(report: Report, sources: SourceText | None = None) -> PageView:
         grader_version=report.grader_version,
         warnings=report.submission.warnings,
         applicability=report.applicability.summary() if report.applicability else "",
+        decision=report.band.summary(report.grade) if report.band else "",
         candidate_configs=report.submission.candidate_configs,
         chart_height=len(bars) * ROW_HEIGHT,
         bars=bars,

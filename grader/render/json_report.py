@@ -7,6 +7,8 @@ SCHEMA_VERSION history:
   1.2  a tool's status may be ``nothing_tested`` (a test run that collected no test or
        skipped every one); ``applicability``: the kind of submission graded (service,
        pipeline, cli, library), why, and the criteria and metrics left out for it.
+  1.3  ``band``: the decision the grade stands for (advance, discuss, reject), its
+       letter's range of scores and how the rubric's floors were set.
 The JSON Schema lives in grader/schema/report.schema.json and tests validate against it.
 """
 
@@ -25,7 +27,7 @@ from grader.core.models import (
     ToolResult,
 )
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 FINDINGS_PER_CRITERION = 50
 """report.json lists a criterion's worst findings only; report.sarif carries them all."""
 
@@ -189,6 +191,13 @@ def to_dict(report: Report) -> dict[str, Any]:
             "evidence": list(applicability.evidence),
             "from_assignment": applicability.from_assignment,
             "not_applicable": list(applicability.not_applicable),
+        }
+    if report.band is not None:
+        extra["band"] = {
+            "decision": report.band.decision.value,
+            "floor": report.band.floor,
+            "ceiling": report.band.ceiling,
+            "basis": report.band.basis,
         }
     return {
         "schema_version": SCHEMA_VERSION,

@@ -51,6 +51,8 @@ def _header(report: Report) -> list[str]:
         f"Submission {_cell(sub.source)}{commit}, {rubric}",
         "",
     ]
+    if report.band is not None:
+        lines += [_cell(report.band.summary(report.grade)), ""]
     if report.applicability is not None:
         lines += [_cell(report.applicability.summary()), ""]
     warnings = [f"> **Warning:** {_cell(w)}" for w in sub.warnings]

@@ -140,6 +140,8 @@ def gains_table(gains: Sequence[Gain]) -> Table:
 def summary(out: Console, report: Report, gains: Sequence[Gain], report_path: Path | None) -> None:
     """Everything a person acts on after a grade, in reading order."""
     out.print(Text(score_line(report), style=f"bold {_style(report.score)}"))
+    if report.band is not None:
+        out.print(Text(_shorten(report.band.summary(report.grade), 160), style="dim"))
     for warning in report.submission.warnings[:MAX_WARNINGS]:
         out.print(Text(f"! {_shorten(warning, 110)}", style="yellow"))
     out.print()

@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.errors import RubricError
-from grader.core.models import RubricInfo, SubmissionKind
+from grader.core.models import Band, Decision, RubricInfo, SubmissionKind
 
 DEFAULT_GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0), ("F", 0.0))
+# How a hiring team reads a letter: A and B advance, C and D are discussed, F is rejected.
+DEFAULT_DECISIONS = (
+    ("A", Decision.ADVANCE),
+    ("B", Decision.ADVANCE),
+    ("C", Decision.DISCUSS),
+    ("D", Decision.DISCUSS),
+    ("F", Decision.REJECT),
+)
 MAX_WEIGHT = 100.0
 
 
@@ -106,10 +114,26 @@ class Rubric:
     grades: tuple[tuple[str, float], ...]
     source: str = ""
     """What the rationales quote ("the article ... by ..."), named for readers of explain."""
+    decisions: tuple[tuple[str, Decision], ...] = DEFAULT_DECISIONS
+    """What a hiring team does with each letter."""
+    calibration: str = ""
+    """How the grade floors were set, said in every report."""
 
     def grade(self, score: float) -> str:
         """Letter for a 0-100 score."""
         return next(letter for letter, floor in self.grades if score >= floor)
+
+    def band(self, score: float) -> Band:
+        """The decision ``score`` falls into, with its letter's range."""
+        letter = self.grade(score)
+        floors = dict(self.grades)
+        higher = [floor for _, floor in self.grades if floor > floors[letter]]
+        return Band(
+            dict(self.decisions).get(letter, Decision.DISCUSS),
+            floors[letter],
+            min(higher) if higher else None,
+            self.calibration,
+        )
 
     def without(self, *ids: str) -> Rubric:
         """The rubric minus criteria that have nothing to measure in this grade (Correctness
@@ -307,6 +331,23 @@ def _grades(r: _Reader, raw: Any) -> tuple[tuple[str, float], ...]:
     return tuple(pairs)
 
 
+def _decisions(
+    r: _Reader, raw: Any, grades: tuple[tuple[str, float], ...]
+) -> tuple[tuple[str, Decision], ...]:
+    if raw is None:
+        return DEFAULT_DECISIONS
+    letters = {letter for letter, _ in grades}
+    if not isinstance(raw, dict) or set(raw) != letters:
+        raise r.fail("decisions", f"must give each grade ({', '.join(sorted(letters))}) one")
+    chosen = []
+    for letter, value in raw.items():
+        if value not in set(Decision):
+            options = ", ".join(d.value for d in Decision)
+            raise r.fail(f"decisions.{letter}", f"must be one of {options}")
+        chosen.append((letter, Decision(value)))
+    return tuple(chosen)
+
+
 def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
     """Validate rubric ``data`` read from ``path`` against the ``known`` metric names."""
     r = _Reader(path)
@@ -317,7 +358,17 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
     r.table(
         doc,
         "",
-        {"name", "title", "audience", "description", "source", "grades", "criteria"},
+        {
+            "name",
+            "title",
+            "audience",
+            "description",
+            "source",
+            "grades",
+            "decisions",
+            "calibration",
+            "criteria",
+        },
         {"name", "title", "description", "criteria"},
     )
     raw_criteria = doc["criteria"]
@@ -339,7 +390,16 @@ def parse(path: Path, data: bytes, known: Mapping[str, object]) -> Rubric:
     )
     source = " ".join(r.string(doc, "source", "").split()) if "source" in doc else ""
     description = r.string(doc, "description", "")
-    return Rubric(info, description, criteria, _grades(r, doc.get("grades")), source)
+    grades = _grades(r, doc.get("grades"))
+    return Rubric(
+        info,
+        description,
+        criteria,
+        grades,
+        source,
+        _decisions(r, doc.get("decisions"), grades),
+        " ".join(r.string(doc, "calibration", "").split()) if "calibration" in doc else "",
+    )
 
 
 def builtin_names() -> list[str]:
