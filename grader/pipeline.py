@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import __version__
+from grader.acquire import notebooks
 from grader.acquire import source as acquire_module
 from grader.acquire.source import HistoryRequest, acquire
 from grader.acquire.workspace import (
@@ -225,15 +226,16 @@ def _copy_sources(workspace: Workspace, dest: Path) -> None:
 
 
 def _gradable(workspace: Workspace, source: str) -> Workspace:
-    """The workspace screened for files no tool can parse; UsageError when nothing is left."""
-    if not workspace.python_files:
-        raise UsageError(f"no Python files in {source}")
-    if not workspace.source_files:
+    """The workspace screened for files no tool can parse, its notebooks as scripts;
+    UsageError when nothing is left (a notebook, even an unreadable one, is graded)."""
+    if not workspace.python_files and not workspace.notebook_files:
+        raise UsageError(f"no Python files or notebooks in {source}")
+    if not workspace.source_files and not workspace.notebook_files:
         raise UsageError(f"no Python code besides tests in {source}")
     workspace = screen(workspace)
-    if not workspace.python_files:
+    if not workspace.python_files and not workspace.notebook_files:
         raise UsageError(f"no Python file in {source} can be parsed")
-    return workspace
+    return notebooks.with_scripts(workspace)
 
 
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
@@ -265,8 +267,11 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     )
     tools = graded.tools(tuple(options.tools))
     results = run_tools(tools, workspace, workdir, sandbox, options)
+    results = tuple(notebooks.remap(r, workspace.notebooks) for r in results)
     with stage("scoring", options.on_event):
         applicability = kind.chosen(workspace, assignment.kind)
+        said = tuple(notebooks.named(e, workspace.notebooks) for e in applicability.evidence)
+        applicability = dataclasses.replace(applicability, evidence=said)
         rubric, left_out = rubric.for_kind(applicability.kind)
         applicability = dataclasses.replace(applicability, not_applicable=left_out)
         metrics = normalize.all_metrics(results)

@@ -31,6 +31,7 @@ FINDINGS_PER_CRITERION = 50
 
 
 def _finding(f: Finding, criterion: str) -> dict[str, Any]:
+    cell = {} if f.location.cell is None else {"cell": f.location.cell}  # notebooks only
     return {
         "tool": f.tool,
         "rule": f.rule_id,
@@ -38,6 +39,7 @@ def _finding(f: Finding, criterion: str) -> dict[str, Any]:
         "confidence": f.confidence.value if f.confidence else None,
         "path": f.location.path,
         "line": f.location.line,
+        **cell,
         "message": f.message,
         "criterion": criterion,
         "help_url": f.help_url,

@@ -46,8 +46,13 @@ class Ruff:
         return package_version("ruff")
 
     def run(self, ctx: ToolContext) -> ToolResult:
-        """Run ruff on every Python file of the submission."""
-        files = [str(ctx.workspace.path(f)) for f in ctx.workspace.python_files]
+        """Run ruff on every Python file and notebook of the submission (ruff reads
+        notebooks itself and names the cell, so their scripts are left out)."""
+        ws = ctx.workspace
+        scripts = {s.script for s in ws.notebooks}
+        readable = [s.notebook for s in ws.notebooks]
+        files = [str(ws.path(f)) for f in ws.python_files if f not in scripts]
+        files += [str(ws.path(f)) for f in readable]
         argv = python_module(
             "ruff",
             "check",
@@ -76,6 +81,7 @@ class Ruff:
                     line=item["location"]["row"],
                     column=item["location"]["column"],
                     end_line=item["end_location"]["row"],
+                    cell=item.get("cell"),  # in a notebook, rows count from the cell's top
                 ),
                 help_url=item.get("url"),
             )
