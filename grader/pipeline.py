@@ -86,6 +86,32 @@ class GradeOptions:
 
     assignment: Assignment = field(default_factory=Assignment)
     """What the hiring team set: hidden tests, starter, deadline (grader.assignment.spec)."""
+    rubric_by_content: bool = False
+    """No rubric was named: a submission whose code lives mostly in notebooks is graded
+    with NOTEBOOK_RUBRIC instead of ``rubric``."""
+
+
+NOTEBOOK_RUBRIC = "data-science"
+MOSTLY_NOTEBOOKS = 50.0
+"""Share of the non-test code lines in notebooks above which NOTEBOOK_RUBRIC is chosen."""
+
+
+def rubric_for(
+    rubric: Rubric, workspace: Workspace, options: GradeOptions
+) -> tuple[Rubric, tuple[str, ...]]:
+    """The rubric this submission is graded with, and why when it is not the one given;
+    Reproducibility is left out when there is no notebook to measure it on."""
+    said: tuple[str, ...] = ()
+    share = notebooks.notebook_share(workspace)
+    if options.rubric_by_content and share > MOSTLY_NOTEBOOKS:
+        rubric = load_rubric(NOTEBOOK_RUBRIC)
+        said = (
+            f"graded with the {NOTEBOOK_RUBRIC} rubric: {share:g}% of the code is in "
+            "notebooks and no rubric was named (--rubric chooses another)",
+        )
+    if not workspace.notebook_files:
+        rubric = rubric.without("reproducibility")
+    return rubric, said
 
 
 def known_metrics() -> dict[str, MetricSpec]:
@@ -254,6 +280,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         if no_work is not None:
             return no_work
         workspace = _gradable(workspace, options.source)
+        rubric, chosen = rubric_for(rubric, workspace, options)
         sandbox: Sandbox = sandbox_module.NotNeeded()
         if workspace.test_files or assignment.hidden_tests:
             sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
@@ -281,7 +308,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
             inputs.rubric, inputs.metrics, inputs.findings
         )
         criteria = with_fingerprints(workspace.root, evidence.with_snippets(workspace, criteria))
-    warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
+    warnings = chosen + _warnings(acquired.warnings, workspace, sandbox, results, criteria)
     submission = Submission(
         source=options.source,
         commit=acquired.commit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from collections.abc import Callable
@@ -10,12 +11,15 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from grader.acquire import notebooks
-from grader.acquire.workspace import inventory, screen
+from grader.acquire.notebooks import NotebookScript
+from grader.acquire.workspace import Workspace, inventory, screen
 from grader.core.models import Finding, Location, Severity, ToolResult, ToolStatus
+from grader.pipeline import GradeOptions, load_rubric, rubric_for
 from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools import notebooks as nb_tool
 from grader.tools.base import ToolContext
 from grader.tools.ruff import Ruff
 from tests.conftest import ROOT, Run
@@ -182,3 +186,178 @@ def test_a_submission_of_one_malformed_notebook_is_graded_and_says_why(
     assert unparsable, _findings(run.report())
     assert unparsable[0]["path"] == "analysis.ipynb"
     assert "not valid JSON" in unparsable[0]["message"]
+
+
+# Reproducibility facts (grader.tools.notebooks), read from hand-built notebooks.
+
+
+def _script(tmp_path: Path, cells: list[Any]) -> tuple[Workspace, NotebookScript]:
+    nbformat.write(new_notebook(cells=cells), tmp_path / "a.ipynb")
+    ws = notebooks.with_scripts(screen(inventory(tmp_path)))
+    return ws, ws.notebooks[0]
+
+
+@pytest.mark.parametrize(
+    ("counts", "rule", "cell"),
+    [
+        ([1, 2, 3], None, None),
+        ([None, None], None, None),
+        ([1, 3, 2], "execution-order", 3),
+        ([1, 2, 2], "execution-order", 3),
+        ([1, 2, 5], "execution-gaps", 1),
+        ([4, 5, 6], "execution-gaps", 1),
+        ([1, None, 2], None, None),
+    ],
+)
+def test_stored_execution_counts_in_order(
+    tmp_path: Path, counts: list[int | None], rule: str | None, cell: int | None
+) -> None:
+    cells = [new_code_cell(f"x{i} = {i}", execution_count=n) for i, n in enumerate(counts)]
+    _, script = _script(tmp_path, cells)
+    found = list(nb_tool.execution_order(script))
+    assert [(f.rule_id, f.location.cell) for f in found] == ([(rule, cell)] if rule else [])
+
+
+def test_stored_errors_oversized_outputs_and_credentials_are_found_at_their_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "hf_" + "aB3" * 12  # a Hugging Face token's shape, built so no scanner sees one
+    error = new_output("error", ename="KeyError", evalue="'label'", traceback=["KeyError"])
+    cells = [
+        new_code_cell("x = 1", execution_count=1),
+        new_code_cell("y = x['label']", execution_count=2, outputs=[error]),
+        new_code_cell("print(key)", execution_count=3, outputs=[
+            new_output("stream", name="stdout", text=f"{token}\n" + "z" * 2000)
+        ]),
+    ]  # fmt: skip
+    monkeypatch.setattr(nb_tool, "MAX_OUTPUT_BYTES", 1000)
+    _, script = _script(tmp_path, cells)
+    found = {(f.rule_id, f.location.cell) for f in nb_tool.stored_outputs(script)}
+    assert found == {("error-output", 2), ("oversized-output", 3), ("secret-output", 3)}
+
+
+@pytest.mark.parametrize(
+    ("source", "unseeded"),
+    [
+        ("from sklearn.model_selection import train_test_split\na, b = train_test_split(X)", 2),
+        ("import numpy as np\nnp.random.seed(0)\nmodel.fit(X, y)", None),
+        ("model = RandomForestClassifier(random_state=0).fit(X, y)", None),
+        ("model = RandomForestClassifier(random_state=None)\nmodel.fit(X, y)", 2),
+        ("import torch\ntorch.manual_seed(1)\ntrainer.train()", None),
+        ("rng = np.random.default_rng(7)\nmodel.fit(X, y)", None),
+        ("model.fit(X, y)\nrandom.seed(3)", 1),  # a seed after training is too late
+        ("total = sum(values)", None),
+    ],
+)
+def test_training_without_a_seed_set_before_it(
+    tmp_path: Path, source: str, unseeded: int | None
+) -> None:
+    ws, script = _script(tmp_path, [new_code_cell("import random"), new_code_cell(source)])
+    tree = ast.parse(ws.path(script.script).read_bytes())
+    found = [f for f in nb_tool.code_facts(script, tree) if f.rule_id == "unseeded-training"]
+    assert [(f.location.cell, f.location.line) for f in found] == (
+        [(2, unseeded)] if unseeded else []
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "machine"),
+    [
+        ("/Users/alice/data.csv", True),
+        ("/home/bob/project/train.parquet", True),
+        ("C:\\\\Users\\\\carol\\\\data.csv", True),
+        ("/content/drive/MyDrive/x.csv", True),
+        ("data/train.csv", False),
+        ("../data/train.csv", False),
+        ("/tmp/cache", False),
+    ],
+)
+def test_paths_to_the_authors_machine(tmp_path: Path, path: str, machine: bool) -> None:
+    ws, script = _script(
+        tmp_path, [new_code_cell(f"import pandas\ndf = pandas.read_csv({path!r})")]
+    )
+    tree = ast.parse(ws.path(script.script).read_bytes())
+    found = [f for f in nb_tool.code_facts(script, tree) if f.rule_id == "absolute-path"]
+    assert [(f.location.cell, f.location.line) for f in found] == ([(1, 2)] if machine else [])
+
+
+@pytest.mark.parametrize(
+    ("line", "install"),
+    [
+        ("!pip install pandas", True),
+        ("%pip install -q scikit-learn==1.9.1", True),
+        ("!conda install -y numpy", True),
+        ("out = !python -m pip install x", True),
+        ("!ls data", False),
+        ("# pip install pandas", False),
+    ],
+)
+def test_packages_installed_from_a_cell(tmp_path: Path, line: str, install: bool) -> None:
+    _, script = _script(tmp_path, [new_code_cell(f"x = 1\n{line}")])
+    found = [(f.location.cell, f.location.line) for f in nb_tool.shell_installs(script)]
+    assert found == ([(1, 2)] if install else [])
+
+
+def test_logic_only_in_notebooks_is_a_fact_and_a_module_with_tests_is_not(tmp_path: Path) -> None:
+    ws, _ = _script(tmp_path, [new_code_cell("x = 1")])
+    assert nb_tool.analyse(ws)[1]["notebooks.logic_only"] == 1
+    (tmp_path / "lib.py").write_text("def f() -> int:\n    return 1\n", encoding="utf-8")
+    (tmp_path / "test_lib.py").write_text("from lib import f\n\n\ndef test_f():\n    assert f()\n")
+    ws = notebooks.with_scripts(screen(inventory(tmp_path)))
+    assert nb_tool.analyse(ws)[1]["notebooks.logic_only"] == 0
+
+
+def test_without_notebooks_the_tool_measures_nothing(tmp_path: Path) -> None:
+    (tmp_path / "lib.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    ws = notebooks.with_scripts(screen(inventory(tmp_path)))
+    result = nb_tool.Notebooks().run(ToolContext(ws, tmp_path / "work", NotNeeded(), Limits()))
+    assert result.status is ToolStatus.NOT_APPLICABLE
+    assert {m.value for m in result.metrics} == {None}
+
+
+# Which rubric, and what it makes of the two samples.
+
+
+@pytest.mark.parametrize(
+    ("sample", "by_content", "expected", "reproducibility"),
+    [
+        ("notebook_messy", True, "data-science", True),
+        ("notebook_messy", False, "default", False),  # --rubric default was named
+        ("notebook_tidy", True, "default", False),  # the code is mostly in its package
+        ("average", True, "default", False),
+    ],
+)
+def test_the_rubric_is_chosen_by_how_much_code_is_in_notebooks(
+    tmp_path: Path, sample: str, by_content: bool, expected: str, reproducibility: bool
+) -> None:
+    shutil.copytree(SAMPLES / sample, tmp_path / sample)
+    ws = notebooks.with_scripts(screen(inventory(tmp_path / sample)))
+    options = GradeOptions(source=str(tmp_path), rubric_by_content=by_content)
+    rubric, said = rubric_for(load_rubric("default"), ws, options)
+    assert rubric.info.name == expected
+    assert bool(said) == (expected != "default")
+    ds, _ = rubric_for(load_rubric("data-science"), ws, GradeOptions(source=str(tmp_path)))
+    # Reproducibility is scored only when there is a notebook to measure it on
+    assert ("reproducibility" in {c.id for c in ds.criteria}) == bool(ws.notebook_files)
+    assert ("reproducibility" in {c.id for c in rubric.criteria}) == reproducibility
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_the_tidy_sample_outscores_the_messy_one_and_the_report_says_why(
+    grade_cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    messy = _grade(grade_cli, tmp_path, "notebook_messy").report()
+    tidy = _grade(grade_cli, tmp_path, "notebook_tidy", "--rubric", "data-science").report()
+    assert messy["rubric"]["name"] == "data-science"
+    assert any("data-science rubric" in w for w in messy["submission"]["warnings"])
+    assert tidy["score"] - messy["score"] >= 25, (tidy["score"], messy["score"])
+    named = {(f["rule"], f.get("cell")) for f in _findings(messy) if f["tool"] == "notebooks"}
+    assert {
+        ("execution-order", 4), ("unseeded-training", 5), ("absolute-path", 4),
+        ("error-output", 4), ("shell-install", 2),
+    } <= named  # fmt: skip
+    scores = {c["id"]: c["score"] for c in tidy["criteria"]}
+    assert scores["reproducibility"] == 100
+    assert scores["testability"] > 90

@@ -236,6 +236,30 @@ def _location(location: Location, scripts: dict[str, NotebookScript]) -> Locatio
     )
 
 
+def _code_lines(text: str) -> int:
+    stripped = (line.strip() for line in text.splitlines())
+    return sum(1 for line in stripped if line and not line.startswith("#"))
+
+
+def notebook_share(workspace: Workspace) -> float:
+    """Share (0-100) of the non-test code lines that live in notebooks."""
+    scripts = {s.script for s in workspace.notebooks}
+    in_notebooks = in_modules = 0
+    for relative in workspace.source_files:
+        try:
+            text = workspace.path(relative).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if relative in scripts:
+            in_notebooks += _code_lines(text)
+        else:
+            in_modules += _code_lines(text)
+    total = in_notebooks + in_modules
+    if not total:
+        return 100.0 if workspace.notebook_files else 0.0
+    return round(100.0 * in_notebooks / total, 1)
+
+
 def named(text: str, notebooks: tuple[NotebookScript, ...]) -> str:
     """A message with each notebook script's path replaced by its notebook's."""
     for script in notebooks:

@@ -1,7 +1,8 @@
 """Stage 3, analyse: one adapter per tool, and the registry that lists them in report order.
 
 Each adapter runs one real tool (ruff, mypy, pytest with coverage, bandit, radon) or
-reads one kind of fact from the repository, and turns its machine-readable output into
+reads one kind of fact from the repository (notebooks: what a notebook's stored state
+says about reproducibility), and turns its machine-readable output into
 findings and metrics; base holds the contract they satisfy and what they share. Beside
 an adapter sit the readers only it uses: pytest_run, junit_results and coverage_data
 (pytest_cov's), code_facts, readme and repository_files (facts'), suspicious (credential
@@ -18,11 +19,15 @@ from grader.tools.base import Tool
 from grader.tools.deps import Deps
 from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy
+from grader.tools.notebooks import Notebooks
 from grader.tools.pytest_cov import PytestCoverage
 from grader.tools.radon import Radon
 from grader.tools.ruff import Ruff
 
-ALL_TOOLS: tuple[Tool, ...] = (Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps())
+ALL_TOOLS: tuple[Tool, ...] = (
+    *(Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps()),
+    Notebooks(),
+)
 
 
 def declared_metrics() -> dict[str, MetricSpec]:
