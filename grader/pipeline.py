@@ -282,7 +282,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         workspace = _gradable(workspace, options.source)
         rubric, chosen = rubric_for(rubric, workspace, options)
         sandbox: Sandbox = sandbox_module.NotNeeded()
-        if workspace.test_files or assignment.hidden_tests:
+        if workspace.test_files or assignment.hidden_tests or workspace.notebooks:
             sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     if options.keep_sources is not None:
         _copy_sources(workspace, options.keep_sources)

@@ -19,6 +19,7 @@ from grader.acquire.workspace import Workspace, inventory, screen
 from grader.core.models import Finding, Location, Severity, ToolResult, ToolStatus
 from grader.pipeline import GradeOptions, load_rubric, rubric_for
 from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools import notebook_run
 from grader.tools import notebooks as nb_tool
 from grader.tools.base import ToolContext
 from grader.tools.ruff import Ruff
@@ -361,3 +362,46 @@ def test_the_tidy_sample_outscores_the_messy_one_and_the_report_says_why(
     scores = {c["id"]: c["score"] for c in tidy["criteria"]}
     assert scores["reproducibility"] == 100
     assert scores["testability"] > 90
+
+
+# Running each notebook top to bottom in the sandbox (grader.tools.notebook_run).
+
+
+@pytest.mark.parametrize(
+    ("lines", "timed_out", "expected"),
+    [
+        ('{"started": 2}\n{"outcome": "ran", "cell": 2, "error": ""}\n', False, ("ran", 2, "")),
+        ('{"started": 3}\n{"outcome": "failed", "cell": 3, "error": "E: x"}\n', False,
+         ("failed", 3, "E: x")),
+        ('{"started": 2}\n{"started": 5}\n', True,
+         ("timeout", 5, "the notebook exceeded its time limit")),
+        ('{"started": 2}\nnot json\n', False, ("failed", 2, "the runner stopped without a result")),
+        ("", False, ("failed", 0, "the runner stopped without a result")),
+    ],
+)  # fmt: skip
+def test_the_outcome_of_a_run_is_read_from_the_runners_lines(
+    lines: str, timed_out: bool, expected: tuple[str, int, str]
+) -> None:
+    assert notebook_run.outcome(lines, timed_out) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_each_notebook_runs_in_a_fresh_kernel_and_is_clean_failed_or_timed_out(
+    grade_cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    root = tmp_path / "sub"
+    _notebook(root / "clean.ipynb", "from helper import double", "assert double(2) == 4")
+    _notebook(root / "fails.ipynb", "x = 1", "y = x / 0", "z = 3")
+    _notebook(root / "slow.ipynb", "import time", "time.sleep(60)")
+    (root / "helper.py").write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")
+    run = grade_cli(root, "--format", "json", "--no-cache", "--per-test-timeout", "5")
+    assert run.exit_code == 0, run.stderr
+    report = run.report()
+    [tool] = [t for t in report["tools"] if t["name"] == "notebook-run"]
+    assert tool["status"] == "ok", tool["reason"]
+    assert tool["metrics"]["notebooks.ran_clean"] == pytest.approx(33.33)
+    said = {(f["path"], f["rule"], f.get("cell")) for f in _findings(report)}
+    assert ("fails.ipynb", "notebook-failed", 3) in said
+    assert ("slow.ipynb", "notebook-timeout", 3) in said
+    assert not any(path == "clean.ipynb" for path, rule, _ in said if rule.startswith("notebook-"))

@@ -19,6 +19,7 @@ from grader.tools.base import Tool
 from grader.tools.deps import Deps
 from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy
+from grader.tools.notebook_run import NotebookRun
 from grader.tools.notebooks import Notebooks
 from grader.tools.pytest_cov import PytestCoverage
 from grader.tools.radon import Radon
@@ -26,7 +27,7 @@ from grader.tools.ruff import Ruff
 
 ALL_TOOLS: tuple[Tool, ...] = (
     *(Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps()),
-    Notebooks(),
+    *(Notebooks(), NotebookRun()),
 )
 
 
