@@ -136,6 +136,14 @@ def test_findings_in_a_script_move_to_the_notebook_cell(tmp_path: Path) -> None:
     assert same is kept
 
 
+def test_messages_name_the_notebook_cell_not_the_script(tmp_path: Path) -> None:
+    _notebook(tmp_path / "a.ipynb", "import os", "import pandas\nx = 1")
+    ws = notebooks.with_scripts(screen(inventory(tmp_path)))
+    script = ws.notebooks[0].script
+    said = notebooks.named(f"pandas imported in {script}:2; see {script}", ws.notebooks)
+    assert said == "pandas imported in a.ipynb, cell 3, line 1; see a.ipynb"
+
+
 def test_ruff_reads_the_notebook_itself_and_names_the_cell(tmp_path: Path) -> None:
     root = tmp_path / "sub"
     _notebook(root / "a.ipynb", "%matplotlib inline\nimport os", "import sys\nprint(sys.argv)")

@@ -261,8 +261,17 @@ def notebook_share(workspace: Workspace) -> float:
 
 
 def named(text: str, notebooks: tuple[NotebookScript, ...]) -> str:
-    """A message with each notebook script's path replaced by its notebook's."""
+    """A message with each notebook script's place (``path:line``) replaced by its
+    notebook's (``notebook, cell N, line M``), and each remaining path by the notebook's."""
     for script in notebooks:
+
+        def cell_of(match: re.Match[str], script: NotebookScript = script) -> str:
+            origin = script.origin(int(match.group(1)))
+            if origin is None:
+                return script.notebook
+            return f"{script.notebook}, cell {origin[0]}, line {origin[1]}"
+
+        text = re.sub(re.escape(script.script) + r":(\d+)", cell_of, text)
         text = text.replace(script.script, script.notebook)
     return text
 

@@ -11,6 +11,7 @@ notebook ran clean, failed at cell N, or timed out at cell N.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from grader.core.errors import NoRoomError
@@ -124,6 +125,10 @@ class NotebookRun:
 
     def _measure(self, ctx: ToolContext, area: Path, python: Path, runners: Path) -> ToolResult:
         paths = RunFolders.prepare(ctx, area)
+        # A copy of the runner in a folder of its own: run from grader/tools, its
+        # neighbours (secrets.py, mypy.py) would shadow modules of those names.
+        runner = paths.config / RUNNER.name
+        shutil.copyfile(RUNNER, runner)
         env = pytest_environment(paths, python, own_env=True)
         env["PYTHONPATH"] = f"{runners}:{paths.scratch}"
         findings: list[Finding] = []
@@ -133,13 +138,13 @@ class NotebookRun:
         for number, script in enumerate(ctx.workspace.notebooks):
             notebook = paths.scratch / script.notebook
             name = f"notebook-{number}.jsonl"
-            argv = [str(python), "-s", str(RUNNER), str(notebook), str(notebook.parent)]
+            argv = [str(python), "-s", str(runner), str(notebook), str(notebook.parent)]
             argv += [str(paths.results / name), f"{ctx.limits.per_test_s:g}"]
             run = ctx.sandbox.run(
                 argv,
                 cwd=notebook.parent,
                 writable=list(paths.writable()),
-                readable=[*interpreter_paths(python), runners, RUNNER.parent],
+                readable=[*interpreter_paths(python), runners, paths.config],
                 env=env,
                 limits=ctx.limits,
             )
