@@ -53,6 +53,18 @@ def test_notebooks_are_in_the_inventory_and_their_scripts_among_the_sources(
     assert script.lines == ((2, 1), (2, 2))
 
 
+def test_a_link_where_the_scripts_go_is_removed_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "sub"
+    _notebook(root / "analysis.ipynb", "x = 1")
+    (root / notebooks.SCRIPTS_DIR).symlink_to(outside, target_is_directory=True)
+    ws = notebooks.with_scripts(screen(inventory(root)))
+    assert list(outside.iterdir()) == []
+    assert (root / ws.notebooks[0].script).is_file()
+    assert not (root / notebooks.SCRIPTS_DIR).is_symlink()
+
+
 def test_magics_and_shell_escapes_become_python_that_does_nothing() -> None:
     cells = notebooks.code_cells(
         new_notebook(
@@ -321,8 +333,9 @@ def test_without_notebooks_the_tool_measures_nothing(tmp_path: Path) -> None:
     (tmp_path / "work").mkdir()
     ws = notebooks.with_scripts(screen(inventory(tmp_path)))
     result = nb_tool.Notebooks().run(ToolContext(ws, tmp_path / "work", NotNeeded(), Limits()))
-    assert result.status is ToolStatus.NOT_APPLICABLE
+    assert result.status is ToolStatus.OK  # nothing wrong, nothing measured
     assert {m.value for m in result.metrics} == {None}
+    assert {m.reason for m in result.metrics} == {"no notebooks"}
 
 
 # Which rubric, and what it makes of the two samples.

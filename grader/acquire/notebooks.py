@@ -17,6 +17,7 @@ import ast
 import dataclasses
 import json
 import re
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -198,10 +199,21 @@ def _converted(root: Path, notebook: str) -> tuple[NotebookScript | None, str]:
     return NotebookScript(notebook, relative, origins, cells), ""
 
 
+def _clear(folder: Path) -> None:
+    """Remove whatever the submission holds at grader's scripts folder: a link there
+    (never followed by the inventory, being hidden) would send the scripts to the host."""
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+
+
 def with_scripts(workspace: Workspace) -> Workspace:
     """The workspace with each readable notebook's script among its source files, and
     each unreadable notebook among the unparsable files with the reason."""
     scripts, problems = [], []
+    if workspace.notebook_files:
+        _clear(workspace.root / SCRIPTS_DIR)
     for notebook in workspace.notebook_files:
         converted, problem = _converted(workspace.root, notebook)
         if converted is None:

@@ -28,7 +28,7 @@ from grader.core.progress import stage
 from grader.environment import notebook_runners, test_environment
 from grader.sandbox.bubblewrap import Limits, interpreter_paths
 from grader.sandbox.scratch import disk_area, footprint
-from grader.tools.base import ToolContext, package_version, percent
+from grader.tools.base import ToolContext, percent
 from grader.tools.pytest_run import RunFolders, pytest_environment, take_result
 
 NAME = "notebook-run"
@@ -42,14 +42,13 @@ METRICS = (
 )  # fmt: skip
 
 
-def _unmeasured(reason: str, notes: tuple[str, ...] = ()) -> ToolResult:
+def _unmeasured(reason: str, *, status: ToolStatus = ToolStatus.SKIPPED) -> ToolResult:
     return ToolResult(
         NAME,
-        package_version("nbformat"),
-        ToolStatus.SKIPPED,
+        ", ".join(notebook_runners.NOTEBOOK_RUNNERS),
+        status,
         metrics=(Metric("notebooks.ran_clean", None, "%", NAME, reason),),
         reason=reason,
-        notes=notes,
     )
 
 
@@ -105,7 +104,7 @@ class NotebookRun:
         """Not measured without notebooks, a sandbox or an environment cache."""
         ws = ctx.workspace
         if not ws.notebooks:
-            return _unmeasured("no readable notebooks")
+            return _unmeasured("no readable notebooks", status=ToolStatus.OK)  # nothing to run
         if not ctx.sandbox.isolated or ctx.environments is None:
             return _unmeasured("notebooks run only in the sandbox, in a built environment")
         with stage("environment", ctx.on_event):

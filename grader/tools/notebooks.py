@@ -266,14 +266,15 @@ class Notebooks:
         return f"nbformat {package_version('nbformat')}"
 
     def run(self, ctx: ToolContext) -> ToolResult:
-        """Read every notebook; not applicable when there is none."""
+        """Read every notebook; without one, nothing is measured (and nothing is wrong:
+        the status stays ok, as for any tool with nothing to report)."""
         ws = ctx.workspace
         if not ws.notebook_files:
             reason = "no notebooks"
             return ToolResult(
                 NAME,
                 self.version(),
-                ToolStatus.NOT_APPLICABLE,
+                ToolStatus.OK,
                 reason=reason,
                 metrics=tuple(Metric(m.name, None, m.unit, NAME, reason) for m in METRICS),
             )
