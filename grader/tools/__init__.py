@@ -6,7 +6,8 @@ says about reproducibility), and turns its machine-readable output into
 findings and metrics; base holds the contract they satisfy and what they share. Beside
 an adapter sit the readers only it uses: pytest_run, junit_results and coverage_data
 (pytest_cov's), code_facts, readme and repository_files (facts'), suspicious (credential
-and tampering rules), mypy_cache and newer_syntax.
+and tampering rules), mypy_cache and newer_syntax, notebook_runner (notebook_run's script,
+run inside the sandbox).
 
 May import: grader.core, grader.acquire, grader.sandbox, grader.environment.
 """
