@@ -94,7 +94,7 @@ def execution_order(script: NotebookScript) -> Iterator[Finding]:
             yield _finding(
                 "execution-order",
                 f"cells were run out of order (stored execution counts {shown}): cell "
-                f"{cell} ran before the cells above it, so the stored outputs are not what "
+                f"{cell} was run before a cell above it, so the stored outputs are not what "
                 "running the notebook top to bottom gives",
                 Severity.MEDIUM,
                 Location(script.notebook, cell=cell),
