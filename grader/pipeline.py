@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import __version__
-from grader.acquire import encodings
+from grader.acquire import encodings, notebooks
 from grader.acquire import source as acquire_module
 from grader.acquire.source import HistoryRequest, acquire
 from grader.acquire.workspace import (
@@ -86,6 +86,32 @@ class GradeOptions:
 
     assignment: Assignment = field(default_factory=Assignment)
     """What the hiring team set: hidden tests, starter, deadline (grader.assignment.spec)."""
+    rubric_by_content: bool = False
+    """No rubric was named: a submission whose code lives mostly in notebooks is graded
+    with NOTEBOOK_RUBRIC instead of ``rubric``."""
+
+
+NOTEBOOK_RUBRIC = "data-science"
+MOSTLY_NOTEBOOKS = 50.0
+"""Share of the non-test code lines in notebooks above which NOTEBOOK_RUBRIC is chosen."""
+
+
+def rubric_for(
+    rubric: Rubric, workspace: Workspace, options: GradeOptions
+) -> tuple[Rubric, tuple[str, ...]]:
+    """The rubric this submission is graded with, and why when it is not the one given;
+    Reproducibility is left out when there is no notebook to measure it on."""
+    said: tuple[str, ...] = ()
+    share = notebooks.notebook_share(workspace)
+    if options.rubric_by_content and share > MOSTLY_NOTEBOOKS:
+        rubric = load_rubric(NOTEBOOK_RUBRIC)
+        said = (
+            f"graded with the {NOTEBOOK_RUBRIC} rubric: {share:g}% of the code is in "
+            "notebooks and no rubric was named (--rubric chooses another)",
+        )
+    if not workspace.notebook_files:
+        rubric = rubric.without("reproducibility")
+    return rubric, said
 
 
 def known_metrics() -> dict[str, MetricSpec]:
@@ -226,15 +252,16 @@ def _copy_sources(workspace: Workspace, dest: Path) -> None:
 
 
 def _gradable(workspace: Workspace, source: str) -> Workspace:
-    """The workspace screened for files no tool can parse; UsageError when nothing is left."""
-    if not workspace.python_files:
-        raise UsageError(f"no Python files in {source}")
-    if not workspace.source_files:
+    """The workspace screened for files no tool can parse, its notebooks as scripts;
+    UsageError when nothing is left (a notebook, even an unreadable one, is graded)."""
+    if not workspace.python_files and not workspace.notebook_files:
+        raise UsageError(f"no Python files or notebooks in {source}")
+    if not workspace.source_files and not workspace.notebook_files:
         raise UsageError(f"no Python code besides tests in {source}")
     workspace = screen(workspace)
-    if not workspace.python_files:
+    if not workspace.python_files and not workspace.notebook_files:
         raise UsageError(f"no Python file in {source} can be parsed")
-    return workspace
+    return notebooks.with_scripts(workspace)
 
 
 def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
@@ -254,8 +281,9 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         if no_work is not None:
             return no_work
         workspace = _gradable(workspace, options.source)
+        rubric, chosen = rubric_for(rubric, workspace, options)
         sandbox: Sandbox = sandbox_module.NotNeeded()
-        if workspace.test_files or assignment.hidden_tests:
+        if workspace.test_files or assignment.hidden_tests or workspace.notebooks:
             sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
     if options.keep_sources is not None:
         _copy_sources(workspace, options.keep_sources)
@@ -267,8 +295,11 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     )
     tools = graded.tools(tuple(options.tools))
     results = run_tools(tools, workspace, workdir, sandbox, options)
+    results = tuple(notebooks.remap(r, workspace.notebooks) for r in results)
     with stage("scoring", options.on_event):
         applicability = kind.chosen(workspace, assignment.kind)
+        said = tuple(notebooks.named(e, workspace.notebooks) for e in applicability.evidence)
+        applicability = dataclasses.replace(applicability, evidence=said)
         rubric, left_out = rubric.for_kind(applicability.kind)
         applicability = dataclasses.replace(applicability, not_applicable=left_out)
         metrics = normalize.all_metrics(results)
@@ -278,7 +309,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
             inputs.rubric, inputs.metrics, inputs.findings
         )
         criteria = with_fingerprints(workspace.root, evidence.with_snippets(workspace, criteria))
-    warnings = _warnings(acquired.warnings, workspace, sandbox, results, criteria)
+    warnings = chosen + _warnings(acquired.warnings, workspace, sandbox, results, criteria)
     submission = Submission(
         source=options.source,
         commit=acquired.commit,

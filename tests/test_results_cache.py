@@ -87,7 +87,11 @@ def test_another_rubric_is_graded_again(folder: Path, grade_into: Callable[..., 
 
 
 def _options(source: Path, **changes: object) -> GradeOptions:
-    base = GradeOptions(source=str(source), environments=EnvironmentCache(source.parent / "c"))
+    base = GradeOptions(
+        source=str(source),
+        environments=EnvironmentCache(source.parent / "c"),
+        rubric_by_content=True,  # as `grader grade` with no --rubric
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -102,6 +106,7 @@ def test_every_component_of_the_key_changes_it(tmp_path: Path, folder: Path) -> 
     assert results_cache.key(_options(folder)) == base
     variants = {
         "rubric": _options(folder, rubric="data-science"),
+        "rubric named": _options(folder, rubric_by_content=False),
         "limits": _options(folder, limits=Limits(memory_mb=1024)),
         "exclude": _options(folder, exclude=("server.py",)),
         "sandboxing": _options(folder, allow_unsandboxed=True),

@@ -66,6 +66,8 @@ def test_report_validates_against_schema_and_identifies_everything(
         "facts",
         "deps",
         "design",
+        "notebooks",
+        "notebook-run",
     }
     assert all(t["version"] for t in report["tools"])
     assert report["submission"]["tests_isolated"] is True

@@ -16,11 +16,16 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import pathspec
 
+from grader.acquire.notebooks import is_notebook
 from grader.core import proc
 from grader.core.errors import AcquireError
+
+if TYPE_CHECKING:
+    from grader.acquire.notebooks import NotebookScript
 
 # Folders that hold no candidate-authored code.
 SKIPPED_DIRS = frozenset(
@@ -107,6 +112,10 @@ class Workspace:
     source_files: tuple[str, ...]
     outside_symlinks: tuple[tuple[str, str], ...]
     candidate_configs: tuple[str, ...]
+    notebook_files: tuple[str, ...] = ()
+    """Jupyter notebooks: sources like Python files (grader.acquire.notebooks)."""
+    notebooks: tuple[NotebookScript, ...] = ()
+    """The readable notebooks' code as scripts among ``source_files``, with line maps."""
     excluded: tuple[str, ...] = ()
     """Paths left out by --exclude: still on disk (tests may need them), never analysed."""
     undecodable: tuple[str, ...] = ()
@@ -266,6 +275,7 @@ def inventory(root: Path, exclude: tuple[str, ...] = ()) -> Workspace:
         source_files=tuple(f for f in python_files if not is_test_file(f)),
         outside_symlinks=tuple(walk.outside),
         candidate_configs=configs,
+        notebook_files=tuple(f for f in files if is_notebook(f)),
         excluded=tuple(walk.skipped),
         undecodable=tuple(walk.undecodable),
         migrations=migration_files(python_files),

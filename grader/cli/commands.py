@@ -192,9 +192,15 @@ def _grade(args: argparse.Namespace) -> ExitCode:
     from grader.workflows.results_cache import grade_cached  # noqa: PLC0415
 
     assignment = load_assignment(args)
+    by_content = assignment.rubric is None  # notebooks choose the data-science rubric
     args.rubric = assignment.rubric or "default"
     load_rubric(args.rubric)  # a bad rubric is reported before anything is cloned
-    options = dataclasses.replace(_options(args, args.source), ref=args.ref, assignment=assignment)
+    options = dataclasses.replace(
+        _options(args, args.source),
+        ref=args.ref,
+        assignment=assignment,
+        rubric_by_content=by_content,
+    )
     err = _console(args)
     # The results cache keys on what grade() is given; an assignment brings files it does
     # not hash (hidden tests, a starter), so those grades always run.
@@ -217,6 +223,7 @@ def _preview(args: argparse.Namespace) -> ExitCode:
     from grader.pipeline import load_rubric  # noqa: PLC0415
     from grader.workflows.preview import preview, report_folder  # noqa: PLC0415
 
+    by_content = args.rubric is None  # notebooks choose the data-science rubric
     args.rubric = args.rubric or "default"
     load_rubric(args.rubric)
     if not args.path.is_dir():
@@ -226,7 +233,9 @@ def _preview(args: argparse.Namespace) -> ExitCode:
     err = _console(args)
     with output_folder(args.out):
         with _progress(args, err) as on_event:
-            options = dataclasses.replace(_options(args, str(args.path)), on_event=on_event)
+            options = dataclasses.replace(
+                _options(args, str(args.path)), on_event=on_event, rubric_by_content=by_content
+            )
             report = preview(args.path, options, skip=(args.out,))
         return _graded(args, report, err)
 

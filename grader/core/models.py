@@ -48,8 +48,14 @@ class Location:
     snippet: str | None = None
     snippet_start: int | None = None
     """Line number of the snippet's first line."""
+    cell: int | None = None
+    """In a notebook: the cell (1-based, counting every cell); ``line`` is then the line
+    within that cell."""
 
     def __str__(self) -> str:
+        if self.cell is not None:
+            where = f"{self.path}, cell {self.cell}"
+            return f"{where}, line {self.line}" if self.line else where
         return f"{self.path}:{self.line}" if self.line else self.path
 
 

@@ -8,7 +8,8 @@ SCHEMA_VERSION history:
        skipped every one); ``applicability``: the kind of submission graded (service,
        pipeline, cli, library), why, and the criteria and metrics left out for it.
   1.3  ``band``: the decision the grade stands for (advance, discuss, reject), its
-       letter's range of scores and how the rubric's floors were set.
+       letter's range of scores and how the rubric's floors were set; a finding's
+       optional ``cell``: the notebook cell it points at.
 The JSON Schema lives in grader/schema/report.schema.json and tests validate against it.
 """
 
@@ -33,6 +34,7 @@ FINDINGS_PER_CRITERION = 50
 
 
 def _finding(f: Finding, criterion: str) -> dict[str, Any]:
+    cell = {} if f.location.cell is None else {"cell": f.location.cell}  # notebooks only
     return {
         "tool": f.tool,
         "rule": f.rule_id,
@@ -40,6 +42,7 @@ def _finding(f: Finding, criterion: str) -> dict[str, Any]:
         "confidence": f.confidence.value if f.confidence else None,
         "path": f.location.path,
         "line": f.location.line,
+        **cell,
         "message": f.message,
         "criterion": criterion,
         "help_url": f.help_url,

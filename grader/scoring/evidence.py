@@ -43,6 +43,8 @@ def _snippet(
     that hold a credential have their string literals redacted."""
     if location.line is None:
         return location
+    if location.cell is not None:
+        return _cell_snippet(workspace, location)
     path = workspace.root / location.path
     root = workspace.root.resolve()
     if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
@@ -60,6 +62,20 @@ def _snippet(
         (_redacted(line) if (location.path, number) in secret else line)[:MAX_SNIPPET_LINE]
         for number, line in enumerate(chosen, start=start + 1)
     )
+    return dataclasses.replace(location, snippet=text, snippet_start=start + 1)
+
+
+def _cell_snippet(workspace: Workspace, location: Location) -> Location:
+    """The lines around a finding in a notebook, from its cell's source."""
+    cells = [c for n in workspace.notebooks if n.notebook == location.path for c in n.cells]
+    source = next((c.source for c in cells if c.number == location.cell), None)
+    if source is None or location.line is None:
+        return location
+    start = max(location.line - 1 - SNIPPET_CONTEXT, 0)
+    chosen = source.splitlines()[start : location.line + SNIPPET_CONTEXT]
+    if not chosen:
+        return location
+    text = "\n".join(line[:MAX_SNIPPET_LINE] for line in chosen)
     return dataclasses.replace(location, snippet=text, snippet_start=start + 1)
 
 

@@ -1,12 +1,14 @@
 """Stage 3, analyse: one adapter per tool, and the registry that lists them in report order.
 
 Each adapter runs one real tool (ruff, mypy, pytest with coverage, bandit, radon) or
-reads one kind of fact from the repository, and turns its machine-readable output into
+reads one kind of fact from the repository (notebooks: what a notebook's stored state
+says about reproducibility), and turns its machine-readable output into
 findings and metrics; base holds the contract they satisfy and what they share. Beside
 an adapter sit the readers only it uses: pytest_run, junit_results and coverage_data
 (pytest_cov's), code_facts, readme and repository_files (facts'), suspicious (credential
 and tampering rules), mypy_cache and newer_syntax; import_graph (with its probe),
-module_state and duplication (design's).
+module_state and duplication (design's); notebook_runner (notebook_run's script, run
+inside the sandbox).
 
 May import: grader.core, grader.acquire, grader.sandbox, grader.environment.
 """
@@ -20,13 +22,16 @@ from grader.tools.deps import Deps
 from grader.tools.design import Design
 from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy
+from grader.tools.notebook_run import NotebookRun
+from grader.tools.notebooks import Notebooks
 from grader.tools.pytest_cov import PytestCoverage
 from grader.tools.radon import Radon
 from grader.tools.ruff import Ruff
 
 ALL_TOOLS: tuple[Tool, ...] = (
-    Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps(), Design()
-)  # fmt: skip
+    *(Ruff(), Mypy(), PytestCoverage(), Bandit(), Radon(), Facts(), Deps(), Design()),
+    *(Notebooks(), NotebookRun()),
+)
 
 
 def declared_metrics() -> dict[str, MetricSpec]:

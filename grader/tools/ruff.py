@@ -51,14 +51,17 @@ class Ruff:
         return package_version("ruff")
 
     def run(self, ctx: ToolContext) -> ToolResult:
-        """Run ruff on every Python file of the submission."""
+        """Run ruff on every Python file and notebook of the submission (ruff reads
+        notebooks itself and names the cell, so their scripts are left out)."""
         ws = ctx.workspace
+        scripts = {s.script for s in ws.notebooks}
         # ruff's parser knows every Python: files the host's cannot parse are linted for
         # the oldest Python the submission accepts (facts charges the truly broken ones).
         rejected = newer_syntax.candidates(ws)
         version = newer_syntax.oldest_accepted(requirements.read(ws).requires_python)
         target = ["--target-version", "py3" + version.split(".")[1]] if rejected else []
-        files = [str(ws.path(f)) for f in (*ws.python_files, *sorted(rejected))]
+        files = [str(ws.path(f)) for f in (*ws.python_files, *sorted(rejected)) if f not in scripts]
+        files += [str(ws.path(s.notebook)) for s in ws.notebooks]
         argv = python_module(
             "ruff",
             "check",
@@ -88,6 +91,7 @@ class Ruff:
                     line=item["location"]["row"],
                     column=item["location"]["column"],
                     end_line=item["end_location"]["row"],
+                    cell=item.get("cell"),  # in a notebook, rows count from the cell's top
                 ),
                 help_url=item.get("url"),
             )

@@ -148,6 +148,8 @@ def key(options: GradeOptions) -> str | None:
         "ref": options.ref,
         "identity": identity,
         "rubric": load_rubric(options.rubric).info.sha256,
+        # notebooks may choose another rubric when none was named
+        **({"rubric_by_content": True} if options.rubric_by_content else {}),
         "grader": [__version__, _grader_digest(), sys.version],
         "tools": sorted(f"{tool.name} {tool.version()}" for tool in options.tools),
         "limits": dataclasses.asdict(options.limits),

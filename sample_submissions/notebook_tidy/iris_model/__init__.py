@@ -1,0 +1,1 @@
+"""Train and evaluate an iris species classifier; the notebook only calls this package."""
