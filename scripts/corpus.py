@@ -292,11 +292,24 @@ def figures(outcomes: Sequence[Outcome]) -> str:
         corpus_figures.Row(o.repo.name, o.repo.tier, o.repo.has_tests, o.report) for o in outcomes
     ]
     halves = [h for h in HALVES if any(o.repo.half == h for o in outcomes)]
+    by_half = {
+        half: [row for row, o in zip(rows, outcomes, strict=True) if o.repo.half == half]
+        for half in halves
+    }
+    # Grade floors are calibrated on the dev half only; the check half measures them.
+    floors = corpus_figures.calibrated_floors(by_half["dev"]) if "dev" in by_half else None
     parts = []
-    for half in halves:
-        chosen = [row for row, o in zip(rows, outcomes, strict=True) if o.repo.half == half]
+    for half, chosen in by_half.items():
         parts.append(f"### Half `{half}` ({len(chosen)} repositories)\n\n")
         parts.append(corpus_figures.summary(chosen, CRITERIA))
+        if floors is not None:
+            shown = ", ".join(f"{letter} {floor:g}" for letter, floor in floors.items())
+            strong = corpus_figures.decisions(chosen, "strong", corpus_figures.ADVANCE, floors)
+            weak = corpus_figures.decisions(chosen, "weak", corpus_figures.REJECT, floors)
+            parts.append(
+                f"\nWith the floors calibrated on dev ({shown}): strong graded A or B "
+                f"**{strong}**; weak graded F **{weak}**.\n"
+            )
     if len(halves) > 1:
         parts.append(f"### Both halves ({len(rows)} repositories)\n\n")
         parts.append(corpus_figures.summary(rows, CRITERIA))

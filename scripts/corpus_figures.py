@@ -8,14 +8,16 @@ docs/validity.md shows them for each half of the corpus separately:
 - pairwise order: of every pair of repositories in different tiers, the share whose
   scores are in the reviewer's order (strictly: a tie is not in order);
 - decisions: strong graded A or B ("advance"), weak graded F ("reject");
-- per criterion: the spread of its scores (max - min) and its own pairwise order.
+- per criterion: the spread of its scores (max - min) and its own pairwise order;
+- calibrated floors: the grade floors that best separate the tiers on one half, to be
+  checked on the other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from typing import Any
 
 TIER_RANK = {"weak": 0, "average": 1, "strong": 2}
@@ -113,13 +115,28 @@ def pairwise_order(
     return Share(hits, total, tuple(missed))
 
 
-def decisions(rows: Iterable[Row], tier: str, letters: frozenset[str]) -> Share:
-    """Of the graded repositories of ``tier``, those whose letter is in ``letters``."""
+def letter(score: float, floors: dict[str, float]) -> str:
+    """The letter ``floors`` give ``score``."""
+    return max(((floor, name) for name, floor in floors.items() if score >= floor))[1]
+
+
+def _letter_of(report: dict[str, Any], floors: dict[str, float] | None) -> str:
+    score = _overall(report)
+    if floors is None or score is None:
+        return str(report.get("grade"))
+    return letter(score, floors)
+
+
+def decisions(
+    rows: Iterable[Row], tier: str, letters: frozenset[str], floors: dict[str, float] | None = None
+) -> Share:
+    """Of the graded repositories of ``tier``, those whose letter is in ``letters``: the
+    report's own, or the one ``floors`` give its score."""
     graded = [row for row in rows if row.tier == tier and row.report is not None]
     missed = tuple(
-        f"{row.name} ({row.report.get('grade')})"
+        f"{row.name} ({_letter_of(row.report, floors)})"
         for row in graded
-        if row.report is not None and row.report.get("grade") not in letters
+        if row.report is not None and _letter_of(row.report, floors) not in letters
     )
     return Share(len(graded) - len(missed), len(graded), missed)
 
@@ -151,3 +168,36 @@ def summary(rows: Sequence[Row], criteria: Sequence[tuple[str, str]]) -> str:
     if missed:
         lines += ["", "No test ran in: " + ", ".join(missed) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _cut(below: Sequence[float], above: Sequence[float]) -> float:
+    """The threshold that puts most of ``below`` under it and most of ``above`` at or over
+    it; among equally good ones, the midpoint of the widest gap, so that it does not sit
+    on a score the corpus happened to have."""
+    candidates = sorted({0.0, 100.0, *below, *above})
+    best: tuple[int, float, float] | None = None
+    for low, high in pairwise(candidates):
+        threshold = (low + high) / 2
+        right = sum(v < threshold for v in below) + sum(v >= threshold for v in above)
+        key = (right, high - low, -threshold)
+        if best is None or key > best:
+            best = key
+    return round(best[2] * -1, 1) if best else 50.0
+
+
+def calibrated_floors(rows: Iterable[Row]) -> dict[str, float]:
+    """Grade floors from a tiered half: B where strong submissions part from the rest
+    (A/B advance), D where weak ones part from the rest (F rejects); A halfway from B to
+    100 and C halfway from D to B."""
+    scored = [
+        (row.tier, value)
+        for row in rows
+        if row.report is not None and (value := _overall(row.report)) is not None
+    ]
+    strong = [v for tier, v in scored if tier == "strong"]
+    weak = [v for tier, v in scored if tier == "weak"]
+    rest_of_strong = [v for tier, v in scored if tier != "strong"]
+    rest_of_weak = [v for tier, v in scored if tier != "weak"]
+    b = _cut(rest_of_strong, strong)
+    d = min(_cut(weak, rest_of_weak), b - 2)
+    return {"A": round((b + 100) / 2, 1), "B": b, "C": round((d + b) / 2, 1), "D": d, "F": 0.0}

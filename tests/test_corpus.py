@@ -180,6 +180,32 @@ def test_decisions_spread_and_summary() -> None:
     assert "| design | 50 | n/a (0 of 0) |" in text
 
 
+@pytest.mark.parametrize(
+    ("scores", "b", "d"),
+    [
+        # strong above 80, average 55-70, weak below 40: B and D fall in the gaps
+        ({"strong": [85, 90], "average": [55, 70], "weak": [20, 35]}, 77.5, 45.0),
+        # an average scoring above a strong one: the cut that gets most right wins
+        ({"strong": [60, 88, 92], "average": [65, 70], "weak": [30]}, 79.0, 45.0),
+    ],
+)
+def test_floors_are_calibrated_where_the_tiers_part(
+    scores: dict[str, list[float]], b: float, d: float
+) -> None:
+    rows = [
+        figures.Row(f"{tier}{i}", tier, True, _report(value, "?"))
+        for tier, values in scores.items()
+        for i, value in enumerate(values)
+    ]
+    floors = figures.calibrated_floors(rows)
+    assert (floors["B"], floors["D"], floors["F"]) == (b, d, 0.0)
+    assert floors["D"] < floors["C"] < floors["B"] < floors["A"] <= 100
+    advanced = figures.decisions(rows, "strong", figures.ADVANCE, floors)
+    rejected = figures.decisions(rows, "weak", figures.REJECT, floors)
+    assert advanced.hits == sum(v >= b for v in scores["strong"])
+    assert rejected.hits == len(scores["weak"])
+
+
 def test_figures_are_given_for_each_half_and_both() -> None:
     dev = corpus.Outcome(_repo("a/dev"), _report(80, "B"))
     check_repo = corpus.CorpusRepo(**{**_repo("a/check").__dict__, "half": "check"})
