@@ -203,7 +203,10 @@ def _warnings(
 ) -> tuple[str, ...]:
     """What a reader must know before trusting the score, most important first."""
     unisolated = [] if sandbox.isolated else ["tests ran WITHOUT isolation (--allow-unsandboxed)"]
-    excluded = [f"excluded from grading: {', '.join(workspace.excluded[:20])}"]
+    machine_made = {path for path, _ in workspace.generated}
+    chosen = [path for path in workspace.excluded if path not in machine_made]
+    excluded = [f"excluded from grading: {', '.join(chosen[:20])}"] if chosen else []
+    excluded += [f"left out as generated: {path} ({why})" for path, why in workspace.generated]
     broken = [
         f"{r.tool} {r.status.value}: {r.reason}"
         for r in results
@@ -215,7 +218,7 @@ def _warnings(
     return (
         *unisolated,
         *acquired,
-        *(excluded if workspace.excluded else []),
+        *excluded,
         *_tampering(results),
         *from_tools,
         *broken,

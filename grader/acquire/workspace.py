@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pathspec
 
+from grader.acquire.generated import generated
 from grader.acquire.notebooks import is_notebook
 from grader.core import proc
 from grader.core.errors import AcquireError
@@ -125,6 +126,9 @@ class Workspace:
     tests_by_content: tuple[str, ...] = ()
     """Test modules named outside pytest's defaults, found by what they hold: counted as
     tests, and collected by name."""
+    generated: tuple[tuple[str, str], ...] = ()
+    """Python files a tool wrote (a vendored get-pip.py, a module of embedded data), with
+    why: left out of every tool, like ``excluded`` (see grader.acquire.generated)."""
     unentered: tuple[str, ...] = ()
     """Folders the inventory did not look into: caches, virtual environments, build
     output, hidden folders (their names tell what they hold)."""
@@ -362,12 +366,18 @@ def screen(workspace: Workspace) -> Workspace:
 
     A file the interpreter itself cannot parse, or nested so deep that analysers overflow
     their stacks on it, would otherwise make a whole tool fail and its metrics vanish
-    from the score. It is reported instead, and the tools analyse everything else.
+    from the score. It is reported instead, and the tools analyse everything else. A file
+    a tool generated is left out as ``--exclude`` would leave it.
     """
     problems = []
     named_otherwise = []
+    machine_made = []
     tests = set(workspace.test_files)
     for relative in workspace.python_files:
+        why = generated(workspace.root / relative, relative)
+        if why:
+            machine_made.append((relative, why))
+            continue
         tree, problem = _parsed(workspace.root / relative)
         if problem:
             problems.append((relative, problem))
@@ -377,7 +387,7 @@ def screen(workspace: Workspace) -> Workspace:
             in_tests = relative in tests and _defines_tests(tree)
             if in_tests or (relative not in tests and holds_tests(tree, relative)):
                 named_otherwise.append(relative)
-    bad = {relative for relative, _ in problems}
+    bad = {relative for relative, _ in (*problems, *machine_made)}
     tests |= set(named_otherwise)
 
     def keep(files: tuple[str, ...]) -> tuple[str, ...]:
@@ -390,6 +400,8 @@ def screen(workspace: Workspace) -> Workspace:
         source_files=keep(tuple(f for f in workspace.python_files if f not in tests)),
         unparsable=tuple(problems),
         tests_by_content=tuple(named_otherwise),
+        excluded=(*workspace.excluded, *(relative for relative, _ in machine_made)),
+        generated=tuple(machine_made),
     )
 
 
