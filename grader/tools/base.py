@@ -17,6 +17,18 @@ from grader.sandbox.bubblewrap import Limits, Sandbox
 
 
 @dataclass(frozen=True)
+class MutationBudget:
+    """How much mutation testing a grade may do (see grader.tools.mutation)."""
+
+    max_mutants: int = 20
+    """The sample size; 0 turns mutation testing off."""
+    time_factor: float = 2.0
+    """No new mutant starts once this many times the measured test run has passed..."""
+    floor_s: float = 60.0
+    """...or this many seconds, whichever is longer (a one-second suite still gets a sample)."""
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """What an adapter gets: the submission, a private folder, and how to run things."""
 
@@ -29,6 +41,7 @@ class ToolContext:
     static_timeout_s: float = 300.0
     on_event: OnEvent | None = None
     """Told when a long step inside a tool (building the test environment) starts and ends."""
+    mutation: MutationBudget = MutationBudget()
 
 
 class Tool(Protocol):

@@ -35,6 +35,7 @@ from grader.environment import project_install, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
+from grader.tools import mutation
 from grader.tools.base import ToolContext, config_path, package_version, percent
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
@@ -110,6 +111,11 @@ class PytestCoverage:
         MetricSpec("coverage.line", "%", "Statements of non-test code executed by the tests."),
         MetricSpec("coverage.branch", "%", "Branches of non-test code taken by the tests."),
         MetricSpec(
+            mutation.METRIC,
+            "%",
+            "Sampled mutants of the code the tests run that made a test fail (see mutation).",
+        ),
+        MetricSpec(
             "packaging.installable",
             "%",
             "100 when the declared requirements install; 0 when they name packages or "
@@ -142,6 +148,7 @@ class PytestCoverage:
                 Metric("tests.pass_rate", 0, "%", self.name, reason),
                 Metric("coverage.line", 0, "%", self.name, reason),
                 Metric("coverage.branch", 0, "%", self.name, reason),
+                mutation.not_applicable(reason).metric,
                 installable,
             ),
             argv=result.argv if result else (),
@@ -224,12 +231,12 @@ class PytestCoverage:
         env["PYTHONPATH"] = import_path
         if installed and installed.scripts:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
-        in_use = (
-            ctx.environments.in_use(prepared.environment.key)
-            if ctx.environments and prepared.environment
-            else contextlib.nullcontext()
-        )
-        with in_use:
+        def in_use() -> contextlib.AbstractContextManager[object]:
+            if ctx.environments and prepared.environment:
+                return ctx.environments.in_use(prepared.environment.key)
+            return contextlib.nullcontext()
+
+        with in_use():
             result = self._run_tests(
                 ctx, paths, python, env, area, launch=launch, hosts=settings.hosts
             )
@@ -274,17 +281,37 @@ class PytestCoverage:
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
         tested_nothing = _tested_nothing(summary, result.exit_code)
+        problem = prepared.candidate_fault or mutation.baseline_problem(
+            summary, bool(settings.services)
+        )
+        suite = mutation.SuiteRun(
+            python,
+            env,
+            (*interpreter_paths(python), paths.config, paths.project),
+            settings.hosts,
+            area.enforced,
+            own_env,
+            result.duration_s,
+        )
+        with in_use():
+            mutated = (
+                mutation.not_applicable(problem)
+                if problem
+                else mutation.measure(ctx, paths, suite, ctx.work_dir / "coverage.json")
+            )
+        notes += [mutated.note] if mutated.note else []
         return ToolResult(
             tool=self.name,
             version=self.version(),
             # A run that tested nothing is never "ok", whatever pytest's exit code.
             status=ToolStatus.NOTHING_TESTED if tested_nothing else ToolStatus.OK,
             reason=tested_nothing,
-            findings=_failure_findings(summary, ws),
+            findings=(*_failure_findings(summary, ws), *mutated.findings),
             metrics=(
                 *_test_metrics(summary, excused, prepared.candidate_fault),
                 Metric("coverage.line", line or 0.0, "%", self.name, cov_note),
                 Metric("coverage.branch", branch or 0.0, "%", self.name, cov_note),
+                mutated.metric,
                 installable,
             ),
             argv=result.argv,
