@@ -231,6 +231,7 @@ class PytestCoverage:
         env["PYTHONPATH"] = import_path
         if installed and installed.scripts:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
+
         def in_use() -> contextlib.AbstractContextManager[object]:
             if ctx.environments and prepared.environment:
                 return ctx.environments.in_use(prepared.environment.key)
