@@ -141,3 +141,13 @@ def test_tests_that_assert_nothing_meaningful_lose_testability(tmp_path: Path) -
             r"`.+` became `.+` at pricing\.py:\d+ and every test still passed", finding["message"]
         )
         assert f"pricing.py:{finding['line']} " in finding["message"]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_the_command_line_sets_the_sample_size(tmp_path: Path) -> None:
+    run = run_grader(PAIR / "weak", tmp_path / "out", "--format", "json", "--mutants", "2")
+    assert run.exit_code == 0, run.stderr
+    pytest_tool = next(t for t in run.report()["tools"] if t["name"] == "pytest")
+    assert pytest_tool["metrics"]["tests.mutation_score"] is not None
+    assert any(re.search(r"of n=[12] sampled mutants", note) for note in pytest_tool["notes"])

@@ -202,6 +202,18 @@ def _submission_options(g: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--per-test-timeout", type=_positive, default=None, help="seconds per test (60)")
     g.add_argument(
+        "--mutants",
+        type=int,
+        default=20,
+        help="mutants sampled for mutation testing; 0 turns it off (20)",
+    )
+    g.add_argument(
+        "--mutation-time-factor",
+        type=_positive,
+        default=2.0,
+        help="no new mutant starts after this many times the test run, or 60 s (2)",
+    )
+    g.add_argument(
         "--memory-mb", type=_positive, default=None, help="address space limit for tests (2048)"
     )
     g.add_argument(
