@@ -3,9 +3,9 @@
 Each adapter runs one real tool (ruff, mypy, pytest with coverage, bandit, radon) or
 reads one kind of fact from the repository, and turns its machine-readable output into
 findings and metrics; base holds the contract they satisfy and what they share. Beside
-an adapter sit the readers only it uses: pytest_run, junit_results and coverage_data
-(pytest_cov's), code_facts, readme and repository_files (facts'), suspicious (credential
-and tampering rules), mypy_cache and newer_syntax.
+an adapter sit the readers only it uses: pytest_run, junit_results, coverage_data,
+mutation and mutants (pytest_cov's), code_facts, assertions, readme and repository_files
+(facts'), suspicious (credential and tampering rules), mypy_cache and newer_syntax.
 
 May import: grader.core, grader.acquire, grader.sandbox, grader.environment.
 """
