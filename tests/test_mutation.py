@@ -151,3 +151,13 @@ def test_the_command_line_sets_the_sample_size(tmp_path: Path) -> None:
     pytest_tool = next(t for t in run.report()["tools"] if t["name"] == "pytest")
     assert pytest_tool["metrics"]["tests.mutation_score"] is not None
     assert any(re.search(r"of n=[12] sampled mutants", note) for note in pytest_tool["notes"])
+
+
+def test_a_large_submission_is_searched_in_a_seeded_choice_of_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mutants, "MAX_ENUMERATED_BYTES", 100)
+    sources = {f"m{i}.py": f"def f{i}(x):\n    return x + {i}\n" for i in range(10)}
+    files = {site.path for site in mutants.sites(sources, None)}
+    assert 1 < len(files) < 10
+    assert files == {site.path for site in mutants.sites(sources, None)}

@@ -191,6 +191,8 @@ def measure(ctx: ToolContext, paths: RunFolders, run: SuiteRun, coverage_json: P
             killed += 1
         else:
             survivors.append(_survivor(mutant))
+    if not ran:
+        return not_applicable("the time budget ended before any mutant ran")
     cut = (
         f"; the time budget stopped it after {ran} of {len(mutants)}" if ran < len(mutants) else ""
     )
