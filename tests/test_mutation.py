@@ -161,3 +161,28 @@ def test_a_large_submission_is_searched_in_a_seeded_choice_of_files(
     files = {site.path for site in mutants.sites(sources, None)}
     assert 1 < len(files) < 10
     assert files == {site.path for site in mutants.sites(sources, None)}
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_suite_that_links_its_code_to_a_host_file_cannot_have_grader_write_there(
+    tmp_path: Path,
+) -> None:
+    canary = tmp_path / "canary.txt"
+    canary.write_text("host file\n", encoding="utf-8")
+    root = tmp_path / "linking"
+    shutil.copytree(PAIR / "strong", root)
+    # At the end of every run, passed or failed, the suite swaps its code for a link.
+    (root / "tests" / "conftest.py").write_text(
+        "import os\nimport pathlib\n\nimport pytest\n\n\n"
+        "@pytest.fixture(scope='session', autouse=True)\n"
+        "def link_the_code_away():\n"
+        "    yield\n"
+        '    code = pathlib.Path(__file__).resolve().parent.parent / "pricing.py"\n'
+        "    os.unlink(code)\n"
+        f"    os.symlink({str(canary)!r}, code)\n",
+        encoding="utf-8",
+    )
+    result = _pytest(root, tmp_path / "work", MutationBudget(max_mutants=2))
+    assert _mutation(result)[0] is not None
+    assert canary.read_text(encoding="utf-8") == "host file\n"

@@ -3,7 +3,7 @@
 After the pytest stage, on the same scratch area, with the same interpreter, environment
 and sandbox: a seeded sample of mutants of the measured (non-test, non-excluded) files is
 made on the host (see mutants), and for each one the mutated file replaces the original
-in a fresh scratch copy and pytest runs once more in the sandbox, stopping at the first
+in a fresh scratch copy (see _plant) and pytest runs once more in the sandbox, stopping at the first
 failure, with a timeout derived from the measured test run. A failing or timed-out run
 kills the mutant; a passing one means no test noticed, and is a finding with the change
 in words. The mutation tool is grader's: the operators run on the host, pytest (already
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -102,13 +103,29 @@ def _sources(ws: Workspace, measured: dict[str, frozenset[int]] | None) -> dict[
     return sources
 
 
-def _fresh_scratch(ctx: ToolContext, paths: RunFolders) -> None:
-    """The pytest stage left only pristine sources in scratch: put everything back."""
-    remove_tree(paths.scratch)
+def _plant(ctx: ToolContext, paths: RunFolders, mutant: Mutant) -> bool:
+    """A fresh scratch copy with the mutant in place of its file; False when the file is a
+    link (the mutant is then not run).
+
+    Every folder the previous run could write to is emptied and the submission copied
+    again, so each mutant runs on what the candidate handed in, whatever an earlier run's
+    tests wrote, deleted or replaced with a link; the mutated file is written without
+    following links, before the copy is handed to the sandbox user.
+    """
+    for folder in paths.writable():
+        remove_tree(folder)
     shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+    target = paths.scratch / mutant.site.path
+    inside = target.resolve().is_relative_to(paths.scratch.resolve())
+    planted = inside and not target.is_symlink() and target.is_file()
+    if planted:
+        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(mutant.source)
     for folder in paths.writable():
         folder.mkdir(exist_ok=True)
         ctx.sandbox.own(folder)
+    return planted
 
 
 def _argv(paths: RunFolders, ws: Workspace, run: SuiteRun, per_test_s: float) -> list[str]:
@@ -135,26 +152,20 @@ def _argv(paths: RunFolders, ws: Workspace, run: SuiteRun, per_test_s: float) ->
 
 def _killed(ctx: ToolContext, paths: RunFolders, run: SuiteRun, mutant: Mutant) -> bool:
     """Run the suite against one mutant; True when a test failed or the run timed out."""
-    target = paths.scratch / mutant.site.path
-    original = ctx.workspace.path(mutant.site.path).read_bytes()
     timeout_s = max(MIN_TIMEOUT_S, 3 * run.duration_s)
     limits = dataclasses.replace(
         ctx.limits, wall_s=timeout_s, per_test_s=min(ctx.limits.per_test_s, timeout_s)
     )
-    target.write_text(mutant.source, encoding="utf-8")
-    try:
-        result = ctx.sandbox.run(
-            _argv(paths, ctx.workspace, run, limits.per_test_s),
-            cwd=paths.scratch,
-            writable=list(paths.writable()),
-            readable=list(run.readable),
-            env=run.env,
-            limits=limits,
-            tmp=paths.tmp if run.tmp else None,
-            hosts=run.hosts,
-        )
-    finally:
-        target.write_bytes(original)
+    result = ctx.sandbox.run(
+        _argv(paths, ctx.workspace, run, limits.per_test_s),
+        cwd=paths.scratch,
+        writable=list(paths.writable()),
+        readable=list(run.readable),
+        env=run.env,
+        limits=limits,
+        tmp=paths.tmp if run.tmp else None,
+        hosts=run.hosts,
+    )
     return result.timed_out or result.exit_code != 0
 
 
@@ -178,7 +189,6 @@ def measure(ctx: ToolContext, paths: RunFolders, run: SuiteRun, coverage_json: P
     mutants = sample(sources, sites(sources, covered), budget.max_mutants)
     if not mutants:
         return not_applicable("no code the tests run could be mutated")
-    _fresh_scratch(ctx, paths)
     deadline = time.monotonic() + max(budget.floor_s, budget.time_factor * run.duration_s)
     killed = 0
     survivors: list[Finding] = []
@@ -186,6 +196,8 @@ def measure(ctx: ToolContext, paths: RunFolders, run: SuiteRun, coverage_json: P
     for mutant in mutants:
         if time.monotonic() >= deadline:
             break
+        if not _plant(ctx, paths, mutant):
+            continue
         ran += 1
         if _killed(ctx, paths, run, mutant):
             killed += 1
