@@ -138,7 +138,8 @@ def test_tests_that_assert_nothing_meaningful_lose_testability(tmp_path: Path) -
     for finding in survivors:
         assert finding["path"] == "pricing.py"
         assert re.fullmatch(
-            r"`.+` became `.+` at pricing\.py:\d+ and every test still passed", finding["message"]
+            r"`.+` became `.+` at pricing\.py:\d+( \(its \w+ `.+`\))? and every test still passed",
+            finding["message"],
         )
         assert f"pricing.py:{finding['line']} " in finding["message"]
 
@@ -186,3 +187,13 @@ def test_a_suite_that_links_its_code_to_a_host_file_cannot_have_grader_write_the
     result = _pytest(root, tmp_path / "work", MutationBudget(max_mutants=2))
     assert _mutation(result)[0] is not None
     assert canary.read_text(encoding="utf-8") == "host file\n"
+
+
+def test_two_mutants_on_one_line_say_which_place_changed() -> None:
+    sources = {"flags.py": "def flags():\n    return (True, True)\n"}
+    found = [s for s in mutants.sites(sources, None) if s.operator == "ReplaceTrueWithFalse"]
+    changes = sorted(m.change for m in mutants.sample(sources, found, 2))
+    assert changes == [
+        "`True` became `False` at flags.py:2 (its first `True`)",
+        "`True` became `False` at flags.py:2 (its second `True`)",
+    ]

@@ -57,6 +57,9 @@ OPERATORS: dict[str, type[Operator]] = {
 }
 
 
+_ORDINALS = {1: "first", 2: "second", 3: "third"}
+
+
 @dataclass(frozen=True, order=True)
 class Site:
     """One change one operator can make: the ``occurrence``-th of that operator's places
@@ -156,6 +159,9 @@ def _change(site: Site, before: str, after: str) -> str:
     now = new[site.column : site.end_column + grown].strip()
     if not was or not now or was == now:
         return f"`{old.strip()[:80]}` became `{new.strip()[:80]}` at {where}"
+    if old.count(was) > 1:
+        nth = old[: site.column].count(was) + 1
+        where += f" (its {_ORDINALS.get(nth, f'{nth}th')} `{was[:60]}`)"
     return f"`{was[:60]}` became `{now[:60]}` at {where}"
 
 
