@@ -54,7 +54,7 @@ from grader.scoring import rubric as rubric_module
 from grader.scoring.fingerprints import with_fingerprints
 from grader.scoring.rubric import Rubric
 from grader.tools import ALL_TOOLS, declared_metrics
-from grader.tools.base import Tool, ToolContext
+from grader.tools.base import MutationBudget, Tool, ToolContext
 
 log = logging.getLogger(__name__)
 LONGEST_TOOL = "pytest"
@@ -81,6 +81,8 @@ class GradeOptions:
     keep_starter: Path | None = None
     """A folder to copy the assignment starter's Python files into (batch similarity
     leaves code shared through the starter out)."""
+    mutation: MutationBudget = field(default_factory=MutationBudget)
+    """How many mutants, and how much time, mutation testing may use (grader.tools.mutation)."""
     on_event: OnEvent | None = field(default=None, compare=False)
     """Told when each stage (acquire, environment, each tool, scoring) starts and ends."""
 
@@ -159,6 +161,7 @@ def run_tools(
                 options.limits,
                 options.environments,
                 on_event=options.on_event,
+                mutation=options.mutation,
             )
         )
     # The longest tool (the test run) starts first; results stay in registry order.

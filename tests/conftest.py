@@ -121,6 +121,20 @@ def run_grader(source: str | Path, out: Path, *args: str, timeout: float = 600) 
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_mutation_unless_asked() -> Iterator[None]:
+    """Mutation testing reruns a suite up to a dozen times: tests that are about it ask
+    for it (``--mutants N`` or a MutationBudget of their own); every other grade the
+    suite makes leaves it out, so ``make test`` stays inside its time."""
+    previous = os.environ.get("GRADER_MUTANTS")
+    os.environ["GRADER_MUTANTS"] = "0"
+    yield
+    if previous is None:
+        del os.environ["GRADER_MUTANTS"]
+    else:
+        os.environ["GRADER_MUTANTS"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
 def private_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Graders started by the tests keep their temporary folders here, so tests that look
     for leftovers or mounts never see another grader running on the same host."""

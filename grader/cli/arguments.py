@@ -56,6 +56,12 @@ def _positive(value: str) -> float:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 0 or more")
+    return int(value)
+
+
 def _audience(value: str) -> Audience:
     from grader.core.models import Audience  # noqa: PLC0415
 
@@ -201,6 +207,19 @@ def _submission_options(g: argparse.ArgumentParser) -> None:
         "--test-timeout", type=_positive, default=None, help="seconds for the whole test run (300)"
     )
     g.add_argument("--per-test-timeout", type=_positive, default=None, help="seconds per test (60)")
+    g.add_argument(
+        "--mutants",
+        type=_non_negative_int,
+        default=None,
+        help="mutants sampled for mutation testing; 0 turns it off "
+        "(12, or $GRADER_MUTANTS when set)",
+    )
+    g.add_argument(
+        "--mutation-time-factor",
+        type=_positive,
+        default=2.0,
+        help="no new mutant starts after this many times the test run, or 40 s (2)",
+    )
     g.add_argument(
         "--memory-mb", type=_positive, default=None, help="address space limit for tests (2048)"
     )

@@ -88,11 +88,18 @@ def _limits(args: argparse.Namespace) -> Limits:
 def _options(args: argparse.Namespace, source: str) -> GradeOptions:
     from grader.environment.cache import EnvironmentCache, default_cache_dir  # noqa: PLC0415
     from grader.pipeline import GradeOptions  # noqa: PLC0415
+    from grader.tools.base import MutationBudget, default_mutants  # noqa: PLC0415
 
     return GradeOptions(
         source=source,
         rubric=args.rubric,
         limits=_limits(args),
+        mutation=MutationBudget(
+            max_mutants=(
+                default_mutants() if getattr(args, "mutants", None) is None else args.mutants
+            ),
+            time_factor=getattr(args, "mutation_time_factor", 2.0),
+        ),
         allow_unsandboxed=args.allow_unsandboxed,
         exclude=tuple(args.exclude),
         environments=EnvironmentCache(

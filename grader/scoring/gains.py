@@ -111,6 +111,11 @@ _ADVICE = {
     "tests.pass_rate": ("make the tests run and pass", "pytest"),
     "tests.sloc_ratio": ("write more tests for the code", None),
     "tests.without_assert_share": ("give every test an assert", "facts:test-without-assert"),
+    "tests.weak_assertion_share": (
+        "assert what the code returns, not that it returned",
+        "facts:test-weak-assertion",
+    ),
+    "tests.mutation_score": ("add assertions that catch the surviving mutants", "pytest"),
     "complexity.mean": ("split decisions into smaller functions", "radon:complexity"),
     "complexity.max": ("split the most complex function", "radon:complexity"),
     "maintainability.mi_mean": ("simplify the least maintainable modules", "radon"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Protocol
@@ -14,6 +15,28 @@ from grader.core.models import Metric, MetricSpec, ToolResult, ToolStatus
 from grader.core.progress import OnEvent
 from grader.environment.cache import EnvironmentCache
 from grader.sandbox.bubblewrap import Limits, Sandbox
+
+DEFAULT_MUTANTS = 12
+MUTANTS_VARIABLE = "GRADER_MUTANTS"
+
+
+def default_mutants() -> int:
+    """The sample size when none is given: $GRADER_MUTANTS (a whole number, 0 turns
+    mutation testing off), else DEFAULT_MUTANTS."""
+    configured = os.environ.get(MUTANTS_VARIABLE, "").strip()
+    return int(configured) if configured.isdigit() else DEFAULT_MUTANTS
+
+
+@dataclass(frozen=True)
+class MutationBudget:
+    """How much mutation testing a grade may do (see grader.tools.mutation)."""
+
+    max_mutants: int = field(default_factory=default_mutants)
+    """The sample size; 0 turns mutation testing off."""
+    time_factor: float = 2.0
+    """No new mutant starts once this many times the measured test run has passed..."""
+    floor_s: float = 40.0
+    """...or this many seconds, whichever is longer (a one-second suite still gets a sample)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +52,7 @@ class ToolContext:
     static_timeout_s: float = 300.0
     on_event: OnEvent | None = None
     """Told when a long step inside a tool (building the test environment) starts and ends."""
+    mutation: MutationBudget = MutationBudget()
 
 
 class Tool(Protocol):

@@ -1,6 +1,7 @@
 """What the Python files say when read, never run: docstrings and annotations (a stub
 beside a module counts instead of it), suppression comments, print versus logging,
-tests without assertions, credentials and outcome tampering (through suspicious), and
+tests without assertions or with only weak ones
+(assertions), credentials and outcome tampering (through suspicious), and
 the files that could not be analysed at all.
 
 Everything here parses hostile input, so every parse is guarded and a file that cannot
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
-from grader.tools import suspicious
+from grader.tools import assertions, suspicious
 from grader.tools.newer_syntax import NewerSyntax
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
@@ -34,7 +35,6 @@ SUPPRESSIONS = {
     "pylint-disable": re.compile(r"#.*\bpylint:\s*disable"),
 }
 LOGGING_MODULES = frozenset({"logging", "structlog", "loguru", "opentelemetry"})
-ASSERTING_CALL = re.compile(r"^(?:assert|expect|verify|check)|^(?:raises|warns|approx|fail)$")
 
 
 @dataclass
@@ -49,6 +49,8 @@ class CodeTally:
     uses_logging: bool = False
     tests: int = 0
     tests_without_assert: int = 0
+    tests_weak: int = 0
+    """Tests that assert nothing, or only what cannot fail (see assertions)."""
     outcome_hooks: int = 0
     secrets: int = 0
     development_secrets: int = 0
@@ -174,32 +176,26 @@ def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
             tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
 
 
-def _asserts(function: ast.AST) -> bool:
-    for node in ast.walk(function):
-        if isinstance(node, ast.Assert):
-            return True
-        if isinstance(node, ast.Call) and ASSERTING_CALL.search(suspicious.call_name(node)):
-            return True
-    return False
-
-
 def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
             "test"
         ):
             tally.tests += 1
-            if not _asserts(node):
-                tally.tests_without_assert += 1
-                tally.findings.append(
-                    Finding(
-                        "facts",
-                        "test-without-assert",
-                        f"{node.name} asserts nothing: it passes whatever the code does",
-                        Severity.MEDIUM,
-                        Location(relative, node.lineno),
-                    )
+            read = assertions.strength(node)
+            if not read.is_weak:
+                continue
+            tally.tests_weak += 1
+            tally.tests_without_assert += not read.assertions
+            tally.findings.append(
+                Finding(
+                    "facts",
+                    "test-weak-assertion" if read.assertions else "test-without-assert",
+                    read.describe(node.name),
+                    Severity.MEDIUM,
+                    Location(relative, node.lineno),
                 )
+            )
 
 
 def _file_facts(relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool) -> None:

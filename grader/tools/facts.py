@@ -51,6 +51,12 @@ class Facts:
         MetricSpec("observability.logging", "%", "100 when non-test code uses a logging library."),
         MetricSpec("tests.without_assert_share", "%", "Test functions that assert nothing."),
         MetricSpec(
+            "tests.weak_assertion_share",
+            "%",
+            "Test functions that assert nothing, or only what cannot fail or only that "
+            "something came back.",
+        ),
+        MetricSpec(
             "tests.outcome_tampering",
             "places",
             "pytest hooks that can rewrite outcomes, and calls that end the test process.",
@@ -162,6 +168,13 @@ def _code_metrics(tally: CodeTally) -> tuple[Metric, ...]:
         Metric(
             "tests.without_assert_share",
             percent(tally.tests_without_assert, tally.tests),
+            "%",
+            "facts",
+            "no test functions",
+        ),
+        Metric(
+            "tests.weak_assertion_share",
+            percent(tally.tests_weak, tally.tests),
             "%",
             "facts",
             "no test functions",

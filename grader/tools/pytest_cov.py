@@ -12,8 +12,8 @@ settings are replaced by grader's.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.core import proc
@@ -31,12 +31,14 @@ from grader.environment import project_install, run_settings, stale_pins, test_e
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
+from grader.tools import mutation
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, config_path, package_version
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
     RunFolders,
+    environment_in_use,
     pytest_argv,
     pytest_environment,
     services_problem,
@@ -50,6 +52,17 @@ def _budget(area: DiskArea, hit: bool) -> list[str]:
     return [area.hit_reason()] if hit else []
 
 
+@dataclass(frozen=True)
+class _Ran:
+    """One run of the suite: what it printed, its servers, and how to run it again."""
+
+    result: proc.ProcResult
+    launch: services.Launch
+    suite: mutation.SuiteRun
+    services: bool
+    """Whether it needed servers (mutation testing then does not apply)."""
+
+
 class PytestCoverage:
     """Run the candidate's tests under coverage, isolated, with grader's settings."""
 
@@ -59,6 +72,11 @@ class PytestCoverage:
         MetricSpec("tests.pass_rate", "%", "Share of tests that ran and passed."),
         MetricSpec("coverage.line", "%", "Statements of non-test code executed by the tests."),
         MetricSpec("coverage.branch", "%", "Branches of non-test code taken by the tests."),
+        MetricSpec(
+            mutation.METRIC,
+            "%",
+            "Sampled mutants of the code the tests run that made a test fail (see mutation).",
+        ),
         MetricSpec(
             "packaging.installable",
             "%",
@@ -92,6 +110,7 @@ class PytestCoverage:
                 Metric("tests.pass_rate", 0, "%", self.name, reason),
                 Metric("coverage.line", 0, "%", self.name, reason),
                 Metric("coverage.branch", 0, "%", self.name, reason),
+                mutation.not_applicable(reason).metric,
                 installable,
             ),
             argv=result.argv if result else (),
@@ -205,13 +224,12 @@ class PytestCoverage:
         """Run the tests on a scratch copy inside the disk-limited area, read the results;
         what the run printed beside them."""
         paths = RunFolders.prepare(ctx, area.root)
-        result, launch = self._run_in_folders(
+        result, launch, suite = self._run_in_folders(
             ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
         )
         output = result.stdout + result.stderr
-        read = self._read(
-            ctx, area, paths, prepared=prepared, result=result, launch=launch, notes=notes
-        )
+        ran = _Ran(result, launch, suite, bool(settings.services))
+        read = self._read(ctx, area, paths, prepared=prepared, ran=ran, notes=notes)
         return read, output
 
     def _run_in_folders(
@@ -224,8 +242,9 @@ class PytestCoverage:
         python: Path,
         notes: list[str],
         settings: run_settings.RunSettings,
-    ) -> tuple[proc.ProcResult, services.Launch]:
-        """Install what the tests need, start their servers, run them."""
+    ) -> tuple[proc.ProcResult, services.Launch, mutation.SuiteRun]:
+        """Install what the tests need, start their servers, run them; how the run went,
+        for mutation testing to run the suite again the same way."""
         installed = self._install_project(ctx, paths, python, notes)
         extra = tuple(p for p in (installed.site_packages,) if p) if installed else ()
         import_path = paths.write_ini(ctx, extra)
@@ -238,16 +257,20 @@ class PytestCoverage:
         env["PYTHONPATH"] = import_path
         if installed and installed.scripts:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
-        in_use = (
-            ctx.environments.in_use(prepared.environment.key)
-            if ctx.environments and prepared.environment
-            else contextlib.nullcontext()
-        )
-        with in_use:
+        with environment_in_use(ctx, prepared):
             result = self._run_tests(
                 ctx, paths, python, env, area, launch=launch, hosts=settings.hosts
             )
-        return result, launch
+        suite = mutation.SuiteRun(
+            python,
+            env,
+            (*interpreter_paths(python), paths.config, paths.project),
+            settings.hosts,
+            area.enforced,
+            own_env,
+            result.duration_s,
+        )
+        return result, launch, suite
 
     def _read(
         self,
@@ -256,13 +279,14 @@ class PytestCoverage:
         paths: RunFolders,
         *,
         prepared: test_environment.TestEnvironment,
-        result: proc.ProcResult,
-        launch: services.Launch,
+        ran: _Ran,
         notes: list[str],
     ) -> ToolResult:
-        """The run's results, read after the sandbox is gone."""
+        """The run's results, read after the sandbox is gone; then the code the tests ran,
+        mutation-tested (see mutation)."""
         ws = ctx.workspace
         installable = prepared.installable
+        result, launch = ran.result, ran.launch
         not_started = launch.failure(result.stderr)
         if not_started:
             # Before any of the candidate's code ran (the launcher's own token says so).
@@ -312,13 +336,21 @@ class PytestCoverage:
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
         why_nothing_ran = outcomes.why_nothing_ran(summary, result.exit_code)
+        problem = prepared.candidate_fault or mutation.baseline_problem(summary, ran.services)
+        with environment_in_use(ctx, prepared):
+            mutated = (
+                mutation.not_applicable(problem)
+                if problem
+                else mutation.measure(ctx, paths, ran.suite, ctx.work_dir / "coverage.json")
+            )
+        notes += [mutated.note] if mutated.note else []
         return ToolResult(
             tool=self.name,
             version=self.version(),
             # A run that tested nothing is never "ok", whatever pytest's exit code.
             status=ToolStatus.NOTHING_TESTED if why_nothing_ran else ToolStatus.OK,
             reason=why_nothing_ran,
-            findings=outcomes.failure_findings(summary, ws),
+            findings=(*outcomes.failure_findings(summary, ws), *mutated.findings),
             metrics=(
                 *outcomes.count_and_pass_rate(summary, excused, prepared.candidate_fault),
                 Metric(
@@ -331,6 +363,7 @@ class PytestCoverage:
                     self.name,
                     cov_note,
                 ),
+                mutated.metric,
                 installable,
             ),
             argv=result.argv,

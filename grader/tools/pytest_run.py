@@ -12,6 +12,7 @@ skip tests).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.acquire.workspace import Workspace, remove_tree
-from grader.environment import pytest_settings, run_settings
+from grader.environment import pytest_settings, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox
 from grader.tools.base import ToolContext
@@ -194,3 +195,13 @@ def take_result(results: Path, name: str, private: Path, limit: int) -> Path | N
         target = private / name
         target.write_bytes(stream.read(limit + 1)[:limit])
     return target
+
+
+def environment_in_use(
+    ctx: ToolContext, prepared: test_environment.TestEnvironment
+) -> contextlib.AbstractContextManager[object]:
+    """Holds the environment against eviction while the suite runs in it (a fresh
+    context each time: the suite runs more than once, for mutation testing)."""
+    if ctx.environments and prepared.environment:
+        return ctx.environments.in_use(prepared.environment.key)
+    return contextlib.nullcontext()

@@ -153,6 +153,7 @@ def key(options: GradeOptions) -> str | None:
         "grader": [__version__, _grader_digest(), sys.version],
         "tools": sorted(f"{tool.name} {tool.version()}" for tool in options.tools),
         "limits": dataclasses.asdict(options.limits),
+        "mutation": dataclasses.asdict(options.mutation),
         "exclude": list(options.exclude),
         "unsandboxed": options.allow_unsandboxed,
         "environments": None

@@ -1,0 +1,199 @@
+"""Mutation testing on a fixture pair: identical code, fully covered, one suite that
+asserts and one that only calls (tests/fixtures/mutation)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_grader
+
+from grader.acquire.workspace import inventory
+from grader.core.models import ToolResult
+from grader.sandbox.bubblewrap import Limits, choose
+from grader.tools import mutants
+from grader.tools.base import MutationBudget, ToolContext
+from grader.tools.pytest_cov import PytestCoverage
+
+PAIR = ROOT / "tests" / "fixtures" / "mutation"
+sandboxed = [pytest.mark.slow, pytest.mark.sandbox]
+
+
+def _sources(name: str) -> dict[str, str]:
+    return {"pricing.py": (PAIR / name / "pricing.py").read_text(encoding="utf-8")}
+
+
+def test_the_pair_shares_its_code() -> None:
+    assert _sources("strong") == _sources("weak")
+
+
+def test_the_sample_is_seeded_by_the_code_and_stays_on_covered_lines() -> None:
+    sources = _sources("strong")
+    covered = {"pricing.py": frozenset({9, 10, 16})}
+    first = mutants.sample(sources, mutants.sites(sources, covered), 3)
+    again = mutants.sample(sources, mutants.sites(sources, covered), 3)
+    assert [m.site for m in first] == [m.site for m in again]
+    assert len(first) == 3
+    assert {m.site.line for m in first} <= {9, 10, 16}
+    everywhere = mutants.sites(sources, None)
+    assert {s.line for s in everywhere} > {9, 10, 16}
+    changed = {"pricing.py": sources["pricing.py"].replace("0.1", "0.2")}
+    orders = {
+        tuple(m.site for m in mutants.sample(code, mutants.sites(code, None), 8))
+        for code in (sources, changed)
+    }
+    assert len(orders) == 2
+
+
+def test_a_mutant_says_what_changed_where() -> None:
+    sources = _sources("strong")
+    site = next(
+        s
+        for s in mutants.sites(sources, None)
+        if s.operator == "ReplaceComparisonOperator_Lt_LtE" and s.line == 16
+    )
+    mutant = mutants.sample(sources, [site], 1)[0]
+    assert mutant.change == "`<` became `<=` at pricing.py:16"
+    assert "if subtotal <= FREE_SHIPPING_FROM:" in mutant.source
+
+
+def _pytest(root: Path, work: Path, budget: MutationBudget) -> ToolResult:
+    work.mkdir()
+    ctx = ToolContext(
+        inventory(root), work, choose(allow_unisolated=False), Limits(), mutation=budget
+    )
+    return PytestCoverage().run(ctx)
+
+
+def _mutation(result: ToolResult) -> tuple[float | None, str]:
+    metric = next(m for m in result.metrics if m.name == "tests.mutation_score")
+    return metric.value, metric.reason
+
+
+@pytest.mark.parametrize("budget", [4])
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_the_same_code_gets_the_same_mutants_within_the_budget(tmp_path: Path, budget: int) -> None:
+    runs = [
+        _pytest(PAIR / "weak", tmp_path / f"run{i}", MutationBudget(max_mutants=budget))
+        for i in range(2)
+    ]
+    (score, reason), (again, reason_again) = (_mutation(r) for r in runs)
+    assert score is not None
+    assert (score, reason) == (again, reason_again)
+    ran = int(re.search(r"of n=(\d+)", reason).group(1))  # type: ignore[union-attr]
+    assert 0 < ran <= budget
+    survivors = [[f.message for f in r.findings if f.rule_id == "mutant-survived"] for r in runs]
+    assert survivors[0] == survivors[1]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_failing_suite_is_not_mutation_tested(tmp_path: Path) -> None:
+    root = tmp_path / "failing"
+    shutil.copytree(PAIR / "strong", root)
+    with (root / "tests" / "test_pricing.py").open("a", encoding="utf-8") as tests:
+        tests.write("\n\ndef test_wrong() -> None:\n    assert shipping(10) == 0\n")
+    score, reason = _mutation(_pytest(root, tmp_path / "work", MutationBudget(max_mutants=4)))
+    assert score is None
+    assert reason == (
+        "mutation testing not applicable: 1 test(s) failed or errored before any mutation"
+    )
+
+
+def _testability(report: dict[str, Any]) -> float:
+    return float(next(c["score"] for c in report["criteria"] if c["id"] == "testability"))
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_tests_that_assert_nothing_meaningful_lose_testability(tmp_path: Path) -> None:
+    reports = {}
+    for name in ("strong", "weak"):
+        run = run_grader(PAIR / name, tmp_path / name, "--format", "json", "--no-cache")
+        assert run.exit_code == 0, run.stderr
+        reports[name] = run.report()
+    coverage = {
+        name: {
+            m["name"]: m["value"]
+            for c in report["criteria"]
+            for m in c["metrics"]
+            if m["name"].startswith("coverage.")
+        }
+        for name, report in reports.items()
+    }
+    assert coverage["strong"] == coverage["weak"] == {"coverage.line": 100, "coverage.branch": 100}
+    assert _testability(reports["strong"]) - _testability(reports["weak"]) >= 20
+    weak_pytest = next(t for t in reports["weak"]["tools"] if t["name"] == "pytest")
+    survivors = [
+        f
+        for c in reports["weak"]["criteria"]
+        for f in c["findings"]
+        if f["rule"] == "mutant-survived"
+    ]
+    assert survivors, weak_pytest["notes"]
+    for finding in survivors:
+        assert finding["path"] == "pricing.py"
+        assert re.fullmatch(
+            r"`.+` became `.+` at pricing\.py:\d+( \(its \w+ `.+`\))? and every test still passed",
+            finding["message"],
+        )
+        assert f"pricing.py:{finding['line']} " in finding["message"]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_the_command_line_sets_the_sample_size(tmp_path: Path) -> None:
+    run = run_grader(PAIR / "weak", tmp_path / "out", "--format", "json", "--mutants", "2")
+    assert run.exit_code == 0, run.stderr
+    pytest_tool = next(t for t in run.report()["tools"] if t["name"] == "pytest")
+    assert pytest_tool["metrics"]["tests.mutation_score"] is not None
+    assert any(re.search(r"of n=[12] sampled mutants", note) for note in pytest_tool["notes"])
+
+
+def test_a_large_submission_is_searched_in_a_seeded_choice_of_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mutants, "MAX_ENUMERATED_BYTES", 100)
+    sources = {f"m{i}.py": f"def f{i}(x):\n    return x + {i}\n" for i in range(10)}
+    files = {site.path for site in mutants.sites(sources, None)}
+    assert 1 < len(files) < 10
+    assert files == {site.path for site in mutants.sites(sources, None)}
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_suite_that_links_its_code_to_a_host_file_cannot_have_grader_write_there(
+    tmp_path: Path,
+) -> None:
+    canary = tmp_path / "canary.txt"
+    canary.write_text("host file\n", encoding="utf-8")
+    root = tmp_path / "linking"
+    shutil.copytree(PAIR / "strong", root)
+    # At the end of every run, passed or failed, the suite swaps its code for a link.
+    (root / "tests" / "conftest.py").write_text(
+        "import os\nimport pathlib\n\nimport pytest\n\n\n"
+        "@pytest.fixture(scope='session', autouse=True)\n"
+        "def link_the_code_away():\n"
+        "    yield\n"
+        '    code = pathlib.Path(__file__).resolve().parent.parent / "pricing.py"\n'
+        "    os.unlink(code)\n"
+        f"    os.symlink({str(canary)!r}, code)\n",
+        encoding="utf-8",
+    )
+    result = _pytest(root, tmp_path / "work", MutationBudget(max_mutants=2))
+    assert _mutation(result)[0] is not None
+    assert canary.read_text(encoding="utf-8") == "host file\n"
+
+
+def test_two_mutants_on_one_line_say_which_place_changed() -> None:
+    sources = {"flags.py": "def flags():\n    return (True, True)\n"}
+    found = [s for s in mutants.sites(sources, None) if s.operator == "ReplaceTrueWithFalse"]
+    changes = sorted(m.change for m in mutants.sample(sources, found, 2))
+    assert changes == [
+        "`True` became `False` at flags.py:2 (its first `True`)",
+        "`True` became `False` at flags.py:2 (its second `True`)",
+    ]
