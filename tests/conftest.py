@@ -22,7 +22,8 @@ from grader.sandbox.bubblewrap import bubblewrap_problem
 # Hostile sample submissions hold conftest.py files and tests that attack the grader:
 # they are data for tests/test_hostile.py, never collected themselves; so are the
 # submissions of tests/test_services.py, whose tests need servers grader starts.
-collect_ignore = ["hostile", "fixtures/services", "fixtures/design"]
+# fixtures/ holds sample submissions, their own tests included: graded, never collected.
+collect_ignore = ["hostile", "fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_submissions"
