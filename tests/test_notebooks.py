@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -415,14 +416,22 @@ def test_each_notebook_runs_in_a_fresh_kernel_and_is_clean_failed_or_timed_out(
     _notebook(root / "clean.ipynb", "from helper import double", "assert double(2) == 4")
     _notebook(root / "fails.ipynb", "x = 1", "y = x / 0", "z = 3")
     _notebook(root / "slow.ipynb", "import time", "time.sleep(60)")
+    # bounded: an endless loop stops at the cell's time, a 10 GB allocation at the
+    # sandbox's memory limit, and no kernel outlives the grade
+    _notebook(root / "loop.ipynb", "n = 0", "while True:\n    n += 1")
+    _notebook(root / "hog.ipynb", "x = 1", "hog = bytearray(10 * 1024**3)")
     (root / "helper.py").write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")
     run = grade_cli(root, "--format", "json", "--no-cache", "--per-test-timeout", "5")
     assert run.exit_code == 0, run.stderr
     report = run.report()
     [tool] = [t for t in report["tools"] if t["name"] == "notebook-run"]
     assert tool["status"] == "ok", tool["reason"]
-    assert tool["metrics"]["notebooks.ran_clean"] == pytest.approx(33.33)
+    assert tool["metrics"]["notebooks.ran_clean"] == pytest.approx(20.0)
     said = {(f["path"], f["rule"], f.get("cell")) for f in _findings(report)}
     assert ("fails.ipynb", "notebook-failed", 3) in said
     assert ("slow.ipynb", "notebook-timeout", 3) in said
+    assert ("loop.ipynb", "notebook-timeout", 3) in said
+    assert ("hog.ipynb", "notebook-failed", 3) in said
+    left = subprocess.run(["pgrep", "-f", "ipykernel"], capture_output=True, check=False)
+    assert left.returncode == 1, left.stdout
     assert not any(path == "clean.ipynb" for path, rule, _ in said if rule.startswith("notebook-"))
