@@ -15,6 +15,10 @@ under 0.3 s: the command line imports the pipeline and rich only when a command 
 Service start times an empty command in the sandbox alone, then after starting
 PostgreSQL (initdb, start, a role and a database) and Redis in it, as a test run that
 needs them does (median of ROUNDS); skipped where bubblewrap or a server is missing.
+
+Notebook runs time a grade of each notebook sample with no tool, then with only the
+notebook run (a fresh kernel per notebook in the sandbox, every cell executed), its
+environment warm: the difference is what kernel start-up and execution add to a grade.
 """
 
 from __future__ import annotations
@@ -32,9 +36,13 @@ sys.path.insert(0, str(ROOT))
 from grader.acquire.workspace import inventory  # noqa: E402
 from grader.environment import interpreters, requirements  # noqa: E402
 from grader.environment.cache import RUNNER_DISTRIBUTIONS, EnvironmentCache, EnvStatus  # noqa: E402
+from grader.pipeline import GradeOptions, grade  # noqa: E402
 from grader.sandbox import bubblewrap, services  # noqa: E402
+from grader.tools.base import Tool  # noqa: E402
+from grader.tools.notebook_run import NotebookRun  # noqa: E402
 
 SAMPLES = ("deps_requirements", "deps_lockfile", "exemplary")
+NOTEBOOK_SAMPLES = ("notebook_tidy", "notebook_messy")
 STARTUP_RUNS = 20
 STARTUP_BUDGET_S = 0.3
 
@@ -128,6 +136,29 @@ def service_start(rounds: int) -> None:
     sys.stdout.write(f"median of {rounds} rounds\n\n")
 
 
+def _grade_seconds(folder: Path, tools: tuple[Tool, ...]) -> float:
+    started = time.perf_counter()
+    grade(GradeOptions(source=str(folder), tools=tools))
+    return time.perf_counter() - started
+
+
+def notebook_runs(rounds: int) -> None:
+    """Print what running the notebook samples' notebooks adds to a grade."""
+    header = f"{'notebook run':<20} {'notebooks':>9} {'no tool s':>10} {'run s':>7} {'added s':>8}"
+    sys.stdout.write(header + "\n" + "-" * len(header) + "\n")
+    if bubblewrap.bubblewrap_problem():
+        sys.stdout.write(f"skipped: {bubblewrap.bubblewrap_problem()}\n")
+        return
+    for name in NOTEBOOK_SAMPLES:
+        folder = ROOT / "sample_submissions" / name
+        count = len(inventory(folder).notebook_files)
+        _grade_seconds(folder, (NotebookRun(),))  # builds the environment and its runners
+        bare = statistics.median(_grade_seconds(folder, ()) for _ in range(rounds))
+        ran = statistics.median(_grade_seconds(folder, (NotebookRun(),)) for _ in range(rounds))
+        sys.stdout.write(f"{name:<20} {count:>9} {bare:>10.2f} {ran:>7.2f} {ran - bare:>8.2f}\n")
+    sys.stdout.write(f"median of {rounds} rounds, environments warm\n\n")
+
+
 def main(rounds: int, startup_only: bool = False) -> int:
     """Print the start-up row, then cold and warm times per sample."""
     quick = startup()
@@ -135,6 +166,7 @@ def main(rounds: int, startup_only: bool = False) -> int:
         return 0 if quick else 1
     sys.stdout.write("\n")
     service_start(rounds)
+    notebook_runs(rounds)
     rows = []
     for name in SAMPLES:
         declared, _ = requirements.without(
