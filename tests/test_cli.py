@@ -188,7 +188,10 @@ def test_unreachable_url(grade_cli: Callable[..., Run]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.sandbox
-def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_leaves_no_report_no_temporary_folder_and_no_process(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     # A temporary folder of its own, so other graders running on this host do not count.
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -210,13 +213,16 @@ def test_ctrl_c_leaves_no_report_and_no_temporary_folder(tmp_path: Path) -> None
         assert time.monotonic() < deadline and child.poll() is None, "grading never started"
         time.sleep(0.05)
     time.sleep(0.5)
-    child.send_signal(signal.SIGINT)
+    child.send_signal(stop)
     stdout, stderr = child.communicate(timeout=120)
     assert child.returncode == 2, stderr
     assert stderr.strip().splitlines() == ["grader: error: interrupted; no report was written"]
     assert stdout == ""
     assert not list(out.glob("report.*"))
     assert list(scratch.iterdir()) == []
+    # no tool grader started outlives it (each runs on files under its temporary folder)
+    left = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, check=False)
+    assert left.returncode == 1, left.stdout
 
 
 @pytest.mark.slow

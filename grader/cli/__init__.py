@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from grader.cli.arguments import build_parser
@@ -33,8 +35,17 @@ def _closed_pipe() -> int:
     return int(ExitCode.GRADED)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: every error becomes one line on stderr and a documented exit code."""
+    # A scheduler stops a job with SIGTERM (a cancelled Action, a Kubernetes Job): it is
+    # handled as Ctrl-C is, so every command grader started is killed and its folders go;
+    # by default the interpreter would die at once and leave the tools running.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
