@@ -12,6 +12,7 @@ tests run from the sources as before, and the report says why.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import sys
@@ -64,12 +65,43 @@ def reason(ws: Workspace) -> str:
     for test, text in texts.items():
         if _METADATA_USE.search(text):
             return f"{test} reads the installed distribution's metadata"
-    for script in _scripts(data):
-        quoted = re.compile(rf"""["']{re.escape(script)}["']""")
-        user = next((test for test, text in texts.items() if quoted.search(text)), None)
-        if user:
-            return f"{user} runs its console script {script!r}"
+    scripts = set(_scripts(data))
+    for test, text in texts.items():
+        ran = scripts & _commands_run(text)
+        if ran:
+            return f"{test} runs its console script {sorted(ran)[0]!r}"
     return ""
+
+
+# Calls that run a command named by their first argument (a string or a list).
+_RUNNERS = frozenset(
+    {"run", "call", "check_call", "check_output", "Popen", "system", "popen", "which",
+     "getoutput", "getstatusoutput", "create_subprocess_exec", "create_subprocess_shell"}
+)  # fmt: skip
+
+
+def _commands_run(text: str) -> set[str]:
+    """The programs a test module runs: the first word of a command given to subprocess,
+    os.system, shutil.which and the like (``["docqa", "ask"]``, ``"docqa ask"``). A string
+    that merely equals a script's name (``getLogger("docqa")``) is not one."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        name = node.func.id if isinstance(node.func, ast.Name) else name
+        first = node.args[0]
+        if isinstance(first, ast.List | ast.Tuple) and first.elts:
+            first = first.elts[0]
+        elif name not in _RUNNERS:
+            continue
+        if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value:
+            found.add(first.value.split()[0] if first.value.split() else first.value)
+    return found
 
 
 def build_requirements(ws: Workspace) -> tuple[str, ...]:
