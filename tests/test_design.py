@@ -50,7 +50,8 @@ def _located(result: ToolResult, rule: str) -> list[str]:
         ("CONFIG = open('config.yml').read()\n", 1),
         ("import boto3\ns3 = boto3.client('s3')\n", 1),
         ("import psycopg2\nconn = psycopg2.connect(DSN)\n", 1),
-        ("from dotenv import load_dotenv\nload_dotenv()\n", 1),
+        # python-dotenv documents load_dotenv() at import: configuration, not a connection
+        ("from dotenv import load_dotenv\nload_dotenv()\n", 0),
         ("try:\n    import sqlite3\n    db = sqlite3.connect('x')\nexcept OSError:\n    pass\n", 1),
         ("class Repo:\n    conn = sqlite3.connect('x')\n", 1),
         # not charged: conventional, lazy, or only when run as a program

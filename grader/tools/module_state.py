@@ -5,10 +5,11 @@ An import-time side effect is a call at module level (outside functions, classes
 methods and ``if __name__ == "__main__":``) that opens a connection, builds a client or
 an engine, or reads and writes files and the network: ``create_engine(...)``,
 ``redis.Redis(...)``, ``OpenAI()``, ``requests.get(...)``, ``open(...)``,
-``boto3.client(...)``, ``sqlite3.connect(...)``, ``load_dotenv()``. Importing such a
-module for a test, a script or a type check does the work and needs the service.
-Reading the environment (``os.environ``, ``os.getenv``) and the framework's own
-application object (``FastAPI()``, ``Flask(__name__)``) are conventional and not charged.
+``boto3.client(...)``, ``sqlite3.connect(...)``. Importing such a module for a test, a
+script or a type check does the work and needs the service. Reading the environment
+(``os.environ``, ``os.getenv``, python-dotenv's ``load_dotenv()``, which its
+documentation calls at import) and the framework's own application object
+(``FastAPI()``, ``Flask(__name__)``) are conventional and not charged.
 
 Global mutable state is a ``global`` statement in a function, or a list, dict or set
 created at module level that a function mutates (``CACHE[key] = ...``,
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 CONSTRUCTORS = frozenset(
     {"create_engine", "create_async_engine", "Redis", "StrictRedis", "MongoClient",
      "AsyncIOMotorClient", "OpenAI", "AsyncOpenAI", "AzureOpenAI", "Anthropic",
-     "AsyncAnthropic", "load_dotenv", "urlopen", "BlockingConnection", "Elasticsearch",
+     "AsyncAnthropic", "urlopen", "BlockingConnection", "Elasticsearch",
      "QdrantClient", "PersistentClient", "HttpClient", "KafkaProducer", "KafkaConsumer",
      "from_pretrained", "SentenceTransformer", "read_csv", "read_parquet", "read_excel",
      "read_sql", "makedirs", "mkdir", "read_text", "read_bytes", "write_text",
