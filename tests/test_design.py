@@ -89,7 +89,8 @@ def test_global_state(source: str, charged: int) -> None:
 def test_flat_scripts_have_no_package_and_are_charged_for_effects_and_state(
     tmp_path: Path,
 ) -> None:
-    result = _design(tmp_path / "s", {"main.py": (FIXTURES / "flat" / "todo.py").read_text()})
+    flat = (FIXTURES / "flat" / "todo.py").read_text()
+    result = _design(tmp_path / "s", {"main.py": flat, "tests/test_main.py": "import main\n"})
     metrics = _metrics(result)
     assert metrics["design.packaged_share"] == 0
     assert metrics["design.code_modules"] == 1
@@ -97,6 +98,11 @@ def test_flat_scripts_have_no_package_and_are_charged_for_effects_and_state(
     assert metrics["design.upward_imports"] is None
     assert _located(result, "import-side-effect") == ["main.py:8"]
     assert _located(result, "global-state") == ["main.py:14", "main.py:23"]
+    # The same file that nothing imports is a script: connecting is what running it does
+    # (as docs/conf.py, manage.py or a notebook); its shared state is still charged.
+    script = _design(tmp_path / "script", {"main.py": flat, "docs/conf.py": "open('x')\n"})
+    assert _located(script, "import-side-effect") == []
+    assert _located(script, "global-state") == ["main.py:14", "main.py:23"]
 
 
 def test_cycles_and_upward_imports_are_read_from_the_import_graph(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import time
+from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 from grader import __version__
 from grader.acquire.workspace import Workspace
@@ -92,16 +94,44 @@ def _lines(ws: Workspace, relative: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip() and not line.strip().startswith("#"))
 
 
+def _imported_names(trees: Iterable[ast.Module]) -> set[str]:
+    """Every name an import statement in ``trees`` mentions: each part of a dotted module
+    and each name taken from one (``from app import database`` gives app and database)."""
+    names: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(part for alias in node.names for part in alias.name.split("."))
+            elif isinstance(node, ast.ImportFrom):
+                names.update((node.module or "").split("."))
+                names.update(alias.name for alias in node.names)
+    return names
+
+
+def _module_name(relative: str) -> str:
+    path = PurePosixPath(relative)
+    return path.parent.name if path.name == "__init__.py" else path.stem
+
+
 def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:
     effects = shared = modules = 0
     skipped = {path for path, _ in ws.unparsable}
+    trees = {
+        relative: tree
+        for relative in ws.python_files
+        if relative not in skipped and (tree := _parse(ws, relative)) is not None
+    }
+    # A module no other file imports is a script run directly (manage.py, docs/conf.py,
+    # a notebook): work it does at the top is what running it means, not a side effect.
+    imported = _imported_names(trees.values())
     for relative in ws.source_files:
-        tree = None if relative in skipped else _parse(ws, relative)
+        tree = trees.get(relative)
         if tree is None:
             continue
         if tree.body and not relative.endswith("__init__.py"):
             modules += 1
-        for place in module_state.import_side_effects(tree):
+        effects_here = module_state.import_side_effects(tree)
+        for place in effects_here if _module_name(relative) in imported else ():
             effects += 1
             findings.append(_finding("import-side-effect", place.message, relative, place.line))
         for place in module_state.global_state(tree):
