@@ -50,6 +50,9 @@ STRONG = [
     ("unittest assertTrue on a call", "self.assertTrue(is_valid(2))"),
     ("mock assertion", "m = Mock()\nf(m)\nm.assert_called_once_with(2)"),
     ("assertRaises specific", "with self.assertRaises(KeyError):\n    f(-1)"),
+    # the same call twice runs it twice: how a test checks that it is deterministic
+    ("deterministic", "assert train(seed=7).predict(s) == train(seed=7).predict(s)"),
+    ("unittest deterministic", "self.assertEqual(f(2), f(2))"),
 ]
 
 

@@ -101,9 +101,7 @@ class _Reader:
             return f"`assert {source}` at line {line} can never fail" if test.value else ""
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             left, op, right = test.left, test.ops[0], test.comparators[0]
-            if isinstance(op, ast.Eq | ast.Is | ast.LtE | ast.GtE) and ast.dump(left) == ast.dump(
-                right
-            ):
+            if isinstance(op, ast.Eq | ast.Is | ast.LtE | ast.GtE) and _same_value(left, right):
                 return f"`assert {source}` at line {line} compares a value with itself"
             none = isinstance(right, ast.Constant) and right.value is None
             if isinstance(op, ast.IsNot) and none:
@@ -135,9 +133,17 @@ class _Reader:
                 return self._presence(first, line, f"`{name}(...)`")
             if self._fixed(first, line):
                 return f"`{name}(...)` at line {line} tests a value the test itself just built"
-        if name in EQUALITY_CALLS and len(args) >= 2 and ast.dump(args[0]) == ast.dump(args[1]):
+        if name in EQUALITY_CALLS and len(args) >= 2 and _same_value(args[0], args[1]):
             return f"`{name}` at line {line} compares a value with itself"
         return ""
+
+
+def _same_value(left: ast.expr, right: ast.expr) -> bool:
+    """Whether two expressions are one value written twice: the same text with no call
+    in it. ``f(x) == f(x)`` runs f twice, which is how a test checks that f is
+    deterministic, and can fail."""
+    calls = any(isinstance(node, ast.Call | ast.Await) for node in ast.walk(left))
+    return not calls and ast.dump(left) == ast.dump(right)
 
 
 def _is_print(node: ast.AST) -> bool:
