@@ -145,3 +145,22 @@ def test_only_what_a_reviewer_rejects_on_sight_caps_security(
     if test_id == "B324":
         assert finding.severity is Severity.LOW and "checksum" in finding.message
         assert metrics["security.weighted"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("statement", "rejected"),
+    [
+        ('cur.execute(f"SELECT * FROM {table} LIMIT 0")', 0),
+        ('cur.execute(f"SELECT * FROM users WHERE id = {user_id}")', 1),
+    ],
+)
+def test_sql_that_interpolates_only_names_is_asked_about_not_rejected(
+    tmp_path: Path, statement: str, rejected: int
+) -> None:
+    (tmp_path / "app.py").write_text(f"def q(cur, table, user_id):\n\n    {statement}\n")
+    ctx = ToolContext(inventory(tmp_path), tmp_path, NotNeeded(), Limits())
+    item = {**_bandit_item("B608", "MEDIUM"), "filename": str(tmp_path / "app.py")}
+    finding = bandit_finding(ctx, item)
+    metrics = {m.name: m.value for m in bandit.metrics_of((finding,))}
+    assert metrics["security.reject_on_sight"] == rejected
+    assert ("only table or column names" in finding.message) is (rejected == 0)

@@ -19,6 +19,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
+from grader.tools import sql_strings
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -45,12 +46,28 @@ def redacted_message(item: dict[str, Any]) -> str:
     return text
 
 
+def _names_only(ctx: ToolContext, item: dict[str, Any]) -> bool:
+    """A B608 statement that interpolates only table or column names (see sql_strings)."""
+    try:
+        path = ctx.workspace.path(relative(ctx, item["filename"]))
+        source = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return sql_strings.interpolates_names_only(source, int(item["line_number"]))
+
+
 def _finding(ctx: ToolContext, item: dict[str, Any]) -> Finding:
     severity = _LEVELS.get(item["issue_severity"], Severity.LOW)
     message = redacted_message(item)
     if item["test_id"] in SEVERITY_OVERRIDES:
         severity, why = SEVERITY_OVERRIDES[item["test_id"]]
         message = f"{message} ({why})"
+    elif item["test_id"] == "B608" and _names_only(ctx, item):
+        severity = Severity.LOW
+        message = (
+            f"{message} (only table or column names are interpolated, which query "
+            "parameters cannot bind: check they never come from input)"
+        )
     return Finding(
         tool="bandit",
         rule_id=item["test_id"],
