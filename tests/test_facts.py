@@ -367,6 +367,20 @@ def test_a_shell_scripts_password_is_a_local_default_but_a_providers_token_is_a_
     assert rules == {2: "development-secret", 3: "hardcoded-secret"}
 
 
+def test_a_compose_database_password_in_its_env_file_is_a_local_default(tmp_path: Path) -> None:
+    env = "POSTGRES_PASSWORD=Xk82!pq_Lm04zR\nSTRIPE_KEY=sk_live_51HdF3k2J8sKx9QzP0aL7mN4xY\n"
+    compose = "services:\n  db:\n    image: postgres:16\n    env_file: .env\n"
+    with_compose = _facts(
+        tmp_path / "c", {"app.py": "x = 1\n", ".env": env, "docker-compose.yml": compose}
+    )
+    rules = {f.location.line: f.rule_id for f in with_compose.findings if "secret" in f.rule_id}
+    assert rules == {1: "development-secret", 2: "hardcoded-secret"}
+    # without a container to start, the same password is a credential
+    alone = _facts(tmp_path / "a", {"app.py": "x = 1\n", ".env": env})
+    rules = {f.location.line: f.rule_id for f in alone.findings if "secret" in f.rule_id}
+    assert rules == {1: "hardcoded-secret", 2: "hardcoded-secret"}
+
+
 def test_an_example_settings_file_of_placeholders_holds_no_secret(tmp_path: Path) -> None:
     example = "SECRET_KEY=change-me\nDB_PASSWORD=\nAPI_KEY=your-api-key\nTOKEN=<token>\n"
     result = _facts(tmp_path / "s", {"app.py": "x = 1\n", ".env.example": example})

@@ -22,16 +22,20 @@ reaches the report.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from detect_secrets.core.potential_secret import PotentialSecret
 from detect_secrets.core.scan import scan_file
 from detect_secrets.settings import default_settings
+from dotenv.parser import parse_stream
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
+from grader.environment.run_settings import is_secret
 
 CREDENTIAL_RULE = "hardcoded-secret"
 DEVELOPMENT_RULE = "development-secret"
@@ -147,6 +151,13 @@ _URL_CREDENTIALS = re.compile(r"://[^\s:/@'\"]+:[^\s@/'\"]+@(?P<host>[^\s:/'\"?#
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal"})  # noqa: S104 - names compared, nothing bound
 
 
+# The variables the official database and broker images read their password from.
+_CONTAINER_PASSWORD = re.compile(
+    r"\s*(?:export\s+)?(?:POSTGRES_PASSWORD|MYSQL_(?:ROOT_)?PASSWORD|MARIADB_(?:ROOT_)?PASSWORD"
+    r"|MONGO_INITDB_ROOT_PASSWORD|RABBITMQ_DEFAULT_PASS|REDIS_PASSWORD)\s*="
+)
+
+
 def holds_settings_data(ws: Workspace, relative: str) -> bool:
     """Whether a file's password-shaped values are data or local defaults by its role."""
     return bool(
@@ -174,12 +185,41 @@ def _provider_tokens(relative: str, lines: list[str]) -> Iterator[Found]:
                 yield Found(relative, number, kind, len(match.group(0)), development=False)
 
 
+@dataclass(frozen=True)
+class _Keyword:
+    """A secret-named setting of a dotenv file, shaped like a detect-secrets hit."""
+
+    line_number: int
+    secret_value: str
+    type: str = _KEYWORD
+
+
+def _dotenv_keywords(lines: list[str]) -> Iterator[_Keyword]:
+    text = "\n".join(lines)
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or not binding.key or not binding.value:
+            continue
+        if is_secret(binding.key):
+            yield _Keyword(binding.original.line, binding.value)
+
+
 def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]:
     data = holds_settings_data(ws, relative)
     # A shell script sets up the candidate's machine (a local database, a demo user): a
     # keyword's value there is a local default, charged lightly; a provider's token is not.
     script = PurePosixPath(relative).suffix.lower() == ".sh"
-    for hit in scan_file(str(ws.path(relative))):
+    # The password a compose file's database container is started with, kept in the .env
+    # it reads: the local container's, charged lightly (the committed .env itself is
+    # charged under Packaging).
+    env_file = _ENV_FILE.search(PurePosixPath(relative).name) is not None
+    containers = env_file and any(_SERVICE_DEFINITION.search(f) for f in ws.files)
+    hits: list[PotentialSecret | _Keyword] = list(scan_file(str(ws.path(relative))))
+    if env_file:
+        # detect-secrets' keyword plugin misses lines of a .env it reads as another format
+        # (a duplicated key, a provider token on another line): the keywords of a dotenv
+        # file are read with python-dotenv's own parser instead.
+        hits = [hit for hit in hits if hit.type != _KEYWORD] + list(_dotenv_keywords(lines))
+    for hit in hits:
         value = hit.secret_value or ""
         verdict = judge(hit.type, value)
         if verdict is None or (data and hit.type not in _PROVIDER_TYPES):
@@ -191,7 +231,11 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
             # token in a comment still counts.
             if line.lstrip().startswith("#") or (hit.type == _BASIC_AUTH and _local_url(line)):
                 continue
-        development = not verdict or (script and hit.type not in _PROVIDER_TYPES)
+        number = (hit.line_number or 1) - 1
+        container = containers and bool(
+            _CONTAINER_PASSWORD.match(lines[number] if 0 <= number < len(lines) else "")
+        )
+        development = not verdict or ((script or container) and hit.type not in _PROVIDER_TYPES)
         yield Found(relative, hit.line_number, hit.type, len(value), development)
 
 
