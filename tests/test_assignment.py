@@ -509,8 +509,10 @@ def test_calibration_floor_and_ceiling_are_shown_in_a_report(
 
 def test_a_reference_below_b_means_the_rubric_does_not_fit() -> None:
     rubric = load_rubric("default")
-    assert "does not fit" in calibration.warning(79.9, rubric)
-    assert calibration.warning(80.0, rubric) == ""
+    floor = rubric.floor_of("B")
+    assert floor is not None
+    assert "does not fit" in calibration.warning(floor - 0.1, rubric)
+    assert calibration.warning(floor, rubric) == ""
 
 
 def test_a_candidate_line_that_looks_like_a_diff_header_stays_in_its_file(
