@@ -323,10 +323,12 @@ def test_unsafe_names_and_values_are_left_out(tmp_path: Path) -> None:
                 "lower_case=1\nPATH=/evil\nLD_PRELOAD=/tmp/x.so\nPYTHONPATH=/tmp\n"
                 "PYTEST_ADDOPTS=-k nothing\nCOVERAGE_RCFILE=/tmp/rc\nGRADER_CACHE_DIR=/tmp\n"
                 f'MULTI="one\ntwo"\nLONG={long_value}\nGOOD=yes\n'
+                # gettext's LANGUAGE is not one grader sets: apps read it as a setting
+                'LANGUAGE="en-gb"\n'
             )
         },
     )
-    assert _values(settings) == {"GOOD": "yes"}
+    assert _values(settings) == {"GOOD": "yes", "LANGUAGE": "en-gb"}
     left_out = ", ".join(settings.left_out)
     for name in ("PATH", "LD_PRELOAD", "PYTHONPATH", "PYTEST_ADDOPTS", "GRADER_CACHE_DIR"):
         assert f"{name} (grader sets it)" in left_out
