@@ -157,6 +157,18 @@ def test_a_package_without_wheels_gets_its_binary_twin_before_being_dropped() ->
     assert gone.dropped[0].fault is Fault.HOST
 
 
+def test_a_pin_with_a_marker_is_read_from_uvs_message_like_any_other() -> None:
+    marked = "typed-ast==1.4.1; python_version < '4'"
+    stale = (
+        "No solution found when resolving dependencies: Because typed-ast{python_full_version"
+        " < '4'}==1.4.1 has no usable wheels and you require typed-ast{python_full_version <"
+        " '4'}==1.4.1, we can conclude that your requirements are unsatisfiable."
+    )
+    raised = Plan.start((marked,), PINS).after(stale)
+    assert raised is not None
+    assert raised.items == ('typed-ast>=1.4.1; python_version < "4"',)
+
+
 def test_an_old_exact_pin_without_a_wheel_for_this_python_is_raised_before_being_dropped() -> None:
     stale = (
         "No solution found when resolving dependencies: Because typed-ast==1.4.1 has no "

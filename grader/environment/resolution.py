@@ -102,10 +102,17 @@ _UNREACHABLE = re.compile(
 )
 
 
+def _plain(problem: str) -> str:
+    """uv's message lower-cased, without the environment markers it writes after a name
+    (``typed-ast{python_full_version < '4'}==1.4.1``), so names and versions read alike
+    whether the requirement carried a marker or not."""
+    return re.sub(r"\{[^{}]*\}", "", problem.lower())
+
+
 def lacking_wheels(problem: str, items: tuple[str, ...]) -> dict[str, SpecifierSet]:
     """The distributions uv says have no wheel, each with the versions wanted of it: the
     candidate's own specifiers and those of the packages that depend on it."""
-    text = problem.lower()
+    text = _plain(problem)
     wanted: dict[str, SpecifierSet] = {}
     for match in _NO_WHEEL.finditer(text):
         name = canonicalize_name(match.group(1))
@@ -213,7 +220,7 @@ class Plan:
 
     def after(self, problem: str) -> Plan | None:
         """The next plan after uv refused this one with ``problem``; None to give up."""
-        text = problem.lower()
+        text = _plain(problem)
         if _UNREACHABLE.search(text):
             return None
         steps = (
@@ -363,7 +370,7 @@ class Plan:
 
     def failed_with(self, problem: str) -> Plan:
         """This plan, marked with who is to blame for ``problem`` ending the rounds."""
-        text = problem.lower()
+        text = _plain(problem)
         if _UNREACHABLE.search(text) or self._runner_involved(text):
             return self.failed(Fault.HOST)
         candidate = any(
