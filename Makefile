@@ -61,8 +61,9 @@ bench: setup ## grades against the tools by hand and prospector, caches, start-u
 	$(PY) scripts/bench.py 3
 	$(PY) scripts/bench_batch.py
 
-self-grade: setup ## grade grader itself with the default rubric
-	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 \
+# grader's own suite takes minutes: mutation testing, which reruns it per mutant, is off.
+self-grade: setup ## grade grader itself with the default rubric (mutation testing off)
+	$(PY) -m grader grade . --out $(REPORT)-self --test-timeout 900 --mutants 0 \
 		--exclude sample_submissions --exclude tests/hostile --exclude tests/fixtures
 
 corpus: setup ## grade the development corpus (corpus/repos.toml; needs network or GRADER_CORPUS_MIRRORS)
