@@ -157,8 +157,16 @@ def _graph_metrics(ctx: ToolContext, findings: list[Finding]) -> tuple[Metric, .
             )
         )
     all_lines = sum(_lines(ws, f) for f in ws.source_files)
-    packaged = sum(_lines(ws, f) for f in set(graph.files.values()))
+    # From the layout, not the graph: a package named like one grader itself imports
+    # (its own, when grader grades itself) is still the candidate's package.
+    folders = import_graph.package_folders(ws)
+    packaged = sum(_lines(ws, f) for f in ws.source_files if PurePosixPath(f).parent in folders)
     flat = "no package of the submission's own: its modules are scripts side by side"
+    if folders:
+        flat = (
+            "its packages are named like modules grader itself imports, so their imports "
+            "were not read (grader never loads the submission in place of its own modules)"
+        )
     if not graph.files:
         return (
             Metric("design.packaged_share", percent(packaged, all_lines), "%", "design", "no code"),

@@ -69,6 +69,13 @@ def _namespace_packages(ws: Workspace, inits: set[PurePosixPath]) -> set[PurePos
     return {f for f in found if not any(f == i or f in i.parents for i in inits)}
 
 
+def package_folders(ws: Workspace) -> set[PurePosixPath]:
+    """Every folder that is a package of the submission's own: one with ``__init__.py``,
+    or a namespace package at the root or in ``src/`` (read from the files alone)."""
+    inits = {PurePosixPath(f).parent for f in ws.python_files if f.endswith("__init__.py")}
+    return inits | _namespace_packages(ws, inits)
+
+
 def top_packages(ws: Workspace) -> dict[str, str]:
     """Top-level package name -> the folder it sits in ('' for the root), first found wins.
 
