@@ -218,6 +218,7 @@ def test_candidate_json_counts_without_names(audiences: dict[str, Run]) -> None:
         assert section["discussion"] == []
 
 
+@pytest.mark.sandbox  # the graded fixture runs the submission's tests
 def test_no_correctness_criterion_without_hidden_tests(graded: dict[str, Any]) -> None:
     for report in graded.values():
         assert "correctness" not in [c["id"] for c in report["criteria"]]

@@ -180,6 +180,7 @@ def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for c in report["criteria"] for f in c["findings"]]
 
 
+@pytest.mark.sandbox  # a notebook is run in the sandbox
 def test_a_notebook_only_submission_is_graded_with_findings_at_cells(
     grade_cli: Callable[..., Run], tmp_path: Path
 ) -> None:
