@@ -6,8 +6,9 @@ On three submissions (the exemplary sample, a generated ~5,000-line library with
 tests, and the same library four times the size; see bench_submission.py), each as a git
 repository, prints one table of medians (min-max) over N runs:
 
-a. ``grader grade --no-cache`` (the environment cache warm, as it is after the first
-   submission with the same requirements);
+a. ``grader grade --no-cache --mutants 0`` (the environment cache warm, as it is after
+   the first submission with the same requirements), and once with mutation testing at
+   its default sample;
 b. the same tools run one after another by hand with grader's own configuration files on
    a fresh checkout of the same commit (ruff, mypy, bandit, radon cc/mi/raw,
    ``coverage run -m pytest`` and ``coverage json``), in a virtual environment with the
@@ -108,6 +109,8 @@ if scratch is not None:
     patch(scratch, "release_all", "test: disk area release")
 patch(pytest_cov.PytestCoverage, "_install_project", "test: project install")
 patch(pytest_cov.PytestCoverage, "_run_tests", "test: sandboxed pytest")
+from grader.tools import mutation
+patch(mutation, "measure", "test: mutation testing")
 patch(pytest_cov.PytestCoverage, "_coverage", "test: coverage report")
 
 started = time.perf_counter()
@@ -313,8 +316,11 @@ def measure_all(work: Path, repeats: int) -> tuple[Figures, dict[str, int], list
     for name, repo in repos.items():
         python = test_venv(work, name, repo)
         grade(repo, work / "out" / "warm", env, "--no-cache")  # warms the environment cache
+        # With mutation testing at its default sample, once: its own budget bounds it.
+        mutated = grade(repo, work / "out" / "am", env, "--no-cache")
+        figures.add("a+m", name, float(mutated["wall"]))  # type: ignore[arg-type]
         for _ in range(repeats):
-            measured = grade(repo, work / "out" / "a", env, "--no-cache")
+            measured = grade(repo, work / "out" / "a", env, "--no-cache", "--mutants", "0")
             figures.add("a", name, float(measured["wall"]))  # type: ignore[arg-type]
             figures.add("memory", name, float(measured["self_mb"]))  # type: ignore[arg-type]
             for stage, seconds in dict(measured["stages"]).items():  # type: ignore[call-overload]
@@ -370,7 +376,8 @@ def table(figures: Figures, lines: dict[str, int], stages: list[str]) -> list[st
             f"| {label} | " + " | ".join(figures.cell(key, c, unit) for c in columns) + " |"
         )
 
-    row("**a. grader grade** (--no-cache, environments cached)", "a")
+    row("**a. grader grade** (--no-cache --mutants 0, environments cached)", "a")
+    row("a with mutation testing (default sample, once; bounded by its own budget)", "a+m")
     row("**b. the tools by hand, one after another**", "b total")
     row("**c. prospector** (default profile)", "c")
     rows.append(
@@ -383,6 +390,11 @@ def table(figures: Figures, lines: dict[str, int], stages: list[str]) -> list[st
     rows.append(
         "| floor of a/b: the test run by hand / b | "
         + " | ".join(ratio(figures, "b coverage run -m pytest", "b total", c) for c in columns)
+        + " |"
+    )
+    rows.append(
+        "| grader's test stage / the test run by hand (target ≤ 1.2) | "
+        + " | ".join(ratio(figures, "tool pytest", "b coverage run -m pytest", c) for c in columns)
         + " |"
     )
     row("grader process peak memory (RSS, children excluded; target ≤ 250 MB)", "memory", "MB")
