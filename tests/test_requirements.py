@@ -268,6 +268,7 @@ def test_test_extras_and_included_groups_are_read_and_self_references_expanded(
     assert found.items == ("attrs", "hypothesis", "matplotlib", "pytest-mock", "ruff")
 
 
+@pytest.mark.sandbox  # resolves from the package registry, as the sandboxed tests do
 def test_a_uv_lock_is_exported_by_uv_for_the_test_groups_only(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
