@@ -27,11 +27,11 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.core.progress import stage
-from grader.environment import project_install, run_settings, stale_pins, test_environment
+from grader.environment import project_install, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
-from grader.tools import mutation
+from grader.tools import mutation, stale_rerun
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, config_path, package_version
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
@@ -160,8 +160,9 @@ class PytestCoverage:
         missing = services_problem(settings, ctx.sandbox)
         if missing:
             return self._unmeasured(missing, notes, installable)
-        first, output = self._measure_in_area(ctx, prepared, python, notes, settings)
-        return self._raising_stale_pins(ctx, prepared, first, output, settings)
+        first = self._measure_in_area(ctx, prepared, python, notes, settings)
+        # A release the candidate pinned that crashed on this Python: raised, run again.
+        return stale_rerun.rerun(ctx, prepared, first, settings, self._measure_in_area)
 
     def _measure_in_area(
         self,
@@ -179,37 +180,6 @@ class PytestCoverage:
                 return self._measure(ctx, area, prepared, python, notes, settings=settings)
         except NoRoomError as exc:
             return self._unmeasured(str(exc), notes, prepared.installable), ""
-
-    def _raising_stale_pins(
-        self,
-        ctx: ToolContext,
-        prepared: test_environment.TestEnvironment,
-        first: ToolResult,
-        output: str,
-        settings: run_settings.RunSettings,
-    ) -> ToolResult:
-        """When no test got to run because a release the candidate pinned crashed on this
-        Python, run again with that pin raised, as a reviewer would (see stale_pins); the
-        run that exercised more tests is the one reported."""
-        best, steps, pinned = first, dict[str, int](), prepared.declared
-        for round_number in range(1, outcomes.MAX_PIN_ROUNDS + 1):
-            crashed = stale_pins.crashed_in(output, pinned, prepared.installed)
-            stale = {name for name in crashed if steps.get(name, 0) < stale_pins.LAST_STEP}
-            if not stale or not outcomes.blocked(best):
-                break
-            steps |= {name: steps.get(name, 0) + 1 for name in stale}
-            prepared = test_environment.prepare_with_raised_pins(ctx, steps)
-            if prepared.python is None:
-                break
-            notes = [*prepared.notes, *settings.notes()]
-            # Each run gets folders of its own: the last one's results must not be read.
-            again = dataclasses.replace(ctx, work_dir=ctx.work_dir / f"raised-{round_number}")
-            again.work_dir.mkdir()
-            attempt, output = self._measure_in_area(
-                again, prepared, prepared.python, notes, settings
-            )
-            best = max(best, attempt, key=outcomes.progress)
-        return best
 
     def _measure(
         self,
