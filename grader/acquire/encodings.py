@@ -18,8 +18,8 @@ from pathlib import Path
 from grader.acquire.workspace import Workspace
 
 _UTF8 = frozenset({"utf-8", "utf-8-sig"})
-# PEP 263's own pattern, on one of the first two lines.
-_COOKIE = re.compile(rb"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.MULTILINE)
+# PEP 263's declaration, in a comment on one of the first two lines: the comment stays.
+_DECLARATION = re.compile(r"^([ \t\f]*#.*?)coding[:=][ \t]*[-\w.]+", re.MULTILINE)
 
 
 def _declared(data: bytes) -> str:
@@ -38,17 +38,13 @@ def _as_utf8(data: bytes, encoding: str) -> bytes | None:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
-    head_end = data.find(b"\n", data.find(b"\n") + 1)
-    head = data if head_end < 0 else data[: head_end + 1]
-    cookie = _COOKIE.search(head)
-    if cookie is None:
-        return None
-    declared = cookie.group(2).decode("ascii")
-    head_text = head.decode(encoding)
+    head = "\n".join(text.split("\n", 2)[:2])
     # The declaration goes (UTF-8 needs none, and linters flag one); the line stays, so
     # every line keeps its number.
-    rewritten = re.sub(rf"coding[:=][ \t]*{re.escape(declared)}", "", head_text, count=1)
-    return (rewritten + text[len(head_text) :]).encode("utf-8")
+    rewritten, found = _DECLARATION.subn(r"\1", head, count=1)
+    if not found:
+        return None
+    return (rewritten + text[len(head) :]).encode("utf-8")
 
 
 def to_utf8(workspace: Workspace) -> tuple[tuple[str, str], ...]:

@@ -30,6 +30,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from grader.environment import stale_pins
+
 # The oldest runner versions whose options grader uses (pytest's ``pythonpath`` ini
 # option, coverage's ``--data-file``, pytest-timeout's ``--timeout``).
 RUNNER_RANGES = {"pytest": ">=7.0", "pytest-timeout": ">=2.1", "coverage": ">=7.0"}
@@ -280,28 +282,18 @@ class Plan:
 
     def _raise_pins_without_wheels(self, text: str) -> Plan | None:
         """Exact pins of releases with no wheel here become "that release or newer"."""
-        lacking = {canonicalize_name(m.group(1)) for m in _NO_WHEEL.finditer(text)}
-        changed: dict[str, str] = {}
-        for item in self.items:
-            name = _name(item)
-            if name not in lacking or name in self.raised:
-                continue
-            requirement = Requirement(item)
-            pins = [s.version for s in requirement.specifier if s.operator == "=="]
-            if len(pins) == 1 and "*" not in pins[0]:
-                requirement.specifier = SpecifierSet(f">={pins[0]}")
-                changed[item] = str(requirement)
-        if not changed:
+        lacking: set[str] = {canonicalize_name(m.group(1)) for m in _NO_WHEEL.finditer(text)}
+        steps = dict.fromkeys(lacking - self.raised, stale_pins.LAST_STEP)
+        items, changes = stale_pins.raised(self.items, steps)
+        if not changes:
             return None
-        changes = tuple(
-            f"raised your {old} to {new}: that release has no wheel for this Python"
-            for old, new in changed.items()
-        )
+        why = "that release has no wheel for this Python"
         return replace(
             self,
-            items=tuple(changed.get(i, i) for i in self.items),
-            changes=(*self.changes, *changes),
-            raised=self.raised | {_name(i) for i in changed},
+            items=items,
+            changes=(*self.changes, *(f"raised your {change}: {why}" for change in changes)),
+            raised=self.raised
+            | {_name(old) for old, new in zip(self.items, items, strict=True) if old != new},
         )
 
     def causes(self, text: str) -> list[Dropped]:

@@ -224,17 +224,14 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
         verdict = judge(hit.type, value)
         if verdict is None or (data and hit.type not in _PROVIDER_TYPES):
             continue
-        if hit.type in {_BASIC_AUTH, _KEYWORD}:
-            number = (hit.line_number or 1) - 1
-            line = lines[number] if 0 <= number < len(lines) else ""
-            # A comment's password is an example ("# password: 'hunter2'"); a provider's
-            # token in a comment still counts.
-            if line.lstrip().startswith("#") or (hit.type == _BASIC_AUTH and _local_url(line)):
-                continue
         number = (hit.line_number or 1) - 1
-        container = containers and bool(
-            _CONTAINER_PASSWORD.match(lines[number] if 0 <= number < len(lines) else "")
-        )
+        line = lines[number] if 0 <= number < len(lines) else ""
+        # A comment's password is an example ("# password: 'hunter2'"); a provider's
+        # token in a comment still counts.
+        example = line.lstrip().startswith("#") or (hit.type == _BASIC_AUTH and _local_url(line))
+        if hit.type in {_BASIC_AUTH, _KEYWORD} and example:
+            continue
+        container = containers and bool(_CONTAINER_PASSWORD.match(line))
         development = not verdict or ((script or container) and hit.type not in _PROVIDER_TYPES)
         yield Found(relative, hit.line_number, hit.type, len(value), development)
 
