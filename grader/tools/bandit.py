@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from grader.core import proc
 from grader.core.models import (
     Finding,
     Location,
@@ -19,7 +20,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import sql_strings
+from grader.tools import ruff_parsed, sql_strings
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -136,6 +137,10 @@ def _metrics(findings: tuple[Finding, ...]) -> tuple[Metric, ...]:
     )
 
 
+# bandit's answer when every code file is one only ruff parses: no results of its own.
+_NOTHING_TO_RUN = proc.ProcResult((), 0, '{"results": []}', "", 0.0)
+
+
 class Bandit:
     """Security linting of everything that is not a test."""
 
@@ -169,7 +174,8 @@ class Bandit:
     def run(self, ctx: ToolContext) -> ToolResult:
         """Run bandit on the candidate's code (tests excluded)."""
         files = [str(ctx.workspace.path(f)) for f in ctx.workspace.source_files]
-        if not files:
+        newer = ruff_parsed.newer_code(ctx)
+        if not files and not newer:
             return ToolResult(
                 self.name,
                 self.version(),
@@ -190,15 +196,22 @@ class Bandit:
             "--",
             *files,
         )
-        result = run_static(ctx, argv)
+        result = run_static(ctx, argv) if files else _NOTHING_TO_RUN
         try:
             raw = json.loads(result.stdout)
         except json.JSONDecodeError:
             return failure(self.name, self.version(), result, "bandit gave no JSON", self.metrics)
-        findings = tuple(_finding(ctx, item) for item in raw.get("results", []))
+        # Files only a newer Python parses get bandit's checks through ruff (see ruff_parsed).
+        items = [*raw.get("results", []), *ruff_parsed.bandit_items(ctx, newer)]
+        findings = tuple(_finding(ctx, item) for item in items)
         notes = tuple(
             f"bandit could not parse {e['filename']}: {e['reason']}" for e in raw.get("errors", [])
         )
+        if newer:
+            notes += (
+                f"{len(newer)} file(s) in a newer Python's syntax were checked with ruff's "
+                "implementation of bandit's tests (same test ids)",
+            )
         return ToolResult(
             tool=self.name,
             version=self.version(),

@@ -25,7 +25,8 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import mypy_cache
+from grader.environment import requirements
+from grader.tools import mypy_cache, newer_syntax
 from grader.tools.base import (
     STATIC_NICENESS,
     ToolContext,
@@ -149,13 +150,31 @@ class Mypy:
             result = self._run(ctx, files, cache, root)
         return result, [_shadow_finding(path) for path in sorted(shadows)], notes
 
-    def run(self, ctx: ToolContext) -> ToolResult:
-        """Type-check all Python files; failures to check are results, not crashes."""
-        if not ctx.workspace.source_files:
+    def _unchecked(self, ctx: ToolContext) -> str:
+        """Why mypy cannot judge the code's types here, or ''."""
+        ws = ctx.workspace
+        if not ws.source_files:
             # Every code file is one the host's Python cannot parse (newer syntax, or
             # broken, which Maintainability charges): checking only the tests would give
             # the code full marks for types nobody checked.
-            reason = "no code file this host's Python can parse, so none was type-checked"
+            return "no code file this host's Python can parse, so none was type-checked"
+        newer = newer_syntax.find(ctx, requirements.read(ws).requires_python)
+        code = sorted(newer.files - set(ws.test_files))
+        if not code:
+            return ""
+        # mypy parses with the host's Python: checking the rest would score the types of
+        # the code it never read. A broken file is charged elsewhere and never lands here
+        # (find keeps only files valid for the Python the submission asks for).
+        return (
+            f"{len(code)} code file(s) use Python {newer.version} syntax, which mypy cannot "
+            f"parse on this host's Python ({', '.join(code[:3])}); the rest alone would not "
+            "tell the submission's types"
+        )
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        """Type-check all Python files; failures to check are results, not crashes."""
+        reason = self._unchecked(ctx)
+        if reason:
             return ToolResult(
                 self.name,
                 self.version(),

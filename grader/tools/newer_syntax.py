@@ -7,7 +7,8 @@ f-strings. Such a file is not broken, and charging it as unparsable would charge
 candidate for the host's age. ruff's parser knows every version: it checks each of those
 files against the oldest Python the submission accepts. A file valid there is the host's
 limit (not charged, listed, and warned about in the header); a file invalid there is
-charged as before, so declaring a newer Python never hides broken code.
+charged as before, so declaring a newer Python never hides broken code. What the host's
+tools cannot read of such a file, ruff reads for them (``ruff_parsed``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class NewerSyntax:
         host = f"{sys.version_info.major}.{sys.version_info.minor}"
         return (
             f"{len(self.files)} file(s) use Python {self.version} syntax, as requires-python "
-            f"allows; this host's Python {host} cannot parse them, so they were not analysed "
-            "and are not charged"
+            f"allows; this host's Python {host} cannot parse them: ruff's parser reads their "
+            "lint, security checks and complexity, mypy cannot, and their syntax is not charged"
         )
 
 

@@ -27,7 +27,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import newer_syntax
+from grader.tools import newer_syntax, ruff_parsed
 from grader.tools.base import (
     ToolContext,
     failure,
@@ -322,6 +322,20 @@ class Radon:
                     self.name, self.version(), output.result, "radon failed", self.metrics
                 )
         measured = _measure(ctx, raw.json, cc.json, mi.json)
+        # Functions radon cannot parse (newer syntax) are read by ruff's parser instead:
+        # leaving them out would score a module nobody measured as if it had no functions.
+        unread = [f for f in ruff_parsed.newer_code(ctx) if f not in set(ws.migrations)]
+        read_by_ruff = [
+            _Block(f.path, f.name, f.line, f.end_line, f.complexity)
+            for f in ruff_parsed.functions(ctx, unread)
+        ]
+        measured = dataclasses.replace(measured, blocks=[*measured.blocks, *read_by_ruff])
+        notes = [f"complexity leaves out {len(ws.migrations)} migration files (written by a tool)"]
+        if unread:
+            notes.append(
+                f"{len(unread)} file(s) in a newer Python's syntax: their functions' complexity "
+                "comes from ruff's mccabe rule (C901) and their length from indentation"
+            )
         return ToolResult(
             tool=self.name,
             version=self.version(),
@@ -330,9 +344,5 @@ class Radon:
             metrics=measured.metrics(),
             duration_s=sum(o.duration_s for o in outputs),
             per_file=measured.per_file(),
-            notes=(
-                (f"complexity leaves out {len(ws.migrations)} migration files (written by a tool)",)
-                if ws.migrations
-                else ()
-            ),
+            notes=tuple(notes[0 if ws.migrations else 1 :]),
         )
