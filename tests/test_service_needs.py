@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from grader.acquire.workspace import inventory
 from grader.environment import run_settings, service_needs
 from grader.environment.run_settings import RunSettings
@@ -149,3 +151,35 @@ def test_a_django_engine_setting_asks_for_its_server_and_blank_parts_are_filled(
     )
     mysql = _read(tmp_path / "mysql", {".env.example": "DB_ENGINE=django.db.backends.mysql\n"})
     assert mysql.services == () and mysql.unsupported == ("MySQL (DB_ENGINE in .env.example)",)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # a template's placeholders for the server's parts name the sandbox's server
+        (
+            "DB_ENGINE=django.db.backends.postgresql\nDB_HOST=<your_db_host>\n"
+            "DB_PORT=<port>\nDB_NAME=shop\nDB_USER=your_db_user\n",
+            {"DB_HOST": "localhost", "DB_PORT": "5432", "DB_NAME": "shop"},
+        ),
+        # a real host name is kept (it resolves to the sandbox's loopback)
+        (
+            "DATABASE_URL=postgres://app@db:5433/app\nPOSTGRES_HOST=db\nPOSTGRES_PORT=5433\n",
+            {"POSTGRES_HOST": "db", "POSTGRES_PORT": "5433"},
+        ),
+        # Redis: an empty host and a placeholder port
+        (
+            "REDIS_URL=redis://cache:6379/0\nREDIS_HOST=\nREDIS_PORT=xxxx\n",
+            {"REDIS_HOST": "localhost", "REDIS_PORT": "6379"},
+        ),
+    ],
+)
+def test_placeholder_server_parts_name_the_sandbox_server(
+    tmp_path: Path, template: str, expected: dict[str, str]
+) -> None:
+    settings = _read(tmp_path, {".env.example": template})
+    values = settings.environment()
+    assert {name: values.get(name) for name in expected} == expected
+    # a placeholder role is a role like any other: the server creates it, the code uses it
+    if "DB_USER" in values:
+        assert values["DB_USER"] in settings.services[0].roles

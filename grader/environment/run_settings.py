@@ -220,25 +220,44 @@ def _server_urls(chosen: dict[str, Variable], services: tuple[Service, ...]) -> 
                     url = f"redis://localhost:{service.port}/0"
                 why = f"the sandbox's {service.kind.value} (empty in {variable.source})"
                 chosen[name] = Variable(name, url, variable.source, why)
-        if service.kind is Kind.POSTGRES:
-            _server_parts(chosen, service)
+        _server_parts(chosen, service)
     for name in [n for n, v in chosen.items() if v.stand_in == _UNKNOWN]:
         del chosen[name]
 
 
-def _server_parts(chosen: dict[str, Variable], service: Service) -> None:
-    """Name the sandbox's role and database in settings that leave them empty (DB_USER=,
-    DB_NAME=), as a reviewer filling in the template would."""
+def _parts(service: Service) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each setting that names a part of the server, with the sandbox server's value."""
+    where = (
+        (service_needs.POSTGRES_HOST_VARIABLE, "localhost"),
+        (service_needs.POSTGRES_PORT_VARIABLE, str(service.port)),
+    )
+    if service.kind is Kind.REDIS:
+        return (
+            (service_needs.REDIS_HOST_VARIABLE, "localhost"),
+            (service_needs.REDIS_PORT_VARIABLE, str(service.port)),
+        )
     role = service.roles[0] if service.roles else "postgres"
-    parts = (
+    return (
+        *where,
         (service_needs.ROLE_VARIABLE, role),
         (service_needs.DATABASE_VARIABLE, service.databases[0] if service.databases else role),
     )
+
+
+def _server_parts(chosen: dict[str, Variable], service: Service) -> None:
+    """Name the sandbox server's host, port, role and database in settings that leave them
+    empty (DB_USER=) or hold a template's placeholder (DB_HOST=<your_db_host>), as a
+    reviewer filling in the template would."""
     for name, variable in list(chosen.items()):
-        for pattern, value in parts:
-            if pattern.search(name) and not variable.value.strip():
-                why = f"the sandbox's PostgreSQL (empty in {variable.source})"
-                chosen[name] = Variable(name, value, variable.source, why)
+        value = variable.value.strip()
+        if value and not _PLACEHOLDER.fullmatch(value):
+            continue
+        for pattern, part in _parts(service):
+            if pattern.search(name):
+                how = "a placeholder" if value else "empty"
+                why = f"the sandbox's {service.kind.value} ({how} in {variable.source})"
+                chosen[name] = Variable(name, part, variable.source, why)
+                break
 
 
 def read(ws: Workspace) -> RunSettings:

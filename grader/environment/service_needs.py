@@ -67,8 +67,10 @@ _DB = r"(?:^|_)(?:POSTGRES(?:QL)?|PG|DB|DATABASE|SQL|PSQL)_?"
 ROLE_VARIABLE = re.compile(_DB + r"(?:USER|USERNAME)$")
 # DB_NAME, POSTGRES_DB, TEST_POSTGRES_DB, and a bare DATABASE or TEST_DATABASE.
 DATABASE_VARIABLE = re.compile(_DB + r"(?:DB|NAME|DATABASE|DBNAME)$|(?:^|_)DATABASE$")
-_POSTGRES_PORT_VARIABLE = re.compile(_DB + r"PORT$")
-_REDIS_PORT_VARIABLE = re.compile(r"(?:^|_)REDIS_?PORT$")
+POSTGRES_PORT_VARIABLE = re.compile(_DB + r"PORT$")
+POSTGRES_HOST_VARIABLE = re.compile(_DB + r"HOST(?:NAME)?$")
+REDIS_PORT_VARIABLE = re.compile(r"(?:^|_)REDIS_?PORT$")
+REDIS_HOST_VARIABLE = re.compile(r"(?:^|_)REDIS_?HOST(?:NAME)?$")
 _REDIS_PASSWORD_VARIABLE = re.compile(r"(?:^|_)REDIS_?(?:PASSWORD|PASS)$")
 # A variable naming a server's host: its value then resolves to the sandbox's loopback.
 _HOST_VARIABLE = re.compile(
@@ -162,7 +164,7 @@ def _postgres(
         databases.append(own.get("POSTGRES_DB", user))
     roles += matching(ROLE_VARIABLE)
     databases += matching(DATABASE_VARIABLE)
-    ports = [u.port for u in urls] + _numbers(matching(_POSTGRES_PORT_VARIABLE))
+    ports = [u.port for u in urls] + _numbers(matching(POSTGRES_PORT_VARIABLE))
     ports += [p for service in declared for p in service.ports]
     return Service(
         Kind.POSTGRES,
@@ -179,7 +181,7 @@ def _redis(urls: list[_Url], declared: list[DeclaredService], variables: dict[st
     if not urls:
         passwords = [v for n, v in variables.items() if _REDIS_PASSWORD_VARIABLE.search(n) and v]
     ports = [u.port for u in urls]
-    ports += _numbers([v for n, v in variables.items() if _REDIS_PORT_VARIABLE.search(n)])
+    ports += _numbers([v for n, v in variables.items() if REDIS_PORT_VARIABLE.search(n)])
     ports += [p for service in declared for p in service.ports]
     return Service(
         Kind.REDIS,
