@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from packaging.version import Version
 
 from grader.environment import interpreters, uv
 from grader.environment.sdists import (
+    MAX_COMPILED_ARCHIVE_BYTES,
     Archive,
     SourceBuildError,
     SourceBuilds,
@@ -81,10 +83,18 @@ def test_an_archive_is_checked_against_the_index_digest(tmp_path: Path) -> None:
         fetch_archive(_served(source, "0" * 64), tmp_path / "in")
 
 
-def test_an_archive_with_compiled_sources_is_not_built(tmp_path: Path) -> None:
-    source = _sdist(tmp_path, "fast-1.0", {"fast.c": "int main(void) { return 0; }\n"})
-    with pytest.raises(SourceBuildError, match=r"not pure Python \(\.c sources\)"):
-        fetch_archive(_served(source), tmp_path)
+def test_only_small_c_extensions_are_built(tmp_path: Path) -> None:
+    small = _sdist(tmp_path, "fast-1.0", {"fast.c": "int main(void) { return 0; }\n"})
+    (tmp_path / "in").mkdir()
+    assert fetch_archive(_served(small), tmp_path / "in").name == "fast-1.0.tar.gz"
+    rust = _sdist(tmp_path, "oxide-1.0", {"src/lib.rs": "fn main() {}\n"})
+    with pytest.raises(SourceBuildError, match=r"not pure Python \(\.rs sources"):
+        fetch_archive(_served(rust), tmp_path)
+    # random bytes do not compress: the archive stays over the limit
+    noise = os.urandom(MAX_COMPILED_ARCHIVE_BYTES).hex()
+    large = _sdist(tmp_path, "numeric-1.0", {"numeric.c": noise})
+    with pytest.raises(SourceBuildError, match=r"C extensions of at most 512 KiB"):
+        fetch_archive(_served(large), tmp_path)
 
 
 def test_the_declared_build_backend_is_read_from_the_archive(tmp_path: Path) -> None:
@@ -153,3 +163,34 @@ def test_a_build_that_makes_another_package_is_refused(
     ):
         source_builds.build(source, interpreters.host(), env)
     assert not (source_builds.wheels / "requests").exists()
+
+
+@pytest.mark.sandbox
+def test_a_small_c_extension_with_a_pure_fallback_builds(
+    tmp_path: Path, builds: tuple[SourceBuilds, dict[str, str]]
+) -> None:
+    # MarkupSafe 1.1.1's way: compile the speedups when a compiler is there, else build
+    # without them; either way the pinned release installs, as pip install would.
+    source_builds, env = builds
+    setup = (
+        "from setuptools import Extension, setup\n"
+        "from setuptools.command.build_ext import build_ext\n\n"
+        "class Optional(build_ext):\n"
+        "    def run(self):\n        try:\n            super().run()\n"
+        "        except Exception:\n            pass\n"
+        "    def build_extension(self, ext):\n        try:\n"
+        "            super().build_extension(ext)\n        except Exception:\n            pass\n\n"
+        "setup(name='speedy', version='1.0', py_modules=['speedy'],\n"
+        "      ext_modules=[Extension('_speedy', ['speedy.c'])],\n"
+        "      cmdclass={'build_ext': Optional})\n"
+    )
+    c_source = (
+        '#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_speedy"};\n'
+        "PyMODINIT_FUNC PyInit__speedy(void) { return PyModule_Create(&m); }\n"
+    )
+    source = _sdist(
+        tmp_path, "speedy-1.0", {"setup.py": setup, "speedy.py": "X = 1\n", "speedy.c": c_source}
+    )
+    wheel = source_builds.build(source, interpreters.host(), env)
+    assert wheel.parent == source_builds.wheels / "speedy"
+    assert wheel.name.startswith("speedy-1.0-") and wheel.suffix == ".whl"

@@ -15,6 +15,9 @@ INSTALLED = (
     Distribution("pytest", "7.4.4", frozenset({"pytest", "_pytest"})),
     Distribution("django", "2.1.9", frozenset({"django"})),
     Distribution("requests", "2.22.0", frozenset({"requests"})),
+    Distribution("flask", "1.1.1", frozenset({"flask"})),
+    Distribution("jinja2", "2.11.1", frozenset({"jinja2"})),
+    Distribution("markupsafe", "3.0.4", frozenset({"markupsafe"})),
 )
 DECLARED = (
     "importlib-metadata==0.18",
@@ -23,6 +26,9 @@ DECLARED = (
     "pytest==4.6.3",
     "Django==2.1.9",
     "requests>=2.0",
+    "Flask==1.1.1",
+    "Jinja2==2.11.1",
+    "MarkupSafe>=1.1.1",
 )
 PYTHON_TRACEBACK = f"""\
 Traceback (most recent call last):
@@ -56,6 +62,20 @@ REMOVED_FROM_THE_INSTALLER = f"""\
     from pkg_resources import parse_version
 ModuleNotFoundError: No module named 'pkg_resources'
 """
+# A package's __init__.py imported while its tests are set up (pytest 9): the import's
+# traceback is nested in the CollectError, every line behind "E".
+PACKAGE_SETUP_ERROR = f"""\
+_____ ERROR at setup of test_one_word _____
+E           app/__init__.py:3: in <module>
+E               from flask import Flask
+E           {SITE}/flask/__init__.py:14: in <module>
+E               from jinja2 import escape
+E           {SITE}/jinja2/filters.py:13: in <module>
+E               from markupsafe import soft_unicode
+E           E   ImportError: cannot import name 'soft_unicode' from 'markupsafe'
+
+{SITE}/_pytest/python.py:558: CollectError
+"""
 CANDIDATES_OWN_CODE = """\
   File "/tmp/scratch/submission/books/views.py", line 3, in <module>
     from collections import Mapping
@@ -69,6 +89,7 @@ ImportError: cannot import name 'Mapping' from 'collections'
         # every pinned release the import chain passed through; grader's runners spared
         (PYTHON_TRACEBACK, {"pluggy", "importlib-metadata"}),
         (PYTEST_COLLECTION_ERROR, {"py"}),
+        (PACKAGE_SETUP_ERROR, {"flask", "jinja2"}),
         # a module that was never installed is not cured by raising the pin that wants it
         (MISSING_DEPENDENCY, set()),
         # one that newer Pythons or installers removed is
@@ -77,7 +98,15 @@ ImportError: cannot import name 'Mapping' from 'collections'
         (CANDIDATES_OWN_CODE, set()),
         ("1 passed in 0.01s", set()),
     ],
-    ids=["python", "pytest-style", "missing-module", "removed-module", "own-code", "none"],
+    ids=[
+        "python",
+        "pytest-style",
+        "nested",
+        "missing-module",
+        "removed-module",
+        "own-code",
+        "none",
+    ],
 )
 def test_the_pins_a_crash_passed_through(output: str, expected: set[str]) -> None:
     assert crashed_in(output, DECLARED, INSTALLED) == expected

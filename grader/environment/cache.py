@@ -46,7 +46,7 @@ MAX_ROUNDS = 12
 # Source distributions built in the sandbox for one environment, at most.
 MAX_SOURCE_BUILDS = 4
 # Bumped whenever the way an environment is planned changes, so old ones are not reused.
-POLICY_VERSION = 7
+POLICY_VERSION = 8
 # Tools grader runs inside the candidate's environment.
 RUNNER_DISTRIBUTIONS = ("pytest", "pytest-timeout", "coverage")
 

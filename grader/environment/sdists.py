@@ -13,8 +13,12 @@ trust model needs:
   archive, a build environment holding the backend (installed from wheels), and a folder
   for the wheel are all it sees.
 
-Only pure-Python archives are built (no C, C++, Cython or Rust sources inside): a build
-must take seconds, not compile a numerical library for minutes. The wheel lands in
+A build must take seconds, not compile a numerical library for minutes: pure-Python
+archives are built, and small ones with C or Cython sources (at most
+``MAX_COMPILED_ARCHIVE_BYTES``: MarkupSafe 1.1.1, PyYAML 5, the speedups an old ``pip
+freeze`` pins exactly, which a reviewer's ``pip install`` builds in seconds and which
+mostly fall back to pure Python where no compiler is found); Rust and Fortran sources,
+and larger compiled archives, are not. The wheel lands in
 grader's cache (``wheels/``), which no sandbox can write, and is offered to uv as a local
 find-links folder, so the next environment that needs it does not build again.
 """
@@ -51,6 +55,8 @@ MAX_MEMBER_BYTES = 1024 * 1024
 FETCH_TIMEOUT_S = 60.0
 BUILD_LIMIT_S = 180.0
 COMPILED_SOURCES = frozenset({".c", ".cc", ".cpp", ".cxx", ".h", ".pyx", ".pxd", ".rs", ".f90"})
+OTHER_TOOLCHAINS = frozenset({".rs", ".f90"})
+MAX_COMPILED_ARCHIVE_BYTES = 512 * 1024
 DEFAULT_BACKEND = ("setuptools>=40.8", "wheel")
 
 
@@ -246,9 +252,11 @@ def fetch(archive: Archive, folder: Path) -> Path:
         raise SourceBuildError("its source distribution does not match the index's digest")
     names = _member_names(data, archive.filename)
     compiled = sorted({PurePosixPath(n).suffix for n in names} & COMPILED_SOURCES)
-    if compiled:
+    if set(compiled) & OTHER_TOOLCHAINS or (compiled and len(data) > MAX_COMPILED_ARCHIVE_BYTES):
         raise SourceBuildError(
-            f"it is not pure Python ({', '.join(compiled)} sources), so grader does not build it"
+            f"it is not pure Python ({', '.join(compiled)} sources, {len(data) // 1024} KiB), "
+            f"and grader builds only C extensions of at most "
+            f"{MAX_COMPILED_ARCHIVE_BYTES // 1024} KiB"
         )
     target = folder / PurePosixPath(archive.filename).name
     target.write_bytes(data)

@@ -25,16 +25,18 @@ from packaging.version import InvalidVersion, Version
 from grader.environment.installed import Distribution
 
 # A traceback frame inside an environment's site-packages, as Python prints it
-# (File "…/site-packages/pkg/mod.py", line 3) or as pytest does (…/pkg/mod.py:3: in f):
-# the module path after site-packages.
+# (File "…/site-packages/pkg/mod.py", line 3) or as pytest does (…/pkg/mod.py:3: in f),
+# also nested in an error pytest reports with "E   " before each line (a package's
+# __init__.py failing to import while its tests are set up): the module path after
+# site-packages.
 _FRAME = re.compile(
-    r'(?:File "[^"\n]*|^\S*)/site-packages/([^"\s]+?)(?:/__init__)?\.py(?:", line |:)\d+',
+    r'(?:File "[^"\n]*|^(?:E\s+)*\S*)/site-packages/([^"\s]+?)(?:/__init__)?\.py(?:", line |:)\d+',
     re.MULTILINE,
 )
 # grader chooses these itself (resolution.RUNNER_RANGES): never the candidate's stale pin.
 RUNNERS = frozenset({"pytest", "coverage", "pytest-timeout"})
 # Where one traceback ends: the exception line that closes it.
-_RAISED = re.compile(r"^(?:E\s+)?[\w.]*(?:Error|Exception|Configured)\b.*$", re.MULTILINE)
+_RAISED = re.compile(r"^(?:E\s+)*[\w.]*(?:Error|Exception|Configured)\b.*$", re.MULTILINE)
 _MISSING = re.compile(r"No module named '(\w+)")
 # A missing module is a stale release's doing only when newer Pythons or installers took
 # it away; any other is a requirement that was not installed, which no raised pin cures.
