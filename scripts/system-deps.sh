@@ -3,7 +3,8 @@
 # bubblewrap isolates candidate code; e2fsprogs and mount give each test run a
 # disk-limited ext4 image; python3-venv provides `python3 -m venv` on Debian;
 # postgresql and redis-server are the servers a submission's tests may need (grader
-# starts its own, inside each test run's sandbox, from these packages' binaries);
+# starts its own, inside each test run's sandbox, from these packages' binaries), with
+# PostGIS for the server and GDAL (which PostGIS brings) for GeoDjango submissions;
 # with --browser: Chromium for the browser tests.
 set -euo pipefail
 
@@ -22,6 +23,16 @@ else
     compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
     command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] \
         || missing+=(redis-server)
+    # PostGIS is built for one PostgreSQL major version: the installed one, or the one
+    # the distribution's postgresql package is about to install.
+    if ! compgen -G "/usr/share/postgresql/*/extension/postgis.control" >/dev/null; then
+        major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+        if [ -z "$major" ] && command -v apt-cache >/dev/null 2>&1; then
+            major=$(apt-cache depends postgresql 2>/dev/null \
+                | sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -1)
+        fi
+        [ -z "$major" ] || missing+=("postgresql-$major-postgis-3")
+    fi
     if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
         version=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
         missing+=("python${version}-venv")

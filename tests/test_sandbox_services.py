@@ -68,6 +68,28 @@ def test_missing_servers_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert services.available() == "none"
 
 
+def test_a_spatial_database_needs_postgis_beside_the_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Debian's layout: the server under lib/postgresql/MAJOR, extensions under share.
+    server = tmp_path / "lib" / "15" / "bin"
+    server.mkdir(parents=True)
+    for program in ("initdb", "postgres", "pg_isready", "psql"):
+        (server / program).write_text("")
+    monkeypatch.setattr(services, "_DEBIAN_POSTGRES", tmp_path / "lib")
+    monkeypatch.setattr(services, "_DEBIAN_POSTGRES_SHARE", tmp_path / "share")
+    monkeypatch.delenv(services.POSTGRES_VARIABLE, raising=False)
+    monkeypatch.setattr(services.shutil, "which", lambda *_a, **_k: None)
+    assert services.missing(Kind.POSTGRES) == ""
+    assert services.missing(Kind.POSTGRES, spatial=True).startswith(
+        "the host has no PostGIS for PostgreSQL 15"
+    )
+    control = tmp_path / "share" / "15" / "extension" / "postgis.control"
+    control.parent.mkdir(parents=True)
+    control.write_text("")
+    assert services.missing(Kind.POSTGRES, spatial=True) == ""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

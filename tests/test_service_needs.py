@@ -183,3 +183,20 @@ def test_placeholder_server_parts_name_the_sandbox_server(
     # a placeholder role is a role like any other: the server creates it, the code uses it
     if "DB_USER" in values:
         assert values["DB_USER"] in settings.services[0].roles
+
+
+@pytest.mark.parametrize(
+    ("files", "spatial"),
+    [
+        ({"docker-compose.yml": "services:\n  db:\n    image: postgis/postgis:15-3.4\n"}, True),
+        ({".env.example": "DB_ENGINE=django.contrib.gis.db.backends.postgis\n"}, True),
+        ({".env.example": "DATABASE_URL=postgis://app@db:5432/app\n"}, True),
+        ({"docker-compose.yml": "services:\n  db:\n    image: postgres:15\n"}, False),
+        ({".env.example": "DB_ENGINE=django.db.backends.postgresql\n"}, False),
+    ],
+)
+def test_geodjango_and_postgis_images_ask_for_a_spatial_database(
+    tmp_path: Path, files: dict[str, str], spatial: bool
+) -> None:
+    (postgres,) = _read(tmp_path, files).services
+    assert postgres.spatial is spatial

@@ -126,3 +126,14 @@ def test_hidden_tests_run_with_the_settings_the_repository_documents(tmp_path: P
     run = report["assignment"]["hidden_tests"]
     assert run["problem"] in (None, ""), run
     assert (run["passed"], run["total"]) == (1, 1)
+
+
+def test_a_geodjango_style_suite_gets_postgis_and_gdal(tmp_path: Path) -> None:
+    # A PostGIS image in compose, GDAL loaded by ctypes (as GeoDjango does), and the
+    # database's host left as a template placeholder: the host's PostGIS extension and
+    # GDAL (which finds libblas through Debian's /etc/alternatives) reach the sandbox.
+    report = _grade(tmp_path, "postgis_with_gdal")
+    _passed_all(report, 2)
+    notes = "\n".join(_pytest(report)["notes"])
+    assert "docker-compose.yml (service db), image postgis/postgis:15-3.4" in notes
+    assert "DB_HOST: the sandbox's PostgreSQL (a placeholder in .env.example)" in notes

@@ -100,6 +100,8 @@ class _Url:
     password: str
     database: str
     source: str
+    spatial: bool = False
+    """PostGIS asked for: a postgis:// URL or GeoDjango's engine."""
 
 
 def image_kind(image: str) -> Kind | str | None:
@@ -118,7 +120,7 @@ def image_kind(image: str) -> Kind | str | None:
 def _url(value: str, source: str) -> _Url | None:
     engine = _ENGINES.get(value.strip())
     if engine is not None:
-        return _Url(engine, "", None, "", "", "", source)
+        return _Url(engine, "", None, "", "", "", source, spatial=".gis." in value)
     scheme = value.split("://", 1)[0].lower().split("+")[0] if "://" in value else ""
     kind = _SCHEMES.get(scheme) or UNSUPPORTED_SCHEMES.get(scheme)
     if kind is None:
@@ -137,6 +139,7 @@ def _url(value: str, source: str) -> _Url | None:
         unquote(parts.password or ""),
         database,
         source,
+        spatial=scheme == "postgis",
     )
 
 
@@ -172,6 +175,7 @@ def _postgres(
         _where(urls, declared),
         roles=tuple(r for r in dict.fromkeys(roles) if SAFE_NAME.fullmatch(r)),
         databases=tuple(d for d in dict.fromkeys(databases) if SAFE_NAME.fullmatch(d)),
+        spatial=any(u.spatial for u in urls) or any("postgis" in d.image for d in declared),
     )
 
 

@@ -49,6 +49,9 @@ _SYSTEM_FILES = (
     # with "connection refused", which grader recognises, not a name-resolution error.
     "/etc/hosts",
 )
+# Debian's alternatives: symlinks through which system libraries are found (libblas.so.3,
+# which GDAL needs through armadillo, points into /etc/alternatives). Links, no secrets.
+_SYSTEM_ETC_DIRS = ("/etc/alternatives",)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ def _system_mounts(tmp: Path | None, generated: Mapping[str, Path]) -> list[str]
     args += ["--perms", "0755", "--dir", "/etc"]
     for file in _SYSTEM_FILES:
         args += ["--ro-bind-try", str(generated.get(file, file)), file]
+    for links in _SYSTEM_ETC_DIRS:
+        args += ["--ro-bind-try", links, links]
     args += ["--proc", "/proc", "--dev", "/dev"]
     if tmp is None:
         return [*args, "--perms", "1777", "--tmpfs", SANDBOX_TMP]

@@ -34,6 +34,7 @@ POSTGRES_VARIABLE = "GRADER_POSTGRES_BIN"
 REDIS_VARIABLE = "GRADER_REDIS_SERVER"
 _POSTGRES_PROGRAMS = ("initdb", "postgres", "pg_isready", "psql")
 _DEBIAN_POSTGRES = Path("/usr/lib/postgresql")
+_DEBIAN_POSTGRES_SHARE = Path("/usr/share/postgresql")
 # Role and database names are quoted in SQL; this keeps them to what settings use.
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,62}")
 SAFE_PASSWORD = re.compile(r"[\x21-\x7e]{1,200}")
@@ -65,6 +66,8 @@ class Service:
     """PostgreSQL databases to create (postgres always exists)."""
     passwords: tuple[str, ...] = ()
     """Passwords Redis accepts; none leaves it open, as the image runs by default."""
+    spatial: bool = False
+    """PostgreSQL with PostGIS (a postgis image, GeoDjango's engine)."""
 
 
 def _version_key(folder: Path) -> tuple[int, ...]:
@@ -94,11 +97,25 @@ def redis_server() -> Path | None:
     return Path(found) if found else None
 
 
-def missing(kind: Kind) -> str:
+def _without_postgis(server: Path) -> str:
+    """Why a Debian PostgreSQL has no PostGIS, or '' (found, or not Debian's layout)."""
+    if not server.is_relative_to(_DEBIAN_POSTGRES):
+        return ""
+    major = server.parent.name
+    control = _DEBIAN_POSTGRES_SHARE / major / "extension" / "postgis.control"
+    if control.is_file():
+        return ""
+    return f"the host has no PostGIS for PostgreSQL {major} (no {control})"
+
+
+def missing(kind: Kind, spatial: bool = False) -> str:
     """Why this host cannot start ``kind`` ('the host has no PostgreSQL ...'), or ''."""
-    if kind is Kind.POSTGRES and postgres_bin() is None:
+    server = postgres_bin() if kind is Kind.POSTGRES else None
+    if kind is Kind.POSTGRES and server is None:
         where = f"${POSTGRES_VARIABLE}" if POSTGRES_VARIABLE in os.environ else _DEBIAN_POSTGRES
         return f"the host has no PostgreSQL (no initdb, postgres, pg_isready and psql in {where})"
+    if server is not None and spatial:
+        return _without_postgis(server)
     if kind is Kind.REDIS and redis_server() is None:
         where = f"${REDIS_VARIABLE}" if REDIS_VARIABLE in os.environ else "PATH"
         return f"the host has no Redis (no redis-server on {where})"
@@ -261,7 +278,7 @@ def prepare(
     for service in services:
         binaries = postgres_bin() if service.kind is Kind.POSTGRES else redis_server()
         if binaries is None:
-            raise GraderError(missing(service.kind))
+            raise GraderError(missing(service.kind, service.spatial))
         if service.kind is Kind.POSTGRES:
             specs.append(_postgres(service, binaries, state, config))
             readable.append(binaries)

@@ -157,7 +157,7 @@ def services_problem(settings: run_settings.RunSettings, sandbox: Sandbox) -> st
     """Why the servers the tests need cannot be started here, or ''. The host's shortfall:
     the tests are then not measured."""
     for service in settings.services:
-        problem = services.missing(service.kind)
+        problem = services.missing(service.kind, service.spatial)
         if not problem and not sandbox.isolated:
             problem = (
                 f"{service.kind.value} is started only inside the sandbox, and this run has "
