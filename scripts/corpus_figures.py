@@ -8,7 +8,9 @@ docs/validity.md shows them for each half of the corpus separately:
 - pairwise order: of every pair of repositories in different tiers, the share whose
   scores are in the reviewer's order (strictly: a tie is not in order);
 - decisions: strong graded A or B ("advance"), weak graded F ("reject");
-- per criterion: the spread of its scores (max - min) and its own pairwise order;
+- per criterion: the spread of its scores (max - min), its own pairwise order, and its
+  concordance (a tie counts half, as in an AUC): a criterion that gives every repository
+  the same score has concordance 0.50, chance, while its strict order is 0;
 - calibrated floors: the grade floors that best separate the tiers on one half, to be
   checked on the other.
 """
@@ -43,6 +45,13 @@ class Share:
     hits: int
     total: int
     missed: tuple[str, ...] = ()
+    ties: int = 0
+    """Pairs among ``missed`` whose scores are equal."""
+
+    @property
+    def concordance(self) -> float | None:
+        """Pairs in order plus half the ties, over all pairs (0.50 is chance)."""
+        return (self.hits + self.ties / 2) / self.total if self.total else None
 
     @property
     def value(self) -> float | None:
@@ -100,7 +109,7 @@ def pairwise_order(
         for row in rows
         if row.report is not None and (value := score(row.report)) is not None
     ]
-    hits = total = 0
+    hits = total = ties = 0
     missed = []
     for (a, score_a), (b, score_b) in combinations(scored, 2):
         if TIER_RANK[a.tier] == TIER_RANK[b.tier]:
@@ -111,8 +120,9 @@ def pairwise_order(
         if high_score > low_score:
             hits += 1
         else:
+            ties += high_score == low_score
             missed.append(f"{higher.name} ({higher.tier}) <= {lower.name} ({lower.tier})")
-    return Share(hits, total, tuple(missed))
+    return Share(hits, total, tuple(missed), ties)
 
 
 def letter(score: float, floors: dict[str, float]) -> str:
@@ -156,14 +166,16 @@ def summary(rows: Sequence[Row], criteria: Sequence[tuple[str, str]]) -> str:
         f"- Strong graded A or B: **{decisions(rows, 'strong', ADVANCE)}**; "
         f"weak graded F: **{decisions(rows, 'weak', REJECT)}**.",
         "",
-        "| Criterion | Spread | Pairs in the tiers' order |",
-        "|---|---|---|",
+        "| Criterion | Spread | Pairs in the tiers' order | Concordance (ties half) |",
+        "|---|---|---|---|",
     ]
     for criterion_id, _ in criteria:
         scorer = criterion_score(criterion_id)
         width = spread(rows, scorer)
         shown = "n/a" if width is None else f"{width:.0f}"
-        lines.append(f"| {criterion_id} | {shown} | {pairwise_order(rows, scorer)} |")
+        order = pairwise_order(rows, scorer)
+        concordance = "n/a" if order.concordance is None else f"{order.concordance:.2f}"
+        lines.append(f"| {criterion_id} | {shown} | {order} | {concordance} |")
     missed = tests_ran_share(rows).missed
     if missed:
         lines += ["", "No test ran in: " + ", ".join(missed) + "."]

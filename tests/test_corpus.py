@@ -149,6 +149,9 @@ def test_pairwise_order_counts_cross_tier_pairs_and_a_tie_is_not_in_order() -> N
     order = figures.pairwise_order(rows)
     # pairs: s>a yes, s>a2 no, s>w yes, a>w tie: no, a2>w yes
     assert (order.hits, order.total) == (3, 5)
+    assert order.concordance == (3 + 0.5) / 5  # the tie counts half
+    same = [figures.Row(r.name, r.tier, True, _report(50, "F")) for r in rows[:4]]
+    assert figures.pairwise_order(same).concordance == 0.5  # one score for all is chance
     assert "a (average) <= a2" not in " ".join(order.missed)
     assert any(m.startswith("s (strong) <= a2") for m in order.missed)
 
