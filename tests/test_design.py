@@ -15,7 +15,7 @@ from conftest import make_repo, run_grader
 from grader.acquire.workspace import inventory
 from grader.core.models import ToolResult
 from grader.sandbox.bubblewrap import Limits, NotNeeded
-from grader.tools import module_state
+from grader.tools import layer_leaks, module_state
 from grader.tools.base import ToolContext
 from grader.tools.design import Design
 
@@ -219,3 +219,35 @@ def test_a_folder_of_modules_without_init_is_a_namespace_package(tmp_path: Path)
     assert metrics["design.packaged_share"] == pytest.approx(100 * 2 / 3, abs=0.01)
     assert metrics["design.upward_imports"] == 1
     assert _located(result, "upward-import") == ["app/db.py:1"]
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "charged"),
+    [
+        # storage raising the framework's HTTP error: the web layer inside the core
+        ("app/crud.py", "from fastapi import HTTPException\n", ["fastapi"]),
+        (
+            "services/orders.py",
+            "from rest_framework.exceptions import ValidationError\n",
+            ["rest_framework.exceptions"],
+        ),
+        ("src/shop/repository.py", "import flask\n", ["flask"]),
+        # the web layer itself may import it
+        ("app/api/routes.py", "from fastapi import APIRouter\n", []),
+        ("app/main.py", "from fastapi import FastAPI\n", []),
+        # the ORM is what models are for; a library named like a framework is not it
+        ("shop/models.py", "from django.db import models\n", []),
+        ("shop/models.py", "from flask_sqlalchemy import SQLAlchemy\n", []),
+        # dependency injection is wiring, not HTTP
+        ("app/db.py", "from fastapi import Depends\n", []),
+        ("app/db.py", "from fastapi import Depends, HTTPException\n", ["fastapi"]),
+        # a module named for no layer is not judged
+        ("app/utils.py", "from fastapi import HTTPException\n", []),
+    ],
+)
+def test_the_web_framework_in_the_core_is_charged_where_it_is_imported(
+    path: str, source: str, charged: list[str]
+) -> None:
+    found = layer_leaks.leaks(path, ast.parse(source))
+    assert [place.message.split(" imports ")[1].split(":")[0] for place in found] == charged
+    assert all(place.line == 1 for place in found)

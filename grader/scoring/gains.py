@@ -150,6 +150,10 @@ _ADVICE = {
         "design:import-side-effect",
     ),
     "design.global_state": ("pass state instead of sharing globals", "design:global-state"),
+    "design.framework_in_core": (
+        "keep HTTP in the web layer: raise your own errors in the core and map them there",
+        "design:framework-in-core",
+    ),
     "design.duplicated_share": ("factor the copied blocks out", "design:duplicate-code"),
     "observability.logging": ("log through the logging module", None),
 }

@@ -25,7 +25,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import duplication, import_graph, module_state
+from grader.tools import duplication, import_graph, layer_leaks, module_state
 from grader.tools.base import ToolContext, percent
 
 MAX_FINDINGS_PER_RULE = 20
@@ -59,6 +59,12 @@ METRICS = (
         "calls",
         "Module-level calls that connect, build a client or engine, or do I/O when the "
         "module is imported (outside if __name__ == '__main__').",
+    ),
+    MetricSpec(
+        "design.framework_in_core",
+        "imports",
+        "Imports of a web framework's HTTP layer (FastAPI, Flask, django.http, DRF, ...) in "
+        "storage, models, services or domain modules.",
     ),
     MetricSpec(
         "design.global_state",
@@ -114,7 +120,7 @@ def _module_name(relative: str) -> str:
 
 
 def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:
-    effects = shared = modules = 0
+    effects = shared = modules = leaks = 0
     skipped = {path for path, _ in ws.unparsable}
     trees = {
         relative: tree
@@ -134,6 +140,9 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
         for place in effects_here if _module_name(relative) in imported else ():
             effects += 1
             findings.append(_finding("import-side-effect", place.message, relative, place.line))
+        for place in layer_leaks.leaks(relative, tree):
+            leaks += 1
+            findings.append(_finding("framework-in-core", place.message, relative, place.line))
         for place in module_state.global_state(tree):
             shared += 1
             findings.append(_finding("global-state", place.message, relative, place.line))
@@ -141,6 +150,7 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
         Metric("design.code_modules", modules, "modules", "design"),
         Metric("design.import_side_effects", effects, "calls", "design"),
         Metric("design.global_state", shared, "places", "design"),
+        Metric("design.framework_in_core", leaks, "imports", "design"),
     )
 
 

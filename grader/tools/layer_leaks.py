@@ -1,0 +1,76 @@
+"""The web framework inside the core: storage, models, services or domain code that
+imports HTTP itself.
+
+Issue of design a reviewer raises at once in a service: ``crud.py`` raising FastAPI's
+``HTTPException``, a repository building a Flask response, a service module returning
+DRF's ``Response``. The core logic then cannot be reused or tested without the
+framework, and an HTTP status decides what a storage function does. A module's layer is
+read from its path the way import_graph reads a module's dotted name (the deepest part
+that names a layer: ``app/crud.py`` is storage, ``app/api/routes.py`` is the web layer);
+only lower layers are charged. What counts as HTTP is the request/response part of each
+framework, not its ORM or settings (``django.db`` in ``models.py`` is the point of it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import PurePosixPath
+
+from grader.tools.import_graph import HIGHER, LOWER
+from grader.tools.module_state import Place
+
+# Module prefixes that are a framework's HTTP layer: requests, responses, HTTP errors,
+# routing. A name matches itself and its submodules.
+HTTP_LAYER = (
+    "fastapi", "starlette", "flask", "quart", "django.http", "django.shortcuts",
+    "django.views", "rest_framework", "werkzeug.exceptions", "werkzeug.wrappers",
+    "aiohttp.web", "sanic", "litestar", "tornado.web", "falcon", "bottle",
+)  # fmt: skip
+WIRING_ONLY = frozenset({"Depends"})
+
+
+def layer(relative: str) -> str | None:
+    """'lower', 'higher' or None, from the deepest part of the file's path that names one."""
+    path = PurePosixPath(relative)
+    parts = [*path.parent.parts, path.stem]
+    for part in reversed([p for p in parts if p not in {"src", "__init__"}]):
+        if part in LOWER:
+            return "lower"
+        if part in HIGHER:
+            return "higher"
+    return None
+
+
+def _http(module: str) -> str:
+    return next((p for p in HTTP_LAYER if module == p or module.startswith(p + ".")), "")
+
+
+def http_imports(tree: ast.Module) -> list[Place]:
+    """Each import of a framework's HTTP layer in a module, with what it imports."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = {alias.name for alias in node.names}
+            # FastAPI's Depends wires a session into routes (SQLModel's own tutorial keeps
+            # it beside the engine): dependency injection, not HTTP.
+            modules = [] if names <= WIRING_ONLY else [node.module]
+        else:
+            continue
+        found += [Place(node.lineno, module) for module in modules if _http(module)]
+    return sorted(found, key=lambda p: p.line)
+
+
+def leaks(relative: str, tree: ast.Module) -> list[Place]:
+    """The HTTP imports of a lower-layer module, each with what to say about it."""
+    if layer(relative) != "lower":
+        return []
+    return [
+        Place(
+            place.line,
+            f"{PurePosixPath(relative).stem} (storage, models, services or domain) imports "
+            f"{place.message}: the web framework reaches into the core logic",
+        )
+        for place in http_imports(tree)
+    ]
