@@ -544,3 +544,30 @@ def test_code_only_a_newer_python_parses_never_earns_marks_nobody_measured(
     assert criteria["maintainability"]["score"] < 100
     packaging = {f["rule"] for f in criteria["packaging"]["findings"]}
     assert "undeclared-import" not in packaging
+
+
+@pytest.mark.parametrize(
+    ("test_source", "edits"),
+    [
+        ("import sys\nsys.path.append('..')\n\ndef test_x():\n    assert 1\n", 1),
+        ("import sys, os\nsys.path.insert(0, os.getcwd())\n", 1),
+        ("import os\nos.chdir('app')\n", 1),
+        ("import sys\nsys.path += ['src']\n", 1),
+        # reading the path, or editing it in the code under test, is not the tests' hack
+        ("import sys\n\ndef test_x():\n    assert sys.path\n", 0),
+        ("def test_x(monkeypatch):\n    monkeypatch.syspath_prepend('x')\n", 0),
+    ],
+)
+def test_tests_that_edit_sys_path_to_find_the_code_are_counted(
+    tmp_path: Path, test_source: str, edits: int
+) -> None:
+    result = _facts(
+        tmp_path / "s",
+        {
+            "app.py": "X = 1\n",
+            "tests/test_app.py": test_source,
+            "tools.py": "import sys\nsys.path.append('x')\n",
+        },
+    )
+    assert _metrics(result)["tests.path_edits"] == edits
+    assert _rules(result).count("test-path-edit") == edits

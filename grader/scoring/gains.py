@@ -150,6 +150,10 @@ _ADVICE = {
         "design:import-side-effect",
     ),
     "design.global_state": ("pass state instead of sharing globals", "design:global-state"),
+    "tests.path_edits": (
+        "let the tests import the code without editing sys.path",
+        "facts:test-path-edit",
+    ),
     "design.framework_in_core": (
         "keep HTTP in the web layer: raise your own errors in the core and map them there",
         "design:framework-in-core",

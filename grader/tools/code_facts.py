@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
 from grader.tools import assertions, suspicious
+from grader.tools.module_state import dotted
 from grader.tools.newer_syntax import NewerSyntax
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
@@ -52,6 +53,8 @@ class CodeTally:
     tests_weak: int = 0
     """Tests that assert nothing, or only what cannot fail (see assertions)."""
     outcome_hooks: int = 0
+    path_edits: int = 0
+    """Test files that edit sys.path or change directory (see _path_edit)."""
     secrets: int = 0
     development_secrets: int = 0
     suppressions: Counter[str] = field(default_factory=Counter)
@@ -176,7 +179,38 @@ def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
             tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
 
 
+_PATH_EDITS = frozenset(
+    {"sys.path.append", "sys.path.insert", "sys.path.extend", "os.chdir", "site.addsitedir"}
+)
+
+
+def _path_edit(tree: ast.Module) -> int | None:
+    """The line of the first sys.path edit or chdir in a test file, or None. Tests that
+    put the code on the path themselves pass only from where their author ran them: the
+    package's own metadata or pytest's ``pythonpath`` setting says it once, for everyone."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and dotted(node.func) in _PATH_EDITS:
+            return node.lineno
+        if isinstance(node, ast.AugAssign) and dotted(node.target) == "sys.path":
+            return node.lineno
+    return None
+
+
 def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
+    edited = _path_edit(tree)
+    if edited is not None:
+        tally.path_edits += 1
+        tally.findings.append(
+            Finding(
+                "facts",
+                "test-path-edit",
+                "the tests edit sys.path (or change directory) to find the code: they pass "
+                "only from where their author runs them; declare the package or set pytest's "
+                "pythonpath",
+                Severity.LOW,
+                Location(relative, edited),
+            )
+        )
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
             "test"

@@ -61,6 +61,11 @@ class Facts:
             "places",
             "pytest hooks that can rewrite outcomes, and calls that end the test process.",
         ),
+        MetricSpec(
+            "tests.path_edits",
+            "files",
+            "Test files that edit sys.path or change directory to find the code under test.",
+        ),
         MetricSpec("packaging.metadata", "%", "100 when the project declares package metadata."),
         MetricSpec("packaging.pinned_share", "%", "Declared dependencies pinned or locked."),
         MetricSpec("deploy.container", "%", "100 when a Dockerfile or Containerfile is present."),
@@ -163,6 +168,7 @@ def _code_metrics(tally: CodeTally) -> tuple[Metric, ...]:
         Metric("observability.prints", tally.prints, "calls", "facts"),
         Metric("observability.logging", _flag(tally.uses_logging), "%", "facts"),
         Metric("tests.outcome_tampering", tally.outcome_hooks, "places", "facts"),
+        Metric("tests.path_edits", tally.path_edits, "files", "facts"),
         Metric("security.hardcoded_secrets", tally.secrets, "secrets", "facts"),
         Metric("security.development_secrets", tally.development_secrets, "secrets", "facts"),
         Metric(
