@@ -12,6 +12,7 @@ from grader.environment import dotenv_files, run_settings
 from grader.environment.run_settings import RunSettings, stand_in
 from grader.environment.settings_declarations import MAX_FILE_BYTES, interpolate
 from grader.sandbox.services import Kind
+from grader.tools import scratch_dotenv
 from grader.tools.pytest_run import settings_for
 
 
@@ -389,3 +390,23 @@ def test_notes_say_which_variables_came_from_where(tmp_path: Path) -> None:
         "settings: DJANGO_ALLOWED_HOSTS from docker-compose.yml; DATABASE_URL from .env.example"
     )
     assert notes[1] == "settings: SECRET_KEY: made-up stand-ins for placeholders in .env.example"
+
+
+def test_dotenv_copies_go_beside_templates_never_over_a_file_or_through_a_link(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "sub"
+    (root / "backend").mkdir(parents=True)
+    (root / "backend" / ".env.example").write_text("TOKEN=changeme\nNAME='a $b'\n")
+    (root / ".env").write_text("OWN=1\n")  # the candidate's own stays
+    ws = inventory(root)
+    copies = run_settings.dotenv_copies(ws, run_settings.read(ws))
+    assert set(copies) == {"backend/.env"}
+    assert "NAME='a $b'\n" in copies["backend/.env"]
+    scratch = tmp_path / "scratch"
+    (scratch / "elsewhere").mkdir(parents=True)
+    (scratch / "backend").symlink_to(scratch / "elsewhere")
+    assert scratch_dotenv.write(scratch, {**copies, ".env": "X=1\n"}) == [".env"]
+    assert not (scratch / "elsewhere" / ".env").exists()
+    assert scratch_dotenv.write(scratch, {".env": "Y=2\n"}) == []  # never overwritten
+    assert (scratch / ".env").read_text() == "X=1\n"

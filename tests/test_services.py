@@ -137,3 +137,12 @@ def test_a_geodjango_style_suite_gets_postgis_and_gdal(tmp_path: Path) -> None:
     notes = "\n".join(_pytest(report)["notes"])
     assert "docker-compose.yml (service db), image postgis/postgis:15-3.4" in notes
     assert "DB_HOST: the sandbox's PostgreSQL (a placeholder in .env.example)" in notes
+
+
+def test_code_that_reloads_dotenv_finds_the_file_a_reviewer_would_copy(tmp_path: Path) -> None:
+    # A test deletes a variable; the code's load_dotenv() brings it back from .env, as on
+    # the author's machine after cp .env.example .env. Quotes, $ and backslashes survive.
+    report = _grade(tmp_path, "settings_reloaded_from_dotenv")
+    _passed_all(report, 2)
+    notes = _pytest(report)["notes"]
+    assert any(n.startswith("settings: also written to .env for code that loads it") for n in notes)

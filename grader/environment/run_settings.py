@@ -32,6 +32,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.environment import compose_files, dotenv_files, service_needs, workflow_files
@@ -137,6 +138,34 @@ class RunSettings:
             for server in self.unsupported
         ]
         return notes
+
+
+def _dotenv_line(variable: Variable) -> str:
+    # Single quotes: python-dotenv (and so pydantic-settings) expands ${NAME} in any other
+    # form, and takes \\ and \' as the only escapes inside them.
+    value = variable.value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{variable.name}='{value}'"
+
+
+def dotenv_copies(ws: Workspace, settings: RunSettings) -> dict[str, str]:
+    """The ``.env`` files a reviewer makes with ``cp .env.example .env``: beside each
+    template (and at the root) that has none, every variable the tests get. Code that
+    calls ``load_dotenv()`` (or reads ``env_file=".env"``) reads the file again after a
+    test deletes a variable from ``os.environ``, as it does on the author's machine."""
+    if not settings.variables:
+        return {}
+    text = "".join(_dotenv_line(v) + "\n" for v in settings.variables)
+    folders = {"."} | {
+        str(PurePosixPath(template).parent)
+        for template in dotenv_files.files(ws, dotenv_files.Kind.TEMPLATE)
+    }
+    present = set(ws.files)
+    copies = {}
+    for folder in sorted(folders):
+        target = str(PurePosixPath(folder) / ".env") if folder != "." else ".env"
+        if target not in present:
+            copies[target] = text
+    return copies
 
 
 def stand_in(name: str) -> str:

@@ -31,7 +31,7 @@ from grader.environment import project_install, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
-from grader.tools import mutation, stale_rerun
+from grader.tools import mutation, scratch_dotenv, stale_rerun
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, config_path, package_version
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
@@ -194,6 +194,14 @@ class PytestCoverage:
         """Run the tests on a scratch copy inside the disk-limited area, read the results;
         what the run printed beside them."""
         paths = RunFolders.prepare(ctx, area.root)
+        written = scratch_dotenv.write(
+            paths.scratch, run_settings.dotenv_copies(ctx.workspace, settings)
+        )
+        if written:
+            notes.append(
+                f"settings: also written to {', '.join(written)} for code that loads it, "
+                "as cp .env.example .env would"
+            )
         result, launch, suite = self._run_in_folders(
             ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
         )
