@@ -398,11 +398,20 @@ def test_dotenv_copies_go_beside_templates_never_over_a_file_or_through_a_link(
     root = tmp_path / "sub"
     (root / "backend").mkdir(parents=True)
     (root / "backend" / ".env.example").write_text("TOKEN=changeme\nNAME='a $b'\n")
+    (root / ".env.sample").write_text("OWN=\n")
     (root / ".env").write_text("OWN=1\n")  # the candidate's own stays
+    # the CI's other variables are not the template's: a settings class that forbids
+    # unknown keys in its env file must not meet them
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "ci.yml").write_text(
+        "jobs:\n  test:\n    env:\n      REGISTRY: ghcr.io\n    steps:\n      - run: pytest\n"
+    )
     ws = inventory(root)
-    copies = run_settings.dotenv_copies(ws, run_settings.read(ws))
+    settings = run_settings.read(ws)
+    assert "REGISTRY" in settings.environment()
+    copies = run_settings.dotenv_copies(ws, settings)
     assert set(copies) == {"backend/.env"}
-    assert "NAME='a $b'\n" in copies["backend/.env"]
+    assert copies["backend/.env"] == f"TOKEN='{stand_in('TOKEN')}'\nNAME='a $b'\n"
     scratch = tmp_path / "scratch"
     (scratch / "elsewhere").mkdir(parents=True)
     (scratch / "backend").symlink_to(scratch / "elsewhere")
@@ -410,3 +419,20 @@ def test_dotenv_copies_go_beside_templates_never_over_a_file_or_through_a_link(
     assert not (scratch / "elsewhere" / ".env").exists()
     assert scratch_dotenv.write(scratch, {".env": "Y=2\n"}) == []  # never overwritten
     assert (scratch / ".env").read_text() == "X=1\n"
+
+
+def test_a_lone_template_in_a_folder_of_its_own_is_copied_to_the_root_too(tmp_path: Path) -> None:
+    root = tmp_path / "sub"
+    (root / "env_templates").mkdir(parents=True)
+    (root / "env_templates" / "template.env").write_text("GREETING=hi\n")
+    ws = inventory(root)
+    copies = run_settings.dotenv_copies(ws, run_settings.read(ws))
+    assert copies == {".env": "GREETING='hi'\n", "env_templates/.env": "GREETING='hi'\n"}
+    # in several folders, each stays beside its own code
+    (root / "web").mkdir()
+    (root / "web" / ".env.example").write_text("PORT=3000\n")
+    ws = inventory(root)
+    assert set(run_settings.dotenv_copies(ws, run_settings.read(ws))) == {
+        "env_templates/.env",
+        "web/.env",
+    }

@@ -149,22 +149,29 @@ def _dotenv_line(variable: Variable) -> str:
 
 def dotenv_copies(ws: Workspace, settings: RunSettings) -> dict[str, str]:
     """The ``.env`` files a reviewer makes with ``cp .env.example .env``: beside each
-    template (and at the root) that has none, every variable the tests get. Code that
-    calls ``load_dotenv()`` (or reads ``env_file=".env"``) reads the file again after a
-    test deletes a variable from ``os.environ``, as it does on the author's machine."""
-    if not settings.variables:
-        return {}
-    text = "".join(_dotenv_line(v) + "\n" for v in settings.variables)
-    folders = {"."} | {
-        str(PurePosixPath(template).parent)
-        for template in dotenv_files.files(ws, dotenv_files.Kind.TEMPLATE)
-    }
+    template that has none, the template's own variables with the values the tests get.
+    Code that calls ``load_dotenv()`` (or reads ``env_file=".env"``) reads the file again
+    after a test deletes a variable from ``os.environ``, as on the author's machine; only
+    the template's names, as a settings class that forbids unknown keys in its env file
+    (pydantic-settings' default) must not see the CI's or compose's other variables."""
+    values = {v.name: v for v in settings.variables}
+    names_by_folder: dict[str, list[str]] = {}
+    for template in dotenv_files.files(ws, dotenv_files.Kind.TEMPLATE):
+        folder = str(PurePosixPath(template).parent)
+        names = names_by_folder.setdefault(folder, [])
+        names += [s.name for s in dotenv_files.read(ws, template) if s.name not in names]
+    # One template kept in a folder of its own (env_templates/template.env) is copied to
+    # the root too, where the README says the .env goes and where load_dotenv() finds it
+    # from any module; with templates in several folders, each stays beside its code.
+    if len(names_by_folder) == 1 and "." not in names_by_folder:
+        names_by_folder["."] = next(iter(names_by_folder.values()))
     present = set(ws.files)
     copies = {}
-    for folder in sorted(folders):
-        target = str(PurePosixPath(folder) / ".env") if folder != "." else ".env"
-        if target not in present:
-            copies[target] = text
+    for folder, names in sorted(names_by_folder.items()):
+        target = str(PurePosixPath(folder) / ".env")
+        lines = [_dotenv_line(values[name]) + "\n" for name in names if name in values]
+        if target not in present and lines:
+            copies[target] = "".join(lines)
     return copies
 
 
