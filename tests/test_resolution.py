@@ -5,9 +5,14 @@ The messages are uv 0.13.9's own, recorded from `uv pip install --only-binary :a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from grader.environment import cache as cache_module
+from grader.environment import interpreters
 from grader.environment.resolution import Dropped, Fault, Plan, lacking_wheels
+from grader.environment.sdists import SourceRefusedError
 
 PINS = ["pytest==9.0.3", "pytest-timeout==2.4.0", "coverage==7.17.5"]
 
@@ -263,3 +268,44 @@ def test_packages_without_wheels_are_named_with_the_versions_wanted(
 ) -> None:
     found = lacking_wheels(message, items)
     assert {name: str(spec) for name, spec in found.items()} == wanted
+
+
+class _Builds:
+    """Stands for SourceBuilds: refuses the large ones, builds the rest."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.refuse = refuse
+        self.asked: list[str] = []
+
+    def kept(self, *_: object) -> None:
+        return None
+
+    def wheel_for(self, name: str, *_: object) -> Path:
+        self.asked.append(name)
+        if name in self.refuse:
+            raise SourceRefusedError("its source distribution is larger than 32 MB")
+        return Path(f"/wheels/{name}/{name}-1.0-py3-none-any.whl")
+
+
+def test_refused_source_builds_leave_the_build_budget_to_the_ones_that_can_build() -> None:
+    # Five compiled giants refused before any build ran, then a pure-Python package: it is
+    # still built, as refusals cost no build time.
+    names = [f"giant{n}" for n in range(9)] + ["small"]
+    problem = " ".join(
+        f"Because all versions of {name} have no usable wheels and app==1 depends on "
+        f"{name}>=1, we can conclude that app==1 cannot be used."
+        for name in names
+    )
+    builds = _Builds(refuse={n for n in names if n.startswith("giant")})
+    plan, progress = cache_module._build_from_source(
+        problem,
+        Plan(items=("app==1",), runner=()),
+        python=interpreters.host(),
+        env={},
+        source_builds=builds,  # type: ignore[arg-type]
+        built={},
+        refused=set(),
+    )
+    assert builds.asked == names
+    assert progress
+    assert any("installed small-1.0-py3-none-any.whl" in change for change in plan.changes)

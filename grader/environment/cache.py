@@ -37,16 +37,21 @@ from grader.environment import uv
 from grader.environment.interpreters import Interpreter
 from grader.environment.requirements import Requirements
 from grader.environment.resolution import Dropped, Fault, Plan, lacking_wheels
-from grader.environment.sdists import SourceBuildError, SourceBuilds
+from grader.environment.sdists import SourceBuildError, SourceBuilds, SourceRefusedError
 
 INSTALL_TIMEOUT_S = 600.0
 COMPLETE = ".grader-complete"
 DEFAULT_LIMIT_BYTES = 10 * 1024**3
-MAX_ROUNDS = 12
-# Source distributions built in the sandbox for one environment, at most.
-MAX_SOURCE_BUILDS = 4
+# Each round changes the plan or stops; a 2020 lock file may need one round per stale pin
+# (uv names one release without a wheel at a time), then one to unpin what clashes with
+# the runners: 12 ran out on such a lock with the fix one round away.
+MAX_ROUNDS = 24
+# Source distributions built in the sandbox for one environment, at most (each within
+# sdists.BUILD_LIMIT_S; a wheel kept from an earlier build, or an archive refused before
+# any build ran, does not count).
+MAX_SOURCE_BUILDS = 8
 # Bumped whenever the way an environment is planned changes, so old ones are not reused.
-POLICY_VERSION = 8
+POLICY_VERSION = 10
 # Tools grader runs inside the candidate's environment.
 RUNNER_DISTRIBUTIONS = ("pytest", "pytest-timeout", "coverage")
 
@@ -213,6 +218,7 @@ class EnvironmentCache:
             return plan, f"could not create a virtual environment: {uv.message(created.stderr)}"
         problem = ""
         built: dict[str, Path | None] = {}  # None: tried, could not be built
+        refused: set[str] = set()  # of those, the ones no build ran for (refused, or kept)
         for _ in range(MAX_ROUNDS):
             problem = self._install_once(plan, folder, env, built)
             if not problem:
@@ -221,7 +227,13 @@ class EnvironmentCache:
             swapped = following is not None and following.twins != plan.twins
             if source_builds is not None and not swapped:
                 plan, progress = _build_from_source(
-                    problem, plan, python=python, env=env, source_builds=source_builds, built=built
+                    problem,
+                    plan,
+                    python=python,
+                    env=env,
+                    source_builds=source_builds,
+                    built=built,
+                    refused=refused,
                 )
                 if progress:
                     continue
@@ -325,14 +337,26 @@ def _build_from_source(
     env: dict[str, str],
     source_builds: SourceBuilds,
     built: dict[str, Path | None],
+    refused: set[str],
 ) -> tuple[Plan, bool]:
     """The plan noting the wheels built in the sandbox for packages uv found no wheel of
     (each tried once), and whether any was built: if none was, they are dropped as before."""
     wanted = {n: v for n, v in lacking_wheels(problem, plan.items).items() if n not in built}
     progress = False
-    for name, versions in list(wanted.items())[: max(0, MAX_SOURCE_BUILDS - len(built))]:
+    for name, versions in wanted.items():
+        # Builds that ran count against the budget; a refusal (too large, nothing to fetch)
+        # spent no build time and leaves room for the pure-Python one after it.
+        if len(built) - len(refused) >= MAX_SOURCE_BUILDS:
+            break
+        if source_builds.kept(name, versions) is not None:
+            refused.add(name)  # built before: costs nothing now
         try:
             wheel: Path | None = source_builds.wheel_for(name, versions, python, env)
+        except SourceRefusedError as error:
+            plan = plan.with_change(f"could not build {name} from its source distribution: {error}")
+            built[name] = None
+            refused.add(name)
+            continue
         except SourceBuildError as error:
             plan = plan.with_change(f"could not build {name} from its source distribution: {error}")
             wheel = None

@@ -64,6 +64,11 @@ class SourceBuildError(Exception):
     """Why a source distribution could not be turned into a wheel (one line)."""
 
 
+class SourceRefusedError(SourceBuildError):
+    """A source distribution grader would not build (too large, compiled with a toolchain it
+    does not run, none to fetch): decided before any build ran, so no build time spent."""
+
+
 @dataclass(frozen=True)
 class Archive:
     """One source distribution on the index."""
@@ -88,7 +93,7 @@ class SourceBuilds:
         self, name: str, wanted: SpecifierSet, python: Interpreter, uv_env: dict[str, str]
     ) -> Path:
         """A wheel of ``name`` in ``wanted``, built before or now; raises SourceBuildError."""
-        kept = self._kept(name, wanted)
+        kept = self.kept(name, wanted)
         if kept is not None:
             return kept
         archive = choose(releases(name, uv_env), wanted, Version(python.version))
@@ -121,7 +126,7 @@ class SourceBuilds:
             shutil.copyfile(built, partial)
             return partial.replace(kept / built.name)
 
-    def _kept(self, name: str, wanted: SpecifierSet) -> Path | None:
+    def kept(self, name: str, wanted: SpecifierSet) -> Path | None:
         kept = self.wheels / canonicalize_name(name)
         if not kept.is_dir():
             return None
@@ -188,7 +193,7 @@ def _get(url: str, accept: str, limit: int) -> bytes:
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         raise SourceBuildError(f"could not fetch it from the package index: {error}") from error
     if len(data) > limit:
-        raise SourceBuildError(f"its source distribution is larger than {limit // 2**20} MB")
+        raise SourceRefusedError(f"its source distribution is larger than {limit // 2**20} MB")
     return data
 
 
@@ -240,7 +245,9 @@ def choose(archives: list[Archive], wanted: SpecifierSet, python: Version) -> Ar
         if admits and wanted.contains(archive.version):
             fitting.append(archive)
     if not fitting:
-        raise SourceBuildError(f"the index has no source distribution in {wanted or 'any version'}")
+        raise SourceRefusedError(
+            f"the index has no source distribution in {wanted or 'any version'}"
+        )
     return max(fitting, key=lambda a: a.version)
 
 
@@ -253,7 +260,7 @@ def fetch(archive: Archive, folder: Path) -> Path:
     names = _member_names(data, archive.filename)
     compiled = sorted({PurePosixPath(n).suffix for n in names} & COMPILED_SOURCES)
     if set(compiled) & OTHER_TOOLCHAINS or (compiled and len(data) > MAX_COMPILED_ARCHIVE_BYTES):
-        raise SourceBuildError(
+        raise SourceRefusedError(
             f"it is not pure Python ({', '.join(compiled)} sources, {len(data) // 1024} KiB), "
             f"and grader builds only C extensions of at most "
             f"{MAX_COMPILED_ARCHIVE_BYTES // 1024} KiB"
