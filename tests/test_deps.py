@@ -163,3 +163,19 @@ def test_without_tests_the_notes_say_the_names_decided(tmp_path: Path) -> None:
     (undeclared,) = [f for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]
     assert undeclared.location == Location("app.py", 1)
     assert "no declared distribution is named like it (toml)" in undeclared.message
+
+
+def test_the_src_folder_imported_by_name_is_the_candidates_own(tmp_path: Path) -> None:
+    # Run from the root, code and tests import src.app: the folder is theirs, not a
+    # distribution (one named src exists on the index: it must never be looked for).
+    root = _write(
+        tmp_path / "sub",
+        {
+            "requirements.txt": "pyyaml\n",
+            "src/app/__init__.py": "",
+            "src/app/main.py": '"""App."""\nimport yaml\n',
+            "src/cli.py": "from src.app.main import yaml\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    assert not [f for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]

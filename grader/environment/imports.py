@@ -25,8 +25,10 @@ def local_names(ws: Workspace) -> set[str]:
     parse included: importing them is still importing the candidate's own code)."""
     names: set[str] = set()
     for path in map(PurePosixPath, (*ws.python_files, *(f for f, _ in ws.unparsable))):
-        parts = path.parts[1:] if path.parts[0] == "src" else path.parts
-        names.update(p.removesuffix(".py") for p in parts)
+        # A src/ layout's packages import by their own names, and code that imports
+        # ``src.app`` (run from the root) imports the folder itself: both are the
+        # candidate's own, never a distribution to look for.
+        names.update(p.removesuffix(".py") for p in path.parts)
     return names
 
 
