@@ -13,10 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+import bench_grade
 
-import bench_grade  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_stage_the_benchmark_times_still_exists(tmp_path: Path) -> None:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-
 import readme_examples
+from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
