@@ -10,14 +10,17 @@ finding with the change in words. The mutation tool is grader's: the operators r
 the host, pytest (already one of grader's runners in the test environment) runs the
 tests; nothing is added to the candidate's environment.
 
-Each mutant runs only the tests that ran its line: the pytest stage records, per line,
-the test function that ran it (coverage's dynamic contexts), and test_selection turns
-those into pytest node ids. A line also run outside any test function (at import, by a
-fixture) or by a test that cannot be named, and any run without that record, runs the
-whole suite (with ``-x``), as does a choice pytest does not find. A mutant whose line no
-test ran survives without running. The time budget (``MutationBudget``) ends the sample
-early on a slow suite, which the evidence then says. A suite that did not pass before
-mutation makes the score "not applicable", with the reason.
+Each mutant runs only the tests that ran its line (with ``-x``): when mutation testing
+is on, the pytest stage records, per line, the test function that ran it (coverage's
+``dynamic_context = test_function``), and test_selection turns those into pytest node
+ids. A line also run outside any test function (at import, by a fixture) or by a test
+that cannot be named, and any run without that record, runs the whole suite, as does a
+choice pytest does not find. A mutant whose line no test ran survives without running.
+Recording the contexts made the test run of more-itertools (736 tests) 1.03 times as
+long, and its 12 mutants ran a median of 4 tests each instead of 736 (README,
+Performance). The time budget (``MutationBudget``) ends the sample early on a slow
+suite, which the evidence then says. A suite that did not pass before mutation makes
+the score "not applicable", with the reason.
 """
 
 from __future__ import annotations
