@@ -3,6 +3,8 @@ asserts and one that only calls (tests/fixtures/mutation)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import shutil
 from pathlib import Path
@@ -13,8 +15,8 @@ from conftest import ROOT, run_grader
 
 from grader.acquire.workspace import inventory
 from grader.core.models import ToolResult
-from grader.sandbox.bubblewrap import Limits, choose
-from grader.tools import mutants
+from grader.sandbox.bubblewrap import Limits, Unisolated, choose
+from grader.tools import mutants, mutation, test_selection
 from grader.tools.base import MutationBudget, ToolContext
 from grader.tools.pytest_cov import PytestCoverage
 
@@ -199,3 +201,106 @@ def test_two_mutants_on_one_line_say_which_place_changed() -> None:
         "`True` became `False` at flags.py:2 (its first `True`)",
         "`True` became `False` at flags.py:2 (its second `True`)",
     ]
+
+
+SPLIT = {
+    "calc.py": (
+        "def area(width, height):\n"
+        "    if width < 0 or height < 0:\n"
+        '        raise ValueError("negative")\n'
+        "    return width * height\n"
+    ),
+    "names.py": 'def greet(name):\n    return f"hello {name}"\n',
+    "tests/test_calc.py": (
+        "import pytest\n\nfrom calc import area\n\n\n"
+        "class TestArea:\n"
+        '    @pytest.mark.parametrize("w, h, expected", [(2, 3, 6), (0, 5, 0)])\n'
+        "    def test_area(self, w, h, expected):\n"
+        "        assert area(w, h) == expected\n\n"
+        "    def test_negative(self):\n"
+        "        with pytest.raises(ValueError):\n"
+        "            area(-1, 2)\n"
+    ),
+    "tests/test_names.py": (
+        'from names import greet\n\n\ndef test_greet():\n    assert greet("ann") == "hello ann"\n'
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_each_mutant_runs_only_the_tests_that_ran_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "split"
+    for relative, text in SPLIT.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text, encoding="utf-8")
+    chosen: list[frozenset[str] | None] = []
+    run = mutation._exit
+
+    def spy(*args: Any) -> int | None:
+        chosen.append(args[3])
+        return run(*args)
+
+    monkeypatch.setattr(mutation, "_exit", spy)
+    # Seven places, all drawn: six on line 2, one on line 4.
+    score, reason = _mutation(_pytest(root, tmp_path / "work", MutationBudget(max_mutants=12)))
+    assert score is not None
+    # Only calc.py has places to mutate; test_names.py never runs for them.
+    covering = (
+        "tests/test_calc.py::TestArea::test_area",
+        "tests/test_calc.py::TestArea::test_negative",
+    )
+    # `width * height` runs in test_area alone (both of its cases).
+    assert sorted(chosen, key=len) == [{covering[0]}, *[set(covering)] * 6], chosen
+    assert reason.endswith(
+        "of n=7 sampled mutants killed; each mutant ran only the tests that ran its line "
+        "(median 3 of 4)"
+    ), reason
+
+
+def test_a_chosen_run_gets_a_timeout_from_the_time_its_tests_took() -> None:
+    cases = [("tests.test_a", "test_fast", 0.5), ("tests.test_a", "test_slow", 5.0)]
+    tests = test_selection.collected(
+        [*cases, ("tests.test_a", "test_b", 2.0)], {"tests/test_a.py": ""}
+    )
+    assert tests is not None
+    selector = test_selection.Selector(tests, {})
+    run = mutation.SuiteRun(Path("python"), {}, (), (), False, False, duration_s=10.0)
+    assert mutation.timeout(run, None, None) == 30.0
+    # 2.5 s outside any test, 0.5 s for the chosen one, 5 s for the slowest.
+    assert mutation.timeout(run, selector, frozenset({"tests/test_a.py::test_fast"})) == 24.0
+    short = dataclasses.replace(run, duration_s=2.0)
+    assert mutation.timeout(short, selector, frozenset({"tests/test_a.py::test_fast"})) == 10.0
+
+
+def test_a_mutant_on_a_line_no_test_ran_survives_without_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "code"
+    root.mkdir()
+    (root / "calc.py").write_text(SPLIT["calc.py"], encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "coverage.json").write_text(
+        json.dumps({"files": {"calc.py": {"executed_lines": [1, 2, 4]}}}), encoding="utf-8"
+    )
+    tests = test_selection.collected([("tests.test_a", "test_a", 0.1)], {"tests/test_a.py": ""})
+    assert tests is not None
+    nothing_ran = test_selection.Selector(tests, {"calc.py": {1: ("",)}})
+    monkeypatch.setattr(mutation, "_selector", lambda *_: nothing_ran)
+    ctx = ToolContext(
+        inventory(root), work, Unisolated(), Limits(), mutation=MutationBudget(max_mutants=2)
+    )
+    run = mutation.SuiteRun(Path("python"), {}, (), (), False, False, duration_s=1.0)
+    outcome = mutation.measure(ctx, None, run, mutation.Recorded(work, None, None))  # type: ignore[arg-type]
+    assert outcome.metric.value == 0
+    assert (
+        outcome.metric.reason
+        == "0 of n=2 sampled mutants killed; 2 were on a line no test ran and did not run"
+    )
+    assert all(
+        f.message.endswith("and no test ran that line (the mutant was not run)")
+        for f in outcome.findings
+    )

@@ -5,12 +5,12 @@ reads one kind of fact from the repository (notebooks: what a notebook's stored 
 says about reproducibility), and turns its machine-readable output into findings and
 metrics; base holds the contract they satisfy and what they share. Beside an adapter sit
 the readers only it uses: pytest_run, junit_results, coverage_data, run_outcomes,
-stale_rerun, scratch_dotenv, mutation and mutants (pytest_cov's); code_facts, assertions,
-readme and repository_files (facts'); suspicious (credential and tampering rules),
-mypy_cache, newer_syntax and ruff_parsed (what ruff's parser reads for the tools that
-cannot parse newer syntax); import_graph (with its probe), module_state, layer_leaks and
-duplication (design's); sql_strings (bandit's); notebook_runner (notebook_run's script,
-run inside the sandbox).
+stale_rerun, scratch_dotenv, mutation, mutants and test_selection (pytest_cov's);
+code_facts, assertions, readme and repository_files (facts'); suspicious (credential and
+tampering rules), mypy_cache, newer_syntax and ruff_parsed (what ruff's parser reads for
+the tools that cannot parse newer syntax); import_graph (with its probe), module_state,
+layer_leaks and duplication (design's); sql_strings (bandit's); notebook_runner
+(notebook_run's script, run inside the sandbox).
 
 May import: grader.core, grader.acquire, grader.sandbox, grader.environment.
 """

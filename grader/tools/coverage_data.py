@@ -2,13 +2,15 @@
 report read back from the data file against the pristine sources.
 
 ``--rcfile`` points coverage at grader's own rc file (so the candidate's ``omit`` cannot
-hide code); test files and excluded paths are omitted by exact path. The report step runs
-on the host, so it reads only files under the scratch copy, within memory and time
-limits.
+hide code); test files and excluded paths are omitted by exact path. When mutation testing
+will follow, the rc file is a copy that also records which test function ran each line
+(``dynamic_context = test_function``; see test_selection). The report steps run on the
+host, so they read only files under the scratch copy, within memory and time limits.
 """
 
 from __future__ import annotations
 
+import configparser
 import glob
 import json
 from pathlib import Path
@@ -18,6 +20,8 @@ from grader.core.models import FileStats
 from grader.tools.base import config_path, percent, python_module
 
 MAX_COVERAGE_BYTES = 256 * 1024 * 1024
+MAX_CONTEXTS_BYTES = 64 * 1024 * 1024
+"""A larger report of the contexts of the mutated files is not read (the whole suite runs)."""
 
 
 def _omit_pattern(scratch: Path, relative: str) -> str:
@@ -26,15 +30,29 @@ def _omit_pattern(scratch: Path, relative: str) -> str:
     return pattern if relative.endswith(".py") else pattern + "/*"
 
 
-def coverage_options(scratch: Path, data_file: Path, omitted: tuple[str, ...]) -> list[str]:
-    """Options that complete grader's coveragerc for one submission.
+def contexts_rcfile(folder: Path) -> Path:
+    """grader's coveragerc, written to ``folder`` with the test function that runs each
+    line recorded as its dynamic context."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(config_path("coveragerc").read_text(encoding="utf-8"))
+    parser["run"]["dynamic_context"] = "test_function"
+    target = folder / "coveragerc"
+    with target.open("w", encoding="utf-8") as stream:
+        parser.write(stream)
+    return target
+
+
+def coverage_options(
+    scratch: Path, data_file: Path, omitted: tuple[str, ...], rcfile: Path | None = None
+) -> list[str]:
+    """Options that complete grader's coveragerc (or ``rcfile``) for one submission.
 
     Test files are omitted by exact path (fnmatch-escaped), so what counts as a test is the
     same here as everywhere else in grader.
     """
     omit = ",".join(_omit_pattern(scratch, f) for f in omitted if "," not in f)
     return [
-        f"--rcfile={config_path('coveragerc')}",
+        f"--rcfile={rcfile or config_path('coveragerc')}",
         f"--data-file={data_file}",
         f"--source={scratch}",
         *([f"--omit={omit}"] if omit else []),
@@ -52,13 +70,8 @@ def _inside(scratch: Path, path: str) -> str | None:
         return None
 
 
-def coverage_report(
-    data_file: Path, scratch: Path, report: Path, *, memory_mb: int, timeout_s: float
-) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
-    """Line and branch coverage and per-file figures from ``data_file``, measured against
-    the files now in ``scratch`` (``coverage json`` into ``report``, memory-limited);
-    a note instead when no report came out."""
-    argv = [
+def _json_argv(data_file: Path, report: Path, memory_mb: int, *options: str) -> list[str]:
+    return [
         "prlimit",
         f"--as={memory_mb * 1024 * 1024}",
         "--",
@@ -67,12 +80,21 @@ def coverage_report(
             "json",
             f"--rcfile={config_path('coveragerc')}",
             f"--data-file={data_file}",
-            f"--include={glob.escape(str(scratch))}/*",
+            *options,
             "-o",
             str(report),
             "--ignore-errors",
         ),
     ]
+
+
+def coverage_report(
+    data_file: Path, scratch: Path, report: Path, *, memory_mb: int, timeout_s: float
+) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
+    """Line and branch coverage and per-file figures from ``data_file``, measured against
+    the files now in ``scratch`` (``coverage json`` into ``report``, memory-limited);
+    a note instead when no report came out."""
+    argv = _json_argv(data_file, report, memory_mb, f"--include={glob.escape(str(scratch))}/*")
     # From the scratch folder, coverage names files relative to the submission root.
     result = proc.run(argv, cwd=scratch, timeout_s=timeout_s)
     if not report.is_file():
@@ -95,3 +117,36 @@ def coverage_report(
         for s in [info["summary"]]
     )
     return line, branch if branch is not None else line, per_file, ""
+
+
+LineContexts = dict[str, dict[int, tuple[str, ...]]]
+
+
+def line_contexts(
+    data_file: Path,
+    scratch: Path,
+    files: tuple[str, ...],
+    report: Path,
+    *,
+    memory_mb: int,
+    timeout_s: float,
+) -> LineContexts | None:
+    """The contexts that ran each line of ``files`` (paths relative to ``scratch``, which
+    must hold their pristine copies), from ``coverage json --show-contexts``; a line run
+    with no context recorded has ``""``. None when there is no such report."""
+    include = ",".join(glob.escape(str(scratch / f)) for f in files if "," not in f)
+    if not include:
+        return None
+    argv = _json_argv(data_file, report, memory_mb, "--show-contexts", f"--include={include}")
+    proc.run(argv, cwd=scratch, timeout_s=timeout_s)
+    try:
+        if report.stat().st_size > MAX_CONTEXTS_BYTES:
+            return None
+        measured = json.loads(report.read_text(encoding="utf-8"))["files"]
+        return {
+            path: {int(n): tuple(str(c) for c in names) for n, names in contexts.items()}
+            for path, info in measured.items()
+            if isinstance(contexts := info.get("contexts"), dict)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

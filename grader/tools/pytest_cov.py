@@ -319,7 +319,9 @@ class PytestCoverage:
             mutated = (
                 mutation.not_applicable(problem)
                 if problem
-                else mutation.measure(ctx, paths, ran.suite, ctx.work_dir / "coverage.json")
+                else mutation.measure(
+                    ctx, paths, ran.suite, mutation.Recorded(ctx.work_dir, data_file, junit)
+                )
             )
         notes += [mutated.note] if mutated.note else []
         return ToolResult(
@@ -367,7 +369,12 @@ class PytestCoverage:
         """pytest under coverage in the sandbox, with grader's ini and the scratch copy,
         after the servers it needs have started (in the same sandbox)."""
         argv = pytest_argv(
-            paths, ctx.workspace, ctx.limits, python, own_env=ctx.environments is not None
+            paths,
+            ctx.workspace,
+            ctx.limits,
+            python,
+            own_env=ctx.environments is not None,
+            contexts=ctx.mutation.max_mutants > 0,
         )
         return ctx.sandbox.run(
             launch.wrap(argv),

@@ -25,7 +25,7 @@ from grader.environment import pytest_settings, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox
 from grader.tools.base import ToolContext
-from grader.tools.coverage_data import coverage_options
+from grader.tools.coverage_data import contexts_rcfile, coverage_options
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,20 @@ class RunFolders:
 
 
 def pytest_argv(
-    paths: RunFolders, ws: Workspace, limits: Limits, python: Path, *, own_env: bool
+    paths: RunFolders,
+    ws: Workspace,
+    limits: Limits,
+    python: Path,
+    *,
+    own_env: bool,
+    contexts: bool = False,
 ) -> list[str]:
     """pytest under coverage on the scratch copy, with grader's ini and a per-test timeout;
-    ``own_env`` when it runs in the candidate's environment rather than grader's."""
+    ``own_env`` when it runs in the candidate's environment rather than grader's;
+    ``contexts`` records which test function ran each line (for mutation testing), with
+    an rc file written to the run's config folder."""
     scratch = paths.scratch
+    rcfile = contexts_rcfile(paths.config) if contexts else None
     # In the candidate's environment the declared plugins load themselves (pytest-timeout
     # included); in grader's own only pytest-timeout is loaded, explicitly.
     timeout_plugin = [] if own_env else ["-p", "pytest_timeout"]
@@ -103,7 +112,9 @@ def pytest_argv(
         "-m",
         "coverage",
         "run",
-        *coverage_options(scratch, paths.results / ".coverage", (*ws.test_files, *ws.excluded)),
+        *coverage_options(
+            scratch, paths.results / ".coverage", (*ws.test_files, *ws.excluded), rcfile
+        ),
         "-m",
         "pytest",
         "-c",
