@@ -23,6 +23,7 @@ import iniconfig
 
 from grader.acquire.workspace import Workspace
 from grader.core.text import read_text
+from grader.environment import test_commands
 
 # Settings that decide how the suite runs, never which tests run or how they are counted.
 CARRIED_OVER = (
@@ -54,6 +55,8 @@ class Settings:
     source: str = ""
     django_project: str | None = None
     """The folder of manage.py, when grader found the settings module there."""
+    commanded: tuple[str, ...] = ()
+    """Import folders taken from the author's test command, each with where it was read."""
 
     def get(self, key: str) -> tuple[str, ...]:
         """The screened values of ``key``, or none."""
@@ -190,6 +193,15 @@ def read(ws: Workspace) -> Settings:
     values = [(key, _values(table[key])) for key in CARRIED_OVER if key in table]
     extra_paths = [p for v in _values(table.get("pythonpath", "")) for p in v.split()]
     pythonpath = [p for p in map(_inside, extra_paths) if p is not None]
+    # Where the author's test command imports from (cd app && pytest, PYTHONPATH=src).
+    commands = test_commands.read(ws)
+    from_commands = test_commands.import_folders(ws, commands)
+    commanded = tuple(
+        f"{folder} ({next(c.source for c in commands if folder in c.import_folders())})"
+        for folder in from_commands
+        if folder not in pythonpath
+    )
+    pythonpath += from_commands
     # Test modules named outside pytest's defaults (found by what they hold) are
     # collected by name, so a suite in tests_parser.py is not a silent zero.
     by_name = tuple(dict.fromkeys(PurePosixPath(f).name for f in ws.tests_by_content))
@@ -214,6 +226,7 @@ def read(ws: Workspace) -> Settings:
         tuple(dict.fromkeys(pythonpath)),
         source,
         django_project,
+        commanded,
     )
 
 

@@ -207,6 +207,11 @@ def _wanted(
     if settings.source:
         kept = ", ".join(key for key, _ in settings.values)
         notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
+    if settings.commanded:
+        notes.append(
+            "tests import from the folders the author's test command runs them from: "
+            + ", ".join(settings.commanded)
+        )
     if settings.get("DJANGO_SETTINGS_MODULE") and "pytest-django" not in declared.names:
         declared = dataclasses.replace(declared, items=(*declared.items, "pytest-django"))
         runners.append("pytest-django")
