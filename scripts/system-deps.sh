@@ -57,6 +57,18 @@ echo "system-deps: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 
+# PostgreSQL installed just now (its major version unknown before the package lists were
+# read): its PostGIS build follows.
+if [ "${1:-}" != "--browser" ] \
+    && ! compgen -G "/usr/share/postgresql/*/extension/postgis.control" >/dev/null; then
+    major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+    if [ -n "$major" ]; then
+        echo "system-deps: installing postgresql-$major-postgis-3" >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+            "postgresql-$major-postgis-3" >/dev/null
+    fi
+fi
+
 # Where systemd runs, the server packages start a system-wide server of their own on
 # install. grader never uses it (its servers live in each run's network namespace, so
 # the ports do not clash); stop and disable the ones installed here, so they hold no
