@@ -19,6 +19,7 @@ from grader.sandbox.bubblewrap import Limits, Unisolated, choose
 from grader.tools import mutants, mutation, test_selection
 from grader.tools.base import MutationBudget, ToolContext
 from grader.tools.pytest_cov import PytestCoverage
+from grader.tools.pytest_run import RunFolders
 
 PAIR = ROOT / "tests" / "fixtures" / "mutation"
 sandboxed = [pytest.mark.slow, pytest.mark.sandbox]
@@ -304,3 +305,20 @@ def test_a_mutant_on_a_line_no_test_ran_survives_without_running(
         f.message.endswith("and no test ran that line (the mutant was not run)")
         for f in outcome.findings
     )
+
+
+def test_every_mutant_gets_the_env_files_the_first_run_had(tmp_path: Path) -> None:
+    # The first run's scratch got a .env copy of the template; a mutant's fresh copy must
+    # too, or a suite that reloads its .env fails on every mutant and counts it killed.
+    root = tmp_path / "sub"
+    root.mkdir()
+    (root / "calc.py").write_text("def double(x):\n    return x * 2\n", encoding="utf-8")
+    ctx = ToolContext(inventory(root), tmp_path / "work", choose(allow_unisolated=True), Limits())
+    folders = [tmp_path / name for name in ("scratch", "results", "config", "home", "tmp", "srv")]
+    paths = RunFolders(*folders)
+    run = mutation.SuiteRun(Path("python"), {}, (), (), False, False, 1.0, {".env": "TOKEN='t'\n"})
+    sources = {"calc.py": (root / "calc.py").read_text(encoding="utf-8")}
+    (mutant,) = mutants.sample(sources, mutants.sites(sources, None), 1)
+    assert mutation._plant(ctx, paths, run, mutant)
+    assert (paths.scratch / ".env").read_text(encoding="utf-8") == "TOKEN='t'\n"
+    assert (paths.scratch / "calc.py").read_text(encoding="utf-8") == mutant.source

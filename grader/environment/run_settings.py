@@ -263,18 +263,16 @@ def _server_urls(chosen: dict[str, Variable], services: tuple[Service, ...]) -> 
 
 def _parts(service: Service) -> tuple[tuple[re.Pattern[str], str], ...]:
     """Each setting that names a part of the server, with the sandbox server's value."""
-    where = (
-        (service_needs.POSTGRES_HOST_VARIABLE, "localhost"),
-        (service_needs.POSTGRES_PORT_VARIABLE, str(service.port)),
-    )
+    port = str(service.port)
     if service.kind is Kind.REDIS:
         return (
             (service_needs.REDIS_HOST_VARIABLE, "localhost"),
-            (service_needs.REDIS_PORT_VARIABLE, str(service.port)),
+            (service_needs.REDIS_PORT_VARIABLE, port),
         )
     role = service.roles[0] if service.roles else "postgres"
     return (
-        *where,
+        (service_needs.POSTGRES_HOST_VARIABLE, "localhost"),
+        (service_needs.POSTGRES_PORT_VARIABLE, port),
         (service_needs.ROLE_VARIABLE, role),
         (service_needs.DATABASE_VARIABLE, service.databases[0] if service.databases else role),
     )

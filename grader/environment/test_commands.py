@@ -14,6 +14,7 @@ CommonMark parser grader reads READMEs with), shell lines with ``shlex``.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Iterator
@@ -57,19 +58,15 @@ class TestCommand:
 
 
 def _inside(base: str, path: str) -> str | None:
+    """``path`` (relative to ``base``) relative to the root; None when it leaves the
+    submission or depends on what the shell would expand."""
     path = _HERE.sub("", path.strip().strip("'\""))
-    if not path or "$" in path or "`" in path or path.startswith(("/", "~")):
-        return None if path else base
-    joined = PurePosixPath(base) / path
-    parts: list[str] = []
-    for part in joined.parts:
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return "/".join(parts) or "."
+    if not path:
+        return base
+    if "$" in path or "`" in path or path.startswith(("/", "~")):
+        return None
+    joined = posixpath.normpath(posixpath.join(base, path))
+    return None if joined == ".." or joined.startswith("../") else joined
 
 
 def _words(line: str) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -163,7 +164,12 @@ def cycles(graph: ImportGraph) -> list[list[str]]:
 
 def level(module: str) -> str | None:
     """'lower', 'higher' or None, from the deepest part of the name below the top package."""
-    for part in reversed(module.split(".")[1:]):
+    return level_of_parts(module.split(".")[1:])
+
+
+def level_of_parts(parts: Sequence[str]) -> str | None:
+    """'lower', 'higher' or None, from the deepest of ``parts`` that names a layer."""
+    for part in reversed(parts):
         if part in LOWER:
             return "lower"
         if part in HIGHER:

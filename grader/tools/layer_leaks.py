@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from pathlib import PurePosixPath
 
-from grader.tools.import_graph import HIGHER, LOWER
+from grader.tools.import_graph import level_of_parts
 from grader.tools.module_state import Place
 
 # Module prefixes that are a framework's HTTP layer: requests, responses, HTTP errors,
@@ -32,13 +32,8 @@ WIRING_ONLY = frozenset({"Depends"})
 def layer(relative: str) -> str | None:
     """'lower', 'higher' or None, from the deepest part of the file's path that names one."""
     path = PurePosixPath(relative)
-    parts = [*path.parent.parts, path.stem]
-    for part in reversed([p for p in parts if p not in {"src", "__init__"}]):
-        if part in LOWER:
-            return "lower"
-        if part in HIGHER:
-            return "higher"
-    return None
+    parts = [p for p in (*path.parent.parts, path.stem) if p not in {"src", "__init__"}]
+    return level_of_parts(parts)
 
 
 def _http(module: str) -> str:

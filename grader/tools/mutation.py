@@ -31,7 +31,7 @@ import os
 import shutil
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from defusedxml import DefusedXmlException
@@ -39,6 +39,7 @@ from defusedxml import ElementTree as SafeET
 
 from grader.acquire.workspace import Workspace, remove_tree
 from grader.core.models import Finding, Location, Metric, Severity, TestSummary
+from grader.tools import scratch_dotenv
 from grader.tools.base import ToolContext, percent
 from grader.tools.coverage_data import line_contexts
 from grader.tools.junit_results import junit_cases
@@ -61,6 +62,10 @@ class SuiteRun:
     tmp: bool
     own_env: bool
     duration_s: float
+    dotenv: dict[str, str] = field(default_factory=dict)
+    """The ``.env`` files the run's scratch copy was given (see scratch_dotenv): every
+    mutant's copy gets them too, or a suite that reloads its .env would fail on each one
+    and count it killed."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ def _sources(ws: Workspace, measured: dict[str, frozenset[int]] | None) -> dict[
     return sources
 
 
-def _plant(ctx: ToolContext, paths: RunFolders, mutant: Mutant) -> bool:
+def _plant(ctx: ToolContext, paths: RunFolders, run: SuiteRun, mutant: Mutant) -> bool:
     """A fresh scratch copy with the mutant in place of its file; False when the file is a
     link (the mutant is then not run).
 
@@ -149,6 +154,7 @@ def _plant(ctx: ToolContext, paths: RunFolders, mutant: Mutant) -> bool:
     for folder in paths.writable():
         remove_tree(folder)
     shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+    scratch_dotenv.write(paths.scratch, run.dotenv)
     target = paths.scratch / mutant.site.path
     inside = target.resolve().is_relative_to(paths.scratch.resolve())
     planted = inside and not target.is_symlink() and target.is_file()
@@ -281,10 +287,10 @@ def _run_one(
     when pytest does not find them); whether a test failed or the run timed out, and the
     tests that ran. None when it could not be planted."""
     selector, tests = choice
-    if not _plant(ctx, paths, mutant):
+    if not _plant(ctx, paths, run, mutant):
         return None
     code = _exit(ctx, paths, run, tests, timeout(run, selector, tests))
-    if tests and code in NOT_FOUND_EXIT_CODES and _plant(ctx, paths, mutant):
+    if tests and code in NOT_FOUND_EXIT_CODES and _plant(ctx, paths, run, mutant):
         tests, code = None, _exit(ctx, paths, run, None, timeout(run, None, None))
     return code != 0, tests
 

@@ -194,14 +194,6 @@ class PytestCoverage:
         """Run the tests on a scratch copy inside the disk-limited area, read the results;
         what the run printed beside them."""
         paths = RunFolders.prepare(ctx, area.root)
-        written = scratch_dotenv.write(
-            paths.scratch, run_settings.dotenv_copies(ctx.workspace, settings)
-        )
-        if written:
-            notes.append(
-                f"settings: also written to {', '.join(written)} for code that loads it, "
-                "as cp .env.example .env would"
-            )
         result, launch, suite = self._run_in_folders(
             ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
         )
@@ -223,6 +215,13 @@ class PytestCoverage:
     ) -> tuple[proc.ProcResult, services.Launch, mutation.SuiteRun]:
         """Install what the tests need, start their servers, run them; how the run went,
         for mutation testing to run the suite again the same way."""
+        copies = run_settings.dotenv_copies(ctx.workspace, settings)
+        written = scratch_dotenv.write(paths.scratch, copies)
+        if written:
+            notes.append(
+                f"settings: also written to {', '.join(written)} for code that loads it, "
+                "as cp .env.example .env would"
+            )
         installed = self._install_project(ctx, paths, python, notes)
         extra = tuple(p for p in (installed.site_packages,) if p) if installed else ()
         import_path = paths.write_ini(ctx, extra)
@@ -247,6 +246,7 @@ class PytestCoverage:
             area.enforced,
             own_env,
             result.duration_s,
+            {relative: copies[relative] for relative in written},
         )
         return result, launch, suite
 
