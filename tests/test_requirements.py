@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from packaging.version import Version
 
 from grader.acquire.workspace import inventory
 from grader.environment import interpreters, lock_export, requirements
-from grader.environment.cache import COMPLETE, EnvironmentCache
+from grader.environment.cache import COMPLETE, IN_USE_GRACE_S, EnvironmentCache
 from grader.environment.poetry_declarations import poetry_test_groups
 from grader.environment.requirements import Requirements
 
@@ -157,18 +159,59 @@ def test_a_path_folder_this_user_cannot_enter_is_passed_over(
     assert interpreters.host().version in {i.version for i in found}
 
 
-def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
-    envs = tmp_path / "cache" / "envs"
-    for age, name in enumerate(["newest", "middle", "oldest"]):
+def _environments(envs: Path, ages_s: dict[str, float]) -> None:
+    for name, age in ages_s.items():
         folder = envs / name
         folder.mkdir(parents=True)
         (folder / "blob").write_bytes(b"x" * 1000)
-        (folder / COMPLETE).write_text("[]", encoding="utf-8")
-        stamp = time.time() - 100 * age
+        (folder / COMPLETE).write_text("{}", encoding="utf-8")
+        stamp = time.time() - age
         os.utime(folder / COMPLETE, (stamp, stamp))
+
+
+def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
+    envs = tmp_path / "cache" / "envs"
+    hours = {"newest": 2 * 3600.0, "middle": 3 * 3600.0, "oldest": 4 * 3600.0}
+    _environments(envs, hours)
     removed = EnvironmentCache(tmp_path / "cache", limit_bytes=2100).evict(keep=envs / "oldest")
     assert [p.name for p in removed] == ["middle"]
     assert sorted(p.name for p in envs.iterdir()) == ["newest", "oldest"]
+
+
+def test_an_environment_loaded_within_the_grace_period_is_kept_beyond_the_limit(
+    tmp_path: Path,
+) -> None:
+    """Another grader on the same cache may have loaded it and not started its tests."""
+    envs = tmp_path / "cache" / "envs"
+    _environments(envs, {"just-used": 60.0, "long-unused": IN_USE_GRACE_S + 60, "mine": 0.0})
+    removed = EnvironmentCache(tmp_path / "cache", limit_bytes=0).evict(keep=envs / "mine")
+    assert [p.name for p in removed] == ["long-unused"]
+    assert sorted(p.name for p in envs.iterdir()) == ["just-used", "mine"]
+
+
+def test_graders_sharing_a_cache_never_load_an_environment_while_it_is_evicted(
+    tmp_path: Path,
+) -> None:
+    """One grader loads an old environment while others evict: it gets it whole, or is
+    told to build it again, never a half-removed folder or an error."""
+    root = tmp_path / "cache"
+    python = interpreters.host()
+    cache = EnvironmentCache(root, limit_bytes=0)
+    key = cache.key(Requirements(items=("attrs==23.1.0",)), python)
+    for round_ in range(40):
+        _environments(root / "envs", {key: IN_USE_GRACE_S + 60, f"other-{round_}": 0.0})
+        (root / "envs" / key / "bin").mkdir()
+        (root / "envs" / key / "bin" / "python").write_text("", encoding="utf-8")
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            evictions = [pool.submit(cache.evict, root / "envs" / "none") for _ in range(2)]
+            loaded = pool.submit(cache.cached, key).result()
+            for eviction in evictions:
+                eviction.result()
+        if loaded is not None:
+            assert loaded.python is not None and loaded.python.is_file()
+        else:
+            assert not (root / "envs" / key).exists()
+        shutil.rmtree(root / "envs")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ never leak in, and the environment's never leak into grader. Installs take wheel
 so no candidate-controlled build script runs on the host. Environments are keyed by a
 hash of the requirement set and the interpreter, shared by every submission with the
 same set, built by one process at a time under a file lock, under a temporary name and
-renamed into place, and evicted least recently used beyond a size limit.
+renamed into place, and evicted least recently used beyond a size limit (never one
+used within the last ``IN_USE_GRACE_S``: a grade loads its environment some minutes
+before its tests start in it, and other graders may share the cache).
 
 When the set does not install, grader does what a careful reviewer would, one bounded
 round at a time, and records every change (see ``grader.environment.resolution``): the candidate's
@@ -42,6 +44,11 @@ from grader.environment.sdists import SourceBuildError, SourceBuilds, SourceRefu
 INSTALL_TIMEOUT_S = 600.0
 COMPLETE = ".grader-complete"
 DEFAULT_LIMIT_BYTES = 10 * 1024**3
+# An environment loaded this recently is kept even beyond the size limit: the shared lock
+# a test run holds covers only the run, not the minutes between loading the environment
+# and starting the tests (lock export, servers, settings), in which another grader on
+# the same cache could otherwise remove it. Longer than any one grade's test stage.
+IN_USE_GRACE_S = 3600.0
 # Each round changes the plan or stops; a 2020 lock file may need one round per stale pin
 # (uv names one release without a wheel at a time), then one to unpin what clashes with
 # the runners: 12 ran out on such a lock with the fix one round away.
@@ -145,7 +152,7 @@ class EnvironmentCache:
         started = time.monotonic()
         key = self.key(requirements, python, sdists=source_builds is not None)
         target = self.root / "envs" / key
-        cached = _load(target, key, started)
+        cached = self.cached(key, started)
         if cached is not None:
             return cached
         # One builder per requirement set, across threads and processes: the others wait
@@ -160,6 +167,12 @@ class EnvironmentCache:
         if built.python is not None:
             self.evict(keep=target)
         return built
+
+    def cached(self, key: str, started: float | None = None) -> Environment | None:
+        """The finished environment ``key``, marked as used, or None when there is none
+        (an evictor removes one only under the same lock, and never one just marked)."""
+        with locks.shared(self._lock(key)):
+            return _load(self.root / "envs" / key, key, started or time.monotonic())
 
     def _build(
         self,
@@ -278,34 +291,60 @@ class EnvironmentCache:
 
     def evict(self, keep: Path) -> list[Path]:
         """Remove least recently used environments until the cache fits its limit; one
-        another grader is building or running tests in is never removed."""
-        envs = [p for p in (self.root / "envs").iterdir() if (p / COMPLETE).is_file()]
-        sizes = {p: _size(p) for p in envs}
-        total = sum(sizes.values())
+        another grader is building, running tests in, or loaded within the grace period
+        is never removed, and one another grader removed first is passed over."""
         removed = []
         with locks.exclusive(self.root / "locks" / "evict.lock"):
-            for env in sorted(envs, key=lambda p: (p / COMPLETE).stat().st_mtime):
+            listed = _complete_environments(self.root / "envs")
+            total = sum(size for _, _, size in listed)
+            recent = time.time() - IN_USE_GRACE_S
+            for env, used, size in listed:
                 if total <= self.limit_bytes:
                     break
-                if env == keep:
+                if env == keep or used > recent:
                     continue
                 with locks.exclusive(self._lock(env.name), blocking=False) as free:
-                    if not free:
+                    if not free or _used_since(env, recent):
                         continue
+                    # Out of sight at once, so no grader loads it half removed.
+                    trash = env.with_name(f".evicted-{env.name}")
                     with contextlib.suppress(OSError):
-                        shutil.rmtree(env)
-                        total -= sizes[env]
+                        env.rename(trash)
+                        total -= size
                         removed.append(env)
+                    shutil.rmtree(trash, ignore_errors=True)
         return removed
+
+
+def _complete_environments(envs: Path) -> list[tuple[Path, float, int]]:
+    """Each finished environment with when it was last used and its size, oldest first;
+    one that vanishes while it is read (another grader evicted it) is left out."""
+    found = []
+    with contextlib.suppress(FileNotFoundError):
+        for folder in envs.iterdir():
+            if folder.name.startswith("."):  # being built, or being removed
+                continue
+            try:
+                used = (folder / COMPLETE).stat().st_mtime
+                found.append((folder, used, _size(folder)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+    return sorted(found, key=lambda entry: entry[1])
+
+
+def _used_since(env: Path, moment: float) -> bool:
+    """Whether ``env`` was loaded after ``moment`` (or is gone already)."""
+    try:
+        return (env / COMPLETE).stat().st_mtime > moment
+    except OSError:
+        return True
 
 
 def _load(target: Path, key: str, started: float) -> Environment | None:
     """The environment built at ``target``, with what was changed to build it."""
     marker = target / COMPLETE
-    if not marker.is_file():
-        return None
-    marker.touch()
     try:
+        os.utime(marker)  # marks it used; never creates it (another grader may evict)
         record = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
