@@ -178,6 +178,13 @@ def test_least_recently_used_environments_are_evicted(tmp_path: Path) -> None:
     assert sorted(p.name for p in envs.iterdir()) == ["newest", "oldest"]
 
 
+def test_a_relative_cache_folder_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert EnvironmentCache(Path("cache")).root == tmp_path / "cache"
+
+
 def test_an_environment_loaded_within_the_grace_period_is_kept_beyond_the_limit(
     tmp_path: Path,
 ) -> None:

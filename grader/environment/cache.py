@@ -115,7 +115,9 @@ class EnvironmentCache:
         python_downloads: bool = False,
         wheelhouse: Path | None = None,
     ) -> None:
-        self.root = root
+        # Absolute: the sandbox mounts environments by path, from another working folder
+        # (a relative $GRADER_CACHE_DIR made every test run fail before pytest started).
+        self.root = root.absolute()
         self.offline = offline
         self.limit_bytes = limit_bytes
         # Building a source distribution runs its build script on this host, outside the
