@@ -72,6 +72,27 @@ def test_writes_stop_at_the_budget(tmp_path: Path, kind: Kind) -> None:
 
 
 @ROOT_ONLY
+@pytest.mark.parametrize("budget_mb", [8, 256, 1024, 4096])
+def test_the_image_is_formatted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget_mb: int
+) -> None:
+    """The first size fits ext4's own overhead: no second mkfs and mount per test run."""
+    formatted = []
+    original = scratch._format_and_mount
+
+    def counted(root: Path, image: Path, size: int, inodes: int) -> str:
+        formatted.append(size)
+        return original(root, image, size, inodes)
+
+    monkeypatch.setattr(scratch, "_format_and_mount", counted)
+    with disk_area(tmp_path / "area", budget_mb, (3 * MB, 500), kinds=(Kind.EXT4_IMAGE,)) as area:
+        info = os.statvfs(area.root)
+        free = info.f_bavail * info.f_frsize
+        assert budget_mb * MB + 3 * MB <= free <= (budget_mb + 5) * MB
+    assert len(formatted) == 1
+
+
+@ROOT_ONLY
 def test_the_reserve_holds_the_copy_on_top_of_the_budget(tmp_path: Path) -> None:
     """A tree of 3000 small files (more inodes than 1 MB of budget gives) fits beside it."""
     tree = tmp_path / "tree"

@@ -11,20 +11,39 @@ May import every package below it; nothing in grader imports it but ``__main__``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from grader.cli.arguments import build_parser
 from grader.cli.commands import COMMANDS, flag
 from grader.core.errors import ExitCode, GraderError, InterruptedByUserError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run"]
 
 log = logging.getLogger("grader")
+
+
+def run() -> NoReturn:
+    """The console command: ``main()``, then out without tearing the interpreter down.
+
+    A grade leaves about 1,100 modules and 300,000 objects (every file's parsed tree)
+    behind; freeing them one by one took 0.6 s after the report was written, 10% of a
+    small grade. By then every command grader started has ended, every report is
+    written and closed, and grader registers no exit handler: what is left is logging's
+    buffers and the standard streams, flushed here (mypy leaves the same way).
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _closed_pipe() -> int:

@@ -35,10 +35,14 @@ BLOCK = 4096
 BYTES_PER_INODE = 16 * 1024
 INODE_BYTES = 256
 DIRENT_BYTES = 8 + 256  # an ext4 directory entry with the longest name
-# A first guess at ext4's own metadata (group descriptors, bitmaps) beside the inode
-# tables; the image is enlarged when it falls short.
-METADATA_FRACTION = 128
-METADATA_BYTES = 1 * MB
+# ext4 keeps 2% of its blocks, at most 4096 of them, out of every user's reach (the
+# kernel's reserved clusters, whatever mkfs -m says): left out of the first guess, every
+# image fell short, was unmounted and formatted again, doubling a test run's set-up.
+RESERVED_FRACTION = 50
+RESERVED_MAX_BYTES = 4096 * BLOCK
+# Group descriptors and bitmaps: under 1 MB up to an 8 GB image. The image is enlarged
+# when a guess still falls short.
+METADATA_BYTES = 2 * MB
 # Mounting tools live in sbin, which the scrubbed PATH leaves out.
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _MOUNT_TIMEOUT_S = 60.0
@@ -186,7 +190,9 @@ def _mount_ext4(root: Path, image: Path, data: int, inodes: int) -> str:
     mkfs rounds its metadata to whole block groups, so the first guess at the image
     size can fall a little short; the image is then made again, that much larger.
     """
-    size = data + inodes * INODE_BYTES + data // METADATA_FRACTION + METADATA_BYTES
+    tables = inodes * INODE_BYTES
+    reserved = min((data + tables) // (RESERVED_FRACTION - 1), RESERVED_MAX_BYTES)
+    size = data + tables + reserved + METADATA_BYTES
     for _ in range(2):
         problem = _format_and_mount(root, image, size, inodes)
         if problem or (short := data - _available(root)) <= 0:
