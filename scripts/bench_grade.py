@@ -108,7 +108,7 @@ if scratch is not None:
     patch(scratch, "_mount", "test: disk area mount")
     patch(scratch, "release_all", "test: disk area release")
 patch(pytest_cov.PytestCoverage, "_install_project", "test: project install")
-patch(pytest_cov.PytestCoverage, "_run_tests", "test: sandboxed pytest")
+patch(pytest_cov, "run_suite", "test: sandboxed pytest")
 from grader.tools import mutation
 patch(mutation, "measure", "test: mutation testing")
 patch(pytest_cov.PytestCoverage, "_coverage", "test: coverage report")

@@ -155,6 +155,21 @@ def test_copied_blocks_are_found_by_symilar(tmp_path: Path) -> None:
     assert "b.py:5-" in message
 
 
+def test_shared_imports_and_signatures_are_not_copied_blocks(tmp_path: Path) -> None:
+    """symilar reads them from the tree grader parses (without astroid's inference)."""
+    imports = "".join(f"import module_{i}\n" for i in range(8))
+    signature = "def handle(\n" + "".join(f"    arg_{i}: int,\n" for i in range(8)) + ") -> int:\n"
+    result = _design(
+        tmp_path / "s",
+        {
+            "a.py": f"{imports}\n\n{signature}    return arg_0 + 1\n",
+            "b.py": f"{imports}\n\n{signature}    return arg_1 * 2\n",
+        },
+    )
+    assert _metrics(result)["design.duplicated_share"] == 0
+    assert not [f for f in result.findings if f.rule_id == "duplicate-code"]
+
+
 def _criterion(report: dict[str, Any], criterion: str) -> float:
     return float(next(c["score"] for c in report["criteria"] if c["id"] == criterion))
 

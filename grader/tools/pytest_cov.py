@@ -13,6 +13,7 @@ settings are replaced by grader's.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,19 +34,33 @@ from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
 from grader.tools import mutation, scratch_dotenv, stale_rerun
 from grader.tools import run_outcomes as outcomes
-from grader.tools.base import ToolContext, config_path, package_version
+from grader.tools.base import ToolContext, package_version
 from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
     RunFolders,
     environment_in_use,
-    pytest_argv,
     pytest_environment,
+    run_suite,
     services_problem,
     settings_for,
     start_services,
     take_result,
 )
+
+
+def _environment(ctx: ToolContext) -> test_environment.TestEnvironment:
+    with stage("environment", ctx.on_event):
+        return test_environment.prepare(ctx)
+
+
+@dataclass(frozen=True)
+class _Area:
+    """A run's disk area, the submission copied into it, and the interpreter to run."""
+
+    area: DiskArea
+    folders: RunFolders
+    python: Path = Path()
 
 
 def _budget(area: DiskArea, hit: bool) -> list[str]:
@@ -142,11 +157,26 @@ class PytestCoverage:
         if not ws.test_files:
             nothing = Metric("packaging.installable", None, "%", self.name, "no tests to run")
             return self._zero("no test files found", nothing)
-        with stage("environment", ctx.on_event):
-            prepared = test_environment.prepare(ctx)
-        return dataclasses.replace(self._run(ctx, prepared), warnings=prepared.warnings)
+        # The disk area is mounted and the submission copied into it while the environment
+        # is prepared: neither needs the other, and with the environment cached they take
+        # about as long as each other. Both are wasted only when the tests cannot run.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_environment, ctx)
+            try:
+                with disk_area(
+                    ctx.work_dir / "disk", ctx.limits.disk_mb, footprint(ws.root)
+                ) as area:
+                    folders = RunFolders.prepare(ctx, area.root)
+                    prepared = pending.result()
+                    result = self._run(ctx, prepared, _Area(area, folders))
+            except NoRoomError as exc:
+                prepared = pending.result()
+                result = self._unmeasured(str(exc), list(prepared.notes), prepared.installable)
+        return dataclasses.replace(result, warnings=prepared.warnings)
 
-    def _run(self, ctx: ToolContext, prepared: test_environment.TestEnvironment) -> ToolResult:
+    def _run(
+        self, ctx: ToolContext, prepared: test_environment.TestEnvironment, ready: _Area
+    ) -> ToolResult:
         ws = ctx.workspace
         notes = list(prepared.notes)
         installable = prepared.installable
@@ -160,7 +190,9 @@ class PytestCoverage:
         missing = services_problem(settings, ctx.sandbox)
         if missing:
             return self._unmeasured(missing, notes, installable)
-        first = self._measure_in_area(ctx, prepared, python, notes, settings)
+        notes += ready.area.notes()
+        ready = dataclasses.replace(ready, python=python)
+        first = self._measure(ctx, ready, prepared, notes=notes, settings=settings)
         # A release the candidate pinned that crashed on this Python: raised, run again.
         return stale_rerun.rerun(ctx, prepared, first, settings, self._measure_in_area)
 
@@ -172,28 +204,28 @@ class PytestCoverage:
         notes: list[str],
         settings: run_settings.RunSettings,
     ) -> tuple[ToolResult, str]:
-        """One test run in a disk area of its own; the result and what the run printed."""
+        """One more test run in a disk area of its own; the result and what it printed."""
         ws = ctx.workspace
         try:
             with disk_area(ctx.work_dir / "disk", ctx.limits.disk_mb, footprint(ws.root)) as area:
                 notes += area.notes()
-                return self._measure(ctx, area, prepared, python, notes, settings=settings)
+                ready = _Area(area, RunFolders.prepare(ctx, area.root), python)
+                return self._measure(ctx, ready, prepared, notes=notes, settings=settings)
         except NoRoomError as exc:
             return self._unmeasured(str(exc), notes, prepared.installable), ""
 
     def _measure(
         self,
         ctx: ToolContext,
-        area: DiskArea,
+        ready: _Area,
         prepared: test_environment.TestEnvironment,
-        python: Path,
-        notes: list[str],
         *,
+        notes: list[str],
         settings: run_settings.RunSettings,
     ) -> tuple[ToolResult, str]:
-        """Run the tests on a scratch copy inside the disk-limited area, read the results;
-        what the run printed beside them."""
-        paths = RunFolders.prepare(ctx, area.root)
+        """Run the tests on the scratch copy inside the disk-limited area, read the
+        results; what the run printed beside them."""
+        area, paths, python = ready.area, ready.folders, ready.python
         result, launch, suite = self._run_in_folders(
             ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
         )
@@ -235,9 +267,7 @@ class PytestCoverage:
         if installed and installed.scripts:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
         with environment_in_use(ctx, prepared):
-            result = self._run_tests(
-                ctx, paths, python, env, area, launch=launch, hosts=settings.hosts
-            )
+            result = run_suite(ctx, paths, python, env, area, launch=launch, hosts=settings.hosts)
         suite = mutation.SuiteRun(
             python,
             env,
@@ -353,44 +383,6 @@ class PytestCoverage:
             notes=tuple(notes),
             tests=summary,
             per_file=per_file,
-        )
-
-    def _run_tests(
-        self,
-        ctx: ToolContext,
-        paths: RunFolders,
-        python: Path,
-        env: dict[str, str],
-        area: DiskArea,
-        *,
-        launch: services.Launch,
-        hosts: tuple[str, ...],
-    ) -> proc.ProcResult:
-        """pytest under coverage in the sandbox, with grader's ini and the scratch copy,
-        after the servers it needs have started (in the same sandbox)."""
-        argv = pytest_argv(
-            paths,
-            ctx.workspace,
-            ctx.limits,
-            python,
-            own_env=ctx.environments is not None,
-            contexts=ctx.mutation.max_mutants > 0,
-        )
-        return ctx.sandbox.run(
-            launch.wrap(argv),
-            cwd=paths.scratch,
-            writable=list(paths.writable()),
-            readable=[
-                *interpreter_paths(python),
-                paths.config,
-                config_path("coveragerc").parent,
-                paths.project,
-                *launch.readable,
-            ],
-            env=env,
-            limits=ctx.limits,
-            tmp=paths.tmp if area.enforced else None,
-            hosts=hosts,
         )
 
     def _install_project(

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.acquire.workspace import Workspace, remove_tree
+from grader.core import proc
 from grader.environment import pytest_settings, run_settings, test_environment
 from grader.sandbox import services
-from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox
-from grader.tools.base import ToolContext
+from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox, interpreter_paths
+from grader.sandbox.scratch import DiskArea
+from grader.tools.base import ToolContext, config_path
 from grader.tools.coverage_data import contexts_rcfile, coverage_options
 
 
@@ -216,3 +218,41 @@ def environment_in_use(
     if ctx.environments and prepared.environment:
         return ctx.environments.in_use(prepared.environment.key)
     return contextlib.nullcontext()
+
+
+def run_suite(
+    ctx: ToolContext,
+    paths: RunFolders,
+    python: Path,
+    env: dict[str, str],
+    area: DiskArea,
+    *,
+    launch: services.Launch,
+    hosts: tuple[str, ...],
+) -> proc.ProcResult:
+    """pytest under coverage in the sandbox, with grader's ini and the scratch copy,
+    after the servers it needs have started (in the same sandbox)."""
+    argv = pytest_argv(
+        paths,
+        ctx.workspace,
+        ctx.limits,
+        python,
+        own_env=ctx.environments is not None,
+        contexts=ctx.mutation.max_mutants > 0,
+    )
+    return ctx.sandbox.run(
+        launch.wrap(argv),
+        cwd=paths.scratch,
+        writable=list(paths.writable()),
+        readable=[
+            *interpreter_paths(python),
+            paths.config,
+            config_path("coveragerc").parent,
+            paths.project,
+            *launch.readable,
+        ],
+        env=env,
+        limits=ctx.limits,
+        tmp=paths.tmp if area.enforced else None,
+        hosts=hosts,
+    )
