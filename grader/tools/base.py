@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -143,6 +144,13 @@ def relative(ctx: ToolContext, path: str) -> str:
     if not candidate.is_absolute():
         candidate = ctx.work_dir / candidate
     try:
-        return candidate.resolve().relative_to(ctx.workspace.root.resolve()).as_posix()
+        return _resolved(candidate).relative_to(_resolved(ctx.workspace.root)).as_posix()
     except ValueError:
         return path
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolved(path: Path) -> Path:
+    # Tools name each file many times (radon: once per function); the files do not move
+    # while they are graded, and resolving looks at every folder on the way each time.
+    return path.resolve()
