@@ -454,3 +454,17 @@ def test_a_stale_poetry_lock_falls_back_to_its_records_and_says_why(tmp_path: Pa
     notes = _notes(_grade_files(tmp_path, files))
     assert "poetry.lock: poetry export failed (pyproject.toml changed significantly" in notes
     assert "poetry.lock (every package (the lock records no groups))" in notes
+
+
+def test_the_tests_that_run_are_the_ones_the_authors_testpaths_select(tmp_path: Path) -> None:
+    """A benchmark outside testpaths that only passes on the author's lab machine is not
+    the suite (the author's own pytest never runs it); the report names it."""
+    fixture = Path(__file__).parent / "fixtures" / "selection" / "testpaths"
+    graded = run_grader(fixture, tmp_path / "out", "--mutants", "0")
+    assert graded.exit_code == 0, graded.stderr
+    tests = _pytest(graded.report())
+    assert (tests["tests"]["passed"], tests["tests"]["failed"]) == (2, 0), tests
+    assert any(
+        "not run: 1 test module(s)" in note and "benchmarks/test_throughput.py" in note
+        for note in tests["notes"]
+    ), tests["notes"]

@@ -40,21 +40,80 @@ markers = ["slow: takes long", "db: needs the database"]
 """
 
 
-def test_settings_that_say_how_tests_run_are_kept_and_none_that_hide_tests(
-    tmp_path: Path,
-) -> None:
+def test_the_authors_settings_are_kept_and_addopts_never_is(tmp_path: Path) -> None:
     (tmp_path / "lib").mkdir()
     settings = _settings(tmp_path, {"pyproject.toml": PYPROJECT})
     section = _ini(tmp_path, settings)
     assert section["DJANGO_SETTINGS_MODULE"] == "config.settings"
     assert section["asyncio_mode"] == "auto"
     assert section["addopts"] == ""
-    assert "testpaths" not in section and "norecursedirs" not in section
-    assert section["python_files"].split() == ["test_*.py", "*_test.py", "tests.py", "check_*.py"]
+    # Which tests run is the author's selection (the report names what it leaves out).
+    assert settings.testpaths == ("docs",)
+    assert section["norecursedirs"] == "tests"
+    assert section["python_files"].split() == ["check_*.py"]
     assert section["python_classes"] == "Test Check"
     assert section["pythonpath"].split() == [str(tmp_path / "lib"), str(tmp_path)]
     assert section["markers"].strip().splitlines() == ["slow: takes long", "db: needs the database"]
     assert settings.source == "pyproject.toml"
+
+
+SUITE = {
+    "src/lib.py": "X = 1\n",
+    "tests/test_lib.py": "def test_x(): pass\n",
+    "tests/conftest.py": "",
+    "tests/helpers.py": "",
+    "tests/slow/test_big.py": "def test_big(): pass\n",
+    "benchmarks/test_speed.py": "def test_speed(): pass\n",
+    "scripts/manual_test.py": "def test_live_api(): pass\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("configuration", "paths", "left_out"),
+    [
+        pytest.param(
+            "", (), (), id="no configuration: the whole submission, every test module"
+        ),
+        pytest.param(
+            "testpaths = tests\n",
+            ("tests",),
+            ("benchmarks/test_speed.py", "scripts/manual_test.py"),
+            id="testpaths",
+        ),
+        pytest.param(
+            "testpaths = tests\nnorecursedirs = slow .*\n",
+            ("tests",),
+            ("tests/slow/test_big.py", "benchmarks/test_speed.py", "scripts/manual_test.py"),
+            id="norecursedirs",
+        ),
+        pytest.param(
+            "testpaths = t*s b*\n",
+            ("tests", "benchmarks"),
+            ("scripts/manual_test.py",),
+            id="glob patterns",
+        ),
+        pytest.param(
+            "python_files = test_*.py\n",
+            (),
+            ("scripts/manual_test.py",),
+            id="the author's file names",
+        ),
+        pytest.param(
+            "testpaths = docs\n", (), (), id="testpaths without any test: the whole submission"
+        ),
+        pytest.param(
+            "testpaths = ../elsewhere /etc\n", (), (), id="nothing outside the submission"
+        ),
+    ],
+)
+def test_the_tests_that_run_are_the_ones_the_authors_configuration_selects(
+    tmp_path: Path, configuration: str, paths: tuple[str, ...], left_out: tuple[str, ...]
+) -> None:
+    (tmp_path / "docs").mkdir()
+    settings = _settings(tmp_path, {**SUITE, "pytest.ini": "[pytest]\n" + configuration})
+    chosen = pytest_settings.selected(tmp_path, settings, inventory(tmp_path))
+    assert chosen.paths == paths
+    assert sorted(chosen.left_out) == sorted(left_out)
 
 
 def test_a_value_cannot_smuggle_another_setting_into_graders_ini(tmp_path: Path) -> None:

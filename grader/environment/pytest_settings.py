@@ -1,20 +1,25 @@
 """The pytest configuration grader runs the candidate's tests with.
 
-grader writes its own ini file, so the candidate's ``addopts``, ``testpaths`` or
-``norecursedirs`` can never skip tests. Settings that only say *how* the suite runs are
-carried over, since without them a correct suite fails to start: the Django settings
-module, the asyncio mode, extra import paths inside the submission, additional test file
-patterns, markers and warning filters. A Django project without such a setting gets the
-settings module its ``manage.py`` names, and pytest-django in its environment.
+grader writes its own ini file. The tests that run are the ones the author's own
+``pytest`` selects: its ``testpaths``, ``norecursedirs`` and ``python_files`` are followed
+(a library's benchmarks or a manual script outside them are not the suite), and every test
+file they leave out is named in the report, so nothing is left out unseen. ``addopts``
+never carries over (``-k``, ``--ignore`` or ``-x`` would hide tests without a trace).
+Settings that only say *how* the suite runs are carried over, since without them a
+correct suite fails to start: the Django settings module, the asyncio mode, extra import
+paths inside the submission, markers and warning filters. A Django project without such a
+setting gets the settings module its ``manage.py`` names, and pytest-django in its
+environment.
 """
 
 from __future__ import annotations
 
 import ast
+import fnmatch
 import functools
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,6 +62,10 @@ class Settings:
     """The folder of manage.py, when grader found the settings module there."""
     commanded: tuple[str, ...] = ()
     """Import folders taken from the author's test command, each with where it was read."""
+    testpaths: tuple[str, ...] = ()
+    """The author's ``testpaths`` (patterns inside the submission)."""
+    norecursedirs: tuple[str, ...] = ()
+    """The author's ``norecursedirs`` (folder name patterns)."""
 
     def get(self, key: str) -> tuple[str, ...]:
         """The screened values of ``key``, or none."""
@@ -204,9 +213,12 @@ def read(ws: Workspace) -> Settings:
     pythonpath += from_commands
     # Test modules named outside pytest's defaults (found by what they hold) are
     # collected by name, so a suite in tests_parser.py is not a silent zero.
+    # When the author names their test files, those are the suite; otherwise pytest's
+    # defaults, Django's tests.py, and modules named otherwise that hold tests.
     by_name = tuple(dict.fromkeys(PurePosixPath(f).name for f in ws.tests_by_content))
-    if "python_files" in table or by_name:
-        values.append(("python_files", (*_values(table.get("python_files", "")), *by_name)))
+    authors = tuple(p for v in _values(table.get("python_files", "")) for p in v.split())
+    if authors or by_name:
+        values.append(("python_files", authors or (*GRADER_TEST_FILES, *by_name)))
     # pytest's own defaults stay, so a candidate's pattern adds tests and never hides any.
     for key, default in (("python_classes", "Test"), ("python_functions", "test")):
         if key in table:
@@ -227,7 +239,19 @@ def read(ws: Workspace) -> Settings:
         source,
         django_project,
         commanded,
+        testpaths=_patterns(table.get("testpaths", ""), _inside),
+        norecursedirs=_patterns(table.get("norecursedirs", ""), _folder_pattern),
     )
+
+
+def _patterns(raw: Any, screen: Callable[[str], str | None]) -> tuple[str, ...]:
+    """A list setting's entries (whitespace-separated in ini files), screened."""
+    entries = [entry for value in _values(raw) for entry in value.split()]
+    return tuple(dict.fromkeys(p for p in map(screen, entries[:MAX_VALUES]) if p))
+
+
+def _folder_pattern(pattern: str) -> str | None:
+    return pattern if _SAFE_VALUE.fullmatch(pattern) and ".." not in pattern else None
 
 
 def import_paths(
@@ -249,8 +273,7 @@ def ini(scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()) -
     sources must still be imported from the scratch copy, where coverage measures them).
     """
     paths = import_paths(scratch, settings, extra_paths)
-    patterns = [*GRADER_TEST_FILES]
-    patterns += [p for v in settings.get("python_files") for p in v.split() if p not in patterns]
+    patterns = settings.get("python_files") or GRADER_TEST_FILES
     lines = [
         "[pytest]",
         f"pythonpath = {' '.join(paths)}",
@@ -258,6 +281,8 @@ def ini(scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()) -
         f"python_files = {' '.join(patterns)}",
         "junit_family = xunit2",
     ]
+    if settings.norecursedirs:
+        lines.append(f"norecursedirs = {' '.join(settings.norecursedirs)}")
     for key, values in settings.values:
         if key == "python_files":
             continue
@@ -267,3 +292,68 @@ def ini(scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()) -
             lines.append(f"{key} =")
             lines += [f"    {value}" for value in values]
     return "\n".join([*lines, ""])
+
+
+@functools.lru_cache(maxsize=16)
+def selection(ws: Workspace) -> Selection:
+    """What the author's configuration runs in ``ws`` (see ``selected``)."""
+    return selected(ws.root, read(ws), ws)
+
+
+def selected(root: Path, settings: Settings, ws: Workspace) -> Selection:
+    """The paths pytest is given (the author's ``testpaths`` that exist inside ``root``;
+    none: the whole submission), and the test modules the author's selection leaves out.
+
+    When the selection would hold none of the test modules (``testpaths`` naming only a
+    docs folder whose doctests ``addopts`` enabled), the whole submission runs instead.
+    """
+    chosen: list[str] = []
+    for pattern in settings.testpaths:
+        matches = [root] if pattern == "." else sorted(root.glob(pattern))
+        for found in matches:
+            if found.exists() and found.resolve().is_relative_to(root.resolve()):
+                chosen.append(found.relative_to(root).as_posix())
+    chosen = list(dict.fromkeys(chosen))
+    modules = _test_modules(settings, ws)
+    kept = [f for f in modules if _under_any(f, chosen) and _collected(f, settings)]
+    if chosen and not kept:
+        chosen = []
+        kept = [f for f in modules if _collected(f, settings)]
+    return Selection(tuple(chosen), tuple(f for f in modules if f not in kept))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the author's configuration runs."""
+
+    paths: tuple[str, ...]
+    """Relative paths given to pytest; empty: the whole submission."""
+    left_out: tuple[str, ...]
+    """Test modules their testpaths, norecursedirs or python_files leave out."""
+
+
+def _test_modules(settings: Settings, ws: Workspace) -> list[str]:
+    """Files that hold tests by anyone's convention: pytest's and Django's names, the
+    author's patterns, or found by what they hold."""
+    patterns = {*GRADER_TEST_FILES, *settings.get("python_files")}
+    named = [f for f in ws.test_files if _matches(PurePosixPath(f).name, patterns)]
+    return list(dict.fromkeys([*named, *ws.tests_by_content]))
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def _under_any(path: str, folders: list[str]) -> bool:
+    if not folders:
+        return True
+    parts = PurePosixPath(path).parts
+    return any(parts[: len(PurePosixPath(f).parts)] == PurePosixPath(f).parts for f in folders)
+
+
+def _collected(path: str, settings: Settings) -> bool:
+    """Whether pytest looks in every folder on ``path``'s way and collects its name."""
+    folders = PurePosixPath(path).parts[:-1]
+    if any(_matches(folder, settings.norecursedirs) for folder in folders):
+        return False
+    return _matches(PurePosixPath(path).name, settings.get("python_files") or GRADER_TEST_FILES)

@@ -205,8 +205,17 @@ def _wanted(
     settings = pytest_settings.read(ctx.workspace)
     runners: list[str] = []
     if settings.source:
-        kept = ", ".join(key for key, _ in settings.values)
+        chosen = ("testpaths",) * bool(settings.testpaths) + ("norecursedirs",) * bool(
+            settings.norecursedirs
+        )
+        kept = ", ".join([key for key, _ in settings.values] + list(chosen))
         notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
+    left_out = pytest_settings.selection(ctx.workspace).left_out
+    if left_out:
+        notes.append(
+            f"not run: {len(left_out)} test module(s) the author's pytest configuration "
+            f"leaves out (testpaths, norecursedirs, python_files): {', '.join(left_out[:10])}"
+        )
     if settings.commanded:
         notes.append(
             "tests import from the folders the author's test command runs them from: "

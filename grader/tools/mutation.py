@@ -44,7 +44,7 @@ from grader.tools.base import ToolContext, percent
 from grader.tools.coverage_data import line_contexts
 from grader.tools.junit_results import junit_cases
 from grader.tools.mutants import Mutant, sample, sites
-from grader.tools.pytest_run import RunFolders
+from grader.tools.pytest_run import RunFolders, test_targets
 from grader.tools.test_selection import Selector, collected
 
 METRIC = "tests.mutation_score"
@@ -189,7 +189,7 @@ def _argv(
         "-q",
         *[f"--ignore={paths.scratch / path}" for path in ws.excluded],
         "--",
-        *(chosen or [str(paths.scratch)]),
+        *(chosen or test_targets(paths.scratch, ws)),
     ]
 
 

@@ -133,8 +133,14 @@ def pytest_argv(
         "-q",
         *[f"--ignore={scratch / path}" for path in ws.excluded],
         "--",
-        str(scratch),
+        *test_targets(scratch, ws),
     ]
+
+
+def test_targets(scratch: Path, ws: Workspace) -> list[str]:
+    """What pytest is given to collect: the author's testpaths, or the whole copy."""
+    chosen = pytest_settings.selection(ws).paths
+    return [str(scratch / path) for path in chosen] or [str(scratch)]
 
 
 def pytest_environment(
