@@ -71,9 +71,7 @@ SUITE = {
 @pytest.mark.parametrize(
     ("configuration", "paths", "left_out"),
     [
-        pytest.param(
-            "", (), (), id="no configuration: the whole submission, every test module"
-        ),
+        pytest.param("", (), (), id="no configuration: the whole submission, every test module"),
         pytest.param(
             "testpaths = tests\n",
             ("tests",),
