@@ -279,7 +279,9 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     with stage("inventory", options.on_event):
         workspace = inventory(acquired.root, options.exclude)
         remove_outside_symlinks(workspace)
-        workspace = dataclasses.replace(workspace, transcoded=encodings.to_utf8(workspace))
+        workspace = dataclasses.replace(
+            workspace, transcoded=encodings.to_utf8(workspace), version=acquired.version
+        )
         graded = AssignmentGrade.start(
             assignment, acquired, workspace, workdir, options.keep_starter
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from grader.acquire import versions
 from grader.acquire.git import GIT_TIMEOUT_S, git_error, run_git
 from grader.acquire.limits import check_tree_size
 from grader.core.errors import AcquireError
@@ -27,6 +28,8 @@ class Cloned:
     date: str
     git_dir: Path | None = None
     after_deadline: tuple[str, ...] = ()
+    version: str = ""
+    """The version its history gives, when the project takes it from there (versions)."""
 
 
 def _before_deadline(
@@ -90,6 +93,7 @@ def clone(
             f"cannot check out {ref or 'HEAD'} of {label}: {git_error(checkout.stderr)}"
         )
     date = run_git(["log", "-1", "--format=%cI", sha], dest).stdout.strip()
+    version = versions.read(dest, sha) if versions.needed(dest) else ""
     git_dir = None
     if keep_history or deadline is not None:
         # Kept beside the submission, never in it: no tool or test sees the history.
@@ -97,4 +101,4 @@ def clone(
     else:
         shutil.rmtree(dest / ".git")
     check_tree_size(dest, label)
-    return Cloned(sha, ref, date, git_dir, after)
+    return Cloned(sha, ref, date, git_dir, after, version)

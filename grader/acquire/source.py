@@ -42,6 +42,8 @@ class Acquired:
     """The clone's history, kept outside the submission when asked for (``keep_history``)."""
     after_deadline: tuple[str, ...] = ()
     """Commits of the branch made after the deadline, newest first (not graded)."""
+    version: str = ""
+    """The version the history gives a project that takes it from there (versions)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def _cloned(
         commit_date=cloned.date,
         git_dir=cloned.git_dir,
         after_deadline=cloned.after_deadline,
+        version=cloned.version,
     )
 
 

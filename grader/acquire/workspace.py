@@ -138,6 +138,9 @@ class Workspace:
     transcoded: tuple[tuple[str, str], ...] = ()
     """Python files saved in a legacy encoding (PEP 263), with it: the private copy holds
     them as UTF-8 (see grader.acquire.encodings)."""
+    version: str = ""
+    """The version the project's git history gives it, for builds that take it from
+    there ('' when the project does not, or there is no history; see versions)."""
 
     def path(self, relative: str) -> Path:
         """Absolute path of a file given relative to the submission root."""

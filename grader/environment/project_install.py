@@ -18,9 +18,11 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from grader.acquire import versions
 from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.environment import uv
@@ -59,6 +61,9 @@ def reason(ws: Workspace) -> str:
     data = pyproject(ws)
     if "build-system" not in data and "setup.py" not in ws.files:
         return ""
+    written = _version_file(data)
+    if written and written not in ws.files:
+        return f"its version file {written} is written by the build, from the git history"
     texts = {
         test: ws.path(test).read_text(encoding="utf-8", errors="replace") for test in ws.test_files
     }
@@ -71,6 +76,27 @@ def reason(ws: Workspace) -> str:
         if ran:
             return f"{test} runs its console script {sorted(ran)[0]!r}"
     return ""
+
+
+def _version_file(data: dict[str, Any]) -> str:
+    """The file a versioning tool writes the version into at build time, if configured:
+    setuptools-scm's ``version_file``/``write_to``, hatch-vcs's build hook, pdm's."""
+    tool = data.get("tool")
+    tool = tool if isinstance(tool, dict) else {}
+    candidates = [
+        _get(tool, "setuptools_scm", "version_file"),
+        _get(tool, "setuptools_scm", "write_to"),
+        _get(tool, "hatch", "build", "hooks", "vcs", "version-file"),
+        _get(tool, "pdm", "version", "write_to"),
+    ]
+    return next((c for c in candidates if isinstance(c, str) and c), "")
+
+
+def _get(table: dict[str, Any], *keys: str) -> object:
+    found: object = table
+    for key in keys:
+        found = found.get(key) if isinstance(found, dict) else None
+    return found
 
 
 # Calls that run a command named by their first argument (a string or a list).
@@ -131,7 +157,7 @@ def install(ctx: BuildContext, scratch: Path, target: Path, python: Path) -> Ins
         cwd=scratch,
         writable=[scratch, target],
         readable=[*interpreter_paths(python), uv_binary],
-        env=uv.sandboxed_environment(python),
+        env={**uv.sandboxed_environment(python), **history_version(ctx.workspace)},
         limits=ctx.limits,
     )
     if result.exit_code != 0:
@@ -144,8 +170,30 @@ def install(ctx: BuildContext, scratch: Path, target: Path, python: Path) -> Ins
     return Installed(
         site if site.is_dir() else None,
         target / "bin" if (target / "bin").is_dir() else None,
-        "the project was built and installed in the sandbox for its tests",
+        "the project was built and installed in the sandbox for its tests"
+        + (
+            f" (version {ctx.workspace.version}, from its git history)"
+            if ctx.workspace.version
+            else ""
+        ),
     )
+
+
+# Each versioning tool's documented override of the version it would read from git
+# (hatch-vcs and setuptools-scm share the first).
+_VERSION_OVERRIDES = (
+    "SETUPTOOLS_SCM_PRETEND_VERSION",
+    "PDM_BUILD_SCM_VERSION",
+    "POETRY_DYNAMIC_VERSIONING_BYPASS",
+    "UV_DYNAMIC_VERSIONING_BYPASS",
+)
+
+
+def history_version(ws: Workspace) -> dict[str, str]:
+    """The version the repository's history gives, for a build with no history to read
+    (the sandbox's copy has none); ``versions.UNKNOWN`` without history."""
+    version = ws.version or versions.UNKNOWN
+    return dict.fromkeys(_VERSION_OVERRIDES, version)
 
 
 def _version(python: Path) -> str:
