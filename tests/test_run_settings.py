@@ -124,6 +124,72 @@ def test_compose_environment_in_both_forms_and_env_files(tmp_path: Path) -> None
     assert set(settings.hosts) >= {"db", "database", "pg", "web", "worker"}
 
 
+CONTAINER_COMPOSE = """
+services:
+  api:
+    build: .
+    environment:
+      - UPLOAD_DIR=/app/uploads/resumes
+      - STATIC_ROOT=/srv/site/static
+      - REPORTS=/app/reports
+      - CACHE_DIR=/tmp/cache
+      - LOG_FILE=/var/log/api.log
+      - BASE_URL=/api/v1
+    volumes:
+      - ./uploads:/app/uploads
+      - type: bind
+        source: ./assets
+        target: /srv/site
+      - data:/var/lib/data
+  worker:
+    build:
+      context: ./worker
+      dockerfile: Dockerfile.worker
+    environment:
+      JOBS: /code/jobs
+volumes:
+  data:
+"""
+
+
+def test_a_path_inside_the_container_is_the_same_folder_of_the_repository(tmp_path: Path) -> None:
+    """A compose value names the image's file system; the tests run from the repository,
+    so a folder mounted or copied from it is named where it is there."""
+    settings = _read(
+        tmp_path,
+        {
+            "docker-compose.yml": CONTAINER_COMPOSE,
+            "Dockerfile": "FROM python:3.12\nWORKDIR /app\nCOPY requirements.txt .\nCOPY . .\n",
+            "worker/Dockerfile.worker": "FROM python:3.12\nWORKDIR /code\nCOPY --chown=app . ./\n",
+        },
+    )
+    values = _values(settings)
+    assert values["UPLOAD_DIR"] == "./uploads/resumes"  # the bind mount beats WORKDIR
+    assert values["STATIC_ROOT"] == "./assets/static"
+    assert values["REPORTS"] == "./reports"  # COPY . . into WORKDIR /app
+    assert values["JOBS"] == "./worker/jobs"
+    # Not the repository's: kept as written.
+    assert values["CACHE_DIR"] == "/tmp/cache"
+    assert values["LOG_FILE"] == "/var/log/api.log"
+    assert values["BASE_URL"] == "/api/v1"
+    notes = " ".join(settings.notes())
+    assert (
+        "UPLOAD_DIR=/app/uploads/resumes is the container's path: ./uploads/resumes here" in notes
+    )
+
+
+def test_a_template_value_for_local_runs_is_not_translated(tmp_path: Path) -> None:
+    settings = _read(
+        tmp_path,
+        {
+            ".env.example": "UPLOAD_DIR=/app/uploads\n",
+            "docker-compose.yml": "services:\n  api:\n    build: .\n",
+            "Dockerfile": "FROM python:3.12\nWORKDIR /app\nCOPY . .\n",
+        },
+    )
+    assert _values(settings)["UPLOAD_DIR"] == "/app/uploads"
+
+
 def test_compose_substitutes_from_the_repository_never_from_grader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from grader.acquire.workspace import Workspace
-from grader.environment import dotenv_files
+from grader.environment import container_paths, dotenv_files
 from grader.environment.settings_declarations import (
     DeclaredService,
     Setting,
@@ -48,6 +48,7 @@ class Compose:
     services: tuple[DeclaredService, ...] = ()
     hosts: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    """What could not be read, and values grader changed (container paths), as notes."""
 
 
 def _rank(relative: str) -> tuple[int, int, str]:
@@ -107,10 +108,13 @@ def _read_file(ws: Workspace, relative: str, lookup: Callable[[str], str | None]
     settings: list[Setting] = []
     declared: list[DeclaredService] = []
     hosts: list[str] = []
+    notes: list[str] = []
     for name in builds:
         service = mapping(services[name])
         own = environment(service.get("environment"), relative, null_from_shell=True)
         own = _substituted(own, lookup) + _env_files(ws, service, folder)
+        own, moved = _out_of_the_container(own, container_paths.mounts(ws, service, folder))
+        notes += [f"{line} (service {name})" for line in moved]
         hosts += _names(name, service)
         image = interpolate(scalar(service.get("image")) or "", lookup)
         if image and "build" not in service:
@@ -126,7 +130,25 @@ def _read_file(ws: Workspace, relative: str, lookup: Callable[[str], str | None]
                 )
             )
         settings += own
-    return Compose(tuple(settings), tuple(declared), tuple(hosts))
+    return Compose(tuple(settings), tuple(declared), tuple(hosts), tuple(notes))
+
+
+def _out_of_the_container(
+    settings: list[Setting], pairs: list[tuple[str, str]]
+) -> tuple[list[Setting], list[str]]:
+    """Settings whose value is a path in the service's container that is a folder of the
+    repository, pointed at that folder (see container_paths); what was changed."""
+    if not pairs:
+        return settings, []
+    kept, moved = [], []
+    for setting in settings:
+        local = container_paths.translated(setting.value, pairs) if setting.value else None
+        if local is None:
+            kept.append(setting)
+            continue
+        kept.append(Setting(setting.name, local, setting.source))
+        moved.append(f"{setting.name}={setting.value} is the container's path: {local} here")
+    return kept, moved
 
 
 def read(ws: Workspace, lookup: Callable[[str], str | None]) -> Compose:
