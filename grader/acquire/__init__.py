@@ -5,7 +5,7 @@ unpacking safely; work_tree: a work tree as it is now, for preview; git: the loc
 git runner; limits), the inventory of what it holds (workspace: which files are code,
 tests, configuration, migrations, which cannot be parsed; notebooks: Jupyter notebooks
 read and turned into scripts the analysers read, with each line's cell) and its git
-history (history).
+history (history; versions: the version its tags give a build that reads it there).
 
 May import: grader.core.
 """

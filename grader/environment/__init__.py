@@ -15,7 +15,8 @@ declaration, and what was not), the whole test environment a tool asks for
 (test_environment, prepared once per grade by per_grade, with context: what it needs
 from a grade), and the settings and servers the tests run with (run_settings: the order
 of precedence; dotenv_files, compose_files, workflow_files read them, with
-settings_declarations shared; service_needs decides which servers), and grader's notebook
+settings_declarations shared and container_paths mapping a compose service's paths to
+the repository's folders; service_needs decides which servers), and grader's notebook
 runners kept beside the environments (notebook_runners).
 
 May import: grader.core, grader.acquire, grader.sandbox.
