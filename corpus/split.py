@@ -11,6 +11,10 @@ random.Random(20261206), then hand out "dev" and "check" alternately. The
 alternation carries on from one tier to the next, so an odd-sized tier does not
 tilt both halves the same way. Standard library only; the same file and seed
 always give the same halves.
+
+Entries added later carry ``batch = N`` (the first 54 are batch 1): each batch is drawn
+on its own, the same way, with seed 20261206 + N - 1, once all its entries are tiered
+and before any is graded, so adding a batch never moves an entry of an earlier one.
 """
 
 from __future__ import annotations
@@ -27,8 +31,16 @@ CORPUS = Path(__file__).with_name("repos.toml")
 
 
 def assign(entries: list[dict]) -> dict[str, str]:
-    """Map each entry name to "dev" or "check"."""
-    rng = random.Random(SEED)
+    """Map each entry name to "dev" or "check", each batch drawn on its own."""
+    halves: dict[str, str] = {}
+    for batch in sorted({int(entry.get("batch", 1)) for entry in entries}):
+        chosen = [entry for entry in entries if int(entry.get("batch", 1)) == batch]
+        halves |= _assign_batch(chosen, SEED + batch - 1)
+    return halves
+
+
+def _assign_batch(entries: list[dict], seed: int) -> dict[str, str]:
+    rng = random.Random(seed)
     names_by_tier: dict[str, list[str]] = {tier: [] for tier in TIERS}
     for name in sorted(entry["name"] for entry in entries):
         tier = next(entry["tier"] for entry in entries if entry["name"] == name)
