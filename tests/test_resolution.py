@@ -106,6 +106,30 @@ def test_runner_pins_are_overridden_only_when_the_range_fails() -> None:
     assert following.dropped == ()
 
 
+OLD_PYTHON = (
+    "error: No solution found when resolving dependencies:\n"
+    "  Because the current Python version (3.7.16) does not satisfy Python>=3.10 and\n"
+    "  pytest==9.0.3 depends on Python>=3.10, we can conclude that pytest==9.0.3 cannot\n"
+    "  be used.\n  And because you require pytest==9.0.3, we can conclude that your\n"
+    "  requirements are unsatisfiable."
+)
+
+
+def test_runners_too_new_for_the_python_a_project_asks_for_are_taken_older() -> None:
+    """A project that stops at Python 3.10 gets 3.7 on a host without 3.8-3.10; grader's
+    own pytest needs 3.10: the newest runners 3.7 runs are installed, and said."""
+    plan = Plan.start(("pytest<7.0.0,>=6.2.5", "attrs"), PINS)
+    overridden = plan.after(RUNNER_CONFLICT)
+    assert overridden is not None and overridden.runner == tuple(PINS)
+    older = overridden.after(OLD_PYTHON)
+    assert older is not None
+    assert older.items == ("attrs",)
+    assert older.runner == ("pytest>=7.0", "pytest-timeout>=2.1", "coverage>=7.0")
+    assert "the newest versions this Python runs" in older.changes[-1]
+    assert older.dropped == ()
+    assert older.after(OLD_PYTHON) is None  # once: a failure then is not the runners'
+
+
 @pytest.mark.parametrize(
     ("items", "message", "dropped"),
     [

@@ -42,6 +42,9 @@ BINARY_TWINS = {
     "pysqlite3": "pysqlite3-binary",
     "psycopg": "psycopg[binary]",
 }
+# uv: "the current Python version (3.7.16) does not satisfy Python>=3.10 and
+# pytest==9.0.3 depends on Python>=3.10".
+_OLDER_PYTHON = re.compile(r"current python version \([\d.]+\) does not satisfy python", re.I)
 _NAME = r"([a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)"
 _VERSION = r"(?:[=<>!~]=?[^\s,]+)?"
 
@@ -171,7 +174,8 @@ class Plan:
     runner: tuple[str, ...]
     stage: str = "pinned"
     """pinned: grader's exact runner versions; ranged: any supported version;
-    overridden: the candidate's runner pins replaced by grader's."""
+    overridden: the candidate's runner pins replaced by grader's; overridden, ranged:
+    then by any supported version, grader's own needing a newer Python."""
     pins: tuple[str, ...] = ()
     dropped: tuple[Dropped, ...] = ()
     changes: tuple[str, ...] = ()
@@ -241,7 +245,19 @@ class Plan:
         return any(_mentions(text, name) >= 0 for name in RUNNER_RELATED)
 
     def _override_runners(self, text: str) -> Plan | None:
-        if self.stage == "overridden" or not self._runner_involved(text):
+        if not self._runner_involved(text):
+            return None
+        if self.stage == "overridden" and _OLDER_PYTHON.search(text):
+            # grader's own versions need a newer Python than the one the project asks
+            # for (3.7 for a project that stops at 3.10): the newest that runs on it.
+            ranged = tuple(f"{name}{spec}" for name, spec in RUNNER_RANGES.items())
+            change = (
+                f"took its runners at the newest versions this Python runs "
+                f"({', '.join(ranged)}): {', '.join(self.pins)} need a newer one"
+            )
+            stage = "overridden, ranged"
+            return replace(self, runner=ranged, stage=stage, changes=(*self.changes, change))
+        if self.stage.startswith("overridden"):
             return None
         theirs = [i for i in self.items if _name(i) in RUNNER_RELATED]
         if self.stage == "pinned" and not theirs:
