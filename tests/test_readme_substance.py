@@ -102,6 +102,8 @@ def test_a_subsection_gives_its_parent_content(tmp_path: Path) -> None:
         ("docker compose up", "no compose file in the repository"),
         ("pip install -r requirements-dev.txt", "requirements-dev.txt is not in the repository"),
         ("pytest tests/unit", "tests/unit is not in the repository"),
+        ("python app/main.py", "app/main.py only defines things: running it does nothing"),
+        ("./deploy.sh", "./deploy.sh is not in the repository"),
     ],
 )
 def test_a_command_naming_what_the_repository_lacks_points_nowhere(
@@ -116,7 +118,11 @@ def test_a_command_naming_what_the_repository_lacks_points_nowhere(
     ("command", "files"),
     [
         ("python -m app", {"app/__main__.py": ""}),
-        ("python app/main.py", {}),
+        ("python app/cli.py", {"app/cli.py": "if __name__ == '__main__':\n    print(1)\n"}),
+        ("python cli.py", {"app/cli.py": "print(1)\n"}),  # the one cli.py, in app/
+        ("./manage.py runserver", {"manage.py": "import sys\nsys.exit(0)\n"}),
+        ("flask --app app.main run", {}),
+        ("cd web && flask run", {"web/app.py": "app = object()\n"}),
         ("docker compose up --build", {"compose.yaml": "services: {}\n"}),
         (
             "shop serve",
@@ -132,6 +138,34 @@ def test_a_command_naming_what_the_repository_has_runs_it(
     readme = f"# x\n\n## Usage\n\n```\n{command}\n```\n"
     result = _review(tmp_path, {**APP, **files, "README.md": readme})
     assert result.works("run"), result.commands
+
+
+def test_a_reader_who_changed_folder_runs_commands_from_there(tmp_path: Path) -> None:
+    readme = "# x\n\n- `cd src/` to go to the code\n- `flask run` to start\n- `cd ..`\n\n"
+    readme += "```\npytest tests\ncd my-clone\npython app.py\n```\n"
+    files = {"src/app.py": "app = object()\n", "tests/test_a.py": "", "app.py": "print(1)\n"}
+    result = _review(tmp_path, {**files, "README.md": readme})
+    assert result.works("run") and result.works("test"), result.commands
+    assert all(verdict.ok for _, _, verdict in result.commands), result.commands
+
+
+def test_flask_run_needs_an_application_flask_finds_by_itself(tmp_path: Path) -> None:
+    readme = "# x\n\n## Usage\n\n```\nflask run\n```\n"
+    result = _review(tmp_path, {"service/main.py": "app = object()\n", "README.md": readme})
+    problem = "flask run finds no app.py or wsgi.py in that folder"
+    assert any(f"`flask run` points nowhere: {problem}" in m for m in _messages(result))
+
+
+def test_a_script_the_readme_runs_is_judged_by_its_commands(tmp_path: Path) -> None:
+    script = "#!/bin/sh\necho start\npython main.py\npython -m unittest tests/test_a.py\n"
+    readme = "# x\n\n## Usage\n\n```\nchmod +x run.sh\n./run.sh\n```\n"
+    files = {"run.sh": script, "main.py": "print(1)\n", "tests/test_a.py": ""}
+    result = _review(tmp_path, {**files, "README.md": readme})
+    assert result.works("run") and result.works("test"), result.commands
+    broken = _review(
+        tmp_path / "b", {**files, "run.sh": "python missing.py\n", "README.md": readme}
+    )
+    assert not broken.works("run")
 
 
 def test_a_one_line_readme_has_no_sections_and_no_commands(tmp_path: Path) -> None:

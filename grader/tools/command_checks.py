@@ -1,16 +1,22 @@
 """Whether a command a README gives runs something the repository has.
 
-A command is judged only when grader knows its program; anything else (``cd``, ``git
-clone``, ``curl``, ``export``) is neither credit nor fault. ``run`` commands start the
-code (``python -m pkg``, ``python app.py``, ``uvicorn app.main:app``, a declared console
-script, ``docker compose up``, ``make run``), ``test`` commands run its tests
+A command is judged only when grader knows its program; anything else (``git clone``,
+``curl``, ``export``) is neither credit nor fault. ``run`` commands start the code
+(``python -m pkg``, ``python app.py``, ``uvicorn app.main:app``, ``flask run``, a declared
+console script, ``docker compose up``, ``make run``), ``test`` commands run its tests
 (``pytest``, ``python -m unittest``, ``tox``, ``make test``), ``install`` commands set it
-up (``pip install -r requirements.txt``, ``poetry install``).
+up (``pip install -r requirements.txt``, ``poetry install``). A shell script the README
+runs (``./run.sh``, ``bash scripts/test.sh``) is judged by the commands it holds. Paths
+are read from the folder a reader is in (``cd src`` earlier in the README, see
+``readme_substance``); a file named from elsewhere that the repository holds in exactly
+one folder is found there (the README said where to run it from in prose).
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,24 +43,41 @@ class Verdict:
     reason: str = ""
 
 
-def _exists(ws: Workspace, path: str) -> bool:
-    text = str(PurePosixPath(path))
+def _exists(ws: Workspace, path: str, cwd: str = "") -> bool:
+    text = _joined(cwd, path)
     if text == ".":
         return True
     return text in ws.files or any(f.startswith(text + "/") for f in ws.files)
 
 
-def _bases(ws: Workspace) -> list[str]:
+def _joined(cwd: str, path: str) -> str:
+    """``path`` as written, from folder ``cwd`` of the repository ('' for its root)."""
+    return (
+        str(PurePosixPath(cwd, path))
+        if cwd and not path.startswith("/")
+        else str(PurePosixPath(path))
+    )
+
+
+def _elsewhere(ws: Workspace, path: str) -> str | None:
+    """The one folder holding a file of that name, when the command's own path misses."""
+    name = PurePosixPath(path).name
+    found = [f for f in ws.files if PurePosixPath(f).name == name and "/" in f]
+    return str(PurePosixPath(found[0]).parent) if len(found) == 1 else None
+
+
+def _bases(ws: Workspace, cwd: str = "") -> list[str]:
     nested = {str(PurePosixPath(f).parent) + "/" for f in ws.files if f.endswith("/pyproject.toml")}
-    return ["", "src/", *sorted(nested)]
+    return [*([f"{cwd}/"] if cwd else []), "", "src/", *sorted(nested)]
 
 
-def _module(ws: Workspace, dotted: str, runnable: bool) -> bool:
+def _module(ws: Workspace, dotted: str, runnable: bool, cwd: str = "") -> bool:
     """Whether ``dotted`` is a module of the repository (a package needs ``__main__.py``
     when it is run with ``-m``)."""
     path = dotted.replace(".", "/")
     package = f"{path}/__main__.py" if runnable else f"{path}/__init__.py"
-    return any(f"{b}{path}.py" in ws.files or f"{b}{package}" in ws.files for b in _bases(ws))
+    bases = _bases(ws, cwd)
+    return any(f"{b}{path}.py" in ws.files or f"{b}{package}" in ws.files for b in bases)
 
 
 def _scripts(ws: Workspace) -> set[str]:
@@ -76,64 +99,108 @@ def _make_targets(ws: Workspace) -> set[str] | None:
     return set(re.findall(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.MULTILINE))
 
 
-def _run_module(ws: Workspace, module: str) -> Verdict | None:
+def _run_module(ws: Workspace, module: str, cwd: str = "") -> Verdict | None:
     top = module.split(".", maxsplit=1)[0]
     if top in TOOL_MODULES:
         kind = TOOL_MODULES[top]
         return Verdict(kind, True) if kind else None
-    if _module(ws, module, runnable=True):
+    if _module(ws, module, runnable=True, cwd=cwd):
         return Verdict("run", True)
     if top in sys.stdlib_module_names or top in SERVERS or top in {"streamlit", "flask"}:
         return None
     return Verdict("run", False, f"no module {module} to run in the repository")
 
 
-def _python(ws: Workspace, args: list[str]) -> Verdict | None:
+def _python(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     if args[:1] == ["-m"] and len(args) > 1:
-        return _run_module(ws, args[1])
+        return _run_module(ws, args[1], cwd)
     if not args or args[0].startswith("-"):
         return None
-    ok = _exists(ws, args[0])
-    return Verdict("run", ok, "" if ok else f"{args[0]} is not in the repository")
+    found = next((p for p in (_joined(cwd, args[0]), _joined("", args[0])) if p in ws.files), "")
+    folder = _elsewhere(ws, args[0]) if not found else None
+    if not found and folder is None:
+        ok = _exists(ws, args[0], cwd) or _exists(ws, args[0])  # a folder with __main__.py
+        return Verdict("run", ok, "" if ok else f"{args[0]} is not in the repository")
+    path = found or f"{folder}/{PurePosixPath(args[0]).name}"
+    if path.endswith(".py") and not _acts(ws, path):
+        return Verdict("run", False, f"{path} only defines things: running it does nothing")
+    return Verdict("run", True, f"{args[0]} is in {folder}/, run from there" if folder else "")
 
 
-def _pytest(ws: Workspace, args: list[str]) -> Verdict:
-    missing = [a for a in args if not a.startswith("-") and "/" in a and not _exists(ws, a)]
+# Statements that do something when a module is run (a main guard is an If); imports,
+# definitions and assignments only prepare.
+_ACTIVE = (ast.If, ast.Expr, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
+           ast.Try, ast.Match)  # fmt: skip
+
+
+def _acts(ws: Workspace, path: str) -> bool:
+    """Whether running the file at ``path`` does anything beyond defining names."""
+    try:
+        tree = ast.parse(ws.path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return True  # not ours to judge
+    body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
+    return any(isinstance(node, _ACTIVE) for node in body)
+
+
+def _pytest(ws: Workspace, args: list[str], cwd: str = "") -> Verdict:
+    paths = [a for a in args if not a.startswith("-") and "/" in a]
+    missing = [a for a in paths if not (_exists(ws, a, cwd) or _exists(ws, a))]
     if missing:
         return Verdict("test", False, f"{missing[0]} is not in the repository")
     return Verdict("test", True)
 
 
-def _tox(ws: Workspace, _args: list[str]) -> Verdict:
+def _tox(ws: Workspace, _args: list[str], _cwd: str = "") -> Verdict:
     ok = any(n in ws.files for n in ("tox.ini", "noxfile.py", "pyproject.toml"))
     return Verdict("test", ok, "" if ok else "no tox or nox configuration")
 
 
-def _app_runner(ws: Workspace, args: list[str]) -> Verdict | None:
+def _app_runner(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     if len(args) < 2 or args[0] not in {"run", "dev"}:
         return None
-    ok = _exists(ws, args[1])
+    ok = _exists(ws, args[1], cwd) or _exists(ws, args[1])
     return Verdict("run", ok, "" if ok else f"{args[1]} is not in the repository")
 
 
-def _pip(ws: Workspace, args: list[str]) -> Verdict | None:
-    return _install(ws, args[1:]) if args[:1] == ["install"] else None
+# What ``flask run`` finds by itself in the folder it runs in (Flask's own rules).
+FLASK_APPS = ("app.py", "wsgi.py", "app/__init__.py", "wsgi/__init__.py")
 
 
-def _server(ws: Workspace, args: list[str]) -> Verdict | None:
+def _flask(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
+    """``flask run``, ``flask --app hello run``: the application it would load."""
+    if "run" not in args:
+        return None
+    named = next(
+        (v for f, v in zip(args, [*args[1:], ""], strict=True) if f in {"--app", "-A"}), ""
+    )
+    if named:
+        module = named.split(":")[0].removesuffix(".py").replace("/", ".")
+        ok = _module(ws, module, runnable=False, cwd=cwd)
+        return Verdict("run", ok, "" if ok else f"no module {module} in the repository")
+    if any(_exists(ws, name, cwd) for name in FLASK_APPS) or ".flaskenv" in ws.files:
+        return Verdict("run", True)
+    return Verdict("run", False, "flask run finds no app.py or wsgi.py in that folder")
+
+
+def _pip(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
+    return _install(ws, args[1:], cwd) if args[:1] == ["install"] else None
+
+
+def _server(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     target = next((a for a in args if ":" in a and not a.startswith("-")), None)
     if target is None:
         return None
     module = target.split(":")[0]
-    if _module(ws, module, runnable=False):
+    if _module(ws, module, runnable=False, cwd=cwd):
         return Verdict("run", True)
     return Verdict("run", False, f"no module {module} in the repository")
 
 
-def _docker(ws: Workspace, args: list[str]) -> Verdict | None:
+def _docker(ws: Workspace, args: list[str], _cwd: str = "") -> Verdict | None:
     compose = args[:1] == ["compose"]
     if compose or args[:1] == ["-compose"]:
-        if any(name in ws.files for name in COMPOSE_FILES):
+        if any(PurePosixPath(f).name in COMPOSE_FILES for f in ws.files):
             return Verdict("run", True)
         return Verdict("run", False, "no compose file in the repository")
     if args[:1] in (["build"], ["run"]):
@@ -143,7 +210,7 @@ def _docker(ws: Workspace, args: list[str]) -> Verdict | None:
     return None
 
 
-def _make(ws: Workspace, args: list[str]) -> Verdict:
+def _make(ws: Workspace, args: list[str], _cwd: str = "") -> Verdict:
     goals = [a for a in args if not a.startswith("-") and "=" not in a]
     kind = "test" if any(TEST_TARGETS.search(g) for g in goals) else "run"
     targets = _make_targets(ws)
@@ -155,17 +222,18 @@ def _make(ws: Workspace, args: list[str]) -> Verdict:
     return Verdict(kind, True)
 
 
-def _install(ws: Workspace, args: list[str]) -> Verdict:
+def _install(ws: Workspace, args: list[str], cwd: str = "") -> Verdict:
     for flag, value in zip(args, [*args[1:], ""], strict=True):
-        if flag in {"-r", "--requirement", "-c"} and not _exists(ws, value):
+        there = _exists(ws, value, cwd) or _exists(ws, value)
+        if flag in {"-r", "--requirement", "-c"} and not there:
             return Verdict("install", False, f"{value} is not in the repository")
         target = value.split("[", 1)[0]
-        if flag in {"-e", "--editable"} and target.startswith(".") and not _exists(ws, target):
+        if flag in {"-e", "--editable"} and target.startswith(".") and not there:
             return Verdict("install", False, f"{target} is not in the repository")
     return Verdict("install", True)
 
 
-Handler = Callable[[Workspace, list[str]], "Verdict | None"]
+Handler = Callable[[Workspace, list[str], str], "Verdict | None"]
 
 
 def _handlers() -> dict[str, Handler]:
@@ -176,8 +244,9 @@ def _handlers() -> dict[str, Handler]:
         "nox": _tox,
         "streamlit": _app_runner,
         "fastapi": _app_runner,
+        "flask": _flask,
         "docker": _docker,
-        "docker-compose": lambda ws, args: _docker(ws, ["-compose", *args]),
+        "docker-compose": lambda ws, args, cwd: _docker(ws, ["-compose", *args], cwd),
         "make": _make,
         "pip": _pip,
         "pip3": _pip,
@@ -194,15 +263,72 @@ def _unwrapped(words: list[str]) -> list[str]:
     return words
 
 
-def judge(ws: Workspace, words: list[str]) -> Verdict | None:
-    """What ``words`` (one command, already split) is for and whether it works here."""
+# A script's own commands are judged, one script deep (a script calling a script is
+# judged no further), and at most this many lines of it.
+MAX_SCRIPT_LINES = 200
+SHELLS = frozenset({"sh", "bash", "zsh"})
+
+
+def _script_path(words: list[str]) -> str | None:
+    """The shell script ``words`` runs (``./run.sh``, ``bash test.sh``), if any."""
+    program = words[0]
+    if PurePosixPath(program).name in SHELLS:
+        scripts = [w for w in words[1:] if not w.startswith("-")]
+        program = scripts[0] if scripts else ""
+    if program.endswith(".sh"):
+        return program
+    extension = PurePosixPath(program).suffix
+    return program if program.startswith("./") and not extension else None
+
+
+def _script(ws: Workspace, program: str, cwd: str) -> list[Verdict]:
+    """The verdicts of a shell script's own commands (a script it runs in turn is not
+    read: one level deep)."""
+    relative = _joined(cwd, program)
+    if relative not in ws.files:
+        return [Verdict("run", False, f"{program} is not in the repository")]
+    text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
+    found = []
+    for line in text.splitlines()[:MAX_SCRIPT_LINES]:
+        try:
+            inner = _unwrapped(shlex.split(line, comments=True))
+        except ValueError:
+            continue
+        if inner and _script_path(inner) is None:
+            verdict = _single(ws, inner, cwd)
+            found += [verdict] if verdict is not None else []
+    return found or [Verdict("run", True)]
+
+
+def _single(ws: Workspace, words: list[str], cwd: str) -> Verdict | None:
     words = _unwrapped(words)
     if not words:
         return None
     program, args = PurePosixPath(words[0]).name, words[1:]
     if PYTHONS.match(program):
-        return _python(ws, args)
+        return _python(ws, args, cwd)
+    if program.endswith(".py"):  # ./manage.py runserver: run by its shebang
+        return _python(ws, [words[0].removeprefix("./"), *args], cwd)
     handler = _handlers().get(program)
     if handler is not None:
-        return handler(ws, args)
+        return handler(ws, args, cwd)
     return Verdict("run", True) if words[0] in _scripts(ws) else None
+
+
+def judge_all(ws: Workspace, words: list[str], cwd: str = "") -> list[Verdict]:
+    """What ``words`` (one command, already split, run from folder ``cwd``) is for and
+    whether it works here: one verdict, or one per command of a script it runs."""
+    unwrapped = _unwrapped(words)
+    if not unwrapped:
+        return []
+    script = _script_path(unwrapped)
+    if script is not None:
+        return _script(ws, script, cwd)
+    verdict = _single(ws, unwrapped, cwd)
+    return [verdict] if verdict is not None else []
+
+
+def judge(ws: Workspace, words: list[str], cwd: str = "") -> Verdict | None:
+    """The first verdict of ``judge_all``."""
+    found = judge_all(ws, words, cwd)
+    return found[0] if found else None

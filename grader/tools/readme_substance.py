@@ -20,13 +20,15 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Metric, MetricSpec, Severity
-from grader.tools.command_checks import Verdict, judge
+from grader.environment.settings_declarations import inside
+from grader.tools.command_checks import Verdict, judge_all
 from grader.tools.readme import MAX_README_CHARS, README_SECTIONS, covers, find_readme, headings
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -171,12 +173,39 @@ def review(ws: Workspace) -> ReadmeReview:
             result.empty.append((section, matching[0]))
         else:
             result.missing.append(section)
+    cwd = ""  # the folder a reader following the README is in
     for line, text_line in _command_lines(tokens):
         for words in _commands(text_line):
-            verdict = judge(ws, words)
-            if verdict is not None:
+            if words[0] == "cd":
+                cwd = _moved(ws, cwd, words[1:])
+                continue
+            for verdict in judge_all(ws, words, cwd):
                 result.commands.append((line, " ".join(words), verdict))
     return result
+
+
+def _moved(ws: Workspace, cwd: str, args: list[str]) -> str:
+    """The folder after ``cd ARGS``: a folder of the repository, from ``cwd`` or its root;
+    anywhere else (``cd my-project``, the clone itself) leaves the reader where they were."""
+    target = args[0] if args else ""
+    if target in {"", "~", "-"}:
+        return cwd
+    for base in (cwd or ".", "."):
+        folder = _folder(ws, base, target)
+        if folder is not None:
+            return folder
+    return cwd
+
+
+def _folder(ws: Workspace, base: str, target: str) -> str | None:
+    """Folder ``target`` seen from ``base``, when the repository has it ('' for its root)."""
+    probe = inside(base, f"{target}/_")  # a file in the folder: the root stays inside
+    if probe is None:
+        return None
+    folder = PurePosixPath(probe).parent.as_posix()
+    if folder == ".":
+        return ""
+    return folder if any(f.startswith(folder + "/") for f in ws.files) else None
 
 
 METRICS = (
