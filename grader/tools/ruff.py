@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
+import re
 
+from grader.acquire.workspace import Workspace
 from grader.core.models import (
     Finding,
     Location,
@@ -37,6 +41,38 @@ def _severity(code: str | None) -> Severity:
 _SYNTAX_ERRORS = frozenset({None, "invalid-syntax", "E999"})
 
 
+# pyflakes' view of a test module that imports a pytest fixture and requests it by
+# parameter: the import is "unused" and each test "redefines" it. It is how such a
+# fixture is shared without a conftest.py, not dead code.
+_FIXTURE_RULES = frozenset({"F401", "F811"})
+_NAMED = re.compile(r"`([\w.]+)`")
+
+
+def _fixture_import(ws: Workspace, finding: Finding) -> bool:
+    """Whether ``finding`` is pyflakes flagging an imported fixture that a test of the
+    same module requests by name."""
+    path = finding.location.path
+    if finding.rule_id not in _FIXTURE_RULES or path not in ws.test_files:
+        return False
+    named = _NAMED.search(finding.message)
+    return named is not None and named.group(1).rsplit(".", 1)[-1] in _parameters(ws, path)
+
+
+@functools.lru_cache(maxsize=256)
+def _parameters(ws: Workspace, path: str) -> frozenset[str]:
+    """Every parameter name of every function in the file at ``path``."""
+    try:
+        tree = ast.parse(ws.path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return frozenset()
+    return frozenset(
+        argument.arg
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for argument in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+    )
+
+
 class Ruff:
     """Lint with grader's rule selection, ignoring the candidate's ruff settings."""
 
@@ -60,7 +96,11 @@ class Ruff:
         rejected = newer_syntax.candidates(ws)
         version = newer_syntax.oldest_accepted(requirements.read(ws).requires_python)
         target = ["--target-version", "py3" + version.split(".")[1]] if rejected else []
-        files = [str(ws.path(f)) for f in (*ws.python_files, *sorted(rejected)) if f not in scripts]
+        # Migrations are a tool's output, as mypy and radon treat them.
+        left_out = scripts | set(ws.migrations)
+        files = [
+            str(ws.path(f)) for f in (*ws.python_files, *sorted(rejected)) if f not in left_out
+        ]
         files += [str(ws.path(s.notebook)) for s in ws.notebooks]
         argv = python_module(
             "ruff",
@@ -100,6 +140,7 @@ class Ruff:
                 item.get("code") in _SYNTAX_ERRORS and relative(ctx, item["filename"]) in rejected
             )
         )
+        findings = tuple(f for f in findings if not _fixture_import(ws, f))
         serious = sum(1 for f in findings if f.severity.rank >= Severity.MEDIUM.rank)
         return ToolResult(
             tool=self.name,

@@ -1,0 +1,94 @@
+"""grader's ruff selection on code written in the idioms of its frameworks: what a
+reviewer would call a defect is found, what the framework asks for is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.acquire.workspace import inventory
+from grader.core.models import ToolResult
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools.base import ToolContext
+from grader.tools.ruff import Ruff
+
+
+def _lint(root: Path, files: dict[str, str]) -> ToolResult:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    work = root.parent / "work"
+    work.mkdir()
+    return Ruff().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+
+
+def _found(result: ToolResult) -> list[str]:
+    return sorted(f"{f.location.path}:{f.location.line} {f.rule_id}" for f in result.findings)
+
+
+VIEWS = """\
+import time
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.param_functions import Depends as Needs
+
+
+def get_db():
+    return None
+
+
+router = APIRouter()
+
+
+@router.get("/items")
+def items(db=Depends(get_db), limit: int = Query(10), other=Needs(get_db)):
+    return [db, limit, other]
+
+
+def stamp(when=time.time()):  # evaluated once, at import: a real bug
+    return when
+"""
+
+FIXTURE = "import pytest\n\n\n@pytest.fixture\ndef client():\n    return 1\n"
+
+FIXTURE_TESTS = """\
+import os
+
+from tests import client
+
+
+def test_home(client):
+    assert client is not None
+
+
+def test_backend(anyio_backend, database):
+    assert os.sep
+"""
+
+
+def test_framework_idioms_are_not_defects_and_real_ones_still_are(tmp_path: Path) -> None:
+    result = _lint(
+        tmp_path / "s",
+        {
+            "app/views.py": VIEWS,
+            "tests/__init__.py": FIXTURE,
+            "tests/test_home.py": FIXTURE_TESTS,
+            "app/migrations/0001_initial.py": "class Migration:\n    operations = []\n",
+            "app/tools.py": "import sys  # noqa: S404\n\nprint(sys.argv)\n",
+        },
+    )
+    found = _found(result)
+    # FastAPI's Depends/Query defaults are its idiom; a clock read at import is a bug.
+    assert [f for f in found if f.endswith("B008")] == ["app/views.py:19 B008"]
+    # A fixture requested by parameter, imported to be shared: neither unused nor redefined.
+    assert not [f for f in found if f.startswith("tests/test_home.py") and " F" in f]
+    assert not [f for f in found if " ARG" in f and f.startswith("tests/")]
+    # A generated migration is a tool's output; a noqa for a rule grader does not run is
+    # the candidate's business.
+    assert not [f for f in found if "migrations" in f or f.endswith("RUF100")]
+
+
+def test_an_import_a_test_module_never_uses_is_still_unused(tmp_path: Path) -> None:
+    result = _lint(
+        tmp_path / "s", {"tests/test_a.py": "import json\n\n\ndef test_a():\n    pass\n"}
+    )
+    assert _found(result) == ["tests/test_a.py:1 F401"]
