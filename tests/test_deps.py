@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,74 @@ def test_the_src_folder_imported_by_name_is_the_candidates_own(tmp_path: Path) -
     )
     ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
     assert not [f for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]
+
+
+def test_a_declaration_another_declared_one_requires_is_pinned_not_unused() -> None:
+    """A pip freeze lists Flask's own dependencies; SQLAlchemy's asyncpg extra is named
+    only in a database URL: none is dead weight."""
+    installed = (
+        _dist("flask", "flask", requires=("werkzeug", "jinja2")),
+        _dist("werkzeug", "werkzeug"),
+        _dist("jinja2", "jinja2"),
+        _dist("requests", "requests"),
+    )
+    found = check(
+        {"flask": HERE}, frozenset({"flask", "werkzeug", "jinja2", "requests"}), installed
+    )
+    assert found.unused == ("requests",)
+
+
+def test_a_declaration_the_repository_names_without_importing_it_is_used(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path / "sub",
+        {
+            "Pipfile": '[packages]\ndjango = "*"\ndjango-cors-headers = "*"\nasyncpg = "*"\n'
+            'psrecord = "*"\nleftpad = "*"\n',
+            "shop/settings.py": 'INSTALLED_APPS = ["corsheaders"]\n'
+            'DATABASE = "postgresql+asyncpg://db/shop"\nimport django\n',
+            "README.md": "Profile it with `psrecord $(pgrep python) --plot run.png`.\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    unused = [f.message for f in Deps().run(ctx).findings if f.rule_id == "unused-dependency"]
+    assert [m.split(" ", 1)[0] for m in unused] == ["leftpad"], unused
+
+
+def test_a_lock_declares_only_what_the_projects_own_files_name(tmp_path: Path) -> None:
+    lock = {
+        "default": {
+            "django": {"version": "==3.2.6"},
+            "sqlparse": {"version": "==0.4.1"},
+            "asgiref": {"version": "==3.4.1"},
+        },
+        "develop": {},
+    }
+    root = _write(
+        tmp_path / "sub",
+        {
+            "Pipfile": '[packages]\ndjango = "*"\n',
+            "Pipfile.lock": json.dumps({"_meta": {}, **lock}),
+            "app.py": "import django\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    assert not [f for f in Deps().run(ctx).findings if f.rule_id == "unused-dependency"]
+
+
+def test_a_folder_deep_in_a_package_is_not_a_top_level_module(tmp_path: Path) -> None:
+    """app/services/redis/ does not make ``import redis`` the candidate's own."""
+    root = _write(
+        tmp_path / "sub",
+        {
+            "requirements.txt": "fastapi\n",
+            "app/__init__.py": "",
+            "app/services/__init__.py": "",
+            "app/services/redis/__init__.py": "",
+            "app/services/redis/client.py": "import redis\n",
+            "scripts/tool.py": "import helper\n",
+            "scripts/helper.py": "",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    undeclared = [f.message for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]
+    assert [m.split(" ")[1] for m in undeclared] == ["redis"], undeclared

@@ -22,13 +22,21 @@ from grader.core.models import Location
 
 def local_names(ws: Workspace) -> set[str]:
     """Module and package names the submission itself provides (files no tool can
-    parse included: importing them is still importing the candidate's own code)."""
+    parse included: importing them is still importing the candidate's own code).
+
+    A name is the submission's own where an import can reach it at the top: a module or
+    folder in a folder that is not itself a package (the root, ``src/``, a folder of
+    scripts run from there, a namespace folder), so ``src.app`` and a script's sibling
+    module are the candidate's; a folder deep inside a package (``app/services/redis/``)
+    is not a top-level ``redis``, which stays the distribution it is."""
+    paths = [PurePosixPath(p) for p in (*ws.python_files, *(f for f, _ in ws.unparsable))]
+    packages = {str(path.parent) for path in paths if path.name == "__init__.py"}
     names: set[str] = set()
-    for path in map(PurePosixPath, (*ws.python_files, *(f for f, _ in ws.unparsable))):
-        # A src/ layout's packages import by their own names, and code that imports
-        # ``src.app`` (run from the root) imports the folder itself: both are the
-        # candidate's own, never a distribution to look for.
-        names.update(p.removesuffix(".py") for p in path.parts)
+    for path in paths:
+        for depth, part in enumerate(path.parts):
+            folder = str(PurePosixPath(*path.parts[:depth])) if depth else "."
+            if folder == "." or folder not in packages:
+                names.add(part.removesuffix(".py"))
     return names
 
 

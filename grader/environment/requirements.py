@@ -91,17 +91,20 @@ def _guarded(ws: Workspace, name: str, reader: Reader, c: Collector) -> Source:
         return Source(name, False, f"unreadable ({type(exc).__name__})")
 
 
-def read_pyproject(ws: Workspace) -> Requirements:
-    """pyproject.toml's own declarations, whatever else the submission has."""
+def read_declarations(ws: Workspace) -> Requirements:
+    """What the project's own packaging files declare (pyproject.toml, setup.cfg,
+    setup.py, Pipfile), whatever lock or requirement files it also has: the direct
+    dependencies, where a lock lists every transitive one too."""
     collector = Collector(packaging_declarations.project_name(ws))
-    try:
-        packaging_declarations.read_pyproject_declarations(ws, collector)
-    except _MALFORMED:
-        return Requirements(problems=("pyproject.toml: unreadable",))
+    read = []
+    for name, reader in _DECLARATIONS:
+        if name in ws.files and _guarded(ws, name, reader, collector).used:
+            read.append(name)
     return Requirements(
         items=collector.installable(),
-        source="pyproject.toml",
+        source=", ".join(read),
         direct_references=tuple(sorted(collector.references)),
+        problems=tuple(collector.problems),
     )
 
 

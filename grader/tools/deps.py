@@ -16,6 +16,7 @@ modules are matched to distributions by canonical name only, and the notes say s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -73,10 +74,12 @@ class Check:
 
 
 def _direct(ws: Workspace, declared: requirements.Requirements) -> frozenset[str]:
-    """Directly declared distributions: a lock file lists transitive ones too."""
-    if not declared.locked or "pyproject.toml" not in ws.files:
+    """Directly declared distributions: a lock file lists transitive ones too, so the
+    project's own packaging files say which are direct when it has them."""
+    if not declared.locked:
         return declared.names
-    return requirements.read_pyproject(ws).names
+    own = requirements.read_declarations(ws)
+    return own.names if own.source else declared.names
 
 
 def _provided(module: str, index: ModuleIndex | None) -> Provided:
@@ -121,7 +124,12 @@ def check(
             provided.module, Undeclared(provided.module, where, providers, tuple(sorted(requirers)))
         )
     by_dist = {dist.name: dist for dist in installed or ()}
-    unused = sorted(name for name in direct if not _used(name, used, by_dist, by_names))
+    # A declaration another declared distribution requires (a pip freeze lists them
+    # all; an extra's driver such as asyncpg for SQLAlchemy) is pinned, not dead weight.
+    required = {r for name in direct if name in by_dist for r in by_dist[name].requires}
+    unused = sorted(
+        name for name in direct if name not in required and not _used(name, used, by_dist, by_names)
+    )
     return Check(tuple(found[m] for m in sorted(found)), tuple(unused))
 
 
@@ -197,6 +205,50 @@ def _unused_finding(name: str, source: str) -> Finding:
     )
 
 
+# The packaging files name every declaration: a mention there says nothing about use.
+_DECLARING = re.compile(
+    r"(?:^|/)(?:requirements[^/]*\.(?:txt|in)|pyproject\.toml|setup\.(?:py|cfg)|Pipfile"
+    r"(?:\.lock)?|[^/]*\.lock|environment\.ya?ml|tox\.ini|noxfile\.py)$"
+)
+_MAX_TEXT_BYTES = 256 * 1024
+_MAX_TEXT_FILES = 2000
+
+
+def _not_mentioned(
+    ws: Workspace, names: tuple[str, ...], installed: tuple[Distribution, ...] | None
+) -> tuple[str, ...]:
+    """Of declarations nothing imports, those nothing else in the repository names
+    either: a database driver named in a URL (``postgresql+asyncpg``), a Django app in
+    ``INSTALLED_APPS`` (``corsheaders``), a command the README runs (``psrecord``) is
+    used without an import statement."""
+    if not names:
+        return names
+    by_dist = {d.name: d for d in installed or ()}
+    spellings = {
+        name: {name, name.replace("-", "_"), *(m for m in by_dist[name].modules if "." not in m)}
+        if name in by_dist
+        else {name, name.replace("-", "_")}
+        for name in names
+    }
+    pattern = re.compile(
+        r"(?<![\w-])("
+        + "|".join(sorted({re.escape(w) for s in spellings.values() for w in s}))
+        + r")(?![\w-])",
+        re.IGNORECASE,
+    )
+    seen: set[str] = set()
+    for relative in [f for f in ws.files if not _DECLARING.search(f)][:_MAX_TEXT_FILES]:
+        path = ws.path(relative)
+        try:
+            if path.is_symlink() or path.stat().st_size > _MAX_TEXT_BYTES:
+                continue
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        seen.update(match.lower() for match in pattern.findall(text))
+    return tuple(n for n in names if not {w.lower() for w in spellings[n]} & seen)
+
+
 def _installed(ctx: ToolContext) -> tuple[tuple[Distribution, ...] | None, str]:
     """What the test environment holds, or None and why there is none to read."""
     if not ctx.workspace.test_files:
@@ -238,7 +290,8 @@ class Deps:
         installed, why_not = _installed(ctx)
         result = check(third_party_modules(ws), _direct(ws, declared), installed)
         findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
-        findings += [_unused_finding(name, declared.source) for name in result.unused]
+        unused = _not_mentioned(ws, result.unused, installed)
+        findings += [_unused_finding(name, declared.source) for name in unused]
         notes = [f"requirements read from {declared.source}"] if declared.source else []
         if installed is None:
             notes.append(f"imports matched to distributions by name, not metadata: {why_not}")
@@ -256,7 +309,7 @@ class Deps:
                 Metric(
                     "packaging.undeclared_imports", len(result.undeclared), "modules", self.name
                 ),
-                Metric("packaging.unused_dependencies", len(result.unused), "packages", self.name),
+                Metric("packaging.unused_dependencies", len(unused), "packages", self.name),
             ),
             duration_s=time.monotonic() - started,
             notes=tuple(notes),
