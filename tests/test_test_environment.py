@@ -13,6 +13,7 @@ import pytest
 from grader.acquire.workspace import inventory
 from grader.core.models import Metric, TestSummary
 from grader.environment import test_environment
+from grader.environment.installed import Distribution
 from grader.environment.resolution import Dropped, Fault
 from grader.environment.test_environment import (
     TestEnvironment,
@@ -23,6 +24,7 @@ from grader.environment.test_environment import (
 )
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
+from grader.tools.pytest_cov import PytestCoverage
 
 POSTGRES = (
     'psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), '
@@ -160,3 +162,17 @@ def test_the_environment_is_prepared_once_per_grade(
     # Another grade (another workspace) prepares its own.
     test_environment.prepare(ToolContext(inventory(tmp_path), tmp_path, NotNeeded(), Limits()))
     assert len(calls) == 2
+
+
+def test_the_tools_row_names_the_runners_the_tests_ran_with() -> None:
+    """A candidate's pinned pytest 7 is what ran, not grader's own."""
+    installed = (
+        Distribution("pytest", "7.2.1", frozenset({"pytest"})),
+        Distribution("coverage", "7.0.5", frozenset({"coverage"})),
+    )
+    metric = Metric("packaging.installable", 100.0, "%", "pytest")
+    python = Path("/usr/bin/python3")
+    prepared = test_environment.TestEnvironment(python, metric, installed=installed)
+    assert PytestCoverage()._version_in(prepared).startswith("pytest 7.2.1, coverage 7.0.5; ")
+    bare = test_environment.TestEnvironment(python, metric)
+    assert PytestCoverage()._version_in(bare) == PytestCoverage().version()

@@ -172,7 +172,20 @@ class PytestCoverage:
             except NoRoomError as exc:
                 prepared = pending.result()
                 result = self._unmeasured(str(exc), list(prepared.notes), prepared.installable)
-        return dataclasses.replace(result, warnings=prepared.warnings)
+        return dataclasses.replace(
+            result, warnings=prepared.warnings, version=self._version_in(prepared)
+        )
+
+    def _version_in(self, prepared: test_environment.TestEnvironment) -> str:
+        """The pytest and coverage the tests ran with: the environment's, where it has
+        them (a candidate's pinned pytest 7), else grader's own."""
+        held = {d.name: d.version for d in prepared.installed or ()}
+        if not held:
+            return self.version()
+        pytest_version = held.get("pytest", package_version("pytest"))
+        coverage_version = held.get("coverage", package_version("coverage"))
+        runners = f"pytest {pytest_version}, coverage {coverage_version}"
+        return f"{runners}; servers: {services.available()}"
 
     def _run(
         self, ctx: ToolContext, prepared: test_environment.TestEnvironment, ready: _Area
