@@ -322,3 +322,20 @@ def test_every_mutant_gets_the_env_files_the_first_run_had(tmp_path: Path) -> No
     assert mutation._plant(ctx, paths, run, mutant)
     assert (paths.scratch / ".env").read_text(encoding="utf-8") == "TOKEN='t'\n"
     assert (paths.scratch / "calc.py").read_text(encoding="utf-8") == mutant.source
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_code_too_small_to_fill_a_sample_is_not_scored(tmp_path: Path) -> None:
+    """One mutable place gives one mutant: its survival is no estimate of the tests."""
+    root = tmp_path / "tiny"
+    (root / "tests").mkdir(parents=True)
+    (root / "limit.py").write_text("LIMIT = 2500\n\n\ndef limit():\n    return LIMIT\n")
+    (root / "tests" / "test_limit.py").write_text(
+        "from limit import limit\n\n\ndef test_limit():\n    assert limit()\n"
+    )
+    result = _pytest(root, tmp_path / "work", MutationBudget(max_mutants=12))
+    score, reason = _mutation(result)
+    assert score is None
+    assert re.search(r"of n=[1-4] sampled mutants killed.*too few to score", reason), reason
+    assert [f for f in result.findings if f.rule_id == "mutant-survived"]  # still said

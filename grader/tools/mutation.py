@@ -49,6 +49,9 @@ from grader.tools.test_selection import Selector, collected
 
 METRIC = "tests.mutation_score"
 MIN_TIMEOUT_S = 10.0
+# A sample the code could not fill to this many (little code the tests run) gives no
+# score; its survivors are still reported. A sample asked to be smaller is scored.
+MIN_SCORED_MUTANTS = 5
 
 
 @dataclass(frozen=True)
@@ -360,8 +363,15 @@ def measure(ctx: ToolContext, paths: RunFolders, run: SuiteRun, recorded: Record
     )
     evidence = f"{tally.killed} of n={ran} sampled mutants killed{cut}"
     evidence += tally.selection(selector.tests.total) if selector else ""
+    score = percent(tally.killed, ran)
+    if len(mutants) < min(MIN_SCORED_MUTANTS, budget.max_mutants):
+        # Too little code under test to sample from: one survivor out of one is no
+        # estimate of how well the tests check the code. A slow suite that let the budget
+        # run only a few of a full sample is scored: slowness must not pay.
+        evidence += f": too few to score (a score needs {MIN_SCORED_MUTANTS})"
+        score = None
     return Outcome(
-        Metric(METRIC, percent(tally.killed, ran), "%", "pytest", evidence),
+        Metric(METRIC, score, "%", "pytest", evidence),
         tuple(tally.survivors),
         ran,
         f"mutation testing: {evidence}",
