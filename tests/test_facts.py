@@ -89,6 +89,29 @@ def test_suppressions_prints_and_logging(tmp_path: Path) -> None:
     assert "suppression comments: no-cover 1, noqa 1, nosec 1, type-ignore 1" in result.notes
 
 
+@pytest.mark.parametrize(
+    ("files", "counted"),
+    [
+        ({"app/service.py": "def run():\n    print('done')\n"}, 1),
+        ({"scripts/list_files.py": "import os\nprint(os.listdir('.'))\n"}, 0),
+        ({"app/cli.py": "import argparse\n\ndef main():\n    print('total: 3')\n"}, 0),
+        (
+            {
+                "app/job.py": "def run():\n    print('x')\n\n"
+                "if __name__ == '__main__':\n    print(run())\n"
+            },
+            1,
+        ),
+    ],
+)
+def test_a_command_line_programs_output_is_not_a_missing_log_line(
+    tmp_path: Path, files: dict[str, str], counted: int
+) -> None:
+    result = _facts(tmp_path / "s", files)
+    assert _metrics(result)["observability.prints"] == counted
+    assert _rules(result).count("print-call") == counted
+
+
 def test_tests_without_assertions(tmp_path: Path) -> None:
     tests = (
         "import pytest\n"

@@ -18,6 +18,7 @@ import tokenize
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
@@ -156,15 +157,51 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [(node.module or "").split(".")[0]]
 
 
+# Command-line programs answer on standard output: print is their product there, not a
+# log line. So are scripts kept apart from the code, and a module's ``__main__`` block.
+_CLI_LIBRARIES = frozenset({"argparse", "click", "typer", "fire", "docopt"})
+_SCRIPT_FOLDERS = frozenset({"scripts", "bin", "examples", "example", "demo", "demos"})
+
+
+def _command_line_output(relative: str, tree: ast.Module) -> set[int]:
+    """The ids of the print calls that are a command-line program's own output."""
+    imported = {
+        name
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in _imported(node)
+    }
+    if _CLI_LIBRARIES & imported or _SCRIPT_FOLDERS & set(PurePosixPath(relative).parts[:-1]):
+        return {id(node) for node in ast.walk(tree) if _is_print(node)}
+    return {
+        id(node)
+        for block in tree.body
+        if isinstance(block, ast.If) and _is_main_guard(block.test)
+        for node in ast.walk(block)
+        if _is_print(node)
+    }
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``."""
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
 def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
     if tree.body:
         tally.documentable += 1
         tally.documented += ast.get_docstring(tree) is not None
     methods = _method_ids(tree)
+    output = _command_line_output(relative, tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             _definition(node, id(node) in methods, tally)
-        elif _is_print(node):
+        elif _is_print(node) and id(node) not in output:
             tally.prints += 1
             tally.findings.append(
                 Finding(
