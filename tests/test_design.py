@@ -258,6 +258,10 @@ def test_a_folder_of_modules_without_init_is_a_namespace_package(tmp_path: Path)
         ("app/db.py", "from fastapi import Depends, HTTPException\n", ["fastapi"]),
         # a module named for no layer is not judged
         ("app/utils.py", "from fastapi import HTTPException\n", []),
+        # a dependency provider or start-up hook is the web layer's wiring wherever it sits
+        ("app/db/dependencies.py", "from starlette.requests import Request\n", []),
+        ("app/services/redis/lifespan.py", "from fastapi import FastAPI\n", []),
+        ("app/services/users.py", "from fastapi import HTTPException\n", ["fastapi"]),
     ],
 )
 def test_the_web_framework_in_the_core_is_charged_where_it_is_imported(

@@ -27,6 +27,13 @@ HTTP_LAYER = (
     "aiohttp.web", "sanic", "litestar", "tornado.web", "falcon", "bottle",
 )  # fmt: skip
 WIRING_ONLY = frozenset({"Depends"})
+# Modules whose own name says they connect the core to the framework: FastAPI's
+# dependency providers (reading ``request.app.state``), start-up hooks, middleware. They
+# belong to the web layer wherever they sit.
+WIRING_MODULES = frozenset(
+    {"dependencies", "dependency", "deps", "lifespan", "lifespans", "middleware",
+     "middlewares", "exception_handlers"}
+)  # fmt: skip
 
 
 def layer(relative: str) -> str | None:
@@ -59,7 +66,7 @@ def http_imports(tree: ast.Module) -> list[Place]:
 
 def leaks(relative: str, tree: ast.Module) -> list[Place]:
     """The HTTP imports of a lower-layer module, each with what to say about it."""
-    if layer(relative) != "lower":
+    if layer(relative) != "lower" or PurePosixPath(relative).stem in WIRING_MODULES:
         return []
     return [
         Place(
