@@ -189,3 +189,22 @@ def test_headings_in_other_languages(tmp_path: Path) -> None:
 def test_the_title_is_not_a_section(tmp_path: Path) -> None:
     result = _review(tmp_path, {"README.md": "# todo\n\nA to-do list.\n"})
     assert result.present == []
+
+
+def test_a_section_a_reader_gets_without_a_heading_naming_it_counts(tmp_path: Path) -> None:
+    """`poetry install` under "## Poetry" is the installation; a linked architecture
+    document is the design; an empty linked file or a link elsewhere is not."""
+    readme = (
+        "# shop\n\nA shop. See [how it is built](docs/architecture.md) and the "
+        "[roadmap](https://example.com/roadmap) or [notes](NEXT_STEPS.md).\n\n"
+        "## Poetry\n\n```\npoetry install\npip install -r requirements.txt\n```\n"
+    )
+    files = {
+        "README.md": readme,
+        "requirements.txt": "fastapi\n",
+        "docs/architecture.md": "# Architecture\n\nRoutes call services.\n",
+        "NEXT_STEPS.md": "",
+    }
+    result = _review(tmp_path, files)
+    assert "installation" in result.present and "design" in result.present
+    assert "next steps" in result.missing

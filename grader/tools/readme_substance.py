@@ -181,7 +181,62 @@ def review(ws: Workspace) -> ReadmeReview:
                 continue
             for verdict in judge_all(ws, words, cwd):
                 result.commands.append((line, " ".join(words), verdict))
+    _credit_beyond_headings(ws, name, tokens, result)
     return result
+
+
+# A working command of these kinds gives a reader that section, whatever its heading says
+# ("## Poetry" holding `poetry install`).
+_COMMAND_SECTIONS = {"install": "installation", "run": "usage", "test": "testing"}
+
+
+def _credit_beyond_headings(
+    ws: Workspace, readme: str, tokens: list[Token], result: ReadmeReview
+) -> None:
+    """Sections a reader gets without a heading naming them: from working commands, and
+    from documents of the repository the README links to (``docs/architecture.md``,
+    ``API.md``) whose name or link text names the section and which hold something."""
+    given = {
+        _COMMAND_SECTIONS[v.kind]
+        for _, _, v in result.commands
+        if v.ok and v.kind in _COMMAND_SECTIONS
+    }
+    for text, target in _links(tokens):
+        relative = inside(str(PurePosixPath(readme).parent), target.split("#")[0])
+        if relative is None or relative not in ws.files or not _holds_text(ws, relative):
+            continue
+        label = f"{text} {PurePosixPath(relative).stem.replace('_', ' ').replace('-', ' ')}"
+        given |= {section for section, stems in SECTIONS.items() if covers(label, stems)}
+    for section in [s for s in SECTIONS if s in given and s not in result.present]:
+        result.present.append(section)
+        if section in result.missing:
+            result.missing.remove(section)
+        result.empty = [(name, where) for name, where in result.empty if name != section]
+
+
+def _links(tokens: list[Token]) -> list[tuple[str, str]]:
+    """(text, target) of every link in the README to a relative path."""
+    found = []
+    for token in tokens:
+        children = token.children or []
+        for index, child in enumerate(children):
+            href = str(child.attrs.get("href", "")) if child.type == "link_open" else ""
+            if not href or "://" in href or href.startswith(("#", "mailto:")):
+                continue
+            words = []
+            for inner in children[index + 1 :]:
+                if inner.type == "link_close":
+                    break
+                words += [inner.content] if inner.type in {"text", "code_inline"} else []
+            found.append((" ".join(words)[:200], href))
+    return found
+
+
+def _holds_text(ws: Workspace, relative: str) -> bool:
+    try:
+        return bool(ws.path(relative).read_text(encoding="utf-8", errors="replace").strip())
+    except OSError:
+        return False
 
 
 def _moved(ws: Workspace, cwd: str, args: list[str]) -> str:
