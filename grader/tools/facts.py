@@ -47,7 +47,12 @@ class Facts:
         MetricSpec(
             "suppressions.count", "comments", "noqa, type: ignore, nosec, no cover, pylint."
         ),
-        MetricSpec("observability.prints", "calls", "print() calls in non-test code."),
+        MetricSpec(
+            "observability.prints",
+            "calls",
+            "print() calls in non-test code, but for a command-line program's own output "
+            "(a module parsing a command line, scripts/, a __main__ block).",
+        ),
         MetricSpec("observability.logging", "%", "100 when non-test code uses a logging library."),
         MetricSpec("tests.without_assert_share", "%", "Test functions that assert nothing."),
         MetricSpec(
