@@ -268,13 +268,17 @@ METRICS = (
         "docs.readme_substance",
         "%",
         "README sections a reviewer looks for (install, usage, tests, configuration, design "
-        "and decisions, next steps), each with content under its heading.",
+        "and decisions, next steps), each with content under its heading; a working install, "
+        "run or test command, or a linked document of the repository naming the section, "
+        "gives it too.",
     ),
     MetricSpec(
         "docs.readme_commands",
         "%",
         "50 for a command in the README that runs the code, 50 for one that runs its tests, "
-        "each naming a file, module, target or compose file the repository has.",
+        "each naming a file, module, target or compose file the repository has, read from "
+        "the folder the README's cd commands lead to; a script it runs is judged by its "
+        "commands.",
     ),
 )
 
