@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import shutil
 import tempfile
+import threading
 import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -127,7 +128,18 @@ def load_rubric(name_or_path: str) -> Rubric:
     return rubric_module.load(name_or_path, known_metrics())
 
 
+# Analysers that work in grader's own process start once the test run is under way: its
+# set-up (the cached environment, the disk area, the copy) is Python in this process too,
+# and shared the interpreter with them it took twice as long, while the suite itself, in
+# the sandbox, uses a core of its own. Never longer than this.
+IN_PROCESS_ANALYSERS = frozenset({"facts", "design", "deps"})
+HEAD_START_MAX_S = 30.0
+
+
 def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
+    started = ctx.tests_started if tool.name in IN_PROCESS_ANALYSERS else None
+    if started is not None and not started.wait(HEAD_START_MAX_S):
+        log.debug("%s: the test run did not start within %ss", tool.name, HEAD_START_MAX_S)
     try:
         with stage(tool.name, ctx.on_event):
             return tool.run(ctx)
@@ -139,6 +151,9 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
             status=ToolStatus.FAILED,
             reason=f"grader's {tool.name} adapter failed: {type(exc).__name__}: {exc}",
         )
+    finally:
+        if tool.name == LONGEST_TOOL and ctx.tests_started is not None:
+            ctx.tests_started.set()  # an adapter that failed early holds nothing back
 
 
 def run_tools(
@@ -150,6 +165,9 @@ def run_tools(
 ) -> tuple[ToolResult, ...]:
     """Run every tool concurrently, each in a private folder; results in registry order."""
     contexts = []
+    tests_started = threading.Event()
+    if not any(tool.name == LONGEST_TOOL for tool in tools):
+        tests_started.set()
     for tool in tools:
         tool_dir = workdir / "tools" / tool.name
         tool_dir.mkdir(parents=True)
@@ -162,6 +180,7 @@ def run_tools(
                 options.environments,
                 on_event=options.on_event,
                 mutation=options.mutation,
+                tests_started=tests_started,
             )
         )
     # The longest tool (the test run) starts first; results stay in registry order.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
@@ -54,6 +55,9 @@ class ToolContext:
     on_event: OnEvent | None = None
     """Told when a long step inside a tool (building the test environment) starts and ends."""
     mutation: MutationBudget = MutationBudget()
+    tests_started: threading.Event | None = None
+    """Set by the test run once the suite is running (or cannot run): the pipeline holds
+    the analysers that work in grader's own process until then (see pipeline)."""
 
 
 class Tool(Protocol):

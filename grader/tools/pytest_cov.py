@@ -153,6 +153,13 @@ class PytestCoverage:
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Copy the submission to scratch, run its tests in the sandbox, read the results."""
+        try:
+            return self._run_started(ctx)
+        finally:
+            if ctx.tests_started is not None:
+                ctx.tests_started.set()  # however the run ended: nothing waits forever
+
+    def _run_started(self, ctx: ToolContext) -> ToolResult:
         ws = ctx.workspace
         if not ws.test_files:
             nothing = Metric("packaging.installable", None, "%", self.name, "no tests to run")
@@ -279,6 +286,8 @@ class PytestCoverage:
         env["PYTHONPATH"] = import_path
         if installed and installed.scripts:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
+        if ctx.tests_started is not None:
+            ctx.tests_started.set()
         with environment_in_use(ctx, prepared):
             result = run_suite(ctx, paths, python, env, area, launch=launch, hosts=settings.hosts)
         suite = mutation.SuiteRun(
