@@ -17,7 +17,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from grader.acquire.workspace import Workspace
-from grader.environment.settings_declarations import inside, mapping, read_bounded, scalar, sequence
+from grader.environment.settings_declarations import (
+    folder_inside,
+    inside,
+    mapping,
+    read_bounded,
+    scalar,
+    sequence,
+)
 
 # A build context copied whole: COPY . . / COPY ./ /app / ADD . /srv (options skipped).
 _COPY = re.compile(r"^\s*(?:COPY|ADD)\s+(?P<args>.+)$", re.IGNORECASE)
@@ -60,7 +67,7 @@ def _binds(service: dict[str, Any], folder: str) -> list[tuple[str, str]]:
             source, target = (parts[0], parts[1]) if len(parts) >= 2 else (None, None)
         if not source or not target or not source.startswith(".") or not target.startswith("/"):
             continue  # a named volume, or a host path outside the repository
-        local = _folder(folder, source)
+        local = folder_inside(folder, source)
         if local is not None:
             found.append((_normal(target), local))
     return found
@@ -72,7 +79,7 @@ def _copied_context(ws: Workspace, service: dict[str, Any], folder: str) -> list
     context_ref = scalar(build) if not isinstance(build, dict) else scalar(build.get("context"))
     if not context_ref:
         return []
-    context = _folder(folder, context_ref)
+    context = folder_inside(folder, context_ref)
     dockerfile_ref = scalar(mapping(build).get("dockerfile")) or "Dockerfile"
     dockerfile = inside(context, dockerfile_ref) if context is not None else None
     text = read_bounded(ws, dockerfile) if dockerfile is not None else None
@@ -99,13 +106,6 @@ def _whole_context_target(args: str) -> str | None:
     if len(words) != 2 or words[0] not in {".", "./"}:
         return None
     return words[1]
-
-
-def _folder(base: str, reference: str) -> str | None:
-    """A folder of the repository relative to its root ('.' for the root itself), or None
-    when ``reference`` leaves it (a file one level below it is within, or not)."""
-    probe = inside(base, f"{reference}/_")
-    return None if probe is None else PurePosixPath(probe).parent.as_posix()
 
 
 def _normal(path: str) -> str:

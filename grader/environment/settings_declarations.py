@@ -95,6 +95,13 @@ def inside(base: str, reference: str) -> str | None:
     return "/".join(parts) or None
 
 
+def folder_inside(base: str, reference: str) -> str | None:
+    """Folder ``reference`` (relative to folder ``base``) as a folder of the submission,
+    '.' for its root; None when it leaves the submission."""
+    probe = inside(base, f"{reference}/_")  # a file in it: the root itself stays inside
+    return None if probe is None else PurePosixPath(probe).parent.as_posix()
+
+
 def load_yaml(text: str) -> dict[str, Any] | None:
     """A YAML document's top-level mapping, or None when it is not one."""
     try:

@@ -205,10 +205,9 @@ def _wanted(
     settings = pytest_settings.read(ctx.workspace)
     runners: list[str] = []
     if settings.source:
-        chosen = ("testpaths",) * bool(settings.testpaths) + ("norecursedirs",) * bool(
-            settings.norecursedirs
-        )
-        kept = ", ".join([key for key, _ in settings.values] + list(chosen))
+        selection = {"testpaths": settings.testpaths, "norecursedirs": settings.norecursedirs}
+        chosen = [key for key, patterns in selection.items() if patterns]
+        kept = ", ".join([key for key, _ in settings.values] + chosen)
         notes.append(f"pytest settings kept from {settings.source}: {kept or 'none'}")
     left_out = pytest_settings.selection(ctx.workspace).left_out
     if left_out:

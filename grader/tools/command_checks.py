@@ -44,10 +44,11 @@ class Verdict:
 
 
 def _exists(ws: Workspace, path: str, cwd: str = "") -> bool:
-    text = _joined(cwd, path)
-    if text == ".":
-        return True
-    return text in ws.files or any(f.startswith(text + "/") for f in ws.files)
+    """Whether ``path`` names a file or folder from ``cwd``, or else from the root."""
+    for text in dict.fromkeys((_joined(cwd, path), _joined("", path))):
+        if text == "." or text in ws.files or any(f.startswith(text + "/") for f in ws.files):
+            return True
+    return False
 
 
 def _joined(cwd: str, path: str) -> str:
@@ -119,7 +120,7 @@ def _python(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     found = next((p for p in (_joined(cwd, args[0]), _joined("", args[0])) if p in ws.files), "")
     folder = _elsewhere(ws, args[0]) if not found else None
     if not found and folder is None:
-        ok = _exists(ws, args[0], cwd) or _exists(ws, args[0])  # a folder with __main__.py
+        ok = _exists(ws, args[0], cwd)  # a folder with __main__.py
         return Verdict("run", ok, "" if ok else f"{args[0]} is not in the repository")
     path = found or f"{folder}/{PurePosixPath(args[0]).name}"
     if path.endswith(".py") and not _acts(ws, path):
@@ -145,7 +146,7 @@ def _acts(ws: Workspace, path: str) -> bool:
 
 def _pytest(ws: Workspace, args: list[str], cwd: str = "") -> Verdict:
     paths = [a for a in args if not a.startswith("-") and "/" in a]
-    missing = [a for a in paths if not (_exists(ws, a, cwd) or _exists(ws, a))]
+    missing = [a for a in paths if not _exists(ws, a, cwd)]
     if missing:
         return Verdict("test", False, f"{missing[0]} is not in the repository")
     return Verdict("test", True)
@@ -159,7 +160,7 @@ def _tox(ws: Workspace, _args: list[str], _cwd: str = "") -> Verdict:
 def _app_runner(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     if len(args) < 2 or args[0] not in {"run", "dev"}:
         return None
-    ok = _exists(ws, args[1], cwd) or _exists(ws, args[1])
+    ok = _exists(ws, args[1], cwd)
     return Verdict("run", ok, "" if ok else f"{args[1]} is not in the repository")
 
 
@@ -178,7 +179,8 @@ def _flask(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
         module = named.split(":")[0].removesuffix(".py").replace("/", ".")
         ok = _module(ws, module, runnable=False, cwd=cwd)
         return Verdict("run", ok, "" if ok else f"no module {module} in the repository")
-    if any(_exists(ws, name, cwd) for name in FLASK_APPS) or ".flaskenv" in ws.files:
+    # Flask looks in the folder it runs in, never further.
+    if any(_joined(cwd, name) in ws.files for name in FLASK_APPS) or ".flaskenv" in ws.files:
         return Verdict("run", True)
     return Verdict("run", False, "flask run finds no app.py or wsgi.py in that folder")
 
@@ -224,7 +226,7 @@ def _make(ws: Workspace, args: list[str], _cwd: str = "") -> Verdict:
 
 def _install(ws: Workspace, args: list[str], cwd: str = "") -> Verdict:
     for flag, value in zip(args, [*args[1:], ""], strict=True):
-        there = _exists(ws, value, cwd) or _exists(ws, value)
+        there = _exists(ws, value, cwd)
         if flag in {"-r", "--requirement", "-c"} and not there:
             return Verdict("install", False, f"{value} is not in the repository")
         target = value.split("[", 1)[0]

@@ -13,6 +13,7 @@ settings are replaced by grader's.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ from grader.tools.pytest_run import (
     start_services,
     take_result,
 )
+
+RUNNERS = ("pytest", "coverage")
 
 
 def _environment(ctx: ToolContext) -> test_environment.TestEnvironment:
@@ -100,9 +103,11 @@ class PytestCoverage:
         ),
     )
 
-    def version(self) -> str:
-        """Installed pytest and coverage versions, and the servers the tests can have."""
-        runners = f"pytest {package_version('pytest')}, coverage {package_version('coverage')}"
+    def version(self, held: Mapping[str, str] | None = None) -> str:
+        """The pytest and coverage versions (those ``held`` by the test environment, else
+        grader's own), and the servers the tests can have."""
+        versions = {name: (held or {}).get(name) or package_version(name) for name in RUNNERS}
+        runners = ", ".join(f"{name} {version}" for name, version in versions.items())
         return f"{runners}; servers: {services.available()}"
 
     def _zero(
@@ -186,13 +191,7 @@ class PytestCoverage:
     def _version_in(self, prepared: test_environment.TestEnvironment) -> str:
         """The pytest and coverage the tests ran with: the environment's, where it has
         them (a candidate's pinned pytest 7), else grader's own."""
-        held = {d.name: d.version for d in prepared.installed or ()}
-        if not held:
-            return self.version()
-        pytest_version = held.get("pytest", package_version("pytest"))
-        coverage_version = held.get("coverage", package_version("coverage"))
-        runners = f"pytest {pytest_version}, coverage {coverage_version}"
-        return f"{runners}; servers: {services.available()}"
+        return self.version({d.name: d.version for d in prepared.installed})
 
     def _run(
         self, ctx: ToolContext, prepared: test_environment.TestEnvironment, ready: _Area

@@ -27,7 +27,7 @@ from markdown_it.token import Token
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Metric, MetricSpec, Severity
-from grader.environment.settings_declarations import inside
+from grader.environment.settings_declarations import folder_inside, inside
 from grader.tools.command_checks import Verdict, judge_all
 from grader.tools.readme import MAX_README_CHARS, README_SECTIONS, covers, find_readme, headings
 
@@ -254,12 +254,9 @@ def _moved(ws: Workspace, cwd: str, args: list[str]) -> str:
 
 def _folder(ws: Workspace, base: str, target: str) -> str | None:
     """Folder ``target`` seen from ``base``, when the repository has it ('' for its root)."""
-    probe = inside(base, f"{target}/_")  # a file in the folder: the root stays inside
-    if probe is None:
-        return None
-    folder = PurePosixPath(probe).parent.as_posix()
-    if folder == ".":
-        return ""
+    folder = folder_inside(base, target)
+    if folder is None or folder == ".":
+        return None if folder is None else ""
     return folder if any(f.startswith(folder + "/") for f in ws.files) else None
 
 
