@@ -178,9 +178,11 @@ def test_a_package_without_wheels_gets_its_binary_twin_before_being_dropped() ->
     # and when no release has a wheel either, it goes, charged to the host.
     raised = twin.after(NO_WHEEL.replace("psycopg2", "psycopg2-binary"))
     assert raised is not None
-    assert raised.items == ("psycopg2-binary>=2.9.9",)
+    assert raised.items == ("psycopg2-binary<3,>=2.9.9",)
     assert raised.dropped == ()
-    gone = raised.after(NO_WHEEL.replace("psycopg2==2.9.9", "psycopg2-binary>=2.9.9"))
+    unbounded = raised.after(NO_WHEEL.replace("psycopg2", "psycopg2-binary"))
+    assert unbounded is not None and unbounded.items == ("psycopg2-binary>=2.9.9",)
+    gone = unbounded.after(NO_WHEEL.replace("psycopg2==2.9.9", "psycopg2-binary>=2.9.9"))
     assert gone is not None
     assert gone.items == ()
     assert gone.dropped[0].fault is Fault.HOST
@@ -195,7 +197,7 @@ def test_a_pin_with_a_marker_is_read_from_uvs_message_like_any_other() -> None:
     )
     raised = Plan.start((marked,), PINS).after(stale)
     assert raised is not None
-    assert raised.items == ('typed-ast>=1.4.1; python_version < "4"',)
+    assert raised.items == ('typed-ast<2,>=1.4.1; python_version < "4"',)
 
 
 def test_an_old_exact_pin_without_a_wheel_for_this_python_is_raised_before_being_dropped() -> None:
@@ -207,12 +209,40 @@ def test_an_old_exact_pin_without_a_wheel_for_this_python_is_raised_before_being
     plan = Plan.start(("typed-ast==1.4.1", "tabulate==0.9.0"), PINS)
     raised = plan.after(stale)
     assert raised is not None
-    assert raised.items == ("typed-ast>=1.4.1", "tabulate==0.9.0")
+    assert raised.items == ("typed-ast<2,>=1.4.1", "tabulate==0.9.0")
     assert raised.changes == (
-        "raised your typed-ast==1.4.1 to typed-ast>=1.4.1: that release has no wheel for "
+        "raised your typed-ast==1.4.1 to typed-ast<2,>=1.4.1: that release has no wheel for "
         "this Python",
     )
     assert raised.dropped == () and raised.fault is Fault.NONE
+
+
+def _no_wheel(name: str, wanted: str) -> str:
+    return (
+        f"No solution found when resolving dependencies: Because only {name}{wanted} is "
+        f"available and {name}{wanted} has no wheels with a matching Python ABI tag, we can "
+        "conclude that your requirements are unsatisfiable."
+    )
+
+
+def test_pins_without_a_wheel_are_raised_within_their_major_then_past_it() -> None:
+    # numpy 2 under the pinned pandas 1.x of 2021 fails at import ("numpy.dtype size
+    # changed"): the nearest releases that install keep their major version first.
+    plan = Plan.start(("numpy==1.20.3", "pandas==1.2.4"), PINS)
+    within = plan.after(_no_wheel("numpy", "==1.20.3") + " " + _no_wheel("pandas", "==1.2.4"))
+    assert within is not None
+    assert within.items == ("numpy<2,>=1.20.3", "pandas<2,>=1.2.4")
+    further = within.after(_no_wheel("numpy", "==1.26.4"))
+    assert further is not None
+    assert further.items == ("numpy>=1.20.3", "pandas<2,>=1.2.4")
+    assert further.changes[-1] == (
+        "raised your numpy<2,>=1.20.3 to numpy>=1.20.3: no release of that major version "
+        "has a wheel for this Python"
+    )
+    assert further.raised == {"numpy", "pandas"}
+    # Nothing left to raise: the requirement uv still blames is dropped, as before.
+    last = further.after(_no_wheel("numpy", "==2.4.6"))
+    assert last is not None and [d.requirement for d in last.dropped] == ["numpy>=1.20.3"]
 
 
 def test_an_unreachable_index_ends_the_rounds_as_the_hosts_fault() -> None:

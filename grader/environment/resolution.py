@@ -297,17 +297,24 @@ class Plan:
         )
 
     def _raise_pins_without_wheels(self, text: str) -> Plan | None:
-        """Exact pins of releases with no wheel here become "that release or newer"."""
+        """Exact pins of releases with no wheel here become "that release or a newer one of
+        the same major version", the nearest releases that install: a newer major of numpy
+        under the candidate's pinned pandas breaks its binary interface at import. Only
+        when that major has no wheel either is the bound taken off."""
         lacking: set[str] = {canonicalize_name(m.group(1)) for m in _NO_WHEEL.finditer(text)}
-        steps = dict.fromkeys(lacking - self.raised, stale_pins.LAST_STEP)
-        items, changes = stale_pins.raised(self.items, steps)
-        if not changes:
+        items, changes = stale_pins.raised(self.items, dict.fromkeys(lacking - self.raised, 1))
+        why = ["that release has no wheel for this Python"] * len(changes)
+        items, further = stale_pins.unbounded(items, lacking & self.raised)
+        why += ["no release of that major version has a wheel for this Python"] * len(further)
+        if not changes and not further:
             return None
-        why = "that release has no wheel for this Python"
         return replace(
             self,
             items=items,
-            changes=(*self.changes, *(f"raised your {change}: {why}" for change in changes)),
+            changes=(
+                *self.changes,
+                *(f"raised your {c}: {w}" for c, w in zip(changes + further, why, strict=True)),
+            ),
             raised=self.raised
             | {_name(old) for old, new in zip(self.items, items, strict=True) if old != new},
         )

@@ -111,3 +111,28 @@ def raised(items: Iterable[str], steps: Mapping[str, int]) -> tuple[tuple[str, .
         kept.append(str(requirement))
         changes.append(f"{item} to {requirement}")
     return tuple(kept), changes
+
+
+def unbounded(items: Iterable[str], names: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
+    """``items`` with the upper bound that step 1 of ``raised`` set taken off again for
+    the distributions in ``names`` (step 2), and what changed, in words."""
+    wanted = set(names)
+    kept: list[str] = []
+    changes: list[str] = []
+    for item in items:
+        try:
+            requirement = Requirement(item)
+        except InvalidRequirement:
+            kept.append(item)
+            continue
+        lower = [s for s in requirement.specifier if s.operator != "<"]
+        if canonicalize_name(requirement.name) not in wanted or len(lower) == len(
+            requirement.specifier
+        ):
+            kept.append(item)
+            continue
+        requirement.specifier = SpecifierSet(",".join(map(str, lower)))
+        kept.append(str(requirement))
+        changes.append(f"{item} to {requirement}")
+    return tuple(kept), changes
+
