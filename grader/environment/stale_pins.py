@@ -135,4 +135,3 @@ def unbounded(items: Iterable[str], names: Iterable[str]) -> tuple[tuple[str, ..
         kept.append(str(requirement))
         changes.append(f"{item} to {requirement}")
     return tuple(kept), changes
-
