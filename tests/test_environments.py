@@ -265,6 +265,29 @@ def test_cause_6_an_old_pin_that_crashes_on_this_python_is_raised_and_the_tests_
     assert "grader raised your importlib-metadata==0.18 to importlib-metadata" in notes, notes
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="venv seeds no setuptools from 3.12")
+def test_code_of_the_pkg_resources_era_gets_the_setuptools_venv_seeded_and_the_tests_run(
+    tmp_path: Path,
+) -> None:
+    # Before Python 3.12 every `python -m venv` held setuptools, so code and packages of
+    # that era import pkg_resources without declaring it; setuptools 82 removed it.
+    report = _grade_files(
+        tmp_path,
+        {
+            "requirements.txt": "tabulate==0.9.0\n",
+            "tests/test_versions.py": (
+                "import pkg_resources\n\nfrom calc import add\n\n\n"
+                "def test_add_and_read_a_version():\n"
+                "    assert add(2, 3) == 5\n"
+                '    assert pkg_resources.get_distribution("tabulate").version == "0.9.0"\n'
+            ),
+        },
+    )
+    _ran_and_passed(report)
+    notes = _notes(report)
+    assert "grader added setuptools<82, which `python -m venv` puts in every" in notes, notes
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="django 6 installs on this Python")
 def test_a_dependency_the_host_cannot_install_is_dropped_and_its_failures_excused(
     tmp_path: Path,

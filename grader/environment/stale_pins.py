@@ -47,6 +47,27 @@ REMOVED_MODULES = frozenset(
 )
 
 
+SEEDED_SETUPTOOLS = "setuptools<82"
+"""What ``python -m venv`` puts in every environment of Python 3.11 and older, as far as
+the code of that era relies on it: ``pkg_resources``, which setuptools 82 removed."""
+SEEDED_UNTIL = (3, 12)
+"""The first Python whose ``venv`` seeds no setuptools."""
+_NO_PKG_RESOURCES = re.compile(r"No module named '(?:pkg_resources|setuptools)'")
+
+
+def wants_seeded_setuptools(output: str, declared: Iterable[str]) -> bool:
+    """Whether a run died importing ``pkg_resources`` (old Django apps, drf-yasg, any
+    package that reads its own version that way) where the candidate declared no
+    setuptools: on their Python, the environment every reviewer makes held one."""
+    names = set()
+    for item in declared:
+        try:
+            names.add(canonicalize_name(Requirement(item).name))
+        except InvalidRequirement:
+            continue
+    return "setuptools" not in names and bool(_NO_PKG_RESOURCES.search(output))
+
+
 def _exact_pin(item: str) -> tuple[str, str] | None:
     """(canonical name, version) of an ``==`` pin; None for anything else."""
     try:

@@ -180,10 +180,22 @@ def prepare(ctx: BuildContext) -> TestEnvironment:
     return _PREPARED.get(ctx.workspace, ctx.environments, lambda: _prepare(ctx))
 
 
-def prepare_with_raised_pins(ctx: BuildContext, steps: Mapping[str, int]) -> TestEnvironment:
+def prepare_with_raised_pins(
+    ctx: BuildContext, steps: Mapping[str, int], *, seed_setuptools: bool = False
+) -> TestEnvironment:
     """The candidate's environment again, with their exact pins of the names in ``steps``
-    raised that far: those releases crashed on this Python (see stale_pins.raised)."""
-    return _prepare(ctx, steps)
+    raised that far: those releases crashed on this Python (see stale_pins.raised); with
+    setuptools as ``python -m venv`` seeds it when ``seed_setuptools`` (see
+    stale_pins.wants_seeded_setuptools)."""
+    return _prepare(ctx, steps, seed_setuptools=seed_setuptools)
+
+
+def _seeds_setuptools(version: str) -> bool:
+    """Whether ``python -m venv`` of this Python version installs setuptools."""
+    try:
+        return tuple(int(part) for part in version.split(".")[:2]) < stale_pins.SEEDED_UNTIL
+    except ValueError:
+        return False
 
 
 def _wanted(
@@ -240,7 +252,12 @@ def _wanted(
     return declared, origin, runners
 
 
-def _prepare(ctx: BuildContext, raise_pins: Mapping[str, int] | None = None) -> TestEnvironment:
+def _prepare(
+    ctx: BuildContext,
+    raise_pins: Mapping[str, int] | None = None,
+    *,
+    seed_setuptools: bool = False,
+) -> TestEnvironment:
     if ctx.environments is None:
         own = Metric("packaging.installable", None, "%", SOURCE, "grader's own env used")
         return TestEnvironment(Path(sys.executable), own)
@@ -251,6 +268,16 @@ def _prepare(ctx: BuildContext, raise_pins: Mapping[str, int] | None = None) -> 
         declared.requires_python, cache.root, downloads=cache.python_downloads
     )
     warnings: tuple[str, ...] = (choice.warning,) if choice.warning else ()
+    if seed_setuptools and _seeds_setuptools(choice.interpreter.version):
+        declared = dataclasses.replace(
+            declared, items=(*declared.items, stale_pins.SEEDED_SETUPTOOLS)
+        )
+        runners.append("setuptools")
+        notes.append(
+            f"environment: grader added {stale_pins.SEEDED_SETUPTOOLS}, which `python -m "
+            f"venv` puts in every environment of Python {choice.interpreter.version}: the "
+            "tests died importing pkg_resources, which setuptools 82 removed"
+        )
     if choice.warning and ctx.workspace.unparsable:
         path, why = ctx.workspace.unparsable[0]
         problem = f"{choice.warning}, where {path} does not parse ({why})"

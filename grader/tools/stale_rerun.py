@@ -37,13 +37,16 @@ def rerun(
     best, output = first
     steps: dict[str, int] = {}
     pinned = prepared.declared
+    seeded = False
     for round_number in range(1, outcomes.MAX_PIN_ROUNDS + 1):
         crashed = stale_pins.crashed_in(output, pinned, prepared.installed)
         stale = {name for name in crashed if steps.get(name, 0) < stale_pins.LAST_STEP}
-        if not stale or not outcomes.blocked(best):
+        seed = not seeded and stale_pins.wants_seeded_setuptools(output, pinned)
+        if not (stale or seed) or not outcomes.blocked(best):
             break
         steps |= {name: steps.get(name, 0) + 1 for name in stale}
-        prepared = test_environment.prepare_with_raised_pins(ctx, steps)
+        seeded = seeded or seed
+        prepared = test_environment.prepare_with_raised_pins(ctx, steps, seed_setuptools=seeded)
         if prepared.python is None:
             break
         notes = [*prepared.notes, *settings.notes()]
