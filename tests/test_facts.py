@@ -84,9 +84,31 @@ def test_suppressions_prints_and_logging(tmp_path: Path) -> None:
     metrics = _metrics(result)
     assert metrics["suppressions.count"] == 4
     assert metrics["observability.prints"] == 1
-    assert metrics["observability.logging"] == 100.0
+    # An imported logging module writes nothing.
+    assert metrics["observability.logging"] == 0.0
     assert _rules(result).count("print-call") == 1
     assert "suppression comments: no-cover 1, noqa 1, nosec 1, type-ignore 1" in result.notes
+
+
+@pytest.mark.parametrize(
+    ("code", "logs"),
+    [
+        ("import logging\n\nlogger = logging.getLogger(__name__)\n", False),
+        ("import logging\n\nlogging.basicConfig(level=logging.INFO)\n", False),
+        ("import math\n\ndef f(x):\n    return math.log(x)\n", False),
+        ("import logging\n\ndef f():\n    logging.warning('low')\n", True),
+        ("import logging\n\nlog = logging.getLogger()\n\ndef f():\n    log.info('x')\n", True),
+        ("from loguru import logger\n\ndef f():\n    logger.exception('x')\n", True),
+        ("class A:\n    def f(self):\n        self._logger.error('x')\n", True),
+        ("def f(app):\n    app.logger.debug('x')\n", True),
+        ("from opentelemetry import trace\n\ntracer = trace.get_tracer(__name__)\n", True),
+    ],
+)
+def test_logging_is_credited_for_log_lines_written_not_a_logger_imported(
+    tmp_path: Path, code: str, logs: bool
+) -> None:
+    metrics = _metrics(_facts(tmp_path / "s", {"app.py": code}))
+    assert metrics["observability.logging"] == (100.0 if logs else 0.0)
 
 
 @pytest.mark.parametrize(

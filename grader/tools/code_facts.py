@@ -36,7 +36,12 @@ SUPPRESSIONS = {
     "no-cover": re.compile(r"#.*\bpragma:\s*no\s*(?:cover|branch)\b"),
     "pylint-disable": re.compile(r"#.*\bpylint:\s*disable"),
 }
-LOGGING_MODULES = frozenset({"logging", "structlog", "loguru", "opentelemetry"})
+TRACING_MODULES = frozenset({"opentelemetry"})
+"""Observability a module's import already shows: tracing and metrics set up through it."""
+LOG_LEVELS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
+)
+"""Methods that write a log line: the standard library's, loguru's and structlog's."""
 
 
 @dataclass
@@ -151,6 +156,18 @@ def _is_print(node: ast.AST) -> bool:
     )
 
 
+def _is_log_call(node: ast.AST) -> bool:
+    """A call that writes a log line: ``logger.info(...)``, ``logging.warning(...)``,
+    ``self.log.error(...)``, ``app.logger.debug(...)``. Importing logging, or configuring
+    it, writes nothing: a logger nobody calls is not observability."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    if node.func.attr not in LOG_LEVELS:
+        return False
+    owner = dotted(node.func.value).rsplit(".", 1)[-1].lower().strip("_")
+    return owner in {"log", "logging", "logger"} or owner.endswith(("logger", "_log"))
+
+
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name.split(".")[0] for alias in node.names]
@@ -212,8 +229,10 @@ def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
                     Location(relative, getattr(node, "lineno", None)),
                 )
             )
+        elif _is_log_call(node):
+            tally.uses_logging = True
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            tally.uses_logging |= bool(LOGGING_MODULES.intersection(_imported(node)))
+            tally.uses_logging |= bool(TRACING_MODULES.intersection(_imported(node)))
 
 
 _PATH_EDITS = frozenset(
