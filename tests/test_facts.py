@@ -154,6 +154,28 @@ def test_tests_without_assertions(tmp_path: Path) -> None:
     assert _rules(result).count("test-without-assert") == 1
 
 
+def test_only_what_pytest_collects_is_judged_as_a_test(tmp_path: Path) -> None:
+    conftest = "import pytest\n@pytest.fixture\ndef test_client():\n    return 1\n"
+    tests = (
+        "import unittest\n\nimport pytest\n\n\n"
+        "@pytest.fixture()\ndef test_data():\n    return [1]\n\n\n"
+        "def test_sum(test_data):\n    def test_inner():\n        pass\n"
+        "    assert sum(test_data) == 1\n\n\n"
+        "class Helper:\n    def test_like(self):\n        pass\n\n\n"
+        "class TestThing:\n    def test_nothing(self):\n        int('1')\n\n\n"
+        "class Case(unittest.TestCase):\n    def test_equal(self):\n"
+        "        self.assertEqual(1, 1)\n"
+    )
+    result = _facts(
+        tmp_path / "s",
+        {"app.py": "x = 1\n", "tests/conftest.py": conftest, "tests/test_app.py": tests},
+    )
+    # test_sum, TestThing.test_nothing and Case.test_equal: fixtures, a helper class's
+    # method and a function nested in a test are not tests.
+    assert _metrics(result)["tests.without_assert_share"] == pytest.approx(100 / 3, abs=0.01)
+    assert [f.location.line for f in result.findings if f.rule_id == "test-without-assert"] == [23]
+
+
 def test_outcome_tampering_is_detected(tmp_path: Path) -> None:
     conftest = (
         "import pytest\n"

@@ -252,6 +252,36 @@ def _path_edit(tree: ast.Module) -> int | None:
     return None
 
 
+def _is_fixture(function: FunctionNode) -> bool:
+    return any(
+        dotted(d.func if isinstance(d, ast.Call) else d).rsplit(".", 1)[-1] == "fixture"
+        for d in function.decorator_list
+    )
+
+
+def _test_class(node: ast.ClassDef) -> bool:
+    """A class whose test methods pytest collects: ``Test*``, or a unittest TestCase."""
+    bases = [dotted(base).rsplit(".", 1)[-1] for base in node.bases]
+    return node.name.startswith("Test") or any(b.endswith("TestCase") for b in bases)
+
+
+def _collected_tests(relative: str, tree: ast.Module) -> Iterator[FunctionNode]:
+    """The test functions pytest collects: ``test*`` functions at module level and
+    methods of test classes, never a fixture that happens to be named ``test_client``,
+    a helper nested inside a test, or anything in a conftest.py."""
+    if relative.rsplit("/", 1)[-1] == "conftest.py":
+        return
+    for node in tree.body:
+        members = node.body if isinstance(node, ast.ClassDef) and _test_class(node) else [node]
+        for member in members:
+            if (
+                isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef)
+                and member.name.startswith("test")
+                and not _is_fixture(member)
+            ):
+                yield member
+
+
 def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
     edited = _path_edit(tree)
     if edited is not None:
@@ -267,25 +297,22 @@ def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
                 Location(relative, edited),
             )
         )
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
-            "test"
-        ):
-            tally.tests += 1
-            read = assertions.strength(node)
-            if not read.is_weak:
-                continue
-            tally.tests_weak += 1
-            tally.tests_without_assert += not read.assertions
-            tally.findings.append(
-                Finding(
-                    "facts",
-                    "test-weak-assertion" if read.assertions else "test-without-assert",
-                    read.describe(node.name),
-                    Severity.MEDIUM,
-                    Location(relative, node.lineno),
-                )
+    for node in _collected_tests(relative, tree):
+        tally.tests += 1
+        read = assertions.strength(node)
+        if not read.is_weak:
+            continue
+        tally.tests_weak += 1
+        tally.tests_without_assert += not read.assertions
+        tally.findings.append(
+            Finding(
+                "facts",
+                "test-weak-assertion" if read.assertions else "test-without-assert",
+                read.describe(node.name),
+                Severity.MEDIUM,
+                Location(relative, node.lineno),
             )
+        )
 
 
 def _file_facts(relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool) -> None:
