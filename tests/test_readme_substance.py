@@ -168,6 +168,28 @@ def test_a_script_the_readme_runs_is_judged_by_its_commands(tmp_path: Path) -> N
     assert not broken.works("run")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        "docker exec -it backend pytest",
+        "docker compose exec app pytest tests/ -v",
+        "docker-compose exec -e DEBUG=1 app python -m pytest",
+        "docker compose run --rm web python manage.py test",
+    ],
+)
+def test_a_test_command_run_inside_the_container_runs_the_tests(
+    tmp_path: Path, command: str
+) -> None:
+    files = {
+        "compose.yaml": "services: {}\n",
+        "tests/test_a.py": "",
+        "manage.py": "import sys\nsys.exit(0)\n",
+    }
+    readme = f"# x\n\n## Tests\n\n```\n{command}\n```\n"
+    result = _review(tmp_path, {**files, "README.md": readme})
+    assert result.works("test"), result.commands
+
+
 def test_a_one_line_readme_has_no_sections_and_no_commands(tmp_path: Path) -> None:
     result = _review(tmp_path, {**APP, "README.md": "shop - run python main.py\n"})
     assert (result.substance, result.command_score) == (0.0, 0.0)

@@ -123,9 +123,11 @@ def _python(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
         ok = _exists(ws, args[0], cwd)  # a folder with __main__.py
         return Verdict("run", ok, "" if ok else f"{args[0]} is not in the repository")
     path = found or f"{folder}/{PurePosixPath(args[0]).name}"
+    # Django's `manage.py test` runs the project's tests.
+    kind = "test" if PurePosixPath(path).name == "manage.py" and args[1:2] == ["test"] else "run"
     if path.endswith(".py") and not _acts(ws, path):
-        return Verdict("run", False, f"{path} only defines things: running it does nothing")
-    return Verdict("run", True, f"{args[0]} is in {folder}/, run from there" if folder else "")
+        return Verdict(kind, False, f"{path} only defines things: running it does nothing")
+    return Verdict(kind, True, f"{args[0]} is in {folder}/, run from there" if folder else "")
 
 
 # Statements that do something when a module is run (a main guard is an If); imports,
@@ -199,12 +201,45 @@ def _server(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     return Verdict("run", False, f"no module {module} in the repository")
 
 
-def _docker(ws: Workspace, args: list[str], _cwd: str = "") -> Verdict | None:
-    compose = args[:1] == ["compose"]
-    if compose or args[:1] == ["-compose"]:
-        if any(PurePosixPath(f).name in COMPOSE_FILES for f in ws.files):
-            return Verdict("run", True)
+# Options of ``docker exec``/``docker compose exec|run`` that take a value, so that the
+# word after them is not read as the container or service.
+_CONTAINER_VALUED = frozenset(
+    {"-e", "--env", "-u", "--user", "-w", "--workdir", "--env-file", "--name", "-p",
+     "--publish", "-v", "--volume", "--entrypoint", "--index", "-l", "--label"}
+)  # fmt: skip
+
+
+def _in_container(args: list[str]) -> list[str]:
+    """The command ``exec``/``run`` runs in a container, after its options and the
+    container or service: ``-it backend pytest -q`` -> ``pytest -q``."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in _CONTAINER_VALUED and "=" not in option and rest:
+            rest.pop(0)
+    return rest[1:]
+
+
+def _containered(ws: Workspace, inner: list[str], cwd: str) -> Verdict | None:
+    """What a command run inside the project's container is for, judged against the
+    repository the image is built from (``docker compose exec app pytest`` runs its tests)."""
+    return _single(ws, inner, cwd) if inner else None
+
+
+def _compose(ws: Workspace, args: list[str], cwd: str) -> Verdict:
+    """``docker compose …`` (``args`` after ``compose``): needs a compose file; ``exec``
+    and ``run`` are judged by the command they run in the service's container."""
+    if not any(PurePosixPath(f).name in COMPOSE_FILES for f in ws.files):
         return Verdict("run", False, "no compose file in the repository")
+    inside = _in_container(args[1:]) if args[:1] in (["exec"], ["run"]) else []
+    return _containered(ws, inside, cwd) or Verdict("run", True)
+
+
+def _docker(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
+    if args[:1] in (["compose"], ["-compose"]):
+        return _compose(ws, args[1:], cwd)
+    if args[:1] == ["exec"]:
+        return _containered(ws, _in_container(args[1:]), cwd)
     if args[:1] in (["build"], ["run"]):
         if any(PurePosixPath(f).name in {"Dockerfile", "Containerfile"} for f in ws.files):
             return Verdict("run", True)
