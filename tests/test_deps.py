@@ -202,9 +202,12 @@ def test_a_declaration_the_repository_names_without_importing_it_is_used(tmp_pat
         tmp_path / "sub",
         {
             "Pipfile": '[packages]\ndjango = "*"\ndjango-cors-headers = "*"\nasyncpg = "*"\n'
-            'psrecord = "*"\nleftpad = "*"\n',
+            'psrecord = "*"\nleftpad = "*"\npsycopg2-binary = "*"\nfastapi = "*"\n'
+            'python-multipart = "*"\nemail-validator = "*"\n',
             "shop/settings.py": 'INSTALLED_APPS = ["corsheaders"]\n'
-            'DATABASE = "postgresql+asyncpg://db/shop"\nimport django\n',
+            'DATABASE = "postgresql+asyncpg://db/shop"\nimport django\n'
+            'ENGINE = "django.db.backends.postgresql"\n',
+            "shop/api.py": "from fastapi import File, UploadFile\nfrom pydantic import EmailStr\n",
             "README.md": "Profile it with `psrecord $(pgrep python) --plot run.png`.\n",
         },
     )
@@ -232,6 +235,38 @@ def test_a_lock_declares_only_what_the_projects_own_files_name(tmp_path: Path) -
     )
     ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
     assert not [f for f in Deps().run(ctx).findings if f.rule_id == "unused-dependency"]
+
+
+def test_a_name_a_framework_loads_counts_only_as_the_framework_spells_it(
+    tmp_path: Path,
+) -> None:
+    root = _write(
+        tmp_path / "sub",
+        {
+            "Pipfile": '[packages]\npython-multipart = "*"\n',
+            "README.md": "Upload a file; the form is read by the app.\n",
+            "app.py": "x = 1\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    unused = [f.message for f in Deps().run(ctx).findings if f.rule_id == "unused-dependency"]
+    assert [m.split(" ", 1)[0] for m in unused] == ["python-multipart"], unused
+
+
+def test_a_requirement_file_beside_a_lock_declares_what_it_pins(tmp_path: Path) -> None:
+    lock = {"default": {"flask": {"version": "==3.0.0"}}, "develop": {}}
+    root = _write(
+        tmp_path / "sub",
+        {
+            "Pipfile": '[packages]\nflask = "*"\n',
+            "Pipfile.lock": json.dumps({"_meta": {}, **lock}),
+            "requirements.txt": "Flask==3.0.0\nJinja2==3.1.2\n",
+            "app.py": "import flask\nimport jinja2\nimport yaml\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    undeclared = [f.message for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]
+    assert [m.split(" ")[1] for m in undeclared] == ["yaml"], undeclared
 
 
 def test_a_folder_deep_in_a_package_is_not_a_top_level_module(tmp_path: Path) -> None:

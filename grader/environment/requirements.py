@@ -108,6 +108,20 @@ def read_declarations(ws: Workspace) -> Requirements:
     )
 
 
+def read_requirement_files(ws: Workspace) -> Requirements:
+    """What every requirement file of the project declares (those serving the tests and
+    the others): a ``pip freeze`` beside a lock file still declares each name it pins."""
+    collector = Collector(packaging_declarations.project_name(ws))
+    serving, auxiliary, why = requirement_files.find_requirement_files(ws)
+    sources = requirement_files.read_requirement_files(ws, serving, collector, why)
+    sources += requirement_files.read_auxiliary(ws, auxiliary, collector)
+    return Requirements(
+        items=collector.installable(),
+        source=", ".join(s.path for s in sources if s.used),
+        direct_references=tuple(sorted(collector.references)),
+    )
+
+
 def read(ws: Workspace, exported: tuple[Exported, ...] = ()) -> Requirements:
     """Everything the tests need, from every source that serves them, in preference order:
     lock files, requirement files, then the declarative packaging files. A lock in

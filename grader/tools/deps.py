@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from grader import __version__
@@ -75,11 +75,14 @@ class Check:
 
 def _direct(ws: Workspace, declared: requirements.Requirements) -> frozenset[str]:
     """Directly declared distributions: a lock file lists transitive ones too, so the
-    project's own packaging files say which are direct when it has them."""
+    project's own packaging files say which are direct when it has them, together with
+    its requirement files (what ``pip install -r`` installs is declared, frozen or not)."""
     if not declared.locked:
         return declared.names
     own = requirements.read_declarations(ws)
-    return own.names if own.source else declared.names
+    if not own.source:
+        return declared.names
+    return own.names | requirements.read_requirement_files(ws).names
 
 
 def _provided(module: str, index: ModuleIndex | None) -> Provided:
@@ -210,6 +213,21 @@ _DECLARING = re.compile(
     r"(?:^|/)(?:requirements[^/]*\.(?:txt|in)|pyproject\.toml|setup\.(?:py|cfg)|Pipfile"
     r"(?:\.lock)?|[^/]*\.lock|environment\.ya?ml|tox\.ini|noxfile\.py)$"
 )
+# Distributions a framework loads by a name written elsewhere, never imported by the
+# candidate: a database driver by its backend's name (Django's ENGINE
+# "django.db.backends.postgresql", SQLAlchemy's "postgresql://" whose default driver is
+# psycopg2, "mysql://" and mysqlclient), FastAPI's form parser where a route takes a
+# File, a Form or an upload, pydantic's validator behind EmailStr.
+_POSTGRES = ("postgresql", "postgres")
+_LOADED_BY_NAME: dict[str, tuple[str, ...]] = {
+    "psycopg2": _POSTGRES,
+    "psycopg2-binary": _POSTGRES,
+    "psycopg": _POSTGRES,
+    "psycopg-binary": _POSTGRES,
+    "mysqlclient": ("mysql",),
+    "python-multipart": ("UploadFile", "File", "Form", "OAuth2PasswordRequestForm"),
+    "email-validator": ("EmailStr",),
+}
 _MAX_TEXT_BYTES = 256 * 1024
 _MAX_TEXT_FILES = 2000
 
@@ -218,24 +236,25 @@ def _not_mentioned(
     ws: Workspace, names: tuple[str, ...], installed: tuple[Distribution, ...] | None
 ) -> tuple[str, ...]:
     """Of declarations nothing imports, those nothing else in the repository names
-    either: a database driver named in a URL (``postgresql+asyncpg``), a Django app in
-    ``INSTALLED_APPS`` (``corsheaders``), a command the README runs (``psrecord``) is
-    used without an import statement."""
+    either: a database driver named in a URL (``postgresql+asyncpg``) or loaded by its
+    backend's name (``_LOADED_BY_NAME``), a Django app in ``INSTALLED_APPS``
+    (``corsheaders``), a command the README runs (``psrecord``) is used without an
+    import statement."""
     if not names:
         return names
     by_dist = {d.name: d for d in installed or ()}
     spellings = {
-        name: {name, name.replace("-", "_"), *(m for m in by_dist[name].modules if "." not in m)}
-        if name in by_dist
-        else {name, name.replace("-", "_")}
+        name: {name, name.replace("-", "_")}
+        | {m for m in (by_dist[name].modules if name in by_dist else ()) if "." not in m}
         for name in names
     }
-    pattern = re.compile(
-        r"(?<![\w-])("
-        + "|".join(sorted({re.escape(w) for s in spellings.values() for w in s}))
-        + r")(?![\w-])",
-        re.IGNORECASE,
-    )
+    # Names in any case (Django app labels, README commands); the names a framework loads
+    # by exactly as written ("File" in a FastAPI signature, not "file" in prose).
+    loaded = {name: set(_LOADED_BY_NAME.get(name, ())) for name in names}
+    patterns: list[tuple[re.Pattern[str] | None, Callable[[str], str]]] = [
+        (_words({w for s in spellings.values() for w in s}, re.IGNORECASE), str.lower),
+        (_words({w for s in loaded.values() for w in s}, re.NOFLAG), str),
+    ]
     seen: set[str] = set()
     for relative in [f for f in ws.files if not _DECLARING.search(f)][:_MAX_TEXT_FILES]:
         path = ws.path(relative)
@@ -245,8 +264,18 @@ def _not_mentioned(
             text = path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        seen.update(match.lower() for match in pattern.findall(text))
-    return tuple(n for n in names if not {w.lower() for w in spellings[n]} & seen)
+        for pattern, spelt in patterns:
+            if pattern is not None:
+                seen.update(spelt(match) for match in pattern.findall(text))
+    return tuple(n for n in names if not ({w.lower() for w in spellings[n]} | loaded[n]) & seen)
+
+
+def _words(words: set[str], flags: re.RegexFlag) -> re.Pattern[str] | None:
+    """A pattern finding any of ``words`` standing alone; None for no words."""
+    if not words:
+        return None
+    alternatives = "|".join(sorted(re.escape(w) for w in words))
+    return re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", flags)
 
 
 def _installed(ctx: ToolContext) -> tuple[tuple[Distribution, ...] | None, str]:
