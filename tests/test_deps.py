@@ -253,6 +253,25 @@ def test_a_name_a_framework_loads_counts_only_as_the_framework_spells_it(
     assert [m.split(" ", 1)[0] for m in unused] == ["python-multipart"], unused
 
 
+def test_an_extra_or_group_the_tests_do_not_need_still_declares_its_names(
+    tmp_path: Path,
+) -> None:
+    pyproject = (
+        '[project]\nname = "shop"\nversion = "1"\ndependencies = ["httpx"]\n'
+        '[project.optional-dependencies]\nplots = ["matplotlib"]\n'
+        '[dependency-groups]\ndatascience = ["numpy>=2", "polars"]\n'
+        '[tool.poetry.group.docs.dependencies]\nmkdocs = "*"\n'
+    )
+    code = "import httpx\nimport matplotlib\nimport numpy\nimport polars\nimport mkdocs\n"
+    root = _write(
+        tmp_path / "sub",
+        {"pyproject.toml": pyproject, "shop/__init__.py": code + "import yaml\n"},
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    undeclared = [f.message for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]
+    assert [m.split(" ")[1] for m in undeclared] == ["yaml"], undeclared
+
+
 def test_a_requirement_file_beside_a_lock_declares_what_it_pins(tmp_path: Path) -> None:
     lock = {"default": {"flask": {"version": "==3.0.0"}}, "develop": {}}
     root = _write(

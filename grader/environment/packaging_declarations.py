@@ -158,6 +158,29 @@ def read_pyproject_declarations(ws: Workspace, collector: Collector) -> str:
     return "runtime dependencies" + (f", {', '.join(chosen)}" if chosen else "")
 
 
+def optional_names(ws: Workspace) -> frozenset[str]:
+    """Canonical names pyproject.toml declares for any purpose beyond the tests: every
+    extra (PEP 621), every dependency group (PEP 735), every Poetry group and optional
+    dependency. Declared, so never "undeclared" when imported; not installed for the tests."""
+    data = pyproject(ws)
+    entries = [
+        entry
+        for table in (
+            table_at(data, "project", "optional-dependencies"),
+            table_at(data, "dependency-groups"),
+        )
+        for values in table.values()
+        for entry in (values if isinstance(values, list) else [])
+        if isinstance(entry, str)
+    ]
+    names = {canonicalize_name(r.name) for r in map(_parsed, entries) if r is not None}
+    poetry = table_at(data, "tool", "poetry")
+    tables = [table_at(poetry, "dependencies"), table_at(poetry, "dev-dependencies")]
+    tables += [table_at(poetry, "group", g, "dependencies") for g in table_at(poetry, "group")]
+    names |= {canonicalize_name(n) for table in tables for n in table if n.lower() != "python"}
+    return frozenset(names)
+
+
 def read_setup_cfg(ws: Workspace, collector: Collector) -> str:
     """setup.cfg's install_requires and test extras."""
     parser = configparser.ConfigParser(interpolation=None)

@@ -35,6 +35,7 @@ from grader.environment import (
     installed,
     interpreters,
     lock_export,
+    packaging_declarations,
     project_install,
     pytest_settings,
     requirements,
@@ -296,7 +297,8 @@ def _prepare(
     held = installed.read(env.python.parent.parent)
     code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
     imported = imports.third_party_modules(ctx.workspace, code)
-    missing = not_installed(imported, declared.names, held)
+    optional = packaging_declarations.optional_names(ctx.workspace)
+    missing = not_installed(imported, declared.names | optional, held)
     if missing:
         notes.append(
             f"environment: grader did not install {', '.join(missing)}: imported by the "

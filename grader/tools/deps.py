@@ -32,7 +32,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.environment import requirements, test_environment
+from grader.environment import packaging_declarations, requirements, test_environment
 from grader.environment.imports import third_party_modules
 from grader.environment.installed import Distribution
 from grader.environment.installed_notes import left_out, with_twins
@@ -95,6 +95,7 @@ def check(
     imported: Mapping[str, Location],
     direct: frozenset[str],
     installed: tuple[Distribution, ...] | None,
+    also_declared: frozenset[str] = frozenset(),
 ) -> Check:
     """Undeclared imports and unused declarations. ``installed`` is what the test
     environment holds, or None to match by canonical name. With an environment, a module
@@ -106,7 +107,9 @@ def check(
     # Only names are left to say what a declaration provides when nothing was installed,
     # or for one left out of the environment: matched generously (pyyaml and yaml), since
     # a match only ever spares the candidate a charge.
-    by_names = _ByName(left_out(direct, installed) if installed is not None else direct)
+    by_names = _ByName(
+        (left_out(direct, installed) if installed is not None else direct) | also_declared
+    )
     found: dict[str, Undeclared] = {}
     used = _Used(set(), set())
     for module, where in imported.items():
@@ -317,7 +320,11 @@ class Deps:
         ws = ctx.workspace
         declared = requirements.read(ws)
         installed, why_not = _installed(ctx)
-        result = check(third_party_modules(ws), _direct(ws, declared), installed)
+        # Extras and groups the tests do not need are declared all the same: their
+        # imports are matched by name, as nothing installed can say what they provide.
+        direct = _direct(ws, declared)
+        optional = packaging_declarations.optional_names(ws) - direct
+        result = check(third_party_modules(ws), direct, installed, also_declared=optional)
         findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
         unused = _not_mentioned(ws, result.unused, installed)
         findings += [_unused_finding(name, declared.source) for name in unused]
