@@ -62,6 +62,14 @@ def _located(result: ToolResult, rule: str) -> list[str]:
         ("get = lambda: requests.get(URL)\n", 0),
         ("if __name__ == '__main__':\n    load_dotenv()\n    open('x')\n", 0),
         ("import json\nSETTINGS = json.loads('{}')\n", 0),
+        # the schema written to the database at import, directly or through a helper
+        ("Base.metadata.create_all(bind=engine)\n", 1),
+        ("def init():\n    Base.metadata.drop_all(engine)\n\n\ninit()\n", 1),
+        (
+            "import asyncio\nasync def init():\n    await conn.run_sync(Base.metadata.create_all)\n",
+            0,
+        ),
+        ("def helper():\n    return 1\n\n\nVALUE = helper()\n", 0),
     ],
 )
 def test_import_side_effects(source: str, charged: int) -> None:

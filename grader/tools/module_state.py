@@ -29,7 +29,8 @@ CONSTRUCTORS = frozenset(
      "QdrantClient", "PersistentClient", "HttpClient", "KafkaProducer", "KafkaConsumer",
      "from_pretrained", "SentenceTransformer", "read_csv", "read_parquet", "read_excel",
      "read_sql", "makedirs", "mkdir", "read_text", "read_bytes", "write_text",
-     "write_bytes", "create_client", "Pinecone", "ConnectionPool", "create_pool"}
+     "write_bytes", "create_client", "Pinecone", "ConnectionPool", "create_pool",
+     "create_all", "drop_all"}
 )  # fmt: skip
 # The last part that means I/O only after one of these modules (``sqlite3.connect``).
 QUALIFIED = {
@@ -142,14 +143,37 @@ def _own_calls(node: ast.stmt) -> list[ast.Call]:
     return calls
 
 
+def _io_in(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The first I/O call a function's own statements make, or ''."""
+    for statement in function.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and _io_call(name := dotted(node.func)):
+                return name
+    return ""
+
+
 def import_side_effects(tree: ast.Module) -> list[Place]:
-    """Module-level calls that connect, build a client or do I/O when imported."""
+    """Module-level calls that connect, build a client or do I/O when imported, directly
+    or through a function of the same module (``init_models()`` running
+    ``Base.metadata.create_all``): one call deep, as far as the module itself shows."""
+    helpers = {
+        node.name: io
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (io := _io_in(node))
+    }
     found = []
     for statement in _module_level(tree.body):
         for call in _own_calls(statement):
             name = dotted(call.func)
             if name and _io_call(name):
                 found.append(Place(call.lineno, f"{name}(...) runs when the module is imported"))
+            elif name in helpers:
+                found.append(
+                    Place(
+                        call.lineno,
+                        f"{name}() runs when the module is imported, and calls {helpers[name]}",
+                    )
+                )
     return sorted(found, key=lambda p: p.line)
 
 
