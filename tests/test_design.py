@@ -66,7 +66,7 @@ def _located(result: ToolResult, rule: str) -> list[str]:
         ("Base.metadata.create_all(bind=engine)\n", 1),
         ("def init():\n    Base.metadata.drop_all(engine)\n\n\ninit()\n", 1),
         (
-            "import asyncio\nasync def init():\n    await conn.run_sync(Base.metadata.create_all)\n",
+            "async def init():\n    await conn.run_sync(Base.metadata.create_all)\n",
             0,
         ),
         ("def helper():\n    return 1\n\n\nVALUE = helper()\n", 0),
