@@ -203,7 +203,8 @@ def test_a_declaration_the_repository_names_without_importing_it_is_used(tmp_pat
         {
             "Pipfile": '[packages]\ndjango = "*"\ndjango-cors-headers = "*"\nasyncpg = "*"\n'
             'psrecord = "*"\nleftpad = "*"\npsycopg2-binary = "*"\nfastapi = "*"\n'
-            'python-multipart = "*"\nemail-validator = "*"\n',
+            'python-multipart = "*"\nemail-validator = "*"\nhttpx = "*"\n',
+            "tests/test_api.py": "from fastapi.testclient import TestClient\n",
             "shop/settings.py": 'INSTALLED_APPS = ["corsheaders"]\n'
             'DATABASE = "postgresql+asyncpg://db/shop"\nimport django\n'
             'ENGINE = "django.db.backends.postgresql"\n',

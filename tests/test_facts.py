@@ -404,6 +404,7 @@ def test_a_development_secret_key_is_charged_lightly_not_as_a_credential(
     ("name", "text"),
     [
         (".env", "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"),
+        (".env-development", "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"),
         ("config/settings.yaml", "database:\n  password: Xk82!pq_Lm04zR\n"),
         ("appsettings.json", '{"api_key": "Xk82pqLm04zRt7Yv", "debug": true}\n'),
         (
@@ -528,6 +529,7 @@ def test_syntax_of_a_newer_python_the_submission_asks_for_is_not_charged(
         ({"pyenv/pyvenv.cfg": "home = /usr/bin\n"}, ["pyenv"]),  # found by its pyvenv.cfg
         ({"db.sqlite3": b"SQLite format 3\0", ".DS_Store": b"\0"}, [".DS_Store", "db.sqlite3"]),
         ({".env": "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"}, [".env"]),
+        ({"deploy/.env-development": "DB_PASSWORD=Xk82!pq_Lm04zR\n"}, ["deploy/.env-development"]),
         # what belongs in a repository
         ({".env.example": "DB_PASSWORD=\n", ".env": "# fill me in\n"}, []),
         ({"env/settings.toml": "debug = true\n", "docs/index.md": "# Docs\n"}, []),

@@ -220,7 +220,8 @@ _DECLARING = re.compile(
 # candidate: a database driver by its backend's name (Django's ENGINE
 # "django.db.backends.postgresql", SQLAlchemy's "postgresql://" whose default driver is
 # psycopg2, "mysql://" and mysqlclient), FastAPI's form parser where a route takes a
-# File, a Form or an upload, pydantic's validator behind EmailStr.
+# File, a Form or an upload, pydantic's validator behind EmailStr, the HTTP client under
+# Starlette's TestClient.
 _POSTGRES = ("postgresql", "postgres")
 _LOADED_BY_NAME: dict[str, tuple[str, ...]] = {
     "psycopg2": _POSTGRES,
@@ -230,6 +231,7 @@ _LOADED_BY_NAME: dict[str, tuple[str, ...]] = {
     "mysqlclient": ("mysql",),
     "python-multipart": ("UploadFile", "File", "Form", "OAuth2PasswordRequestForm"),
     "email-validator": ("EmailStr",),
+    "httpx": ("TestClient",),  # Starlette's and FastAPI's test client runs on it
 }
 _MAX_TEXT_BYTES = 256 * 1024
 _MAX_TEXT_FILES = 2000

@@ -58,7 +58,9 @@ def _folder(ws: Workspace, relative: str) -> str | None:
 
 def _is_env_file(name: str) -> bool:
     lowered = name.lower()
-    is_env = lowered == ".env" or lowered.startswith(".env.") or lowered.endswith(".env")
+    # .env, .env.local, .env-development, .env_prod, prod.env
+    is_env = lowered == ".env" or lowered.startswith((".env.", ".env-", ".env_"))
+    is_env = is_env or lowered.endswith(".env")
     return is_env and not any(word in lowered for word in _EXAMPLE_WORDS)
 
 

@@ -45,8 +45,9 @@ MAX_SCANNED_FILES = 2_000
 SCANNED_SUFFIXES = frozenset(
     {".py", ".ipynb", ".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".sh"}
 )
-# .env, .env.local, prod.env, .env.example (a real-looking key in an example still leaks)
-_ENV_FILE = re.compile(r"(^|\.)env($|\.)|\.env$", re.IGNORECASE)
+# .env, .env.local, .env-development, prod.env, .env.example (a real-looking key in an
+# example still leaks)
+_ENV_FILE = re.compile(r"(^|\.)env($|[.\-_])|\.env$", re.IGNORECASE)
 
 # Providers' token formats detect-secrets 1.5 does not know.
 PROVIDER_TOKENS = (
