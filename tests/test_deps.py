@@ -273,6 +273,29 @@ def test_an_extra_or_group_the_tests_do_not_need_still_declares_its_names(
     assert [m.split(" ")[1] for m in undeclared] == ["yaml"], undeclared
 
 
+def test_a_package_imported_from_inside_its_folder_is_own_code_run_from_there(
+    tmp_path: Path,
+) -> None:
+    root = _write(
+        tmp_path / "sub",
+        {
+            "requirements.txt": "fastapi\n",
+            "app/__init__.py": "",
+            "app/main.py": "import fastapi\nfrom node import routes\nimport yaml\n",
+            "app/node/__init__.py": "",
+            "app/node/routes.py": "from node.crud import create\n",
+            "app/node/crud.py": "def create():\n    return 1\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    result = Deps().run(ctx)
+    undeclared = [f.message for f in result.findings if f.rule_id == "undeclared-import"]
+    assert [m.split(" ")[1] for m in undeclared] == ["yaml"], undeclared
+    relative = [str(f.location) for f in result.findings if f.rule_id == "folder-relative-import"]
+    assert relative == ["app/main.py:2"]
+    assert {m.name: m.value for m in result.metrics}["packaging.undeclared_imports"] == 1
+
+
 def test_a_requirement_file_beside_a_lock_declares_what_it_pins(tmp_path: Path) -> None:
     lock = {"default": {"flask": {"version": "==3.0.0"}}, "develop": {}}
     root = _write(

@@ -40,6 +40,22 @@ def local_names(ws: Workspace) -> set[str]:
     return names
 
 
+def run_from_folder(ws: Workspace, module: str) -> str | None:
+    """The folder of the submission from which ``module`` is its own code, when only
+    running from there reaches it: ``node.crud`` is ``app/node/crud.py`` when the code
+    runs from ``app/``. A bare name (``import redis`` beside ``app/services/redis/``)
+    proves nothing and gives None, as does a module at the top (see local_names)."""
+    parts = module.split(".")
+    if len(parts) < 2 or parts[0] in local_names(ws):  # a package and one of its members
+        return None
+    tail = "/".join(parts[:2])
+    for relative in ws.python_files:
+        folder, found, _ = relative.partition(f"/{tail}")
+        if found and relative in {f"{folder}/{tail}.py", f"{folder}/{tail}/__init__.py"}:
+            return folder
+    return None
+
+
 def _statements(tree: ast.Module) -> Iterator[ast.AST]:
     """``ast.walk`` restricted to statements (and the except and case clauses holding
     them), in the same order: imports are statements, and an expression never holds one,

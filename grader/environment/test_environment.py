@@ -298,7 +298,11 @@ def _prepare(
     code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
     imported = imports.third_party_modules(ctx.workspace, code)
     optional = packaging_declarations.optional_names(ctx.workspace)
-    missing = not_installed(imported, declared.names | optional, held)
+    missing = not_installed(
+        {m: w for m, w in imported.items() if not imports.run_from_folder(ctx.workspace, m)},
+        declared.names | optional,
+        held,
+    )
     if missing:
         notes.append(
             f"environment: grader did not install {', '.join(missing)}: imported by the "

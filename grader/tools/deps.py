@@ -33,7 +33,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import packaging_declarations, requirements, test_environment
-from grader.environment.imports import third_party_modules
+from grader.environment.imports import run_from_folder, third_party_modules
 from grader.environment.installed import Distribution
 from grader.environment.installed_notes import left_out, with_twins
 from grader.environment.providers import ModuleIndex, Provided, by_name, named_alike
@@ -200,6 +200,22 @@ def _undeclared_finding(item: Undeclared, by_metadata: bool) -> Finding:
     )
 
 
+def _top(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+def _folder_import_finding(top: str, folder: str, where: Location) -> Finding:
+    return Finding(
+        "deps",
+        "folder-relative-import",
+        f"imports {top} as a top-level module, but it is {folder}/{top}: the import works "
+        f"only when the code runs from {folder}/; import it as "
+        f"{folder.replace('/', '.')}.{top} or make {folder}/ the package root",
+        Severity.LOW,
+        where,
+    )
+
+
 def _unused_finding(name: str, source: str) -> Finding:
     where = source.split(", ", maxsplit=1)[0] if source else "."
     return Finding(
@@ -326,8 +342,19 @@ class Deps:
         # imports are matched by name, as nothing installed can say what they provide.
         direct = _direct(ws, declared)
         optional = packaging_declarations.optional_names(ws) - direct
-        result = check(third_party_modules(ws), direct, installed, also_declared=optional)
-        findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
+        # The candidate's own package imported as if run from inside its folder (app/node/
+        # imported as `node.crud`): not a distribution to declare, but code that runs
+        # only from there.
+        every = third_party_modules(ws)
+        own: dict[str, tuple[str, Location]] = {}
+        for module, where in every.items():
+            if (folder := run_from_folder(ws, module)) and _top(module) not in own:
+                own[_top(module)] = (folder, where)
+        imported = {m: w for m, w in every.items() if _top(m) not in own}
+        result = check(imported, direct, installed, also_declared=optional)
+        undeclared = result.undeclared
+        findings = [_undeclared_finding(u, installed is not None) for u in undeclared]
+        findings += [_folder_import_finding(top, *own[top]) for top in sorted(own)]
         unused = _not_mentioned(ws, result.unused, installed)
         findings += [_unused_finding(name, declared.source) for name in unused]
         notes = [f"requirements read from {declared.source}"] if declared.source else []
@@ -344,9 +371,7 @@ class Deps:
             status=ToolStatus.OK,
             findings=tuple(findings),
             metrics=(
-                Metric(
-                    "packaging.undeclared_imports", len(result.undeclared), "modules", self.name
-                ),
+                Metric("packaging.undeclared_imports", len(undeclared), "modules", self.name),
                 Metric("packaging.unused_dependencies", len(unused), "packages", self.name),
             ),
             duration_s=time.monotonic() - started,
