@@ -85,6 +85,31 @@ def test_a_module_shadowing_the_standard_library_is_reported_and_the_rest_checke
     ]
 
 
+@pytest.mark.slow
+def test_code_imported_under_two_names_is_checked_on_its_own(tmp_path: Path) -> None:
+    # The tests import src.shop.main, the code imports shop.main: mypy stops, finding the
+    # file twice. The code alone still has its types checked, and charged.
+    files = {
+        "src/shop/__init__.py": "",
+        "src/shop/main.py": "def f(x: int) -> str:\n    return x\n",
+        "src/shop/api.py": "from shop.main import f\n\nVALUE = f(1)\n",
+        "tests/__init__.py": "",
+        "tests/test_main.py": "from src.shop.main import f\n\n\ndef test_f():\n    f(1)\n",
+    }
+    root = tmp_path / "sub"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = Mypy().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+    assert result.status is ToolStatus.OK, result.reason
+    assert [(f.rule_id, f.location.path) for f in result.findings] == [
+        ("return-value", "src/shop/main.py")
+    ]
+    assert "checked code only" in " ".join(result.notes)
+
+
 def test_collection_failures_keep_the_error_pytest_reports() -> None:
     summary = parse_junit(OUTPUTS / "junit-collection.xml")
     assert (summary.passed, summary.errors) == (1, 2)

@@ -37,7 +37,11 @@ from grader.tools.base import (
 )
 
 _TEXT_ERROR = re.compile(r"^(?P<path>[^:\n]+):(?:(?P<line>\d+):)?(?:\d+:)? error: (?P<msg>.*)$")
-_FATAL_MARKERS = ("Duplicate module named", "is not a valid Python package name")
+_FATAL_MARKERS = (
+    "Duplicate module named",
+    "is not a valid Python package name",
+    "Source file found twice under different module names",
+)
 DOCS = "https://mypy.readthedocs.io/en/stable/"
 
 
