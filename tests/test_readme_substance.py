@@ -230,3 +230,14 @@ def test_a_section_a_reader_gets_without_a_heading_naming_it_counts(tmp_path: Pa
     result = _review(tmp_path, files)
     assert "installation" in result.present and "design" in result.present
     assert "next steps" in result.missing
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["With more time", "Further work", "Possible enhancements", "Nice to have", "Out of scope"],
+)
+def test_what_the_author_left_for_later_is_a_next_steps_section(
+    tmp_path: Path, heading: str
+) -> None:
+    readme = f"# shop\n\n## {heading}\n\n- cache the rates\n- paginate the listing\n"
+    assert "next steps" in _review(tmp_path, {"README.md": readme}).present

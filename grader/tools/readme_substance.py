@@ -42,7 +42,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "design": README_SECTIONS["design"],
     "next steps": (
         "next step", "improvement", "future", "todo", "to do", "roadmap", "limitation",
-        "known issue", "what i would", "if i had more time", "próximo", "mejora", "melhoria",
+        "known issue", "what i would", "more time", "further work", "enhancement",
+        "nice to have", "out of scope", "not implemented", "próximo", "mejora", "melhoria",
         "amélioration", "prochaine", "verbesserung", "nächste", "ausblick", "улучшени",
         "дальнейш", "ограничени",
     ),
