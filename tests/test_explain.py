@@ -34,8 +34,8 @@ def test_explain_a_metric(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "explain", "lint.issues_per_kloc")
     assert code == 0
     assert out.startswith("lint.issues_per_kloc: Lint violations per 1000 lines.")
-    # 20 % of the score x 2 of Maintainability's 10 metric weights
-    assert "In Maintainability (maintainability): worth up to 4.0 points" in out
+    # 20 % of the score x 2 of Maintainability's 11 metric weights
+    assert "In Maintainability (maintainability): worth up to 3.6 points" in out
     assert "<= 5 per kloc → 100, 20 per kloc → 70, >= 60 per kloc → 0" in out
 
 

@@ -112,6 +112,32 @@ def test_logging_is_credited_for_log_lines_written_not_a_logger_imported(
 
 
 @pytest.mark.parametrize(
+    ("code", "lines"),
+    [
+        (
+            "from fastapi import HTTPException\n\n\nasync def read(item):\n"
+            "    if item is None:\n        return HTTPException(status_code=404)\n"
+            "    return item\n",
+            [6],
+        ),
+        ("def parse(x):\n    if not x:\n        return ValueError('empty')\n    return x\n", [3]),
+        # made on purpose: the name or the annotation says so
+        ("def _error(message):\n    return ValueError(message)\n", []),
+        ("def check(x) -> ValueError | None:\n    return ValueError(x) if x else None\n", []),
+        ("def read(x):\n    raise KeyError(x)\n", []),
+        ("def read(x):\n    return Response(x)\n", []),
+    ],
+)
+def test_an_exception_returned_instead_of_raised_is_a_likely_bug(
+    tmp_path: Path, code: str, lines: list[int]
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": code})
+    found = [f.location.line for f in result.findings if f.rule_id == "returned-exception"]
+    assert found == lines
+    assert _metrics(result)["code.returned_exceptions"] == len(lines)
+
+
+@pytest.mark.parametrize(
     ("files", "counted"),
     [
         ({"app/service.py": "def run():\n    print('done')\n"}, 1),

@@ -54,6 +54,8 @@ class CodeTally:
     annotatable: int = 0
     prints: int = 0
     uses_logging: bool = False
+    returned_exceptions: int = 0
+    """Exceptions returned where they were meant to be raised (see returned_exceptions)."""
     tests: int = 0
     tests_without_assert: int = 0
     tests_weak: int = 0
@@ -168,6 +170,32 @@ def _is_log_call(node: ast.AST) -> bool:
     return owner in {"log", "logging", "logger"} or owner.endswith(("logger", "_log"))
 
 
+_EXCEPTION_NAME = re.compile(r"(?:Exception|Error)$")
+_MAKES_EXCEPTIONS = re.compile(r"err|exc|fail|problem", re.IGNORECASE)
+_RETURNS_EXCEPTIONS = re.compile(r"(?:Exception|Error)\b")
+
+
+def returned_exceptions(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, class) of each ``return HTTPException(...)``: an exception built and handed
+    back as an ordinary value where it was meant to be raised, so nothing stops and the
+    caller (FastAPI serialising the handler's result) carries on. A function that makes
+    exceptions on purpose is left alone: its name says so (``_error``, ``to_exception``)
+    or its annotation returns one."""
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        annotation = ast.unparse(function.returns) if function.returns else ""
+        if _MAKES_EXCEPTIONS.search(function.name) or _RETURNS_EXCEPTIONS.search(annotation):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+                called = dotted(node.value.func).rsplit(".", 1)[-1]
+                if _EXCEPTION_NAME.search(called):
+                    found.append((node.lineno, called))
+    return sorted(set(found))
+
+
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name.split(".")[0] for alias in node.names]
@@ -215,6 +243,18 @@ def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
         tally.documented += ast.get_docstring(tree) is not None
     methods = _method_ids(tree)
     output = _command_line_output(relative, tree)
+    for line, called in returned_exceptions(tree):
+        tally.returned_exceptions += 1
+        tally.findings.append(
+            Finding(
+                "facts",
+                "returned-exception",
+                f"returns {called}(...) instead of raising it: the caller gets the exception "
+                "as an ordinary value and carries on",
+                Severity.MEDIUM,
+                Location(relative, line),
+            )
+        )
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             _definition(node, id(node) in methods, tally)

@@ -53,7 +53,12 @@ class Facts:
             "print() calls in non-test code, but for a command-line program's own output "
             "(a module parsing a command line, scripts/, a __main__ block).",
         ),
-        MetricSpec("observability.logging", "%", "100 when non-test code uses a logging library."),
+        MetricSpec("observability.logging", "%", "100 when non-test code writes log lines."),
+        MetricSpec(
+            "code.returned_exceptions",
+            "places",
+            "Exceptions returned as values where they were meant to be raised.",
+        ),
         MetricSpec("tests.without_assert_share", "%", "Test functions that assert nothing."),
         MetricSpec(
             "tests.weak_assertion_share",
@@ -172,6 +177,7 @@ def _code_metrics(tally: CodeTally) -> tuple[Metric, ...]:
         Metric("suppressions.count", sum(tally.suppressions.values()), "comments", "facts"),
         Metric("observability.prints", tally.prints, "calls", "facts"),
         Metric("observability.logging", _flag(tally.uses_logging), "%", "facts"),
+        Metric("code.returned_exceptions", tally.returned_exceptions, "places", "facts"),
         Metric("tests.outcome_tampering", tally.outcome_hooks, "places", "facts"),
         Metric("tests.path_edits", tally.path_edits, "files", "facts"),
         Metric("security.hardcoded_secrets", tally.secrets, "secrets", "facts"),
