@@ -113,6 +113,24 @@ def test_flat_scripts_have_no_package_and_are_charged_for_effects_and_state(
     assert _located(script, "global-state") == ["main.py:14", "main.py:23"]
 
 
+def test_generated_migrations_are_not_the_candidates_packaged_code(tmp_path: Path) -> None:
+    migration = "from django.db import migrations\n\n\nclass Migration:\n" + "".join(
+        f"    field_{n} = {n}\n" for n in range(40)
+    )
+    result = _design(
+        tmp_path / "s",
+        {
+            "views.py": "def index(request):\n    return 1\n",
+            "shop/__init__.py": "",
+            "shop/migrations/__init__.py": "",
+            "shop/migrations/0001_initial.py": migration,
+        },
+    )
+    metrics = _metrics(result)
+    assert metrics["design.packaged_share"] == 0
+    assert metrics["design.code_modules"] == 1
+
+
 def test_cycles_and_upward_imports_are_read_from_the_import_graph(tmp_path: Path) -> None:
     result = _design(
         tmp_path / "s",

@@ -119,6 +119,14 @@ def _module_name(relative: str) -> str:
     return path.parent.name if path.name == "__init__.py" else path.stem
 
 
+def _own_code(ws: Workspace) -> list[str]:
+    """The code files the candidate wrote: generated migrations are a tool's output, which
+    Django and Alembic put inside the candidate's packages (mypy and radon leave them out
+    too), and would count as packaged, layered modules."""
+    generated = set(ws.migrations)
+    return [f for f in ws.source_files if f not in generated]
+
+
 def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:
     effects = shared = modules = leaks = 0
     skipped = {path for path, _ in ws.unparsable}
@@ -130,7 +138,7 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
     # A module no other file imports is a script run directly (manage.py, docs/conf.py,
     # a notebook): work it does at the top is what running it means, not a side effect.
     imported = _imported_names(trees.values())
-    for relative in ws.source_files:
+    for relative in _own_code(ws):
         tree = trees.get(relative)
         if tree is None:
             continue
@@ -166,11 +174,11 @@ def _graph_metrics(ctx: ToolContext, findings: list[Finding]) -> tuple[Metric, .
                 ("design.upward_imports", "imports"),
             )
         )
-    all_lines = sum(_lines(ws, f) for f in ws.source_files)
+    all_lines = sum(_lines(ws, f) for f in _own_code(ws))
     # From the layout, not the graph: a package named like one grader itself imports
     # (its own, when grader grades itself) is still the candidate's package.
     folders = import_graph.package_folders(ws)
-    packaged = sum(_lines(ws, f) for f in ws.source_files if PurePosixPath(f).parent in folders)
+    packaged = sum(_lines(ws, f) for f in _own_code(ws) if PurePosixPath(f).parent in folders)
     flat = "no package of the submission's own: its modules are scripts side by side"
     if folders:
         flat = (
