@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
-from grader.tools import assertions, suspicious
+from grader.tools import assertions, likely_bugs, suspicious
 from grader.tools.module_state import dotted
 from grader.tools.newer_syntax import NewerSyntax
 
@@ -170,32 +170,6 @@ def _is_log_call(node: ast.AST) -> bool:
     return owner in {"log", "logging", "logger"} or owner.endswith(("logger", "_log"))
 
 
-_EXCEPTION_NAME = re.compile(r"(?:Exception|Error)$")
-_MAKES_EXCEPTIONS = re.compile(r"err|exc|fail|problem", re.IGNORECASE)
-_RETURNS_EXCEPTIONS = re.compile(r"(?:Exception|Error)\b")
-
-
-def returned_exceptions(tree: ast.Module) -> list[tuple[int, str]]:
-    """(line, class) of each ``return HTTPException(...)``: an exception built and handed
-    back as an ordinary value where it was meant to be raised, so nothing stops and the
-    caller (FastAPI serialising the handler's result) carries on. A function that makes
-    exceptions on purpose is left alone: its name says so (``_error``, ``to_exception``)
-    or its annotation returns one."""
-    found = []
-    for function in ast.walk(tree):
-        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        annotation = ast.unparse(function.returns) if function.returns else ""
-        if _MAKES_EXCEPTIONS.search(function.name) or _RETURNS_EXCEPTIONS.search(annotation):
-            continue
-        for node in ast.walk(function):
-            if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
-                called = dotted(node.value.func).rsplit(".", 1)[-1]
-                if _EXCEPTION_NAME.search(called):
-                    found.append((node.lineno, called))
-    return sorted(set(found))
-
-
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name.split(".")[0] for alias in node.names]
@@ -243,7 +217,7 @@ def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
         tally.documented += ast.get_docstring(tree) is not None
     methods = _method_ids(tree)
     output = _command_line_output(relative, tree)
-    for line, called in returned_exceptions(tree):
+    for line, called in likely_bugs.returned_exceptions(tree):
         tally.returned_exceptions += 1
         tally.findings.append(
             Finding(
