@@ -94,7 +94,11 @@ def test_suppressions_prints_and_logging(tmp_path: Path) -> None:
     ("code", "logs"),
     [
         ("import logging\n\nlogger = logging.getLogger(__name__)\n", False),
-        ("import logging\n\nlogging.basicConfig(level=logging.INFO)\n", False),
+        ("import logging\n\nlogging.basicConfig(level=logging.INFO)\n", True),
+        ("from logging.config import dictConfig\n\ndictConfig({})\n", True),
+        ("from loguru import logger\n\nlogger.add('x.log')\n", True),
+        ("def f(logger):\n    logger.opt(depth=2).log(20, 'x')\n", True),
+        ("import logging\n\nlog = logging.getLogger('x')\nitems = []\nitems.add(1)\n", False),
         ("import math\n\ndef f(x):\n    return math.log(x)\n", False),
         ("import logging\n\ndef f():\n    logging.warning('low')\n", True),
         ("import logging\n\nlog = logging.getLogger()\n\ndef f():\n    log.info('x')\n", True),
@@ -109,6 +113,19 @@ def test_logging_is_credited_for_log_lines_written_not_a_logger_imported(
 ) -> None:
     metrics = _metrics(_facts(tmp_path / "s", {"app.py": code}))
     assert metrics["observability.logging"] == (100.0 if logs else 0.0)
+
+
+def test_logging_set_up_by_a_generated_migration_environment_is_not_the_candidates(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "alembic.ini": "[alembic]\nscript_location = alembic\n",
+        "alembic/env.py": "from logging.config import fileConfig\n\nfileConfig('alembic.ini')\n",
+        "alembic/versions/001_init.py": "revision = '1'\n",
+        "app.py": "x = 1\n",
+    }
+    metrics = _metrics(_facts(tmp_path / "s", files))
+    assert metrics["observability.logging"] == 0.0
 
 
 @pytest.mark.parametrize(

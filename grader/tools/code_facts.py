@@ -42,6 +42,10 @@ LOG_LEVELS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
 )
 """Methods that write a log line: the standard library's, loguru's and structlog's."""
+LOG_SETUP = frozenset({"basicConfig", "dictConfig", "fileConfig"})
+"""Calls that configure the standard library's logging, whatever they are reached by."""
+LOGGER_SETUP = frozenset({"addHandler", "setLevel", "add", "configure"})
+"""A logger's own configuration (a handler, a level; loguru's and structlog's sinks)."""
 
 
 @dataclass
@@ -158,16 +162,25 @@ def _is_print(node: ast.AST) -> bool:
     )
 
 
+def _logger_like(name: str) -> bool:
+    """Whether one part of a dotted name is a logger: ``logger``, ``log``, ``_LOGGER``,
+    ``access_log``, ``logging``."""
+    part = name.lower().strip("_")
+    return part in {"log", "logging", "logger", "structlog"} or part.endswith(("logger", "_log"))
+
+
 def _is_log_call(node: ast.AST) -> bool:
-    """A call that writes a log line: ``logger.info(...)``, ``logging.warning(...)``,
-    ``self.log.error(...)``, ``app.logger.debug(...)``. Importing logging, or configuring
-    it, writes nothing: a logger nobody calls is not observability."""
+    """A call that writes a log line or sets up where log lines go: ``logger.info(...)``,
+    ``logging.warning(...)``, ``self.log.error(...)``, ``logger.opt(depth=2).log(...)``,
+    ``logging.basicConfig(...)``, ``dictConfig(...)``, loguru's ``logger.add(...)``.
+    Importing logging, or asking for a logger nobody calls, records nothing."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-        return False
-    if node.func.attr not in LOG_LEVELS:
-        return False
-    owner = dotted(node.func.value).rsplit(".", 1)[-1].lower().strip("_")
-    return owner in {"log", "logging", "logger"} or owner.endswith(("logger", "_log"))
+        return isinstance(node, ast.Call) and dotted(node.func) in LOG_SETUP
+    owners = dotted(node.func.value).split(".")
+    if node.func.attr in LOG_SETUP:
+        return True
+    wanted = LOG_LEVELS | LOGGER_SETUP
+    return node.func.attr in wanted and any(_logger_like(part) for part in owners)
 
 
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
@@ -369,6 +382,7 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
     """Read every Python file once; files no tool can analyse (unparsable, newer syntax,
     an undecodable name, a link outside the submission) become findings."""
     tally = CodeTally()
+    generated = set(ws.migrations)
     for relative in ws.python_files:
         parsed = _read_python(ws, relative, tally)
         if parsed is None:
@@ -376,6 +390,7 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
         data, tree = parsed
         _count_suppressions(relative, data, tally)
         _typed_by_stub(ws, relative, tree, tally)
+        logged = tally.uses_logging
         try:
             _file_facts(relative, tree, tally, in_tests=relative in ws.test_files)
         except RecursionError:  # screened files stay shallow; this is a second line
@@ -388,6 +403,8 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
                     Location(relative),
                 )
             )
+        if relative in generated:  # Alembic's env.py configures logging for its own runs
+            tally.uses_logging = logged
     tally.findings += [
         Finding(
             "facts",
