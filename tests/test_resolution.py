@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from grader.environment import cache as cache_module
 from grader.environment import interpreters
@@ -363,3 +364,16 @@ def test_refused_source_builds_leave_the_build_budget_to_the_ones_that_can_build
     assert builds.asked == names
     assert progress
     assert any("installed small-1.0-py3-none-any.whl" in change for change in plan.changes)
+
+
+def test_a_range_without_wheels_names_its_distribution_not_its_last_bound() -> None:
+    problem = (
+        "No solution found when resolving dependencies: Because typed-ast>=1.4.0,<=1.4.3 has "
+        "no usable wheels and only the following versions of typed-ast are available: "
+        "typed-ast<=1.4.3 typed-ast>=1.5.0 we can conclude that typed-ast>=1.4.0,<1.5.0 "
+        "cannot be used. And because mypy==0.782 depends on typed-ast>=1.4.0,<1.5.0, we can "
+        "conclude that your requirements are unsatisfiable."
+    )
+    assert lacking_wheels(problem, ("mypy==0.782",)) == {
+        "typed-ast": SpecifierSet(">=1.4.0,<=1.4.3") & SpecifierSet(">=1.4.0,<1.5.0")
+    }

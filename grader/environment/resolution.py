@@ -46,7 +46,9 @@ BINARY_TWINS = {
 # pytest==9.0.3 depends on Python>=3.10".
 _OLDER_PYTHON = re.compile(r"current python version \([\d.]+\) does not satisfy python", re.I)
 _NAME = r"([a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)"
-_VERSION = r"(?:[=<>!~]=?[^\s,]+)?"
+# One clause (==1.4.1) or a range of them (>=1.4.0,<=1.4.3): a range's last bound is
+# not a distribution named "1.4.3".
+_VERSION = r"(?:[=<>!~]=?[^\s,]+(?:,[=<>!~]=?[^\s,]+)*)?"
 
 
 class Fault(StrEnum):
