@@ -51,8 +51,10 @@ DEFAULT_LIMIT_BYTES = 10 * 1024**3
 IN_USE_GRACE_S = 3600.0
 # Each round changes the plan or stops; a 2020 lock file may need one round per stale pin
 # (uv names one release without a wheel at a time), then one to unpin what clashes with
-# the runners: 12 ran out on such a lock with the fix one round away.
-MAX_ROUNDS = 24
+# the runners: 12 ran out on such a lock with the fix one round away. A pin raised within
+# its major first may need a second round past it (resolution.Plan), so a 2020 Poetry
+# lock of seven such pins took more than 24.
+MAX_ROUNDS = 40
 # Source distributions built in the sandbox for one environment, at most (each within
 # sdists.BUILD_LIMIT_S; a wheel kept from an earlier build, or an archive refused before
 # any build ran, does not count).
