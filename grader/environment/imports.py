@@ -46,14 +46,27 @@ def run_from_folder(ws: Workspace, module: str) -> str | None:
     runs from ``app/``. A bare name (``import redis`` beside ``app/services/redis/``)
     proves nothing and gives None, as does a module at the top (see local_names)."""
     parts = module.split(".")
-    if len(parts) < 2 or parts[0] in local_names(ws):  # a package and one of its members
+    if len(parts) < 2:  # a package and one of its members
         return None
-    tail = "/".join(parts[:2])
-    for relative in ws.python_files:
-        folder, found, _ = relative.partition(f"/{tail}")
-        if found and relative in {f"{folder}/{tail}.py", f"{folder}/{tail}/__init__.py"}:
-            return folder
-    return None
+    return _nested_members(ws).get("/".join(parts[:2]))
+
+
+@functools.lru_cache(maxsize=8)
+def _nested_members(ws: Workspace) -> dict[str, str]:
+    """``package/member`` -> the folder holding ``package``, for packages an import can
+    reach only from inside that folder; indexed once per workspace, as every import of
+    the code (deps, the test environment's note) asks."""
+    top = local_names(ws)
+    members: dict[str, str] = {}
+    for path in (PurePosixPath(p) for p in ws.python_files):
+        parts = path.with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        for depth in range(1, len(parts) - 1):
+            if parts[depth] not in top:
+                key = f"{parts[depth]}/{parts[depth + 1]}"
+                members.setdefault(key, str(PurePosixPath(*parts[:depth])))
+    return members
 
 
 def _statements(tree: ast.Module) -> Iterator[ast.AST]:

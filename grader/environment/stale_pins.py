@@ -147,9 +147,8 @@ def unbounded(items: Iterable[str], names: Iterable[str]) -> tuple[tuple[str, ..
             kept.append(item)
             continue
         lower = [s for s in requirement.specifier if s.operator != "<"]
-        if canonicalize_name(requirement.name) not in wanted or len(lower) == len(
-            requirement.specifier
-        ):
+        bounded = len(lower) < len(requirement.specifier)
+        if not bounded or canonicalize_name(requirement.name) not in wanted:
             kept.append(item)
             continue
         requirement.specifier = SpecifierSet(",".join(map(str, lower)))

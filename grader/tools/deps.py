@@ -352,8 +352,7 @@ class Deps:
                 own[_top(module)] = (folder, where)
         imported = {m: w for m, w in every.items() if _top(m) not in own}
         result = check(imported, direct, installed, also_declared=optional)
-        undeclared = result.undeclared
-        findings = [_undeclared_finding(u, installed is not None) for u in undeclared]
+        findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
         findings += [_folder_import_finding(top, *own[top]) for top in sorted(own)]
         unused = _not_mentioned(ws, result.unused, installed)
         findings += [_unused_finding(name, declared.source) for name in unused]
@@ -371,7 +370,9 @@ class Deps:
             status=ToolStatus.OK,
             findings=tuple(findings),
             metrics=(
-                Metric("packaging.undeclared_imports", len(undeclared), "modules", self.name),
+                Metric(
+                    "packaging.undeclared_imports", len(result.undeclared), "modules", self.name
+                ),
                 Metric("packaging.unused_dependencies", len(unused), "packages", self.name),
             ),
             duration_s=time.monotonic() - started,
