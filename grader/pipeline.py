@@ -7,6 +7,7 @@ Each stage lives in its own package; this module only calls them in that order.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shutil
@@ -34,6 +35,7 @@ from grader.assignment import stage as stage_of_assignment
 from grader.assignment.spec import Assignment
 from grader.assignment.stage import AssignmentGrade
 from grader.core import proc
+from grader.core.cores import CoreShare
 from grader.core.errors import UsageError
 from grader.core.models import (
     CriterionScore,
@@ -140,8 +142,14 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
     started = ctx.tests_started if tool.name in IN_PROCESS_ANALYSERS else None
     if started is not None and not started.wait(HEAD_START_MAX_S):
         log.debug("%s: the test run did not start within %ss", tool.name, HEAD_START_MAX_S)
+    # The test run keeps a core to itself; the analysers take turns on the others.
+    turn = (
+        ctx.cores.analyser_turn()
+        if ctx.cores is not None and tool.name != LONGEST_TOOL
+        else contextlib.nullcontext()
+    )
     try:
-        with stage(tool.name, ctx.on_event):
+        with turn, stage(tool.name, ctx.on_event):
             return tool.run(ctx)
     except Exception as exc:
         log.debug("adapter %s failed:\n%s", tool.name, traceback.format_exc())
@@ -152,8 +160,11 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
             reason=f"grader's {tool.name} adapter failed: {type(exc).__name__}: {exc}",
         )
     finally:
-        if tool.name == LONGEST_TOOL and ctx.tests_started is not None:
-            ctx.tests_started.set()  # an adapter that failed early holds nothing back
+        if tool.name == LONGEST_TOOL:
+            if ctx.tests_started is not None:
+                ctx.tests_started.set()  # an adapter that failed early holds nothing back
+            if ctx.cores is not None:
+                ctx.cores.suite_ended()
 
 
 def run_tools(
@@ -166,8 +177,10 @@ def run_tools(
     """Run every tool concurrently, each in a private folder; results in registry order."""
     contexts = []
     tests_started = threading.Event()
+    cores = CoreShare()
     if not any(tool.name == LONGEST_TOOL for tool in tools):
         tests_started.set()
+        cores.suite_ended()
     for tool in tools:
         tool_dir = workdir / "tools" / tool.name
         tool_dir.mkdir(parents=True)
@@ -181,6 +194,7 @@ def run_tools(
                 on_event=options.on_event,
                 mutation=options.mutation,
                 tests_started=tests_started,
+                cores=cores,
             )
         )
     # The longest tool (the test run) starts first; results stay in registry order.

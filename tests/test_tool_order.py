@@ -67,3 +67,51 @@ def test_nothing_waits_for_a_test_run_that_failed_or_is_not_there(
     alone = _run(tmp_path / "b", [_Tool("design", log)])
     assert alone[0].status is ToolStatus.OK
     assert not [r for r in caplog.records if "did not start" in r.getMessage()]
+
+
+@dataclass
+class _Counting:
+    """Analysers that record how many of them run at once, and a suite held open until
+    they have all had a turn (or given up waiting)."""
+
+    name: str
+    tally: dict[str, int]
+    lock: threading.Lock
+    suite_done: threading.Event
+    metrics: tuple[MetricSpec, ...] = ()
+
+    def version(self) -> str:
+        return "0"
+
+    def run(self, ctx: ToolContext) -> ToolResult:
+        if self.name == pipeline.LONGEST_TOOL:
+            if ctx.tests_started is not None:
+                ctx.tests_started.set()
+            self.suite_done.wait(10)
+            if ctx.cores is not None:
+                ctx.cores.suite_ended()
+            return ToolResult(tool=self.name, version="0", status=ToolStatus.OK)
+        with self.lock:
+            self.tally["now"] += 1
+            self.tally["most"] = max(self.tally["most"], self.tally["now"])
+        threading.Event().wait(0.05)  # long enough for another to overlap, if allowed
+        with self.lock:
+            self.tally["now"] -= 1
+            self.tally["done"] += 1
+            if self.tally["done"] == self.tally["analysers"]:
+                self.suite_done.set()
+        return ToolResult(tool=self.name, version="0", status=ToolStatus.OK)
+
+
+def test_analysers_take_turns_on_the_core_the_suite_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("grader.core.cores.usable_cores", lambda: 2)
+    names = ["ruff", "mypy", "bandit", "radon", "facts", "design"]
+    tally = {"now": 0, "most": 0, "done": 0, "analysers": len(names)}
+    lock, suite_done = threading.Lock(), threading.Event()
+    tools = [_Counting(n, tally, lock, suite_done) for n in [*names, "pytest"]]
+    results = _run(tmp_path, tools)  # type: ignore[arg-type]
+    assert all(r.status is ToolStatus.OK for r in results)
+    # Every analyser ran while the suite was still going, one at a time.
+    assert tally["done"] == len(names) and tally["most"] == 1

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from grader.acquire.workspace import Workspace
 from grader.core import proc
+from grader.core.cores import CoreShare
 from grader.core.models import Metric, MetricSpec, ToolResult, ToolStatus
 from grader.core.progress import OnEvent
 from grader.environment.cache import EnvironmentCache
@@ -58,6 +59,9 @@ class ToolContext:
     tests_started: threading.Event | None = None
     """Set by the test run once the suite is running (or cannot run): the pipeline holds
     the analysers that work in grader's own process until then (see pipeline)."""
+    cores: CoreShare | None = None
+    """Told by the test run when its suite has ended, which frees its core for the
+    analysers (see grader.core.cores); None when nothing is shared."""
 
 
 class Tool(Protocol):

@@ -289,6 +289,8 @@ class PytestCoverage:
             ctx.tests_started.set()
         with environment_in_use(ctx, prepared):
             result = run_suite(ctx, paths, python, env, area, launch=launch, hosts=settings.hosts)
+        if ctx.cores is not None:
+            ctx.cores.suite_ended()  # the coverage report and mutants share the cores
         suite = mutation.SuiteRun(
             python,
             env,
@@ -437,4 +439,6 @@ class PytestCoverage:
             ctx.work_dir / "coverage.json",
             memory_mb=ctx.limits.memory_mb,
             timeout_s=ctx.static_timeout_s,
+            files=ctx.workspace.source_files,
+            parts=ctx.cores.cores if ctx.cores is not None else 1,
         )

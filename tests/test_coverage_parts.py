@@ -1,0 +1,78 @@
+"""The coverage report split over processes: the same figures as one report, file by file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.tools.base import config_path
+from grader.tools.coverage_data import MIN_FILES_PER_PART, coverage_report, report_parts
+
+MODULE = """\
+def classify(n):
+    if n > {limit}:
+        return "big"
+    for _ in range(n):
+        if n % 2:
+            return "odd"
+    return "small"
+"""
+
+
+@pytest.mark.parametrize(
+    ("count", "parts", "comma", "expected"),
+    [
+        (MIN_FILES_PER_PART * 2, 1, False, 1),  # asked for one
+        (MIN_FILES_PER_PART * 2 - 1, 2, False, 1),  # too few files to pay
+        (MIN_FILES_PER_PART * 2, 2, True, 1),  # a comma would break the list
+        (MIN_FILES_PER_PART * 2, 2, False, 2),
+        (MIN_FILES_PER_PART * 3, 8, False, 3),  # never fewer files per part
+    ],
+)
+def test_report_parts(tmp_path: Path, count: int, parts: int, comma: bool, expected: int) -> None:
+    last = "pkg/a,b.py" if comma else f"pkg/m{count}.py"
+    files = (*(f"pkg/m{i}.py" for i in range(count - 1)), last)
+    for relative in files:
+        (tmp_path / relative).parent.mkdir(exist_ok=True)
+        (tmp_path / relative).write_text("x = 1\n" * (1 + len(relative)), encoding="utf-8")
+    patterns = report_parts(tmp_path, files, parts)
+    assert len(patterns) == expected
+    if expected > 1:
+        listed = [p for pattern in patterns for p in pattern.split(",")]
+        assert sorted(listed) == sorted(str(tmp_path / f) for f in files)
+        sizes = [sum(Path(p).stat().st_size for p in pattern.split(",")) for pattern in patterns]
+        assert max(sizes) - min(sizes) <= max(Path(p).stat().st_size for p in listed)
+
+
+def test_a_split_report_adds_up_to_the_whole(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "pkg").mkdir(parents=True)
+    (scratch / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    count = MIN_FILES_PER_PART * 2 + 3
+    for i in range(count):
+        (scratch / "pkg" / f"m{i}.py").write_text(MODULE.format(limit=i), encoding="utf-8")
+    calls = "\n".join(f"from pkg import m{i}; m{i}.classify({i % 5})" for i in range(0, count, 2))
+    (scratch / "run.py").write_text(calls + "\n", encoding="utf-8")
+    data = tmp_path / ".coverage"
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--rcfile={config_path('coveragerc')}",
+         f"--data-file={data}", f"--source={scratch}", "run.py"],
+        cwd=scratch, check=True,
+    )  # fmt: skip
+    files = tuple(sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*.py")))
+
+    def report(parts: int) -> object:
+        return coverage_report(
+            data, scratch, tmp_path / f"report{parts}.json",
+            memory_mb=2048, timeout_s=60, files=files, parts=parts,
+        )  # fmt: skip
+
+    whole, split = report(1), report(2)
+    assert split == whole
+    line, branch, per_file, note = whole  # type: ignore[misc]
+    assert not note and 0 < line < 100 and 0 < branch < 100
+    assert {f.path for f in per_file} == set(files)
+    assert len(list(tmp_path.glob("report2-*.json"))) == 2  # it did split
