@@ -27,6 +27,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.render import Format, html, json_report, markdown, write_reports
+from grader.render.highlight import Highlighter, token_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = '<script>alert("pwned")</script>'
@@ -220,15 +221,15 @@ def test_snippet_of_a_source_that_is_gone_uses_the_given_sources(tmp_path: Path)
     assert 'class="err"' not in page
 
 
-def test_each_file_is_lexed_once_and_a_changed_window_shows_the_report_text(
+def test_each_statement_is_lexed_once_and_a_changed_window_shows_the_report_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "api.py").write_text(_DOCSTRINGS, encoding="utf-8")
-    lexed: list[int] = []
+    lexed: list[str] = []
     real = PythonLexer.get_tokens
 
     def counting(self: PythonLexer, text: str, unfiltered: bool = False) -> Any:
-        lexed.append(len(text))
+        lexed.append(text)
         return real(self, text, unfiltered)
 
     monkeypatch.setattr(PythonLexer, "get_tokens", counting)
@@ -242,4 +243,53 @@ def test_each_file_is_lexed_once_and_a_changed_window_shows_the_report_text(
     page = html.render(report)
     assert 'class="err"' not in page
     assert "hunter22" not in page and "«redacted»" in page  # the report's window, not the file
-    assert lexed.count(len(_DOCSTRINGS)) == 1  # the whole file, once
+    of_file = [text for text in lexed if "«redacted»" not in text]
+    # Parts of the file, each a whole top-level statement, each once, never the whole file.
+    assert of_file and len(set(of_file)) == len(of_file)
+    assert all(text in _DOCSTRINGS and text != _DOCSTRINGS for text in of_file)
+
+
+_STATEMENTS = '''\
+"""Module docstring
+with `backticks` and a def inside: def nope():
+"""
+import os
+
+QUERY = """
+SELECT 1 -- ) unbalanced
+"""
+
+
+@decorator(
+    "arg",
+)
+class Service:
+    """Serve.
+
+    :meth:`run` runs.
+    """
+
+    def run(self, items=(1,
+                         2)):
+        text = f"""{os.sep}
+        still a string: class X:
+        """
+        return [
+            i for i in items
+        ]
+
+
+def broken_later(): return '''
+
+
+@pytest.mark.parametrize("valid", [True, False], ids=["valid", "not-valid-python"])
+def test_a_window_lexed_from_its_statement_matches_the_whole_file_lexed(valid: bool) -> None:
+    source = _STATEMENTS + ("'done'\n" if valid else "(\n")
+    lines = source.splitlines()
+    whole = token_lines(lines)
+    highlighter = Highlighter({"m.py": source}.get)
+    for start in range(1, len(lines) + 1):
+        for stop in range(start, min(start + 6, len(lines)) + 1):
+            snippet = "\n".join(lines[start - 1 : stop])
+            expected = [token for row in whole[start - 1 : stop] for token in row]
+            assert highlighter._window("m.py", snippet, start) == expected, (start, stop)
