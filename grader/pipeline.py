@@ -133,7 +133,8 @@ def load_rubric(name_or_path: str) -> Rubric:
 # Analysers that work in grader's own process start once the test run is under way: its
 # set-up (the cached environment, the disk area, the copy) is Python in this process too,
 # and shared the interpreter with them it took twice as long, while the suite itself, in
-# the sandbox, uses a core of its own. Never longer than this.
+# the sandbox, uses a core of its own. Never longer than this. All analysers then take
+# turns on the cores the suite leaves (grader.core.cores).
 IN_PROCESS_ANALYSERS = frozenset({"facts", "design", "deps"})
 HEAD_START_MAX_S = 30.0
 
