@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.acquire.workspace import inventory
-from grader.core.models import ToolResult
+from grader.core.models import Severity, ToolResult
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.ruff import Ruff
@@ -109,3 +109,39 @@ def test_an_import_a_test_module_never_uses_is_still_unused(tmp_path: Path) -> N
         tmp_path / "s", {"tests/test_a.py": "import json\n\n\ndef test_a():\n    pass\n"}
     )
     assert _found(result) == ["tests/test_a.py:1 F401"]
+
+
+PACKAGE = {
+    "shop/__init__.py": "from .cart import Cart\nfrom shop.prices import price\nimport os\n",
+    "shop/cart.py": "class Cart:\n    pass\n",
+    "shop/prices.py": "def price():\n    return 1\n",
+    "shop/queries.py": (
+        'REPORT = """\n'
+        "SELECT id   \n"  # trailing spaces inside the query: part of the string
+        '   \n'
+        'FROM cart"""\n'
+        "\n"
+        "\n"
+        "def total():   \n"  # trailing spaces in code: still a finding
+        "    import json\n"  # an unused import: clutter, not a likely bug
+        "    return 1\n"
+    ),
+}
+
+
+def test_a_package_reexports_its_own_modules_and_string_contents_are_not_whitespace_findings(
+    tmp_path: Path,
+) -> None:
+    result = _lint(tmp_path / "sub", PACKAGE)
+    found = _found(result)
+    # A package's __init__ re-exports its own modules (relative or by its own name);
+    # an unrelated import there is still unused.
+    assert "shop/__init__.py:1 F401" not in found and "shop/__init__.py:2 F401" not in found
+    assert "shop/__init__.py:3 F401" in found
+    # Trailing whitespace inside the multi-line string is the string's value.
+    assert not [f for f in found if f.startswith(("shop/queries.py:2 ", "shop/queries.py:3 "))]
+    assert "shop/queries.py:7 W291" in found
+    unused = [f for f in result.findings if f.rule_id == "F401"]
+    assert unused and all(f.severity.rank < Severity.MEDIUM.rank for f in unused)
+    metrics = {m.name: m.value for m in result.metrics}
+    assert metrics["lint.serious_issues"] == 0, found

@@ -6,6 +6,7 @@ import ast
 import functools
 import json
 import re
+from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import (
@@ -30,12 +31,15 @@ from grader.tools.base import (
 )
 
 _SERIOUS_PREFIXES = ("E9", "F", "B", "PLE", "BLE")
+# An unused import is clutter, not a likely bug: charged as a lint issue, not a serious one.
+_NOT_SERIOUS = frozenset({"F401"})
 
 
 def _severity(code: str | None) -> Severity:
     if code is None:  # ruff reports syntax errors without a code
         return Severity.HIGH
-    return Severity.MEDIUM if code.startswith(_SERIOUS_PREFIXES) else Severity.LOW
+    serious = code.startswith(_SERIOUS_PREFIXES) and code not in _NOT_SERIOUS
+    return Severity.MEDIUM if serious else Severity.LOW
 
 
 _SYNTAX_ERRORS = frozenset({None, "invalid-syntax", "E999"})
@@ -71,6 +75,50 @@ def _parameters(ws: Workspace, path: str) -> frozenset[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for argument in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
     )
+
+
+# Trailing whitespace on a line inside a multi-line string (an SQL query, a JSON fixture,
+# a docstring) is part of the string's value: ruff itself will not remove it safely.
+_WHITESPACE_RULES = frozenset({"W291", "W293"})
+
+
+@functools.lru_cache(maxsize=256)
+def _lines_inside_strings(ws: Workspace, path: str) -> frozenset[int]:
+    """Lines on which a multi-line string goes on to the next line, in the file at ``path``."""
+    try:
+        tree = ast.parse(ws.path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return frozenset()
+    return frozenset(
+        line
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant | ast.JoinedStr)
+        and isinstance(getattr(node, "value", ""), str | bytes)
+        and node.end_lineno is not None
+        for line in range(node.lineno, node.end_lineno)
+    )
+
+
+def _whitespace_in_string(ws: Workspace, finding: Finding) -> bool:
+    """Whether ``finding`` is trailing whitespace inside a multi-line string."""
+    line = finding.location.line
+    if finding.rule_id not in _WHITESPACE_RULES or line is None:
+        return False
+    return line in _lines_inside_strings(ws, finding.location.path)
+
+
+def _package_reexport(finding: Finding) -> bool:
+    """Whether ``finding`` is pyflakes flagging an import in a package's ``__init__.py``
+    from that package itself (``from .bronze import bronze``): the package's public
+    interface, re-exported for its users, not an unused import."""
+    location = PurePosixPath(finding.location.path)
+    if finding.rule_id != "F401" or location.name != "__init__.py":
+        return False
+    named = _NAMED.search(finding.message)
+    if named is None:
+        return False
+    imported = named.group(1)
+    return imported.startswith(".") or imported.split(".")[0] in location.parent.parts
 
 
 class Ruff:
@@ -140,7 +188,13 @@ class Ruff:
                 item.get("code") in _SYNTAX_ERRORS and relative(ctx, item["filename"]) in rejected
             )
         )
-        findings = tuple(f for f in findings if not _fixture_import(ws, f))
+        findings = tuple(
+            f
+            for f in findings
+            if not _fixture_import(ws, f)
+            and not _package_reexport(f)
+            and not _whitespace_in_string(ws, f)
+        )
         serious = sum(1 for f in findings if f.severity.rank >= Severity.MEDIUM.rank)
         return ToolResult(
             tool=self.name,
