@@ -189,3 +189,39 @@ def test_sql_that_interpolates_only_names_is_asked_about_not_rejected(
     metrics = {m.name: m.value for m in bandit.metrics_of((finding,))}
     assert metrics["security.reject_on_sight"] == rejected
     assert ("only table or column names" in finding.message) is (rejected == 0)
+
+
+@pytest.mark.slow
+def test_a_variable_type_mypy_asks_for_in_an_untyped_function_is_not_a_type_error(
+    tmp_path: Path,
+) -> None:
+    # Annotation coverage charges the untyped function; its real type errors still count.
+    source = (
+        "def untyped(rows):\n"
+        "    seen = []\n"  # var-annotated, in an untyped def: left out
+        "    return len(rows) + len(seen) + 'x'\n"  # a real error, still charged
+        "\n"
+        "\n"
+        "def typed(rows: list[int]) -> int:\n"
+        "    seen = []\n"  # var-annotated where the author annotates: charged
+        "    return len(seen) + len(rows)\n"
+        "\n"
+        "\n"
+        "def outer(rows):\n"
+        "    def inner(x: int) -> int:\n"
+        "        found = {}\n"  # the innermost function decides: annotated, charged
+        "        return x + len(found)\n"
+        "    return inner(rows)\n"
+    )
+    root = tmp_path / "sub"
+    root.mkdir()
+    (root / "app.py").write_text(source, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = Mypy().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+    assert result.status is ToolStatus.OK, result.reason
+    assert sorted((f.location.line, f.rule_id) for f in result.findings) == [
+        (3, "operator"),
+        (7, "var-annotated"),
+        (13, "var-annotated"),
+    ]

@@ -8,6 +8,8 @@ folder (module names are resolved from there) but always with grader's config fi
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import re
 import shutil
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from mypy.errorcodes import error_codes
 
+from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.core.models import (
     Finding,
@@ -52,6 +55,36 @@ def help_url(code: str) -> str | None:
         return None
     page = "error_code_list.html" if known.default_enabled else "error_code_list2.html"
     return f"{DOCS}{page}#code-{code}"
+
+
+@functools.lru_cache(maxsize=256)
+def _functions(ws: Workspace, path: str) -> list[tuple[int, int, bool]]:
+    """(first line, last line, annotated) of every function in the file at ``path``."""
+    try:
+        tree = ast.parse(ws.path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            annotated = node.returns is not None or any(a.annotation for a in every)
+            found.append((node.lineno, node.end_lineno or node.lineno, annotated))
+    return found
+
+
+def _in_untyped_def(ws: Workspace, finding: Finding) -> bool:
+    """Whether ``finding`` is mypy asking for a variable's type (``x = []``) inside a
+    function with no annotation at all: checked (check_untyped_defs) for its real type
+    errors, but its missing annotations are annotation coverage's to charge, once."""
+    line = finding.location.line
+    if finding.rule_id != "var-annotated" or line is None:
+        return False
+    holding = [f for f in _functions(ws, finding.location.path) if f[0] <= line <= f[1]]
+    # The innermost function decides: an annotated helper nested in an untyped one counts.
+    return bool(holding) and not max(holding, key=lambda f: f[0])[2]
 
 
 def _parse(stdout: str, stderr: str) -> list[Finding]:
@@ -192,7 +225,9 @@ class Mypy:
         output = result.stdout + result.stderr
         if result.timed_out or _fatal(result):
             return failure(self.name, self.version(), result, proc.tail(output, 1), self.metrics)
-        findings = _parse(result.stdout, result.stderr)
+        findings = [
+            f for f in _parse(result.stdout, result.stderr) if not _in_untyped_def(ctx.workspace, f)
+        ]
         # Exit 2 is mypy's "could not check": only syntax errors may explain it.
         stopped = result.exit_code not in (0, 1)
         if stopped and not any(f.rule_id == "syntax" for f in findings):
