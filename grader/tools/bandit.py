@@ -8,6 +8,8 @@ suppression.
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from typing import Any
 
 from grader.core import proc
@@ -20,7 +22,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import ruff_parsed, sql_strings
+from grader.tools import ruff_parsed, secrets, sql_strings
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -45,6 +47,28 @@ def redacted_message(item: dict[str, Any]) -> str:
     if item["test_id"] in _CREDENTIAL_TESTS:
         return text.split(": ", maxsplit=1)[0] + ": (value redacted)"
     return text
+
+
+# bandit's hard-coded password tests fire on any string under a password-sounding name
+# (TOKEN_TYPE = "bearer", PASSWORD_FIELD = "password"), and a real one is also found by
+# the secrets scan, which judges it and charges it once (Security's development_secrets
+# or secrets). A finding of these tests is left out when the scan charges its line, or
+# when the value it quotes is a word, a name or a placeholder.
+_QUOTED_PASSWORD = re.compile(r"Possible hardcoded password: '(?P<value>.*)'", re.DOTALL)
+
+
+def _credential_left_out(
+    ctx: ToolContext, item: dict[str, Any], charged: frozenset[tuple[str, int]]
+) -> str:
+    """Why a credential test's finding is left out, or '' (kept; also for other tests)."""
+    if item["test_id"] not in _CREDENTIAL_TESTS:
+        return ""
+    if (relative(ctx, item["filename"]), int(item["line_number"])) in charged:
+        return "charged by the secrets scan"
+    quoted = _QUOTED_PASSWORD.fullmatch(item["issue_text"])
+    if quoted is not None and not secrets.could_be_credential(quoted["value"]):
+        return "a word, a name or a placeholder"
+    return ""
 
 
 def _names_only(ctx: ToolContext, item: dict[str, Any]) -> bool:
@@ -203,9 +227,16 @@ class Bandit:
             return failure(self.name, self.version(), result, "bandit gave no JSON", self.metrics)
         # Files only a newer Python parses get bandit's checks through ruff (see ruff_parsed).
         items = [*raw.get("results", []), *ruff_parsed.bandit_items(ctx, newer)]
-        findings = tuple(_finding(ctx, item) for item in items)
+        charged = frozenset((f.path, f.line) for f in secrets.scan_once(ctx.workspace))
+        judged = [(item, _credential_left_out(ctx, item, charged)) for item in items]
+        findings = tuple(_finding(ctx, item) for item, why in judged if not why)
+        left_out = Counter(why for _, why in judged if why)
         notes = tuple(
             f"bandit could not parse {e['filename']}: {e['reason']}" for e in raw.get("errors", [])
+        )
+        notes += tuple(
+            f"{count} hard-coded password finding(s) left out: {why}"
+            for why, count in sorted(left_out.items())
         )
         if newer:
             notes += (

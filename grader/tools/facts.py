@@ -114,7 +114,7 @@ class Facts:
         artifacts = hygiene.committed_artifacts(ws)
         tally.findings += [hygiene.finding(a) for a in artifacts]
         tally.findings += hygiene.legacy_encodings(ws)
-        for found in secrets.scan(ws):
+        for found in secrets.scan_once(ws):
             tally.findings.append(secrets.finding(found))
             if found.development:
                 tally.development_secrets += 1

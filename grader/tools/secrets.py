@@ -35,6 +35,7 @@ from dotenv.parser import parse_stream
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
+from grader.environment.per_grade import PerGrade
 from grader.environment.run_settings import is_secret
 
 CREDENTIAL_RULE = "hardcoded-secret"
@@ -115,6 +116,12 @@ def scanned_files(ws: Workspace) -> list[str]:
             continue
         wanted.append(relative)
     return wanted[:MAX_SCANNED_FILES]
+
+
+def could_be_credential(value: str) -> bool:
+    """Whether a value under a secret-sounding name could be a credential: not a word, an
+    identifier, a dotted path, a URL path or a placeholder, and long enough."""
+    return _credential_value(value)
 
 
 def _credential_value(value: str) -> bool:
@@ -235,6 +242,15 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
         container = containers and bool(_CONTAINER_PASSWORD.match(line))
         development = not verdict or ((script or container) and hit.type not in _PROVIDER_TYPES)
         yield Found(relative, hit.line_number, hit.type, len(value), development)
+
+
+_SCANS: PerGrade[tuple[Found, ...]] = PerGrade()
+
+
+def scan_once(ws: Workspace) -> tuple[Found, ...]:
+    """``scan``, once per grade: the facts tool charges what it finds, and bandit leaves
+    out its own findings on the same lines."""
+    return _SCANS.get(ws, None, lambda: tuple(scan(ws)))
 
 
 def scan(ws: Workspace) -> list[Found]:

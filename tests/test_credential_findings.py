@@ -1,0 +1,47 @@
+"""A hard-coded credential is charged once, by the secrets scan, which judges it: bandit's
+password tests, which fire on any string under a password-sounding name, are left out
+where the scan charges the line or the value is a word, a name or a placeholder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.acquire.workspace import inventory
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools import secrets
+from grader.tools.bandit import Bandit
+from grader.tools.base import ToolContext
+
+SETTINGS = """\
+SECRET_KEY = "django-insecure-7f#k2!x9qz@w3m$e8r^t6y*u1i(o)p0a-s+d=f"
+TOKEN_TYPE = "bearer"
+PASSWORD_FIELD = "password"
+API_TOKEN = "Zq8Xk3Lp0Vw7Rt2N"
+
+
+def connect(host, password="hunter2ab9"):
+    return host, password
+"""
+
+
+@pytest.mark.slow
+def test_a_credential_is_charged_once_and_a_settings_constant_not_at_all(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "sub"
+    root.mkdir()
+    (root / "settings.py").write_text(SETTINGS, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    ws = inventory(root)
+    scanned = {found.line for found in secrets.scan_once(ws)}
+    assert {1, 7} <= scanned  # the Django key (development) and the default password
+    result = Bandit().run(ToolContext(ws, work, NotNeeded(), Limits()))
+    passwords = [f for f in result.findings if f.rule_id in {"B105", "B106", "B107"}]
+    # Only what the scan did not charge and could be a credential stays bandit's.
+    assert [f.location.line for f in passwords] == [4]
+    notes = " ".join(result.notes)
+    assert "left out: charged by the secrets scan" in notes
+    assert "left out: a word, a name or a placeholder" in notes
