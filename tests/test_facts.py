@@ -106,6 +106,9 @@ def test_suppressions_prints_and_logging(tmp_path: Path) -> None:
         ("class A:\n    def f(self):\n        self._logger.error('x')\n", True),
         ("def f(app):\n    app.logger.debug('x')\n", True),
         ("from opentelemetry import trace\n\ntracer = trace.get_tracer(__name__)\n", True),
+        # Django's LOGGING setting, in dictConfig's schema, is where its log lines go
+        ('LOGGING = {"version": 1, "handlers": {"console": {"class": "x"}}}\n', True),
+        ('CONFIG = {"version": 2, "name": "shop"}\n', False),  # a version is not a schema
     ],
 )
 def test_logging_is_credited_for_log_lines_written_not_a_logger_imported(

@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
-from grader.tools import assertions, likely_bugs, suspicious
+from grader.tools import assertions, likely_bugs, log_lines, suspicious
 from grader.tools.module_state import dotted
 from grader.tools.newer_syntax import NewerSyntax
 
@@ -36,16 +36,6 @@ SUPPRESSIONS = {
     "no-cover": re.compile(r"#.*\bpragma:\s*no\s*(?:cover|branch)\b"),
     "pylint-disable": re.compile(r"#.*\bpylint:\s*disable"),
 }
-TRACING_MODULES = frozenset({"opentelemetry"})
-"""Observability a module's import already shows: tracing and metrics set up through it."""
-LOG_LEVELS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
-)
-"""Methods that write a log line: the standard library's, loguru's and structlog's."""
-LOG_SETUP = frozenset({"basicConfig", "dictConfig", "fileConfig"})
-"""Calls that configure the standard library's logging, whatever they are reached by."""
-LOGGER_SETUP = frozenset({"addHandler", "setLevel", "add", "configure"})
-"""A logger's own configuration (a handler, a level; loguru's and structlog's sinks)."""
 
 
 @dataclass
@@ -162,27 +152,6 @@ def _is_print(node: ast.AST) -> bool:
     )
 
 
-def _logger_like(name: str) -> bool:
-    """Whether one part of a dotted name is a logger: ``logger``, ``log``, ``_LOGGER``,
-    ``access_log``, ``logging``."""
-    part = name.lower().strip("_")
-    return part in {"log", "logging", "logger", "structlog"} or part.endswith(("logger", "_log"))
-
-
-def _is_log_call(node: ast.AST) -> bool:
-    """A call that writes a log line or sets up where log lines go: ``logger.info(...)``,
-    ``logging.warning(...)``, ``self.log.error(...)``, ``logger.opt(depth=2).log(...)``,
-    ``logging.basicConfig(...)``, ``dictConfig(...)``, loguru's ``logger.add(...)``.
-    Importing logging, or asking for a logger nobody calls, records nothing."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-        return isinstance(node, ast.Call) and dotted(node.func) in LOG_SETUP
-    owners = dotted(node.func.value).split(".")
-    if node.func.attr in LOG_SETUP:
-        return True
-    wanted = LOG_LEVELS | LOGGER_SETUP
-    return node.func.attr in wanted and any(_logger_like(part) for part in owners)
-
-
 def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name.split(".")[0] for alias in node.names]
@@ -256,10 +225,10 @@ def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
                     Location(relative, getattr(node, "lineno", None)),
                 )
             )
-        elif _is_log_call(node):
+        elif log_lines.records_or_sets_up(node):
             tally.uses_logging = True
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            tally.uses_logging |= bool(TRACING_MODULES.intersection(_imported(node)))
+            tally.uses_logging |= bool(log_lines.TRACING_MODULES.intersection(_imported(node)))
 
 
 _PATH_EDITS = frozenset(
