@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from grader.tools.base import config_path
-from grader.tools.coverage_data import MIN_FILES_PER_PART, coverage_report, report_parts
+from grader.tools.coverage_data import (
+    MIN_FILES_PER_PART,
+    coverage_options,
+    coverage_report,
+    report_parts,
+    tooling_files,
+)
 
 MODULE = """\
 def classify(n):
@@ -76,3 +82,24 @@ def test_a_split_report_adds_up_to_the_whole(tmp_path: Path) -> None:
     assert not note and 0 < line < 100 and 0 < branch < 100
     assert {f.path for f in per_file} == set(files)
     assert len(list(tmp_path.glob("report2-*.json"))) == 2  # it did split
+
+
+def test_code_in_a_folder_without_init_is_reported_when_nothing_runs_it(tmp_path: Path) -> None:
+    # scripts/ has no __init__.py: coverage's default would leave it out, crediting 100 %.
+    scratch = tmp_path / "scratch"
+    (scratch / "scripts").mkdir(parents=True)
+    (scratch / "scripts" / "parse_logs.py").write_text("def parse():\n    return 1\n")
+    (scratch / "setup.py").write_text("print('configures the build')\n")
+    (scratch / "app.py").write_text("def run():\n    return 2\n\n\nrun()\n")
+    data = tmp_path / ".coverage"
+    options = coverage_options(scratch, data, tooling_files(("setup.py", "app.py")))
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", *options, "app.py"], cwd=scratch, check=True
+    )
+    line, _, per_file, note = coverage_report(
+        data, scratch, tmp_path / "report.json", memory_mb=2048, timeout_s=60
+    )
+    assert not note
+    covered = {f.path: f.line_coverage for f in per_file}
+    assert covered == {"app.py": 100.0, "scripts/parse_logs.py": 0.0}  # setup.py: tooling
+    assert line is not None and line < 100
