@@ -100,6 +100,7 @@ def test_a_subsection_gives_its_parent_content(tmp_path: Path) -> None:
         ("python -m app", "no module app to run in the repository"),  # no app/__main__.py
         ("make run", "the Makefile has no target run"),
         ("docker compose up", "no compose file in the repository"),
+        ("docker compose -f compose.dev.yml up", "no compose.dev.yml in the repository"),
         ("pip install -r requirements-dev.txt", "requirements-dev.txt is not in the repository"),
         ("pytest tests/unit", "tests/unit is not in the repository"),
         ("python app/main.py", "app/main.py only defines things: running it does nothing"),
@@ -175,13 +176,16 @@ def test_a_script_the_readme_runs_is_judged_by_its_commands(tmp_path: Path) -> N
         "docker compose exec app pytest tests/ -v",
         "docker-compose exec -e DEBUG=1 app python -m pytest",
         "docker compose run --rm web python manage.py test",
+        "docker-compose -f docker-compose.dev.yml run --rm api python manage.py test",
+        "docker compose --file=docker-compose.dev.yml -p shop exec app pytest",
     ],
 )
 def test_a_test_command_run_inside_the_container_runs_the_tests(
     tmp_path: Path, command: str
 ) -> None:
+    compose = "docker-compose.dev.yml" if "dev.yml" in command else "compose.yaml"
     files = {
-        "compose.yaml": "services: {}\n",
+        compose: "services: {}\n",
         "tests/test_a.py": "",
         "manage.py": "import sys\nsys.exit(0)\n",
     }
@@ -241,3 +245,19 @@ def test_what_the_author_left_for_later_is_a_next_steps_section(
 ) -> None:
     readme = f"# shop\n\n## {heading}\n\n- cache the rates\n- paginate the listing\n"
     assert "next steps" in _review(tmp_path, {"README.md": readme}).present
+
+
+@pytest.mark.parametrize(
+    ("heading", "section"),
+    [
+        ("Implementation details", "design"),
+        ("How it works", "design"),
+        ("API Documentation", "usage"),
+        ("Endpoints", "usage"),
+    ],
+)
+def test_what_a_take_home_readme_calls_its_design_and_usage_counts(
+    tmp_path: Path, heading: str, section: str
+) -> None:
+    readme = f"# shop\n\n## {heading}\n\n- the cart is kept in memory\n- `GET /cart`\n"
+    assert section in _review(tmp_path, {"README.md": readme}).present

@@ -226,12 +226,31 @@ def _containered(ws: Workspace, inner: list[str], cwd: str) -> Verdict | None:
     return _single(ws, inner, cwd) if inner else None
 
 
+# docker compose's own options that take a value, before its subcommand.
+_COMPOSE_VALUED = frozenset(
+    {"-f", "--file", "-p", "--project-name", "--env-file", "--profile", "--project-directory",
+     "--ansi", "--progress", "--parallel"}
+)  # fmt: skip
+
+
 def _compose(ws: Workspace, args: list[str], cwd: str) -> Verdict:
-    """``docker compose …`` (``args`` after ``compose``): needs a compose file; ``exec``
-    and ``run`` are judged by the command they run in the service's container."""
-    if not any(PurePosixPath(f).name in COMPOSE_FILES for f in ws.files):
+    """``docker compose …`` (``args`` after ``compose``): needs the compose files it names
+    with ``-f`` (``docker compose -f docker-compose.dev.yml up``), or else one of the names
+    compose looks for; ``exec`` and ``run`` are judged by the command they run in the
+    service's container."""
+    rest, named = list(args), []
+    while rest and rest[0].startswith("-"):
+        option, _, value = rest.pop(0).partition("=")
+        if option in _COMPOSE_VALUED and not value and rest:
+            value = rest.pop(0)
+        if option in ("-f", "--file") and value:
+            named.append(value)
+    missing = [f for f in named if not _exists(ws, f, cwd)]
+    if missing:
+        return Verdict("run", False, f"no {missing[0]} in the repository")
+    if not named and not any(PurePosixPath(f).name in COMPOSE_FILES for f in ws.files):
         return Verdict("run", False, "no compose file in the repository")
-    inside = _in_container(args[1:]) if args[:1] in (["exec"], ["run"]) else []
+    inside = _in_container(rest[1:]) if rest[:1] in (["exec"], ["run"]) else []
     return _containered(ws, inside, cwd) or Verdict("run", True)
 
 

@@ -28,15 +28,17 @@ README_SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "usage": (
         "usage", "example", "how to run", "run", "running", "quick start", "quickstart",
-        "launch", "uso", "ejecuci", "ejecutar", "execu", "como usar", "cómo usar",
-        "utilisation", "lancer", "démarr", "verwendung", "nutzung", "ausführ", "запуск",
+        "launch", "endpoint", "api reference", "api documentation", "api usage", "uso",
+        "ejecuci", "ejecutar", "execu", "como usar", "cómo usar", "utilisation", "lancer",
+        "démarr", "verwendung", "nutzung", "ausführ", "запуск",
         "использ", "пример",
     ),
     "testing": ("test", "prueba", "teste", "essai", "тест", "тестир"),
     "design": (
         "design", "architecture", "structure", "overview", "approach", "decision",
-        "trade-off", "tradeoff", "assumption", "diseño", "arquitectura", "estructura",
-        "arquitetura", "estrutura", "decisi", "conception", "architektur", "entwurf",
+        "trade-off", "tradeoff", "assumption", "implementation", "how it works", "diseño",
+        "arquitectura", "estructura", "arquitetura", "estrutura", "decisi", "conception",
+        "architektur", "entwurf",
         "архитектур", "структур", "дизайн", "решени",
     ),
     "deployment": (
