@@ -30,6 +30,15 @@ MAIN = 'if __name__ == "__main__":\n    main()\n'
           "t.py": "def main():\n    pass\n"}, "cli", "console script 't'"),
         ({"pyproject.toml": '[project]\nname = "lib"\n', "lib/__init__.py": "def f():\n    pass\n"},
          "library", "no web framework"),
+        ({"log_parser.py": f"import sys\n\ndef main():\n    print(sys.argv[1])\n\n{MAIN}"},
+         "cli", "sys.argv"),
+        ({"main.py": f"import matplotlib.pyplot as plt\n\ndef main():\n    plt.show()\n\n{MAIN}"},
+         "pipeline", "runs as a program on matplotlib"),
+        # a library of numeric functions is no job; sys used for other things is no command line
+        ({"stats.py": "import numpy as np\n\ndef mean(xs):\n    return np.mean(xs)\n"},
+         "library", "no web framework"),
+        ({"run.py": f"import sys\n\ndef main():\n    sys.exit(0)\n\n{MAIN}"},
+         "library", "no web framework"),
         # argparse without a __main__ guard is not a program
         ({"args.py": "import argparse\n\nPARSER = argparse.ArgumentParser()\n"},
          "library", "no web framework"),

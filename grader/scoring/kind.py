@@ -6,9 +6,12 @@ from what the code imports and what the packaging declares, in this order:
 
 1. service: a web framework is imported (FastAPI, Flask, Django, ...), a ``manage.py``
    runs one, or a module serves HTTP with the standard library's ``http.server``;
-2. pipeline: a data or workflow library is imported (pandas, polars, PySpark, Airflow, ...);
-3. cli: the packaging declares a console script, or a module parses its command line
-   (argparse, click, typer) under ``if __name__ == "__main__"``;
+2. pipeline: a data or workflow library is imported (pandas, polars, PySpark, Airflow, ...),
+   or a module that runs as a program (``if __name__ == "__main__"``) imports a numeric,
+   plotting, machine-learning or scraping library (NumPy, matplotlib, PyTorch, Beautiful
+   Soup: a library of functions may use them too, a program that runs on them is a job);
+3. cli: the packaging declares a console script, or a module that runs as a program
+   parses its command line (argparse, click, typer, or ``sys.argv`` by hand);
 4. library: anything else, a package or a module of functions that its tests import.
 
 An assignment file's ``kind`` wins over all of this. The rubric says per criterion and
@@ -32,6 +35,10 @@ WEB_FRAMEWORKS = frozenset(
 DATA_LIBRARIES = frozenset(
     {"pandas", "polars", "pyspark", "dask", "airflow", "dagster", "prefect", "luigi",
      "duckdb", "pyarrow", "sklearn", "apache_beam", "great_expectations"}
+)  # fmt: skip
+ANALYSIS_LIBRARIES = frozenset(
+    {"numpy", "scipy", "matplotlib", "seaborn", "plotly", "statsmodels", "torch",
+     "tensorflow", "keras", "xgboost", "lightgbm", "bs4", "scrapy"}
 )  # fmt: skip
 COMMAND_LINE_PARSERS = frozenset({"argparse", "click", "typer", "fire", "docopt"})
 # The standard library's own servers: a hand-rolled HTTP service is still a service.
@@ -77,26 +84,49 @@ def _with_parents(dotted: set[str]) -> set[str]:
     return {".".join(name.split(".")[:i]) for name in dotted for i in range(1, name.count(".") + 2)}
 
 
-def _main_guarded(ws: Workspace, relative: str) -> bool:
+def _reads_argv(tree: ast.Module) -> bool:
+    """Whether the module reads ``sys.argv`` itself."""
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr == "argv"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+        for node in ast.walk(tree)
+    )
+
+
+def _as_program(ws: Workspace, relative: str) -> ast.Module | None:
+    """The module's syntax tree when it runs as a program (a ``__main__`` guard)."""
     try:
-        return _main_guard(ast.parse(ws.path(relative).read_bytes()))
+        tree = ast.parse(ws.path(relative).read_bytes())
     except (SyntaxError, ValueError, RecursionError, OSError):
-        return False
+        return None
+    return tree if _main_guard(tree) else None
 
 
-def _programs(ws: Workspace) -> tuple[list[str], list[str]]:
-    """Modules that serve HTTP with the standard library, and modules that parse their
-    command line and run as a program (only those are parsed again, for the guard)."""
-    servers, programs = [], []
+def _programs(ws: Workspace) -> tuple[list[str], list[str], list[str]]:
+    """Modules that serve HTTP with the standard library, modules that run as a program
+    and parse their command line, and modules that run as a program on an analysis
+    library (only modules that could be either are parsed again, for the guard)."""
+    servers, commands, jobs = [], [], []
     for relative, dotted in sorted(modules_by_file(ws, ws.source_files).items()):
         imported = _with_parents(dotted)
         served = sorted(imported & STANDARD_SERVERS)
         if served:
             servers.append(f"{relative} serves with {served[0]}")
         parsers = sorted(imported & COMMAND_LINE_PARSERS)
-        if parsers and _main_guarded(ws, relative):
-            programs.append(f"{relative} parses its command line with {parsers[0]}")
-    return servers, programs
+        analysis = sorted(imported & ANALYSIS_LIBRARIES)
+        if not (parsers or analysis or "sys" in imported):
+            continue
+        tree = _as_program(ws, relative)
+        if tree is None:
+            continue
+        if parsers or _reads_argv(tree):
+            how = parsers[0] if parsers else "sys.argv"
+            commands.append(f"{relative} parses its command line with {how}")
+        if analysis:
+            jobs.append(f"{relative} runs as a program on {analysis[0]}")
+    return servers, commands, jobs
 
 
 def detect(ws: Workspace) -> Applicability:
@@ -105,13 +135,13 @@ def detect(ws: Workspace) -> Applicability:
         module: f"{where.path}:{where.line}"
         for module, where in third_party(ws, ws.source_files).items()
     }
-    servers, programs = _programs(ws)
+    servers, programs, jobs = _programs(ws)
     web = _imported(WEB_FRAMEWORKS, imported) + servers
     if "manage.py" in {f.rsplit("/", 1)[-1] for f in ws.files}:
         web.append("a Django manage.py")
     if web:
         return Applicability(SubmissionKind.SERVICE, tuple(web[:MAX_EVIDENCE]))
-    data = _imported(DATA_LIBRARIES, imported)
+    data = _imported(DATA_LIBRARIES, imported) + jobs
     if data:
         return Applicability(SubmissionKind.PIPELINE, tuple(data[:MAX_EVIDENCE]))
     scripts = [f"console script {name!r} declared" for name in _console_scripts(ws)]
