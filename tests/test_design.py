@@ -296,3 +296,23 @@ def test_the_web_framework_in_the_core_is_charged_where_it_is_imported(
     found = layer_leaks.leaks(path, ast.parse(source))
     assert [place.message.split(" imports ")[1].split(":")[0] for place in found] == charged
     assert all(place.line == 1 for place in found)
+
+
+def test_a_django_app_holds_every_layer_whatever_it_is_called(tmp_path: Path) -> None:
+    # A Django app named core: its viewset mixins are its web layer, its models still
+    # its storage, and the app's own name says nothing about either.
+    app = "from django.apps import AppConfig\n\n\nclass CoreConfig(AppConfig):\n    name = 'core'\n"
+    result = _design(
+        tmp_path / "s",
+        {
+            "manage.py": "import sys\n",
+            "core/__init__.py": "",
+            "core/apps.py": app,
+            "core/mixins.py": "from rest_framework.response import Response\n",
+            "core/models.py": "from rest_framework.exceptions import ValidationError\n",
+            "core/services.py": "from core.views import home\n",
+            "core/views.py": "def home():\n    return 1\n",
+        },
+    )
+    assert _located(result, "framework-in-core") == ["core/models.py:1"]
+    assert _located(result, "upward-import") == ["core/services.py:1"]

@@ -138,6 +138,7 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
     # A module no other file imports is a script run directly (manage.py, docs/conf.py,
     # a notebook): work it does at the top is what running it means, not a side effect.
     imported = _imported_names(trees.values())
+    apps = import_graph.django_apps(ws)
     for relative in _own_code(ws):
         tree = trees.get(relative)
         if tree is None:
@@ -148,7 +149,7 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
         for place in effects_here if _module_name(relative) in imported else ():
             effects += 1
             findings.append(_finding("import-side-effect", place.message, relative, place.line))
-        for place in layer_leaks.leaks(relative, tree):
+        for place in layer_leaks.leaks(relative, tree, apps):
             leaks += 1
             findings.append(_finding("framework-in-core", place.message, relative, place.line))
         for place in module_state.global_state(tree):
@@ -204,7 +205,8 @@ def _graph_metrics(ctx: ToolContext, findings: list[Finding]) -> tuple[Metric, .
                 closing.line,
             )
         )
-    for imp in import_graph.upward_imports(graph):
+    apps = import_graph.django_apps(ws)
+    for imp in import_graph.upward_imports(graph, apps):
         findings.append(
             _finding(
                 "upward-import",
@@ -214,7 +216,7 @@ def _graph_metrics(ctx: ToolContext, findings: list[Finding]) -> tuple[Metric, .
             )
         )
     in_cycles = sum(len(g) for g in groups)
-    upward = len(import_graph.upward_imports(graph))
+    upward = len(import_graph.upward_imports(graph, apps))
     return (
         Metric("design.packaged_share", percent(packaged, all_lines), "%", "design", "no code"),
         Metric("design.import_cycle_share", percent(in_cycles, len(graph.files)), "%", "design"),

@@ -16,8 +16,9 @@ anywhere below (a namespace package). grimp builds the graph in a process of its
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,10 +94,22 @@ def top_packages(ws: Workspace) -> dict[str, str]:
             continue
         if not any(folder in s.parents for s in sources):
             continue
-        if importlib.util.find_spec(name) is not None:
+        if _importable_by_the_probe(name):
             continue
         found[name] = "" if str(folder.parent) == "." else str(folder.parent)
     return found
+
+
+def _importable_by_the_probe(name: str) -> bool:
+    """Whether the probe's interpreter (isolated: no current folder, no PYTHONPATH) finds
+    a top-level module ``name`` on its own. The folder grader was started from is not
+    its: a candidate's ``scripts`` package is not grader's checkout's ``scripts``."""
+    if name in sys.builtin_module_names:
+        return True
+    own = {Path(p).resolve() for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    own.add(Path.cwd().resolve())
+    path = [p for p in sys.path if p and Path(p).resolve() not in own]
+    return importlib.machinery.PathFinder.find_spec(name, path) is not None
 
 
 def _file_of(module: str, root: str, ws: Workspace) -> str | None:
@@ -167,6 +180,42 @@ def level(module: str) -> str | None:
     return level_of_parts(module.split(".")[1:])
 
 
+def django_apps(ws: Workspace) -> frozenset[str]:
+    """Folders that are Django apps (an ``apps.py`` declaring an AppConfig). An app holds
+    every layer of its own (models, views, serializers, mixins) whatever it is called: a
+    ``core`` or ``common`` app is no storage layer, its ``models.py`` still is."""
+    found = set()
+    for relative in ws.python_files:
+        path = PurePosixPath(relative)
+        if path.name != "apps.py":
+            continue
+        try:
+            text = ws.path(relative).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "AppConfig" in text:
+            found.add(path.parent.as_posix())
+    return frozenset(found)
+
+
+def path_parts(relative: str, apps: frozenset[str] = frozenset()) -> list[str]:
+    """The parts of a file's path that can name its layer: below the Django app that
+    holds it, if any, without ``src`` and ``__init__``."""
+    path = PurePosixPath(relative)
+    parts = [*path.parent.parts, path.stem]
+    holding = [len(PurePosixPath(app).parts) for app in apps if path.is_relative_to(app)]
+    if holding:
+        parts = parts[max(holding) :]
+    return [p for p in parts if p not in {"src", "__init__"}]
+
+
+def _level_of(graph: ImportGraph, module: str, apps: frozenset[str]) -> str | None:
+    file = graph.files.get(module)
+    if file is not None and any(PurePosixPath(file).is_relative_to(app) for app in apps):
+        return level_of_parts(path_parts(file, apps))
+    return level(module)
+
+
 def level_of_parts(parts: Sequence[str]) -> str | None:
     """'lower', 'higher' or None, from the deepest of ``parts`` that names a layer."""
     for part in reversed(parts):
@@ -177,13 +226,17 @@ def level_of_parts(parts: Sequence[str]) -> str | None:
     return None
 
 
-def upward_imports(graph: ImportGraph) -> list[Import]:
-    """Imports from a lower-level module of a higher-level one, one per pair of modules."""
+def upward_imports(graph: ImportGraph, apps: frozenset[str] = frozenset()) -> list[Import]:
+    """Imports from a lower-level module of a higher-level one, one per pair of modules
+    (in a Django app, the layer is read below the app: see django_apps)."""
     seen: set[tuple[str, str]] = set()
     found = []
     for imp in sorted(graph.imports, key=lambda i: (i.path, i.line)):
         pair = (imp.importer, imp.imported)
-        upward = level(imp.importer) == "lower" and level(imp.imported) == "higher"
+        upward = (
+            _level_of(graph, imp.importer, apps) == "lower"
+            and _level_of(graph, imp.imported, apps) == "higher"
+        )
         if upward and pair not in seen and not _related(*pair):
             seen.add(pair)
             found.append(imp)

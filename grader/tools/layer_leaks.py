@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from pathlib import PurePosixPath
 
-from grader.tools.import_graph import level_of_parts
+from grader.tools.import_graph import level_of_parts, path_parts
 from grader.tools.module_state import Place
 
 # Module prefixes that are a framework's HTTP layer: requests, responses, HTTP errors,
@@ -36,11 +36,10 @@ WIRING_MODULES = frozenset(
 )  # fmt: skip
 
 
-def layer(relative: str) -> str | None:
-    """'lower', 'higher' or None, from the deepest part of the file's path that names one."""
-    path = PurePosixPath(relative)
-    parts = [p for p in (*path.parent.parts, path.stem) if p not in {"src", "__init__"}]
-    return level_of_parts(parts)
+def layer(relative: str, apps: frozenset[str] = frozenset()) -> str | None:
+    """'lower', 'higher' or None, from the deepest part of the file's path that names one
+    (below its Django app, if any: see import_graph.django_apps)."""
+    return level_of_parts(path_parts(relative, apps))
 
 
 def _http(module: str) -> str:
@@ -64,9 +63,9 @@ def http_imports(tree: ast.Module) -> list[Place]:
     return sorted(found, key=lambda p: p.line)
 
 
-def leaks(relative: str, tree: ast.Module) -> list[Place]:
+def leaks(relative: str, tree: ast.Module, apps: frozenset[str] = frozenset()) -> list[Place]:
     """The HTTP imports of a lower-layer module, each with what to say about it."""
-    if layer(relative) != "lower" or PurePosixPath(relative).stem in WIRING_MODULES:
+    if layer(relative, apps) != "lower" or PurePosixPath(relative).stem in WIRING_MODULES:
         return []
     return [
         Place(
