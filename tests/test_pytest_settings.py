@@ -229,13 +229,17 @@ def test_test_modules_named_outside_the_defaults_are_found_and_collected_by_name
         "parser_tests.py": plain,  # plain asserts, named for tests
         "tests/tests_cli.py": plain,  # in a tests folder, named outside pytest's defaults
         "tests/helpers.py": "def make():\n    return 1\n",  # a helper there: no tests
+        # retired by its author, by name: test code, but not run
+        "unittest/obsoleted_test_models.py": plain,
+        "old_tests.py": plain,
     }.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     workspace = screen(inventory(tmp_path))
     found = {"checks/parser_checks.py", "tests_parser.py", "parser_tests.py", "tests/tests_cli.py"}
     assert set(workspace.tests_by_content) == found
-    assert set(workspace.test_files) == found | {"tests/helpers.py"}
+    retired = {"unittest/obsoleted_test_models.py", "old_tests.py"}
+    assert set(workspace.test_files) == found | {"tests/helpers.py"} | retired
     assert "net.py" in workspace.source_files and "tests_parser.py" not in workspace.source_files
     patterns = _ini(tmp_path, pytest_settings.read(workspace))["python_files"].split()
     assert {"tests_parser.py", "parser_checks.py", "parser_tests.py", "tests_cli.py"} <= set(

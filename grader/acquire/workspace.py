@@ -12,6 +12,7 @@ import dataclasses
 import fnmatch
 import functools
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -356,6 +357,20 @@ def _collected_by_default(relative: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in _DEFAULT_TEST_NAMES)
 
 
+# Words an author puts in a test module's name to take it out of the suite without
+# deleting it (obsoleted_test_models.py, old_tests.py): pytest's default names miss it,
+# as its author meant.
+_RETIRED = re.compile(
+    r"(?i)(^|_)(obsolete\w*|old|deprecated|disabled?|legacy|unused|backup|bak|broken|skip(ped)?)"
+    r"(_|$)"
+)
+
+
+def retired(relative: str) -> bool:
+    """Whether a module's name says its author took it out of the suite."""
+    return bool(_RETIRED.search(PurePosixPath(relative).stem))
+
+
 def holds_tests(tree: ast.Module, relative: str = "") -> bool:
     """Whether a file is a test module by what it holds: tests, and a test framework or a
     name that says so (``tests_parser.py`` with plain asserts, as pytest runs them)."""
@@ -384,6 +399,8 @@ def screen(workspace: Workspace) -> Workspace:
         tree, problem = _parsed(workspace.root / relative)
         if problem:
             problems.append((relative, problem))
+        elif tree is not None and retired(relative) and holds_tests(tree, relative):
+            tests.add(relative)  # test code, not the candidate's product; not run
         elif tree is not None and not _collected_by_default(relative):
             # a test module pytest's default names miss: in a tests folder, or found by
             # what it holds
