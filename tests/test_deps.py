@@ -32,7 +32,7 @@ INSTALLED = (
     _dist("psycopg", "psycopg"),
     _dist("psycopg2-binary", "psycopg2"),
     _dist("pytest", "pytest", "_pytest"),
-    _dist("pytest-django", "pytest_django", pytest_plugin=True),
+    _dist("pytest-django", "pytest_django", tool_plugin=True),
     _dist("types-requests", stubs_only=True),
     _dist("requests", "requests"),
     _dist("sklearn"),  # the placeholder published under scikit-learn's module name
@@ -329,3 +329,22 @@ def test_a_folder_deep_in_a_package_is_not_a_top_level_module(tmp_path: Path) ->
     ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
     undeclared = [f.message for f in Deps().run(ctx).findings if f.rule_id == "undeclared-import"]
     assert [m.split(" ")[1] for m in undeclared] == ["redis"], undeclared
+
+
+def test_an_unused_dependency_names_the_file_that_declares_it(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path / "sub",
+        {
+            "requirements.txt": "Left_Pad==1.0\n",
+            "requirements-dev.txt": "flake8-bugbear==24.0\n",
+            "setup.cfg": "[flake8]\nselect = B\n",
+            "app.py": "x = 1\n",
+        },
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    unused = [f for f in Deps().run(ctx).findings if f.rule_id == "unused-dependency"]
+    # flake8's plugins load themselves; the one unused name points at its own file.
+    assert [(f.message.split(" ", 1)[0], f.location.path) for f in unused] == [
+        ("left-pad", "requirements.txt")
+    ], [f.message for f in unused]
+    assert "declared in requirements.txt but" in unused[0].message

@@ -51,9 +51,17 @@ def test_plugins_and_stubs_are_told_apart(tmp_path: Path) -> None:
         {"pytest_django/__init__.py": MODULE},
         entry_points="[pytest11]\ndjango = pytest_django.plugin\n",
     )
+    checks = Wheel(
+        "flake8-bugbear",
+        "24.0",
+        {"bugbear.py": MODULE},
+        entry_points="[flake8.extension]\nB = bugbear:BugBearChecker\n",
+    )
     stubs = Wheel("types-requests", "2.0", {"requests-stubs/__init__.pyi": ""})
-    by_name = {d.name: d for d in installed.read(_environment(tmp_path, plugin, stubs))}
-    assert by_name["pytest-django"].pytest_plugin and not by_name["pytest-django"].stubs_only
+    environment = _environment(tmp_path, plugin, checks, stubs)
+    by_name = {d.name: d for d in installed.read(environment)}
+    assert by_name["pytest-django"].tool_plugin and not by_name["pytest-django"].stubs_only
+    assert by_name["flake8-bugbear"].tool_plugin
     assert by_name["types-requests"].stubs_only and not by_name["types-requests"].modules
 
 

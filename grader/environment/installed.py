@@ -24,6 +24,9 @@ from packaging.utils import canonicalize_name
 # linux-gnu.so`` is the module ``_speedups``).
 _MODULE_SUFFIXES = (".py", ".so", ".pyd")
 _STUBS = "-stubs"
+# Entry-point groups through which a tool loads a plugin by itself: pytest's, flake8's
+# checks and reports, MkDocs' plugins.
+PLUGIN_GROUPS = ("pytest11", "flake8.extension", "flake8.report", "mkdocs.plugins")
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ class Distribution:
     """Dotted names of the packages and modules it installs, every level included."""
     requires: frozenset[str] = frozenset()
     """Canonical names of the distributions it requires (markers not evaluated)."""
-    pytest_plugin: bool = False
-    """Registers a pytest plugin (a ``pytest11`` entry point): used without an import."""
+    tool_plugin: bool = False
+    """Registers a plugin of a tool (a pytest or flake8 entry point): used without an
+    import, by the tool that loads it."""
     stubs_only: bool = False
     """Installs nothing but type stubs (PEP 561 ``-stubs`` packages): read by type
     checkers, never imported."""
@@ -100,7 +104,7 @@ def _describe(dist: metadata.Distribution) -> Distribution | None:
         version,
         _with_parents(modules),
         _requires(fields.get_all("Requires-Dist") or []),
-        pytest_plugin=bool(dist.entry_points.select(group="pytest11")),
+        tool_plugin=any(dist.entry_points.select(group=group) for group in PLUGIN_GROUPS),
         stubs_only=stubs and not modules,
     )
 

@@ -49,8 +49,8 @@ TOOLING = frozenset(
     }
 )  # fmt: skip
 # Without metadata, the names that say a distribution is used without an import: pytest
-# plugins load themselves, stub packages are read by type checkers.
-_USED_WITHOUT_IMPORT_PREFIXES = ("pytest-", "types-")
+# and flake8 plugins load themselves, stub packages are read by type checkers.
+_USED_WITHOUT_IMPORT_PREFIXES = ("pytest-", "flake8-", "types-")
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def _used(name: str, used: _Used, installed: Mapping[str, Distribution], by_name
         return True
     held = [installed[n] for n in with_twins([name]) if n in installed]
     if held:
-        return any(d.pytest_plugin or d.stubs_only or d.name in used.providers for d in held)
+        return any(d.tool_plugin or d.stubs_only or d.name in used.providers for d in held)
     if name.startswith(_USED_WITHOUT_IMPORT_PREFIXES):
         return True
     return any(by_names.named_like(name, module) for module in used.modules)
@@ -214,6 +214,24 @@ def _folder_import_finding(top: str, folder: str, where: Location) -> Finding:
         Severity.LOW,
         where,
     )
+
+
+def _declaring(ws: Workspace, name: str, declared: requirements.Requirements) -> str:
+    """The packaging files that name ``name`` (its spelling in a file may differ: ``-``,
+    ``_``, ``.`` and case are alike), else every file the requirements came from."""
+    spelled = r"[-_.]+".join(map(re.escape, re.split(r"[-_.]+", name)))
+    wanted = re.compile(r"(?i)(?<![\w.-])" + spelled + r"(?![\w-])")
+    naming = []
+    for source in declared.sources:
+        if not source.used:
+            continue
+        try:
+            text = ws.path(source.path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if wanted.search(text):
+            naming.append(source.path)
+    return ", ".join(naming) or declared.source
 
 
 def _unused_finding(name: str, source: str) -> Finding:
@@ -355,7 +373,7 @@ class Deps:
         findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
         findings += [_folder_import_finding(top, *own[top]) for top in sorted(own)]
         unused = _not_mentioned(ws, result.unused, installed)
-        findings += [_unused_finding(name, declared.source) for name in unused]
+        findings += [_unused_finding(name, _declaring(ws, name, declared)) for name in unused]
         notes = [f"requirements read from {declared.source}"] if declared.source else []
         if installed is None:
             notes.append(f"imports matched to distributions by name, not metadata: {why_not}")
