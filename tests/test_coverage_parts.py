@@ -1,4 +1,5 @@
-"""The coverage report split over processes: the same figures as one report, file by file."""
+"""The coverage report: every code file named, each at 0 % when no test ran it, and split
+over processes with the same figures as one report, file by file."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from grader.acquire.workspace import inventory
 from grader.tools.base import config_path
 from grader.tools.coverage_data import (
     MIN_FILES_PER_PART,
     coverage_options,
     coverage_report,
+    measured_files,
     report_parts,
-    tooling_files,
+    unmeasured_code,
 )
 
 MODULE = """\
@@ -29,28 +32,25 @@ def classify(n):
 
 
 @pytest.mark.parametrize(
-    ("count", "parts", "comma", "expected"),
+    ("count", "parts", "expected"),
     [
-        (MIN_FILES_PER_PART * 2, 1, False, 1),  # asked for one
-        (MIN_FILES_PER_PART * 2 - 1, 2, False, 1),  # too few files to pay
-        (MIN_FILES_PER_PART * 2, 2, True, 1),  # a comma would break the list
-        (MIN_FILES_PER_PART * 2, 2, False, 2),
-        (MIN_FILES_PER_PART * 3, 8, False, 3),  # never fewer files per part
+        (MIN_FILES_PER_PART * 2, 1, 1),  # asked for one
+        (MIN_FILES_PER_PART * 2 - 1, 2, 1),  # too few files to pay
+        (MIN_FILES_PER_PART * 2, 2, 2),
+        (MIN_FILES_PER_PART * 3, 8, 3),  # never fewer files per part
     ],
 )
-def test_report_parts(tmp_path: Path, count: int, parts: int, comma: bool, expected: int) -> None:
-    last = "pkg/a,b.py" if comma else f"pkg/m{count}.py"
-    files = (*(f"pkg/m{i}.py" for i in range(count - 1)), last)
+def test_report_parts(tmp_path: Path, count: int, parts: int, expected: int) -> None:
+    files = (*(f"pkg/m{i}.py" for i in range(count - 1)), "pkg/a,b.py")  # commas are fine
     for relative in files:
         (tmp_path / relative).parent.mkdir(exist_ok=True)
         (tmp_path / relative).write_text("x = 1\n" * (1 + len(relative)), encoding="utf-8")
-    patterns = report_parts(tmp_path, files, parts)
-    assert len(patterns) == expected
-    if expected > 1:
-        listed = [p for pattern in patterns for p in pattern.split(",")]
-        assert sorted(listed) == sorted(str(tmp_path / f) for f in files)
-        sizes = [sum(Path(p).stat().st_size for p in pattern.split(",")) for pattern in patterns]
-        assert max(sizes) - min(sizes) <= max(Path(p).stat().st_size for p in listed)
+    groups = report_parts(tmp_path, files, parts)
+    assert len(groups) == expected
+    listed = [path for group in groups for path in group]
+    assert sorted(listed) == sorted(str(tmp_path / f) for f in files)
+    sizes = [sum(Path(p).stat().st_size for p in group) for group in groups]
+    assert max(sizes) - min(sizes) <= max(Path(p).stat().st_size for p in listed)
 
 
 def test_a_split_report_adds_up_to_the_whole(tmp_path: Path) -> None:
@@ -90,16 +90,22 @@ def test_code_in_a_folder_without_init_is_reported_when_nothing_runs_it(tmp_path
     (scratch / "scripts").mkdir(parents=True)
     (scratch / "scripts" / "parse_logs.py").write_text("def parse():\n    return 1\n")
     (scratch / "setup.py").write_text("print('configures the build')\n")
+    (scratch / "manage.py").write_text("print('runs django')\n")
+    (scratch / "shop" / "migrations").mkdir(parents=True)
+    (scratch / "shop" / "migrations" / "0001_initial.py").write_text("operations = []\n")
     (scratch / "app.py").write_text("def run():\n    return 2\n\n\nrun()\n")
     data = tmp_path / ".coverage"
-    options = coverage_options(scratch, data, tooling_files(("setup.py", "app.py")))
+    ws = inventory(scratch)
+    options = coverage_options(scratch, data, unmeasured_code(ws))
     subprocess.run(
         [sys.executable, "-m", "coverage", "run", *options, "app.py"], cwd=scratch, check=True
     )
     line, _, per_file, note = coverage_report(
-        data, scratch, tmp_path / "report.json", memory_mb=2048, timeout_s=60
-    )
+        data, scratch, tmp_path / "report.json", memory_mb=2048, timeout_s=60,
+        files=measured_files(ws),
+    )  # fmt: skip
     assert not note
     covered = {f.path: f.line_coverage for f in per_file}
-    assert covered == {"app.py": 100.0, "scripts/parse_logs.py": 0.0}  # setup.py: tooling
+    # setup.py and manage.py configure tools; a migration is a tool's output
+    assert covered == {"app.py": 100.0, "scripts/parse_logs.py": 0.0}
     assert line is not None and line < 100

@@ -118,7 +118,7 @@ PACKAGE = {
     "shop/queries.py": (
         'REPORT = """\n'
         "SELECT id   \n"  # trailing spaces inside the query: part of the string
-        '   \n'
+        "   \n"
         'FROM cart"""\n'
         "\n"
         "\n"

@@ -173,7 +173,18 @@ def test_tool_values_equal_running_the_tools_by_hand(
             checkout,
         )
     )
-    assert _tool(report, "bandit")["metrics"]["security.issues"] == len(bandit["results"])
+    # bandit's password findings the secrets scan charges, or that quote a word, a name or
+    # a placeholder, are left out, and the report says how many.
+    left_out = sum(
+        int(note.split(" ", 1)[0])
+        for note in _tool(report, "bandit").get("notes", [])
+        if "hard-coded password finding(s) left out" in note
+    )
+    passwords = [r for r in bandit["results"] if r["test_id"] in {"B105", "B106", "B107"}]
+    assert left_out <= len(passwords)
+    assert _tool(report, "bandit")["metrics"]["security.issues"] + left_out == len(
+        bandit["results"]
+    )
 
     env = {"PATH": "/usr/bin:/bin", "MYPYPATH": str(checkout / "src")}
     mypy_out = _by_hand(

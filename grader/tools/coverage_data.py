@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.core.models import FileStats
 from grader.tools.base import config_path, percent, python_module
@@ -27,9 +28,11 @@ MAX_CONTEXTS_BYTES = 64 * 1024 * 1024
 
 
 # Python files that configure the project's tools rather than make up its product: the
-# build script, nox and fabric task files, Sphinx's configuration. No test is meant to run
-# them, so they are not measured (a reviewer does not ask for tests of setup.py).
+# build script, nox and fabric task files, Django's manage.py, Sphinx's configuration. No
+# test is meant to run them, so they are not measured (a reviewer does not ask for tests
+# of setup.py). (Reported files: see measured_files.)
 _TOOLING_AT_ROOT = frozenset({"setup.py", "noxfile.py", "fabfile.py", "dodo.py"})
+_TOOLING_ANYWHERE = frozenset({"manage.py"})
 _DOCS_FOLDERS = frozenset({"docs", "doc", "sphinx"})
 
 
@@ -39,8 +42,23 @@ def tooling_files(files: tuple[str, ...]) -> tuple[str, ...]:
         f
         for f in files
         if f in _TOOLING_AT_ROOT
+        or PurePosixPath(f).name in _TOOLING_ANYWHERE
         or (PurePosixPath(f).name == "conf.py" and _DOCS_FOLDERS & set(PurePosixPath(f).parts))
     )
+
+
+def unmeasured_code(ws: Workspace) -> tuple[str, ...]:
+    """Code files coverage leaves out besides the tests and excluded paths: tool
+    configuration (tooling_files), migrations (a tool wrote them) and the notebooks'
+    scripts (grader's copies of their cells, which no test imports)."""
+    scripts = tuple(n.script for n in ws.notebooks)
+    return (*tooling_files(ws.source_files), *ws.migrations, *scripts)
+
+
+def measured_files(ws: Workspace) -> tuple[str, ...]:
+    """The code files coverage reports on, each at 0 % when no test ran it."""
+    left_out = set(unmeasured_code(ws))
+    return tuple(f for f in ws.source_files if f not in left_out)
 
 
 def _omit_pattern(scratch: Path, relative: str) -> str:
@@ -89,7 +107,9 @@ def _inside(scratch: Path, path: str) -> str | None:
         return None
 
 
-def _json_argv(data_file: Path, report: Path, memory_mb: int, *options: str) -> list[str]:
+def _json_argv(
+    data_file: Path, report: Path, memory_mb: int, *options: str, files: tuple[str, ...] = ()
+) -> list[str]:
     return [
         "prlimit",
         f"--as={memory_mb * 1024 * 1024}",
@@ -103,6 +123,7 @@ def _json_argv(data_file: Path, report: Path, memory_mb: int, *options: str) -> 
             "-o",
             str(report),
             "--ignore-errors",
+            *(["--", *files] if files else []),
         ),
     ]
 
@@ -112,20 +133,17 @@ MIN_FILES_PER_PART = 8
 more than it saves."""
 
 
-def report_parts(scratch: Path, files: tuple[str, ...], parts: int) -> list[str]:
-    """``--include`` patterns that split ``files`` (relative to ``scratch``) into at most
-    ``parts`` groups of about equal size, largest files first; one pattern for the whole
-    copy when splitting does not pay or a file name would break coverage's comma-separated
-    list."""
-    parts = min(parts, len(files) // MIN_FILES_PER_PART)
-    if parts <= 1 or any("," in f for f in files):
-        return [f"{glob.escape(str(scratch))}/*"]
+def report_parts(scratch: Path, files: tuple[str, ...], parts: int) -> list[tuple[str, ...]]:
+    """``files`` (relative to ``scratch``) as absolute paths, split into at most ``parts``
+    groups of about equal size, largest files first; one group when splitting does not
+    pay."""
+    parts = max(1, min(parts, len(files) // MIN_FILES_PER_PART))
     groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(parts)]
     for size, relative in sorted(((_size(scratch / f), f) for f in files), reverse=True):
         lightest = min(range(parts), key=lambda i: groups[i][0])
         total, members = groups[lightest]
-        groups[lightest] = (total + size, [*members, glob.escape(str(scratch / relative))])
-    return [",".join(members) for _, members in groups if members]
+        groups[lightest] = (total + size, [*members, str(scratch / relative)])
+    return [tuple(members) for _, members in groups if members]
 
 
 def _size(path: Path) -> int:
@@ -149,24 +167,29 @@ def coverage_report(
     the files now in ``scratch`` (``coverage json`` into ``report``, memory-limited);
     a note instead when no report came out.
 
-    Reading each file's statements and branches is most of a report's time on a large
-    submission, and each file is read on its own: with ``files`` (all there is to report
-    on) and ``parts`` > 1, that many processes each report on a share of them, side by
-    side, and the shares are added up.
+    ``files`` (relative to ``scratch``) are the code to report on, each named to coverage:
+    one that no test ran is reported at 0 % wherever it sits (coverage itself would only
+    find those in folders with an ``__init__.py``, so a ``scripts/`` folder nothing imports
+    would be left out, as if covered). Without ``files``, whatever under ``scratch`` was
+    measured. Reading each file's statements and branches is most of a report's time on
+    a large submission: with ``parts`` > 1, that many processes each report on a share
+    of the files, side by side, and the shares are added up.
     """
-    includes = report_parts(scratch, files, parts)
+    groups = report_parts(scratch, files, parts) or [()]
     outputs = [
-        report if len(includes) == 1 else report.with_name(f"{report.stem}-{i}{report.suffix}")
-        for i in range(len(includes))
+        report if len(groups) == 1 else report.with_name(f"{report.stem}-{i}{report.suffix}")
+        for i in range(len(groups))
     ]
+    everything = f"--include={glob.escape(str(scratch))}/*"
 
-    def one(include: str, output: Path) -> proc.ProcResult:
-        argv = _json_argv(data_file, output, memory_mb, f"--include={include}")
+    def one(group: tuple[str, ...], output: Path) -> proc.ProcResult:
+        options = () if group else (everything,)
+        argv = _json_argv(data_file, output, memory_mb, *options, files=group)
         # From the scratch folder, coverage names files relative to the submission root.
         return proc.run(argv, cwd=scratch, timeout_s=timeout_s)
 
-    with ThreadPoolExecutor(max_workers=len(includes)) as pool:
-        results = list(pool.map(one, includes, outputs))
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        results = list(pool.map(one, groups, outputs))
     measured: dict[str, Any] = {}  # coverage's JSON
     for result, output in zip(results, outputs, strict=True):
         if not output.is_file():

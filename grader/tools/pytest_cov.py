@@ -36,7 +36,7 @@ from grader.sandbox.scratch import DiskArea, disk_area, footprint
 from grader.tools import mutation, scratch_dotenv, stale_rerun
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, package_version
-from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report
+from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report, measured_files
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
     RunFolders,
@@ -439,6 +439,6 @@ class PytestCoverage:
             ctx.work_dir / "coverage.json",
             memory_mb=ctx.limits.memory_mb,
             timeout_s=ctx.static_timeout_s,
-            files=ctx.workspace.source_files,
+            files=measured_files(ctx.workspace),
             parts=ctx.cores.cores if ctx.cores is not None else 1,
         )

@@ -27,7 +27,7 @@ from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox, interpreter_paths
 from grader.sandbox.scratch import DiskArea
 from grader.tools.base import ToolContext, config_path
-from grader.tools.coverage_data import contexts_rcfile, coverage_options, tooling_files
+from grader.tools.coverage_data import contexts_rcfile, coverage_options, unmeasured_code
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,6 @@ def pytest_argv(
     # In the candidate's environment the declared plugins load themselves (pytest-timeout
     # included); in grader's own only pytest-timeout is loaded, explicitly.
     timeout_plugin = [] if own_env else ["-p", "pytest_timeout"]
-    # The notebooks' scripts are grader's copies of their cells, which no test imports;
-    # setup.py and the like configure tools.
-    notebook_scripts = tuple(s.script for s in ws.notebooks)
-    tooling = tooling_files(ws.source_files)
     return [
         str(python),
         "-I",
@@ -121,7 +117,7 @@ def pytest_argv(
         *coverage_options(
             scratch,
             paths.results / ".coverage",
-            (*ws.test_files, *ws.excluded, *notebook_scripts, *tooling),
+            (*ws.test_files, *ws.excluded, *unmeasured_code(ws)),
             rcfile,
         ),
         "-m",
