@@ -225,3 +225,4 @@ def test_a_variable_type_mypy_asks_for_in_an_untyped_function_is_not_a_type_erro
         (7, "var-annotated"),
         (13, "var-annotated"),
     ]
+    assert "1 'need type annotation' error(s) in functions with no annotation" in result.notes[0]

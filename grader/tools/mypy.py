@@ -225,9 +225,13 @@ class Mypy:
         output = result.stdout + result.stderr
         if result.timed_out or _fatal(result):
             return failure(self.name, self.version(), result, proc.tail(output, 1), self.metrics)
-        findings = [
-            f for f in _parse(result.stdout, result.stderr) if not _in_untyped_def(ctx.workspace, f)
-        ]
+        parsed = _parse(result.stdout, result.stderr)
+        findings = [f for f in parsed if not _in_untyped_def(ctx.workspace, f)]
+        if len(findings) < len(parsed):
+            notes.append(
+                f"{len(parsed) - len(findings)} 'need type annotation' error(s) in functions "
+                "with no annotation left out: annotation coverage charges those functions"
+            )
         # Exit 2 is mypy's "could not check": only syntax errors may explain it.
         stopped = result.exit_code not in (0, 1)
         if stopped and not any(f.rule_id == "syntax" for f in findings):
