@@ -1,4 +1,5 @@
-"""Database migrations are written by a tool: type checking and complexity leave them out."""
+"""Database migrations are written by a tool: type checking, complexity, size and security
+leave them out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from grader.acquire.workspace import inventory, migration_files
 from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools.bandit import Bandit
 from grader.tools.base import ToolContext
 from grader.tools.mypy import Mypy
 from grader.tools.radon import Radon
@@ -72,3 +74,14 @@ def test_complexity_leaves_migrations_out_and_says_so(tmp_path: Path) -> None:
     metrics = {m.name: m.value for m in result.metrics}
     assert metrics["complexity.max"] is not None and metrics["complexity.max"] < 10
     assert any("migration" in note for note in result.notes)
+
+
+def test_a_migrations_size_and_sql_are_not_the_candidates(tmp_path: Path) -> None:
+    root = _submission(tmp_path / "sub")
+    (root / "alembic" / "versions" / "2b3c_sql.py").write_text(
+        'def upgrade(op, table):\n    op.execute("DELETE FROM %s" % table)\n', encoding="utf-8"
+    )
+    sized = {m.name: m.value for m in Radon().run(_context(root, tmp_path / "r")).metrics}
+    assert (sized["code.sloc"], sized["code.test_sloc"]) == (2, 0)  # app.py alone
+    found = Bandit().run(_context(root, tmp_path / "b")).findings
+    assert not [f for f in found if "alembic" in f.location.path]

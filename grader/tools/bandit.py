@@ -197,7 +197,11 @@ class Bandit:
 
     def run(self, ctx: ToolContext) -> ToolResult:
         """Run bandit on the candidate's code (tests excluded)."""
-        files = [str(ctx.workspace.path(f)) for f in ctx.workspace.source_files]
+        # Migrations are a tool's output, as ruff, mypy and radon treat them.
+        generated = set(ctx.workspace.migrations)
+        files = [
+            str(ctx.workspace.path(f)) for f in ctx.workspace.source_files if f not in generated
+        ]
         newer = ruff_parsed.newer_code(ctx)
         if not files and not newer:
             return ToolResult(

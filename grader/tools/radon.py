@@ -263,8 +263,10 @@ def _measure(
     def rel(path: str) -> str:
         return relative(ctx, path)
 
-    sloc = {rel(p): v["sloc"] for p, v in raw.items() if "sloc" in v}
     ws = ctx.workspace
+    # Migrations are a tool's output: not code to test, nor lines that dilute each rate.
+    generated = set(ws.migrations)
+    sloc = {rel(p): v["sloc"] for p, v in raw.items() if "sloc" in v and rel(p) not in generated}
     sources = {*ws.source_files, *(f for f, _ in ws.unparsable if f not in ws.test_files)}
     return _Measurements(
         sloc=sloc,
