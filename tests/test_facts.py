@@ -163,6 +163,14 @@ def test_an_exception_returned_instead_of_raised_is_a_likely_bug(
         ({"app/service.py": "def run():\n    print('done')\n"}, 1),
         ({"scripts/list_files.py": "import os\nprint(os.listdir('.'))\n"}, 0),
         ({"app/cli.py": "import argparse\n\ndef main():\n    print('total: 3')\n"}, 0),
+        # a command line read by hand, in a module run as a program: print is its output
+        (
+            {
+                "parse_log.py": "import sys\n\ndef main():\n    print(sys.argv[1])\n\n"
+                "if __name__ == '__main__':\n    main()\n"
+            },
+            0,
+        ),
         (
             {
                 "app/job.py": "def run():\n    print('x')\n\n"

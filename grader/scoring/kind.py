@@ -27,6 +27,7 @@ from grader.acquire.workspace import Workspace
 from grader.core.models import Applicability, SubmissionKind
 from grader.environment.imports import modules_by_file, third_party
 from grader.environment.packaging_declarations import pyproject
+from grader.tools.module_state import reads_argv
 
 WEB_FRAMEWORKS = frozenset(
     {"fastapi", "flask", "django", "starlette", "aiohttp", "tornado", "litestar", "sanic",
@@ -84,17 +85,6 @@ def _with_parents(dotted: set[str]) -> set[str]:
     return {".".join(name.split(".")[:i]) for name in dotted for i in range(1, name.count(".") + 2)}
 
 
-def _reads_argv(tree: ast.Module) -> bool:
-    """Whether the module reads ``sys.argv`` itself."""
-    return any(
-        isinstance(node, ast.Attribute)
-        and node.attr == "argv"
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "sys"
-        for node in ast.walk(tree)
-    )
-
-
 def _as_program(ws: Workspace, relative: str) -> ast.Module | None:
     """The module's syntax tree when it runs as a program (a ``__main__`` guard)."""
     try:
@@ -121,7 +111,7 @@ def _programs(ws: Workspace) -> tuple[list[str], list[str], list[str]]:
         tree = _as_program(ws, relative)
         if tree is None:
             continue
-        if parsers or _reads_argv(tree):
+        if parsers or reads_argv(tree):
             how = parsers[0] if parsers else "sys.argv"
             commands.append(f"{relative} parses its command line with {how}")
         if analysis:

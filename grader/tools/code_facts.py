@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
 from grader.tools import assertions, likely_bugs, log_lines, suspicious
-from grader.tools.module_state import dotted
+from grader.tools.module_state import dotted, reads_argv
 from grader.tools.newer_syntax import NewerSyntax
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
@@ -172,7 +172,12 @@ def _command_line_output(relative: str, tree: ast.Module) -> set[int]:
         if isinstance(node, ast.Import | ast.ImportFrom)
         for name in _imported(node)
     }
-    if _CLI_LIBRARIES & imported or _SCRIPT_FOLDERS & set(PurePosixPath(relative).parts[:-1]):
+    guarded = any(isinstance(b, ast.If) and _is_main_guard(b.test) for b in tree.body)
+    if (
+        _CLI_LIBRARIES & imported
+        or _SCRIPT_FOLDERS & set(PurePosixPath(relative).parts[:-1])
+        or (guarded and reads_argv(tree))  # a command line parsed by hand
+    ):
         return {id(node) for node in ast.walk(tree) if _is_print(node)}
     return {
         id(node)

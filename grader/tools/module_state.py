@@ -78,6 +78,13 @@ def dotted(node: ast.expr) -> str:
     return ""
 
 
+def reads_argv(tree: ast.Module) -> bool:
+    """Whether the module reads ``sys.argv`` itself (a command line parsed by hand)."""
+    return any(
+        isinstance(node, ast.Attribute) and dotted(node) == "sys.argv" for node in ast.walk(tree)
+    )
+
+
 def _io_call(name: str) -> bool:
     parts = name.split(".")
     last, qualifiers = parts[-1], {p.lower() for p in parts[:-1]} | set(parts[:-1])
