@@ -31,15 +31,12 @@ from grader.tools.base import (
 )
 
 _SERIOUS_PREFIXES = ("E9", "F", "B", "PLE", "BLE")
-# An unused import is clutter, not a likely bug: charged as a lint issue, not a serious one.
-_NOT_SERIOUS = frozenset({"F401"})
 
 
 def _severity(code: str | None) -> Severity:
     if code is None:  # ruff reports syntax errors without a code
         return Severity.HIGH
-    serious = code.startswith(_SERIOUS_PREFIXES) and code not in _NOT_SERIOUS
-    return Severity.MEDIUM if serious else Severity.LOW
+    return Severity.MEDIUM if code.startswith(_SERIOUS_PREFIXES) else Severity.LOW
 
 
 _SYNTAX_ERRORS = frozenset({None, "invalid-syntax", "E999"})
