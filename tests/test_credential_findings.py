@@ -1,6 +1,7 @@
 """A hard-coded credential is charged once, by the secrets scan, which judges it: bandit's
 password tests, which fire on any string under a password-sounding name, are left out
-where the scan charges the line or the value is a word, a name or a placeholder."""
+where the scan charges the line or the name describes a secret (its type, field, URL)
+rather than holding one. A weak word under a secret's own name is still charged."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ SECRET_KEY = "django-insecure-7f#k2!x9qz@w3m$e8r^t6y*u1i(o)p0a-s+d=f"
 TOKEN_TYPE = "bearer"
 PASSWORD_FIELD = "password"
 API_TOKEN = "Zq8Xk3Lp0Vw7Rt2N"
+ADMIN_PASSWORD = "secret"
+LOGIN = {"token_url": "/auth/token"}
 
 
 def connect(host, password="hunter2ab9"):
@@ -37,11 +40,11 @@ def test_a_credential_is_charged_once_and_a_settings_constant_not_at_all(
     work.mkdir()
     ws = inventory(root)
     scanned = {found.line for found in secrets.scan_once(ws)}
-    assert {1, 7} <= scanned  # the Django key (development) and the default password
+    assert {1, 9} <= scanned  # the Django key (development) and the default password
     result = Bandit().run(ToolContext(ws, work, NotNeeded(), Limits()))
     passwords = [f for f in result.findings if f.rule_id in {"B105", "B106", "B107"}]
-    # Only what the scan did not charge and could be a credential stays bandit's.
-    assert [f.location.line for f in passwords] == [4]
+    # What the scan did not charge, under a secret's own name, stays bandit's.
+    assert [f.location.line for f in passwords] == [4, 5]
     notes = " ".join(result.notes)
-    assert "left out: charged by the secrets scan" in notes
-    assert "left out: a word, a name or a placeholder" in notes
+    assert "2 hard-coded password finding(s) left out: charged by the secrets scan" in notes
+    assert "3 hard-coded password finding(s) left out: the name describes a secret" in notes

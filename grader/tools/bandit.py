@@ -49,12 +49,28 @@ def redacted_message(item: dict[str, Any]) -> str:
     return text
 
 
-# bandit's hard-coded password tests fire on any string under a password-sounding name
-# (TOKEN_TYPE = "bearer", PASSWORD_FIELD = "password"), and a real one is also found by
-# the secrets scan, which judges it and charges it once (Security's development_secrets
-# or secrets). A finding of these tests is left out when the scan charges its line, or
-# when the value it quotes is a word, a name or a placeholder.
-_QUOTED_PASSWORD = re.compile(r"Possible hardcoded password: '(?P<value>.*)'", re.DOTALL)
+# bandit's hard-coded password tests fire on any string under a password-sounding name,
+# including settings that name or describe a secret rather than hold one
+# (TOKEN_TYPE = "bearer", PASSWORD_FIELD = "password", token_url="/token"); and a real
+# credential is also found by the secrets scan, which charges it once (Security's
+# development_secrets or secrets). A finding of these tests is left out when the scan
+# charges its line, or when the name it stands under describes a secret. A word under a
+# secret's own name (SECRET_KEY = "secret") is still charged: hard-coded, however weak.
+_SECRET_WORDS = re.compile(r"(?i)pas+wo?r?d|pass(phrase)?|pwd|token|secrete?")
+_DESCRIBES_A_SECRET = re.compile(
+    r"(?i)[_.-]?(type|kind|field|fields|url|uri|endpoint|route|path|header|name|prefix|"
+    r"scheme|algorithm|algo|alg|length|len|min|max|env|var|label|placeholder|regex|pattern|"
+    r"column|col|param|attr|format|location|lifetime|expiry|expires?|expire_\w+|ttl|"
+    r"timeout|hash_\w+|hasher|validator|validators|reset_\w+)$"
+)
+_NAMED = re.compile(r"([A-Za-z_][\w.]*)['\"]?\s*(?:==|=|:)")
+
+
+def _describes_a_secret(line: str) -> bool:
+    """Whether the secret-sounding name on ``line`` names or describes a secret
+    (``TOKEN_TYPE``, ``password_field``) rather than holding one."""
+    names = [n for n in _NAMED.findall(line) if _SECRET_WORDS.search(n.rsplit(".", 1)[-1])]
+    return bool(names) and _DESCRIBES_A_SECRET.search(names[0].rsplit(".", 1)[-1]) is not None
 
 
 def _credential_left_out(
@@ -63,11 +79,16 @@ def _credential_left_out(
     """Why a credential test's finding is left out, or '' (kept; also for other tests)."""
     if item["test_id"] not in _CREDENTIAL_TESTS:
         return ""
-    if (relative(ctx, item["filename"]), int(item["line_number"])) in charged:
+    path, line = relative(ctx, item["filename"]), int(item["line_number"])
+    if (path, line) in charged:
         return "charged by the secrets scan"
-    quoted = _QUOTED_PASSWORD.fullmatch(item["issue_text"])
-    if quoted is not None and not secrets.could_be_credential(quoted["value"]):
-        return "a word, a name or a placeholder"
+    try:
+        lines = ctx.workspace.path(path).read_text(encoding="utf-8", errors="replace")
+        text = lines.splitlines()[line - 1]
+    except (OSError, IndexError):
+        return ""
+    if _describes_a_secret(text):
+        return "the name describes a secret (its type, field or URL), not one"
     return ""
 
 

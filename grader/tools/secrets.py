@@ -118,12 +118,6 @@ def scanned_files(ws: Workspace) -> list[str]:
     return wanted[:MAX_SCANNED_FILES]
 
 
-def could_be_credential(value: str) -> bool:
-    """Whether a value under a secret-sounding name could be a credential: not a word, an
-    identifier, a dotted path, a URL path or a placeholder, and long enough."""
-    return _credential_value(value)
-
-
 def _credential_value(value: str) -> bool:
     value = value.strip().strip("'\"")
     return (
