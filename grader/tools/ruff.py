@@ -60,11 +60,19 @@ def _fixture_import(ws: Workspace, finding: Finding) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
+def _tree(ws: Workspace, path: str) -> ast.Module | None:
+    """The syntax tree of the file at ``path``, parsed once for every filter here."""
+    try:
+        return ast.parse(ws.path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
 def _parameters(ws: Workspace, path: str) -> frozenset[str]:
     """Every parameter name of every function in the file at ``path``."""
-    try:
-        tree = ast.parse(ws.path(path).read_bytes())
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    tree = _tree(ws, path)
+    if tree is None:
         return frozenset()
     return frozenset(
         argument.arg
@@ -82,9 +90,8 @@ _WHITESPACE_RULES = frozenset({"W291", "W293"})
 @functools.lru_cache(maxsize=256)
 def _lines_inside_strings(ws: Workspace, path: str) -> frozenset[int]:
     """Lines on which a multi-line string goes on to the next line, in the file at ``path``."""
-    try:
-        tree = ast.parse(ws.path(path).read_bytes())
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    tree = _tree(ws, path)
+    if tree is None:
         return frozenset()
     return frozenset(
         line
