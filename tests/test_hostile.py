@@ -440,13 +440,25 @@ class DiskWatch:
         for point, kind in grader_mounts():
             self.points.add(point)
             with contextlib.suppress(OSError):
-                info = os.statvfs(point)
-                self.kinds.add(kind)
-                self.largest_bytes = max(self.largest_bytes, info.f_blocks * info.f_frsize)
+                self._measure(point, kind)
                 image = Path(point + ".img")
                 if image.exists():
                     used = image.stat().st_blocks * 512
                     self.largest_image_bytes = max(self.largest_image_bytes, used)
+
+    def _measure(self, point: str, kind: str) -> None:
+        # The area can be unmounted between reading mountinfo and looking at it, and then
+        # the folder shows the host's filesystem. An open descriptor pins whichever
+        # filesystem it was opened on, so it is measured only when it is the mounted one.
+        descriptor = os.open(point, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if os.fstat(descriptor).st_dev == Path(point).parent.stat().st_dev:
+                return
+            info = os.fstatvfs(descriptor)
+        finally:
+            os.close(descriptor)
+        self.kinds.add(kind)
+        self.largest_bytes = max(self.largest_bytes, info.f_blocks * info.f_frsize)
 
 
 def grader_mounts() -> list[tuple[str, str]]:
