@@ -17,10 +17,10 @@ b. the same tools run one after another by hand with grader's own configuration 
 c. ``prospector`` from PyPI, installed into its own virtual environment in the work folder;
 
 the whole machine's CPU time during a (over its cores: with the test run by hand, the floor
-no grade can beat), their ratios, a breakdown of a grade by stage and of its test run, grader's own peak
-memory (the grading process alone, children excluded), a re-grade of an unchanged commit
-(the results cache) and ``grader --version`` start-up. The machine is shared: the load
-average before and after is printed with the table.
+no grade can beat), their ratios, a breakdown of a grade by stage and of its test run,
+grader's own peak memory (the grading process alone, children excluded), a re-grade of an
+unchanged commit (the results cache) and ``grader --version`` start-up. The machine is
+shared: the load average before and after is printed with the table.
 """
 
 from __future__ import annotations

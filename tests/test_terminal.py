@@ -4,6 +4,7 @@ plain text when piped, one line with --quiet."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -113,3 +114,24 @@ def test_names_the_submission_controls_cannot_drive_the_terminal(
     text = stream.getvalue()
     assert "fix 1 ruff finding in app\\x1b]0;owned\\x07\\x1b[2J\\u202e.py" in text
     assert "\x1b]" not in text and "\x1b[2J" not in text and "\u202e" not in text
+
+
+def test_a_grade_shows_its_running_stages_where_rich_is_told_stderr_is_a_terminal(
+    tmp_path: Path,
+) -> None:
+    """FORCE_COLOR makes a pipe a terminal to rich: the spinner runs there too (grader
+    decides without building rich's console, so it must know rich's overrides)."""
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "grader", "grade", str(SAMPLES / "exemplary")),
+            *("--out", str(tmp_path), "--format", "json", "--mutants", "0", "--no-cache"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "FORCE_COLOR": "1"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"pytest  \d+s", run.stderr), run.stderr[:2000]

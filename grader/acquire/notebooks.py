@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import nbformat
-from nbformat.validator import ValidationError
-
 from grader.core.models import Finding, Location, ToolResult
 
 if TYPE_CHECKING:
@@ -115,6 +112,11 @@ def read(path: Path) -> tuple[dict[str, Any] | None, str]:
     major = raw.get("nbformat") if isinstance(raw, dict) else None
     if major != SUPPORTED_MAJOR:
         return None, f"notebook format {major!r} is not nbformat {SUPPORTED_MAJOR}"
+    # Imported here, not at the top: nbformat and jsonschema take 70 ms to import, and a
+    # grade of a submission without notebooks never needs them before its tests start.
+    import nbformat  # noqa: PLC0415
+    from nbformat.validator import ValidationError  # noqa: PLC0415
+
     try:
         with warnings.catch_warnings():  # a missing cell id: nbformat repairs it and warns
             warnings.simplefilter("ignore")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -153,10 +154,24 @@ def _console(args: argparse.Namespace) -> Console:
     return terminal.console(no_color=flag(args, "no_color"))
 
 
+def _may_be_terminal() -> bool:
+    """Whether stderr can be a terminal to rich: a tty, or rich told it is one. Asked
+    before building rich's console, which takes 0.1 s to import: a grade piped to a file,
+    in CI or an Action, then builds it only after grading, for the summary."""
+    return sys.stderr.isatty() or any(name in os.environ for name in _TERMINAL_OVERRIDES)
+
+
+_TERMINAL_OVERRIDES = ("TTY_COMPATIBLE", "FORCE_COLOR")
+
+
 @contextmanager
-def _progress(args: argparse.Namespace, err: Console) -> Iterator[OnEvent | None]:
+def _progress(args: argparse.Namespace) -> Iterator[OnEvent | None]:
     """A spinner per running stage on a terminal; nothing when quiet, logging or piped."""
-    if flag(args, "quiet") or flag(args, "verbose") or not err.is_terminal:
+    if flag(args, "quiet") or flag(args, "verbose") or not _may_be_terminal():
+        yield None
+        return
+    err = _console(args)
+    if not err.is_terminal:
         yield None
         return
     from grader.render.terminal import StageProgress  # noqa: PLC0415
@@ -165,7 +180,7 @@ def _progress(args: argparse.Namespace, err: Console) -> Iterator[OnEvent | None
         yield progress
 
 
-def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
+def _graded(args: argparse.Namespace, report: Report) -> ExitCode:
     """Write the reports, tell the person what to do next, and choose the exit code."""
     from grader.core.progress import stage  # noqa: PLC0415
     from grader.pipeline import load_rubric  # noqa: PLC0415
@@ -183,7 +198,7 @@ def _graded(args: argparse.Namespace, report: Report, err: Console) -> ExitCode:
         sys.stdout.write(terminal.score_line(report) + "\n")
     else:
         worth = gains.gains(load_rubric(args.rubric), report)
-        terminal.summary(err, report, worth, None)
+        terminal.summary(_console(args), report, worth, None)
         if report.assignment is not None:  # hidden tests, starter, calibration, as allowed
             sys.stderr.write("".join(f"{line}\n" for line in status_line.lines(report)[1:]))
         sys.stdout.write(f"{main_file}\n")
@@ -208,12 +223,11 @@ def _grade(args: argparse.Namespace) -> ExitCode:
         assignment=assignment,
         rubric_by_content=by_content,
     )
-    err = _console(args)
     # The results cache keys on what grade() is given; an assignment brings files it does
     # not hash (hidden tests, a starter), so those grades always run.
     use_cache = not args.no_cache and not assignment.active
     with output_folder(args.out):
-        with _progress(args, err) as on_event:
+        with _progress(args) as on_event:
             report, cached = grade_cached(
                 dataclasses.replace(options, on_event=on_event), use_cache=use_cache
             )
@@ -223,7 +237,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
                 f"grader: reused the report graded at {report.generated_at} "
                 "(same commit, rubric, grader, tools and options; --no-cache grades again)\n"
             )
-        return _graded(args, report, err)
+        return _graded(args, report)
 
 
 def _preview(args: argparse.Namespace) -> ExitCode:
@@ -237,14 +251,13 @@ def _preview(args: argparse.Namespace) -> ExitCode:
         raise UsageError(f"{args.path} is not a folder")
     # By default the report goes where it cannot be committed by mistake.
     args.out = report_folder(args.out, args.path, args.cache_dir)
-    err = _console(args)
     with output_folder(args.out):
-        with _progress(args, err) as on_event:
+        with _progress(args) as on_event:
             options = dataclasses.replace(
                 _options(args, str(args.path)), on_event=on_event, rubric_by_content=by_content
             )
             report = preview(args.path, options, skip=(args.out,))
-        return _graded(args, report, err)
+        return _graded(args, report)
 
 
 def _explain(args: argparse.Namespace) -> ExitCode:

@@ -11,19 +11,12 @@ or URL dependency is a direct reference: declared, never installed from the inde
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # packaging before poetry-core: importing poetry.core puts its vendored copy of packaging
 # first on sys.path, and grader must keep the packaging it pins.
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name
-from poetry.core.constraints.version import (
-    VersionConstraint,
-    VersionRange,
-    VersionUnion,
-    parse_constraint,
-)
-from poetry.core.factory import Factory
 
 from grader.environment.requirement_entries import (
     TEST_EXTRAS,
@@ -31,6 +24,12 @@ from grader.environment.requirement_entries import (
     strings_at,
     table_at,
 )
+
+if TYPE_CHECKING:
+    from poetry.core.constraints.version import VersionConstraint
+
+# poetry-core is imported in the functions that use it, not at the top: it takes 25 ms to
+# import, and only a submission that declares its dependencies to Poetry needs it.
 
 # Poetry's keys for a dependency that does not come from the package index.
 _DIRECT = {"git": "a git repository", "path": "a path", "url": "a URL"}
@@ -55,6 +54,8 @@ def pep440(constraint: VersionConstraint) -> str:
     "or": a union with a gap wider than one version is widened to span its parts, a bound
     any version the resolver picks inside it almost always meets. ValueError when no
     version satisfies it."""
+    from poetry.core.constraints.version import VersionRange, VersionUnion  # noqa: PLC0415
+
     if constraint.is_any():
         return ""
     if constraint.is_empty():
@@ -71,6 +72,8 @@ def pep440(constraint: VersionConstraint) -> str:
 def poetry_python(value: str) -> str | None:
     """Poetry's ``python`` constraint as a PEP 440 specifier; None when Poetry could not
     read it either."""
+    from poetry.core.constraints.version import parse_constraint  # noqa: PLC0415
+
     try:
         return pep440(parse_constraint(value)) or None
     except ValueError:
@@ -96,6 +99,8 @@ def _problem(spec: Any) -> str | None:
 
 def _requirement(name: str, spec: Any) -> str | None:
     """One dependency made by poetry-core, as PEP 508; None when Poetry refuses it."""
+    from poetry.core.factory import Factory  # noqa: PLC0415
+
     try:
         dependency = Factory.create_dependency(name, spec)
         version = pep440(dependency.constraint)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-import astroid
-from astroid import nodes
-from pylint.checkers.symilar import Symilar
+from typing import TYPE_CHECKING
 
 from grader.acquire.workspace import Workspace
+
+if TYPE_CHECKING:
+    from astroid import nodes
 
 MIN_LINES = 6
 MAX_FILE_BYTES = 500_000
@@ -36,6 +36,8 @@ class Block:
 def _tree(text: str) -> nodes.Module | None:
     """The tree symilar reads imports and signatures from, built without astroid's
     inference transforms: they cost four fifths of the comparison and change no line."""
+    import astroid  # noqa: PLC0415 (loaded in duplicated)
+
     try:
         return astroid.parse(text, apply_transforms=False)
     except (astroid.AstroidError, RecursionError, ValueError):
@@ -47,6 +49,10 @@ def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
     there is no non-test code or too much to compare."""
     if len(ws.source_files) > MAX_FILES:
         return None, []
+    # Imported here, not at the top: pylint and astroid take 70 ms to import, which the
+    # design analyser can spend while the tests run rather than before they start.
+    from pylint.checkers.symilar import Symilar  # noqa: PLC0415
+
     symilar = Symilar(
         min_lines=MIN_LINES,
         ignore_comments=True,

@@ -16,45 +16,54 @@ import hashlib
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-from cosmic_ray.ast import ast_nodes, get_ast
-from cosmic_ray.mutating import mutate_code
-from cosmic_ray.operators import (
-    binary_operator_replacement,
-    boolean_replacer,
-    break_continue,
-    comparison_operator_replacement,
-    number_replacer,
-    unary_operator_replacement,
-    zero_iteration_for_loop,
-)
-from cosmic_ray.operators.operator import Operator
+if TYPE_CHECKING:
+    from cosmic_ray.operators.operator import Operator
 
 MAX_MUTATED_BYTES = 512 * 1024
 MAX_ENUMERATED_BYTES = 256 * 1024
 """Places are looked for in a seeded choice of files up to this much source (cosmic-ray's
 operators look at every node: about a second per 50 KB)."""
 
-# Left out: the variable replacer and inserter (random by design), the exception replacer
-# (it needs cosmic-ray's own exception injected into builtins) and decorator removal (a
-# change of several lines, rarely one a test is meant to catch).
-OPERATORS: dict[str, type[Operator]] = {
-    op.__name__: op
-    for op in (
-        *binary_operator_replacement.operators(),
-        *comparison_operator_replacement.operators(),
-        *unary_operator_replacement.operators(),
-        boolean_replacer.AddNot,
-        boolean_replacer.ReplaceTrueWithFalse,
-        boolean_replacer.ReplaceFalseWithTrue,
-        boolean_replacer.ReplaceAndWithOr,
-        boolean_replacer.ReplaceOrWithAnd,
-        break_continue.ReplaceBreakWithContinue,
-        break_continue.ReplaceContinueWithBreak,
-        number_replacer.NumberReplacer,
-        zero_iteration_for_loop.ZeroIterationForLoop,
+
+@cache
+def operators() -> dict[str, type[Operator]]:
+    """The operators mutants are drawn from, by name.
+
+    Left out: the variable replacer and inserter (random by design), the exception replacer
+    (it needs cosmic-ray's own exception injected into builtins) and decorator removal (a
+    change of several lines, rarely one a test is meant to catch)."""
+    # Imported when first used, not at the top: cosmic-ray and parso take 25 ms to import,
+    # and mutants are drawn only after the suite has run.
+    from cosmic_ray.operators import (  # noqa: PLC0415
+        binary_operator_replacement,
+        boolean_replacer,
+        break_continue,
+        comparison_operator_replacement,
+        number_replacer,
+        unary_operator_replacement,
+        zero_iteration_for_loop,
     )
-}
+
+    return {
+        op.__name__: op
+        for op in (
+            *binary_operator_replacement.operators(),
+            *comparison_operator_replacement.operators(),
+            *unary_operator_replacement.operators(),
+            boolean_replacer.AddNot,
+            boolean_replacer.ReplaceTrueWithFalse,
+            boolean_replacer.ReplaceFalseWithTrue,
+            boolean_replacer.ReplaceAndWithOr,
+            boolean_replacer.ReplaceOrWithAnd,
+            break_continue.ReplaceBreakWithContinue,
+            break_continue.ReplaceContinueWithBreak,
+            number_replacer.NumberReplacer,
+            zero_iteration_for_loop.ZeroIterationForLoop,
+        )
+    }
 
 
 _ORDINALS = {1: "first", 2: "second", 3: "third"}
@@ -93,7 +102,8 @@ def seed(sources: Mapping[str, str]) -> int:
     return int.from_bytes(digest.digest()[:8], "big")
 
 
-def _families() -> dict[str, list[str]]:
+@cache
+def families() -> dict[str, list[str]]:
     """Operators that change exactly the same places, by family: a binary operator
     replacement finds its places by the operator it replaces alone
     (``ReplaceBinaryOperator_Add_Sub`` and ``..._Add_Mul`` both find every ``+``), so one
@@ -101,7 +111,7 @@ def _families() -> dict[str, list[str]]:
     comparison replacements also look at the right-hand side; the unary ones are not
     named from-to). Enumeration takes about a fifth of the time."""
     families: dict[str, list[str]] = {}
-    for name in OPERATORS:
+    for name in operators():
         kind, _, rest = name.partition("_")
         grouped = kind == "ReplaceBinaryOperator"
         family = f"{kind}_{rest.split('_')[0]}" if grouped else name
@@ -109,14 +119,13 @@ def _families() -> dict[str, list[str]]:
     return families
 
 
-FAMILIES = _families()
-
-
 def _file_sites(path: str, source: str) -> Iterator[Site]:
+    from cosmic_ray.ast import ast_nodes, get_ast  # noqa: PLC0415 (see operators)
+
     tree = get_ast(source)
     nodes = list(ast_nodes(tree))
-    for members in FAMILIES.values():
-        operator = OPERATORS[members[0]]()
+    for members in families().values():
+        operator = operators()[members[0]]()
         occurrence = 0
         for node in nodes:
             for index, (start, end) in enumerate(operator.mutation_positions(node)):
@@ -166,8 +175,10 @@ def _change(site: Site, before: str, after: str) -> str:
 
 
 def _mutate(site: Site, source: str) -> Mutant | None:
+    from cosmic_ray.mutating import mutate_code  # noqa: PLC0415 (see operators)
+
     try:
-        mutated = mutate_code(source, OPERATORS[site.operator](), site.occurrence)
+        mutated = mutate_code(source, operators()[site.operator](), site.occurrence)
         if mutated is None or mutated == source:
             return None
         compile(mutated, site.path, "exec", dont_inherit=True)

@@ -15,8 +15,6 @@ import re
 import shutil
 from pathlib import Path
 
-from mypy.errorcodes import error_codes
-
 from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.core.models import (
@@ -50,6 +48,10 @@ DOCS = "https://mypy.readthedocs.io/en/stable/"
 
 def help_url(code: str) -> str | None:
     """mypy's page for an error code: codes on by default and optional ones have a page each."""
+    # Imported when first asked, not at the top: mypy's compiled modules take 20 ms to
+    # load, and grader runs mypy itself as a command.
+    from mypy.errorcodes import error_codes  # noqa: PLC0415
+
     known = error_codes.get(code)
     if known is None:
         return None

@@ -27,16 +27,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from detect_secrets.core.potential_secret import PotentialSecret
-from detect_secrets.core.scan import scan_file
-from detect_secrets.settings import default_settings
 from dotenv.parser import parse_stream
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
 from grader.environment.per_grade import PerGrade
 from grader.environment.run_settings import is_secret
+
+if TYPE_CHECKING:
+    from detect_secrets.core.potential_secret import PotentialSecret
 
 CREDENTIAL_RULE = "hardcoded-secret"
 DEVELOPMENT_RULE = "development-secret"
@@ -215,6 +216,8 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
     # charged under Packaging).
     env_file = _ENV_FILE.search(PurePosixPath(relative).name) is not None
     containers = env_file and any(_SERVICE_DEFINITION.search(f) for f in ws.files)
+    from detect_secrets.core.scan import scan_file  # noqa: PLC0415 (loaded in scan)
+
     hits: list[PotentialSecret | _Keyword] = list(scan_file(str(ws.path(relative))))
     if env_file:
         # detect-secrets' keyword plugin misses lines of a .env it reads as another format
@@ -249,6 +252,10 @@ def scan_once(ws: Workspace) -> tuple[Found, ...]:
 
 def scan(ws: Workspace) -> list[Found]:
     """Every credential in the submission's code and configuration, one per line."""
+    # Imported here, not at the top: detect-secrets and requests take 60 ms to import,
+    # which the analysers can spend while the tests run rather than before they start.
+    from detect_secrets.settings import default_settings  # noqa: PLC0415
+
     found: dict[tuple[str, int], Found] = {}
     with default_settings():
         for relative in scanned_files(ws):
