@@ -308,6 +308,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
     assignment = options.assignment
     request = HistoryRequest(keep=assignment.active, deadline=assignment.deadline)
     root_label = Path(options.source).name or options.source
+    sandbox_for_tests = sandbox_module.choose_soon(allow_unisolated=options.allow_unsandboxed)
     with stage("acquire", options.on_event):
         acquired = acquire(options.source, options.ref, workdir, request)
     with stage("inventory", options.on_event):
@@ -326,7 +327,7 @@ def _grade_in(workdir: Path, rubric: Rubric, options: GradeOptions) -> Report:
         rubric, chosen = rubric_for(rubric, workspace, options)
         sandbox: Sandbox = sandbox_module.NotNeeded()
         if workspace.test_files or assignment.hidden_tests or workspace.notebooks:
-            sandbox = sandbox_module.choose(allow_unisolated=options.allow_unsandboxed)
+            sandbox = sandbox_for_tests()
     if options.keep_sources is not None:
         _copy_sources(workspace, options.keep_sources)
     log.info(

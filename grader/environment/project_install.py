@@ -72,6 +72,9 @@ def reason(ws: Workspace) -> str:
             return f"{test} reads the installed distribution's metadata"
     scripts = set(_scripts(data))
     for test, text in texts.items():
+        # Only a module that names a script can run it: the others are not parsed.
+        if not any(script in text for script in scripts):
+            continue
         ran = scripts & _commands_run(text)
         if ran:
             return f"{test} runs its console script {sorted(ran)[0]!r}"
