@@ -22,7 +22,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import ruff_parsed, secrets, sql_strings
+from grader.tools import random_use, ruff_parsed, secrets, sql_strings
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -36,6 +36,7 @@ from grader.tools.base import (
 # bandit's hard-coded password tests quote the password they found ("Possible hardcoded
 # password: 'hunter2'"): the report keeps what bandit says and drops the value.
 _CREDENTIAL_TESTS = frozenset({"B105", "B106", "B107"})
+_RANDOM_TEST = "B311"
 _LEVELS = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 # Points per finding by severity, before normalising by size.
 SEVERITY_WEIGHT = {Severity.LOW: 1.0, Severity.MEDIUM: 3.0, Severity.HIGH: 10.0}
@@ -73,23 +74,35 @@ def _describes_a_secret(line: str) -> bool:
     return bool(names) and _DESCRIBES_A_SECRET.search(names[0].rsplit(".", 1)[-1]) is not None
 
 
-def _credential_left_out(
-    ctx: ToolContext, item: dict[str, Any], charged: frozenset[tuple[str, int]]
-) -> str:
-    """Why a credential test's finding is left out, or '' (kept; also for other tests)."""
-    if item["test_id"] not in _CREDENTIAL_TESTS:
+_RANDOM_FOR_DATA = (
+    "pseudo-random finding(s) left out: the value is no token, password or key "
+    "(sampling, simulation, test data), which the random module is fit for"
+)
+_SCANNED = "hard-coded password finding(s) left out: charged by the secrets scan"
+_DESCRIBED = (
+    "hard-coded password finding(s) left out: the name describes a secret "
+    "(its type, field or URL), not one"
+)
+
+
+def _left_out(ctx: ToolContext, item: dict[str, Any], charged: frozenset[tuple[str, int]]) -> str:
+    """Why a finding is left out, or '' (kept): a credential test's on a line the secrets
+    scan charges or under a name describing a secret; a pseudo-random value's that nothing
+    names as a secret (see random_use)."""
+    test = item["test_id"]
+    if test not in {*_CREDENTIAL_TESTS, _RANDOM_TEST}:
         return ""
     path, line = relative(ctx, item["filename"]), int(item["line_number"])
-    if (path, line) in charged:
-        return "charged by the secrets scan"
+    if test in _CREDENTIAL_TESTS and (path, line) in charged:
+        return _SCANNED
     try:
-        lines = ctx.workspace.path(path).read_text(encoding="utf-8", errors="replace")
-        text = lines.splitlines()[line - 1]
+        source = ctx.workspace.path(path).read_text(encoding="utf-8", errors="replace")
+        text = source.splitlines()[line - 1]
     except (OSError, IndexError):
         return ""
-    if _describes_a_secret(text):
-        return "the name describes a secret (its type, field or URL), not one"
-    return ""
+    if test == _RANDOM_TEST:
+        return "" if random_use.makes_a_secret(source, line) else _RANDOM_FOR_DATA
+    return _DESCRIBED if _describes_a_secret(text) else ""
 
 
 def _names_only(ctx: ToolContext, item: dict[str, Any]) -> bool:
@@ -253,16 +266,13 @@ class Bandit:
         # Files only a newer Python parses get bandit's checks through ruff (see ruff_parsed).
         items = [*raw.get("results", []), *ruff_parsed.bandit_items(ctx, newer)]
         charged = frozenset((f.path, f.line) for f in secrets.scan_once(ctx.workspace))
-        judged = [(item, _credential_left_out(ctx, item, charged)) for item in items]
+        judged = [(item, _left_out(ctx, item, charged)) for item in items]
         findings = tuple(_finding(ctx, item) for item, why in judged if not why)
         left_out = Counter(why for _, why in judged if why)
         notes = tuple(
             f"bandit could not parse {e['filename']}: {e['reason']}" for e in raw.get("errors", [])
         )
-        notes += tuple(
-            f"{count} hard-coded password finding(s) left out: {why}"
-            for why, count in sorted(left_out.items())
-        )
+        notes += tuple(f"{count} {why}" for why, count in sorted(left_out.items()))
         if newer:
             notes += (
                 f"{len(newer)} file(s) in a newer Python's syntax were checked with ruff's "
