@@ -261,3 +261,23 @@ def test_what_a_take_home_readme_calls_its_design_and_usage_counts(
 ) -> None:
     readme = f"# shop\n\n## {heading}\n\n- the cart is kept in memory\n- `GET /cart`\n"
     assert section in _review(tmp_path, {"README.md": readme}).present
+
+
+def test_the_documentation_folder_gives_the_sections_its_pages_cover(tmp_path: Path) -> None:
+    """A library's README links its published site, not its sources; a reviewer opens
+    docs/ all the same. A page gives a section by its file name or one of its headings,
+    when it holds text; an empty page, a pinned requirements file or a page buried deeper
+    in the tree gives nothing."""
+    files = {
+        "README.rst": "ranges\n======\n\nSee https://ranges.example.org for the documentation.\n",
+        "ranges/__init__.py": "def span(a, b):\n    return range(a, b)\n",
+        "docs/conf.py": "project = 'ranges'\n",
+        "docs/index.rst": "ranges\n======\n\nInstallation\n------------\n\npip install ranges\n",
+        "docs/testing.rst": "Run the tests with ``python -m unittest``.\n",
+        "docs/architecture.md": "",
+        "docs/requirements.txt": "sphinx==8.0\n",
+        "docs/api/reference/deep/configuration.md": "# Configuration\n\nNone needed.\n",
+    }
+    result = _review(tmp_path, files)
+    assert sorted(result.present) == ["installation", "testing"]
+    assert {"design", "configuration"} <= set(result.missing)

@@ -206,13 +206,59 @@ def _credit_beyond_headings(
         relative = inside(str(PurePosixPath(readme).parent), target.split("#")[0])
         if relative is None or relative not in ws.files or not _holds_text(ws, relative):
             continue
-        label = f"{text} {PurePosixPath(relative).stem.replace('_', ' ').replace('-', ' ')}"
+        label = f"{text} {_stem_words(relative)}"
         given |= {section for section, stems in SECTIONS.items() if covers(label, stems)}
+    for page in documentation_pages(ws):
+        given |= _page_sections(ws, page)
     for section in [s for s in SECTIONS if s in given and s not in result.present]:
         result.present.append(section)
         if section in result.missing:
             result.missing.remove(section)
         result.empty = [(name, where) for name, where in result.empty if name != section]
+
+
+_DOCUMENTATION_FOLDERS = ("docs", "doc", "documentation")
+_PAGE_SUFFIXES = (".md", ".rst", ".txt")
+MAX_PAGES = 50
+
+
+def documentation_pages(ws: Workspace) -> list[str]:
+    """The pages of the repository's documentation folder (``docs/``, Sphinx's or
+    MkDocs' sources or plain notes), at most two levels down: what a reviewer opens after
+    the README, whether or not it links them (a library's README often links only its
+    published site)."""
+    pages = []
+    for relative in sorted(ws.files):
+        parts = PurePosixPath(relative).parts
+        if (
+            len(parts) in {2, 3}
+            and parts[0].lower() in _DOCUMENTATION_FOLDERS
+            and relative.lower().endswith(_PAGE_SUFFIXES)
+            and not parts[-1].lower().startswith(("requirements", "license", "changelog"))
+        ):
+            pages.append(relative)
+    return pages[:MAX_PAGES]
+
+
+def _stem_words(relative: str) -> str:
+    return PurePosixPath(relative).stem.replace("_", " ").replace("-", " ")
+
+
+def _page_sections(ws: Workspace, page: str) -> set[str]:
+    """The sections a documentation page gives: named by its file name or one of its
+    headings, when it holds text."""
+    try:
+        text = ws.path(page).read_text(encoding="utf-8", errors="replace")[:MAX_README_CHARS]
+    except OSError:
+        return set()
+    if not text.strip():
+        return set()
+    titles = [_stem_words(page), *headings(page, text)]
+    return {
+        section
+        for section, stems in SECTIONS.items()
+        if any(covers(title, stems) for title in titles)
+    }
 
 
 def _links(tokens: list[Token]) -> list[tuple[str, str]]:
