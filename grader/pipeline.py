@@ -14,8 +14,9 @@ import shutil
 import tempfile
 import threading
 import traceback
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +95,9 @@ class GradeOptions:
     rubric_by_content: bool = False
     """No rubric was named: a submission whose code lives mostly in notebooks is graded
     with NOTEBOOK_RUBRIC instead of ``rubric``."""
+    while_tests_run: Callable[[], None] | None = field(default=None, compare=False)
+    """Work of the caller's for after the grade (loading the renderers), done on a core the
+    test run leaves once the analysers have had their turns; its failure is only logged."""
 
 
 NOTEBOOK_RUBRIC = "data-science"
@@ -168,6 +172,17 @@ def _run_one(tool: Tool, ctx: ToolContext) -> ToolResult:
                 ctx.cores.suite_ended()
 
 
+def _spare_work(
+    work: Callable[[], None], analysers: list[Future[ToolResult]], cores: CoreShare
+) -> None:
+    futures.wait(analysers)
+    try:
+        with cores.analyser_turn():
+            work()
+    except Exception:  # the caller does it again when it needs it
+        log.debug("work while the tests ran failed:\n%s", traceback.format_exc())
+
+
 def run_tools(
     tools: Sequence[Tool],
     workspace: Workspace,
@@ -200,9 +215,12 @@ def run_tools(
         )
     # The longest tool (the test run) starts first; results stay in registry order.
     order = sorted(range(len(tools)), key=lambda i: tools[i].name != LONGEST_TOOL)
-    with ThreadPoolExecutor(max_workers=len(tools) or 1) as pool:
+    with ThreadPoolExecutor(max_workers=len(tools) + 1) as pool:
         try:
             started = {i: pool.submit(_run_one, tools[i], contexts[i]) for i in order}
+            if options.while_tests_run is not None:
+                analysers = [started[i] for i in order if tools[i].name != LONGEST_TOOL]
+                pool.submit(_spare_work, options.while_tests_run, analysers, cores)
             return tuple(started[i].result() for i in range(len(tools)))
         except KeyboardInterrupt:
             proc.stop_all()  # the threads cannot be interrupted; their commands can

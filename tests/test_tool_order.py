@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,10 +39,14 @@ class _Tool:
         return ToolResult(tool=self.name, version="0", status=ToolStatus.OK)
 
 
-def _run(tmp_path: Path, tools: list[_Tool]) -> tuple[ToolResult, ...]:
+def _run(
+    tmp_path: Path, tools: list[_Tool], spare: Callable[[], None] | None = None
+) -> tuple[ToolResult, ...]:
     (tmp_path / "sub").mkdir(parents=True)
     (tmp_path / "sub" / "app.py").write_text("x = 1\n", encoding="utf-8")
-    options = pipeline.GradeOptions(source=str(tmp_path / "sub"), environments=None)
+    options = pipeline.GradeOptions(
+        source=str(tmp_path / "sub"), environments=None, while_tests_run=spare
+    )
     work = tmp_path / "work"
     work.mkdir()
     return pipeline.run_tools(tools, inventory(tmp_path / "sub"), work, NotNeeded(), options)
@@ -115,3 +120,19 @@ def test_analysers_take_turns_on_the_core_the_suite_leaves(
     assert all(r.status is ToolStatus.OK for r in results)
     # Every analyser ran while the suite was still going, one at a time.
     assert tally["done"] == len(names) and tally["most"] == 1
+
+
+def test_the_callers_spare_work_runs_once_after_every_analyser_and_cannot_fail_a_grade(
+    tmp_path: Path,
+) -> None:
+    log: list[str] = []
+    tools = [_Tool("facts", log), _Tool("ruff", log), _Tool("pytest", log)]
+    results = _run(tmp_path / "a", tools, spare=lambda: log.append("spare work"))
+    assert log.count("spare work") == 1
+    assert log.index("spare work") > max(log.index("facts started"), log.index("ruff started"))
+
+    def broken() -> None:
+        raise OSError("renderers missing")
+
+    failing = _run(tmp_path / "b", [_Tool("facts", []), _Tool("pytest", [])], spare=broken)
+    assert [r.status for r in (*results, *failing)] == [ToolStatus.OK] * 5

@@ -154,6 +154,12 @@ def _console(args: argparse.Namespace) -> Console:
     return terminal.console(no_color=flag(args, "no_color"))
 
 
+def _load_renderers() -> None:
+    from grader.render import warm_up  # noqa: PLC0415
+
+    warm_up()
+
+
 def _may_be_terminal() -> bool:
     """Whether stderr can be a terminal to rich: a tty, or rich told it is one. Asked
     before building rich's console, which takes 0.1 s to import: a grade piped to a file,
@@ -222,6 +228,7 @@ def _grade(args: argparse.Namespace) -> ExitCode:
         ref=args.ref,
         assignment=assignment,
         rubric_by_content=by_content,
+        while_tests_run=_load_renderers,
     )
     # The results cache keys on what grade() is given; an assignment brings files it does
     # not hash (hidden tests, a starter), so those grades always run.
@@ -254,7 +261,10 @@ def _preview(args: argparse.Namespace) -> ExitCode:
     with output_folder(args.out):
         with _progress(args) as on_event:
             options = dataclasses.replace(
-                _options(args, str(args.path)), on_event=on_event, rubric_by_content=by_content
+                _options(args, str(args.path)),
+                on_event=on_event,
+                rubric_by_content=by_content,
+                while_tests_run=_load_renderers,
             )
             report = preview(args.path, options, skip=(args.out,))
         return _graded(args, report)
