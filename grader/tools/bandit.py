@@ -22,7 +22,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import random_use, ruff_parsed, secrets, sql_strings
+from grader.tools import random_use, repository_files, ruff_parsed, secrets, sql_strings
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -78,6 +78,11 @@ _RANDOM_FOR_DATA = (
     "pseudo-random finding(s) left out: the value is no token, password or key "
     "(sampling, simulation, test data), which the random module is fit for"
 )
+_CONTAINED = (
+    "binding-to-all-interfaces finding(s) left out: the repository runs in a container, "
+    "where listening on 0.0.0.0 is how its port is published"
+)
+_BIND_ALL_TEST = "B104"
 _SCANNED = "hard-coded password finding(s) left out: charged by the secrets scan"
 _DESCRIBED = (
     "hard-coded password finding(s) left out: the name describes a secret "
@@ -88,8 +93,11 @@ _DESCRIBED = (
 def _left_out(ctx: ToolContext, item: dict[str, Any], charged: frozenset[tuple[str, int]]) -> str:
     """Why a finding is left out, or '' (kept): a credential test's on a line the secrets
     scan charges or under a name describing a secret; a pseudo-random value's that nothing
-    names as a secret (see random_use)."""
+    names as a secret (see random_use); binding all interfaces in a repository that ships
+    a container image (inside one, 127.0.0.1 is unreachable from the published port)."""
     test = item["test_id"]
+    if test == _BIND_ALL_TEST:
+        return _CONTAINED if repository_files.has_container(ctx.workspace) else ""
     if test not in {*_CREDENTIAL_TESTS, _RANDOM_TEST}:
         return ""
     path, line = relative(ctx, item["filename"]), int(item["line_number"])

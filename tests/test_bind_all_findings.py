@@ -1,0 +1,42 @@
+"""Binding to 0.0.0.0 (bandit's B104) is how a containerised service publishes its port:
+inside a container, 127.0.0.1 cannot be reached from outside. Left out, with a note, where
+the repository ships a Dockerfile or Containerfile; charged where it runs on a host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.acquire.workspace import inventory
+from grader.sandbox.bubblewrap import Limits, NotNeeded
+from grader.tools.bandit import Bandit
+from grader.tools.base import ToolContext
+
+APP = """\
+import uvicorn
+
+
+def main():
+    uvicorn.run("app:app", host="0.0.0.0", port=8000)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("container", "charged"), [("Dockerfile", False), (None, True)])
+def test_binding_all_interfaces_is_charged_only_outside_a_container(
+    tmp_path: Path, container: str | None, charged: bool
+) -> None:
+    root = tmp_path / "sub"
+    (root / "deploy").mkdir(parents=True)
+    (root / "app.py").write_text(APP, encoding="utf-8")
+    if container:
+        (root / "deploy" / container).write_text('FROM python:3.12\nCMD ["python", "app.py"]\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    result = Bandit().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+    assert [f.location.line for f in result.findings if f.rule_id == "B104"] == (
+        [5] if charged else []
+    )
+    noted = "1 binding-to-all-interfaces finding(s) left out" in " ".join(result.notes)
+    assert noted is not charged
