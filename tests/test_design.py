@@ -316,3 +316,19 @@ def test_a_django_app_holds_every_layer_whatever_it_is_called(tmp_path: Path) ->
     )
     assert _located(result, "framework-in-core") == ["core/models.py:1"]
     assert _located(result, "upward-import") == ["core/services.py:1"]
+
+
+def test_the_files_that_configure_tools_are_not_asked_to_be_in_a_package(tmp_path: Path) -> None:
+    """setup.py, noxfile.py and Django's manage.py belong beside the packages: a fully
+    packaged project keeps its 100 % with them at the root; a loose script still counts."""
+    code = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(5))
+    files = {
+        "shop/__init__.py": "",
+        "shop/core.py": code,
+        "setup.py": "from setuptools import setup\n\nsetup(name='shop')\n",
+        "noxfile.py": "import nox\n\n\n@nox.session\ndef tests(session):\n    session.run('x')\n",
+        "manage.py": "import os\nimport sys\n\nos.environ.setdefault('A', 'b')\nprint(sys.argv)\n",
+    }
+    assert _metrics(_design(tmp_path / "a", files))["design.packaged_share"] == 100
+    loose = _design(tmp_path / "b", {**files, "report.py": code})
+    assert _metrics(loose)["design.packaged_share"] == 50

@@ -14,37 +14,18 @@ import configparser
 import glob
 import json
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.core.models import FileStats
 from grader.tools.base import config_path, percent, python_module
+from grader.tools.repository_files import tooling_files
 
 MAX_COVERAGE_BYTES = 256 * 1024 * 1024
 MAX_CONTEXTS_BYTES = 64 * 1024 * 1024
 """A larger report of the contexts of the mutated files is not read (the whole suite runs)."""
-
-
-# Python files that configure the project's tools rather than make up its product: the
-# build script, nox and fabric task files, Django's manage.py, Sphinx's configuration. No
-# test is meant to run them, so they are not measured (a reviewer does not ask for tests
-# of setup.py). (Reported files: see measured_files.)
-_TOOLING_AT_ROOT = frozenset({"setup.py", "noxfile.py", "fabfile.py", "dodo.py"})
-_TOOLING_ANYWHERE = frozenset({"manage.py"})
-_DOCS_FOLDERS = frozenset({"docs", "doc", "sphinx"})
-
-
-def tooling_files(files: tuple[str, ...]) -> tuple[str, ...]:
-    """The files among ``files`` that configure tools (see _TOOLING_AT_ROOT)."""
-    return tuple(
-        f
-        for f in files
-        if f in _TOOLING_AT_ROOT
-        or PurePosixPath(f).name in _TOOLING_ANYWHERE
-        or (PurePosixPath(f).name == "conf.py" and _DOCS_FOLDERS & set(PurePosixPath(f).parts))
-    )
 
 
 def unmeasured_code(ws: Workspace) -> tuple[str, ...]:

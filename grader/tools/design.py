@@ -25,7 +25,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import duplication, import_graph, layer_leaks, module_state
+from grader.tools import duplication, import_graph, layer_leaks, module_state, repository_files
 from grader.tools.base import ToolContext, percent
 
 MAX_FINDINGS_PER_RULE = 20
@@ -120,11 +120,12 @@ def _module_name(relative: str) -> str:
 
 
 def _own_code(ws: Workspace) -> list[str]:
-    """The code files the candidate wrote: generated migrations are a tool's output, which
-    Django and Alembic put inside the candidate's packages (mypy and radon leave them out
-    too), and would count as packaged, layered modules."""
-    generated = set(ws.migrations)
-    return [f for f in ws.source_files if f not in generated]
+    """The code files the candidate wrote as the product: generated migrations are a
+    tool's output, which Django and Alembic put inside the candidate's packages (mypy and
+    radon leave them out too), and would count as packaged, layered modules; the files
+    that configure tools (setup.py, noxfile.py, manage.py) belong beside the packages."""
+    left_out = {*ws.migrations, *repository_files.tooling_files(ws.source_files)}
+    return [f for f in ws.source_files if f not in left_out]
 
 
 def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:

@@ -8,11 +8,32 @@ Read from file names, the packaging files (through grader.environment) and the f
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.environment import requirements
 from grader.environment.packaging_declarations import pyproject
 from grader.tools.base import percent
+
+# Python files that configure the project's tools rather than make up its product: the
+# build script, nox and fabric task files, Django's manage.py, Sphinx's configuration. No
+# test is meant to run them, so coverage does not measure them (a reviewer does not ask for
+# tests of setup.py) and design does not ask for them in a package.
+_TOOLING_AT_ROOT = frozenset({"setup.py", "noxfile.py", "fabfile.py", "dodo.py"})
+_TOOLING_ANYWHERE = frozenset({"manage.py"})
+_DOCS_FOLDERS = frozenset({"docs", "doc", "sphinx"})
+
+
+def tooling_files(files: tuple[str, ...]) -> tuple[str, ...]:
+    """The files among ``files`` that configure tools (see _TOOLING_AT_ROOT)."""
+    return tuple(
+        f
+        for f in files
+        if f in _TOOLING_AT_ROOT
+        or PurePosixPath(f).name in _TOOLING_ANYWHERE
+        or (PurePosixPath(f).name == "conf.py" and _DOCS_FOLDERS & set(PurePosixPath(f).parts))
+    )
+
 
 CI_PATTERNS = (
     re.compile(r"^\.github/workflows/[^/]+\.ya?ml$"),
