@@ -348,3 +348,36 @@ def test_an_unused_dependency_names_the_file_that_declares_it(tmp_path: Path) ->
         ("left-pad", "requirements.txt")
     ], [f.message for f in unused]
     assert "declared in requirements.txt but" in unused[0].message
+
+
+OPTIONAL_IMPORTS = '''\
+"""Fast JSON when it is there; a data frame from whichever library is installed."""
+try:
+    import orjson as json
+except ImportError:
+    import json
+
+try:
+    from polars import DataFrame
+except ModuleNotFoundError:
+    from pandas import DataFrame
+else:
+    import pyarrow
+
+import requests
+'''
+
+
+def test_an_import_the_code_runs_without_is_never_undeclared(tmp_path: Path) -> None:
+    """An import inside a ``try`` that catches a failed import, or its fallback, is
+    optional: the code runs without it, so it is not charged as undeclared, and a
+    declaration it matches is still used. What runs only once the import worked (the
+    ``else``) and an unguarded import stay required."""
+    root = _write(
+        tmp_path / "sub", {"requirements.txt": "polars\nrequests\n", "app.py": OPTIONAL_IMPORTS}
+    )
+    ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
+    findings = Deps().run(ctx).findings
+    undeclared = sorted(f.message.split()[1] for f in findings if f.rule_id == "undeclared-import")
+    assert undeclared == ["pyarrow"]
+    assert not [f for f in findings if f.rule_id == "unused-dependency"]

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.acquire.workspace import Workspace
@@ -69,41 +70,71 @@ def _nested_members(ws: Workspace) -> dict[str, str]:
     return members
 
 
-def _statements(tree: ast.Module) -> Iterator[ast.AST]:
+def _statements(tree: ast.Module) -> Iterator[tuple[ast.AST, bool]]:
     """``ast.walk`` restricted to statements (and the except and case clauses holding
-    them), in the same order: imports are statements, and an expression never holds one,
-    so the expressions, most of a tree, need not be visited."""
-    pending: deque[ast.AST] = deque([tree])
+    them), in the same order, each with whether it is guarded: inside a ``try`` that
+    catches a failed import, or in that ``try``'s handlers (the fallback). Imports are
+    statements, and an expression never holds one, so the expressions, most of a tree,
+    need not be visited."""
+    pending: deque[tuple[ast.AST, bool]] = deque([(tree, False)])
     while pending:
-        node = pending.popleft()
-        yield node
+        node, guarded = pending.popleft()
+        yield node, guarded
+        shielded: set[int] = set()
+        if isinstance(node, ast.Try | ast.TryStar) and any(map(_catches_imports, node.handlers)):
+            shielded = {id(child) for child in (*node.body, *node.handlers)}
         pending.extend(
-            child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS)
+            (child, guarded or id(child) in shielded)
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, _HOLDS_STATEMENTS)
         )
 
 
 _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _catches_imports(handler: ast.excepthandler) -> bool:
+    """Whether an except clause catches a failed import (a bare ``except`` does)."""
+    if not isinstance(handler, ast.ExceptHandler) or handler.type is None:
+        return True
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(c, ast.Name) and c.id in _IMPORT_ERRORS for c in caught)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One import: the dotted module, its line, and whether the code runs without it (it
+    is guarded by a ``try`` that catches the failure, or is that ``try``'s fallback)."""
+
+    module: str
+    line: int
+    optional: bool
 
 
 @functools.lru_cache(maxsize=4096)
-def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, int], ...]:
-    """(dotted module, line) of each import in a file, in ``ast.walk`` order; keyed by
-    the file's size and modification time, so the tools and the test environment that
-    all ask about the same files parse each once. ``from a.b import c`` is ``a.b.c``:
-    ``c`` may be a submodule, which is what tells namespace packages apart
-    (``from google.cloud import storage``)."""
+def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[Imported, ...]:
+    """Each import in a file, in ``ast.walk`` order; keyed by the file's size and
+    modification time, so the tools and the test environment that all ask about the
+    same files parse each once. ``from a.b import c`` is ``a.b.c``: ``c`` may be a
+    submodule, which is what tells namespace packages apart (``from google.cloud import
+    storage``)."""
     del size, modified_ns  # part of the cache key only
     try:
         tree = ast.parse(path.read_bytes())
     except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
         return ()  # facts reports unparsable files
-    found: list[tuple[str, int]] = []
-    for node in _statements(tree):
+    found: list[Imported] = []
+    for node, optional in _statements(tree):
         if isinstance(node, ast.Import):
-            found += [(alias.name, node.lineno) for alias in node.names]
+            found += [Imported(alias.name, node.lineno, optional) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found += [
-                (node.module if alias.name == "*" else f"{node.module}.{alias.name}", node.lineno)
+                Imported(
+                    node.module if alias.name == "*" else f"{node.module}.{alias.name}",
+                    node.lineno,
+                    optional,
+                )
                 for alias in node.names
             ]
     return tuple(found)
@@ -112,8 +143,8 @@ def _file_imports(path: Path, size: int, modified_ns: int) -> tuple[tuple[str, i
 _PARSING = threading.Lock()
 
 
-def _each_import(ws: Workspace, files: Iterable[str]) -> Iterator[tuple[str, str, int]]:
-    """(file, dotted module, line) of every import in ``files``."""
+def _each_import(ws: Workspace, files: Iterable[str]) -> Iterator[tuple[str, Imported]]:
+    """(file, import) of every import in ``files``."""
     for relative in files:
         path = ws.path(relative)
         try:
@@ -123,33 +154,39 @@ def _each_import(ws: Workspace, files: Iterable[str]) -> Iterator[tuple[str, str
         # Tools running side by side ask at once: one parses, the others then find it done.
         with _PARSING:
             listed = _file_imports(path, info.st_size, info.st_mtime_ns)
-        for module, line in listed:
-            yield relative, module, line
+        for imported in listed:
+            yield relative, imported
 
 
 def modules_by_file(ws: Workspace, files: Iterable[str]) -> dict[str, set[str]]:
     """The dotted modules each of ``files`` imports (from the cached parse)."""
     found: dict[str, set[str]] = {}
-    for relative, module, _ in _each_import(ws, files):
-        found.setdefault(relative, set()).add(module)
+    for relative, imported in _each_import(ws, files):
+        found.setdefault(relative, set()).add(imported.module)
     return found
 
 
-def modules(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
-    """Dotted module names imported in ``files`` (default: all), with their first place."""
+def modules(
+    ws: Workspace, files: Iterable[str] | None = None, *, required: bool = False
+) -> dict[str, Location]:
+    """Dotted module names imported in ``files`` (default: all), with their first place;
+    with ``required``, only those some file cannot run without (see ``Imported``)."""
     found: dict[str, Location] = {}
-    for relative, module, line in _each_import(ws, ws.python_files if files is None else files):
-        found.setdefault(module, Location(relative, line))
+    for relative, imported in _each_import(ws, ws.python_files if files is None else files):
+        if not (required and imported.optional):
+            found.setdefault(imported.module, Location(relative, imported.line))
     return found
 
 
-def third_party_modules(ws: Workspace, files: Iterable[str] | None = None) -> dict[str, Location]:
+def third_party_modules(
+    ws: Workspace, files: Iterable[str] | None = None, *, required: bool = False
+) -> dict[str, Location]:
     """Dotted imports whose top level is neither the standard library's nor the
-    submission's own, with their first place."""
+    submission's own, with their first place (``required``: see ``modules``)."""
     not_third_party = sys.stdlib_module_names | local_names(ws)
     return {
         module: where
-        for module, where in modules(ws, files).items()
+        for module, where in modules(ws, files, required=required).items()
         if module.split(".")[0] not in not_third_party
     }
 

@@ -296,7 +296,7 @@ def _prepare(
     )
     held = installed.read(env.python.parent.parent)
     code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
-    imported = imports.third_party_modules(ctx.workspace, code)
+    imported = imports.third_party_modules(ctx.workspace, code, required=True)
     optional = packaging_declarations.optional_names(ctx.workspace)
     missing = not_installed(
         {m: w for m, w in imported.items() if not imports.run_from_folder(ctx.workspace, m)},

@@ -96,12 +96,15 @@ def check(
     direct: frozenset[str],
     installed: tuple[Distribution, ...] | None,
     also_declared: frozenset[str] = frozenset(),
+    optional: frozenset[str] = frozenset(),
 ) -> Check:
     """Undeclared imports and unused declarations. ``installed`` is what the test
     environment holds, or None to match by canonical name. With an environment, a module
     nothing installed provides is matched by name to the declarations left out of it
     (a requirement dropped for the host's sake), generously: the candidate did declare
-    them, and only their names are left to say what they provide."""
+    them, and only their names are left to say what they provide. An ``optional`` module
+    (every import of it guarded, or a fallback) uses what provides it but is never
+    undeclared: the code runs without it."""
     index = None if installed is None else ModuleIndex.of(installed)
     accepted = with_twins(direct) | TOOLING
     # Only names are left to say what a declaration provides when nothing was installed,
@@ -116,7 +119,7 @@ def check(
         provided = _provided(module, index)
         used.providers.update(provided.distributions)
         used.modules.update(() if provided.distributions else [module])
-        if provided.distributions & accepted:
+        if module in optional or provided.distributions & accepted:
             continue
         if not provided.distributions and by_names.declares(module):
             continue
@@ -369,7 +372,14 @@ class Deps:
             if (folder := run_from_folder(ws, module)) and _top(module) not in own:
                 own[_top(module)] = (folder, where)
         imported = {m: w for m, w in every.items() if _top(m) not in own}
-        result = check(imported, direct, installed, also_declared=optional)
+        needed = third_party_modules(ws, required=True)
+        result = check(
+            imported,
+            direct,
+            installed,
+            also_declared=optional,
+            optional=frozenset(imported) - frozenset(needed),
+        )
         findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
         findings += [_folder_import_finding(top, *own[top]) for top in sorted(own)]
         unused = _not_mentioned(ws, result.unused, installed)
