@@ -22,6 +22,10 @@ MAIN = 'if __name__ == "__main__":\n    main()\n'
         ({"app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}, "service", "fastapi"),
         ({"manage.py": "import os\n", "shop/models.py": "x = 1\n"}, "service", "manage.py"),
         ({"server.py": "from http.server import HTTPServer\n"}, "service", "http.server"),
+        # an application built through a framework's extensions, or run under a server
+        ({"app.py": "from flask_openapi3 import OpenAPI\n\napp = OpenAPI(__name__)\n"},
+         "service", "flask_openapi3"),
+        ({"run.py": "import uvicorn\n\nuvicorn.run('api:app')\n"}, "service", "uvicorn"),
         ({"etl.py": "import pandas as pd\n\ndef load(p):\n    return pd.read_csv(p)\n"},
          "pipeline", "pandas"),
         ({"tool.py": f"import argparse\n\ndef main():\n    argparse.ArgumentParser()\n\n{MAIN}"},

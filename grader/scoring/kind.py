@@ -42,6 +42,10 @@ ANALYSIS_LIBRARIES = frozenset(
      "tensorflow", "keras", "xgboost", "lightgbm", "bs4", "scrapy"}
 )  # fmt: skip
 COMMAND_LINE_PARSERS = frozenset({"argparse", "click", "typer", "fire", "docopt"})
+# The servers a web application is run under: importing one is running a service.
+APPLICATION_SERVERS = frozenset(
+    {"uvicorn", "gunicorn", "hypercorn", "waitress", "daphne", "granian"}
+)  # fmt: skip
 # The standard library's own servers: a hand-rolled HTTP service is still a service.
 STANDARD_SERVERS = frozenset(
     {"http.server", "socketserver", "wsgiref.simple_server", "xmlrpc.server"}
@@ -54,6 +58,18 @@ def _imported(modules: frozenset[str], imported: dict[str, str]) -> list[str]:
         f"{module} imported in {where}"
         for module, where in sorted(imported.items())
         if module in modules
+    ]
+
+
+def _web(imported: dict[str, str]) -> list[str]:
+    """A web framework imported, its extensions (``flask_sqlalchemy``, ``flask_openapi3``,
+    ``django_filters``: an application built on the framework through them) or a server
+    that runs one."""
+    return [
+        f"{module} imported in {where}"
+        for module, where in sorted(imported.items())
+        if module in WEB_FRAMEWORKS | APPLICATION_SERVERS
+        or any(module.startswith(f"{framework}_") for framework in WEB_FRAMEWORKS)
     ]
 
 
@@ -126,7 +142,7 @@ def detect(ws: Workspace) -> Applicability:
         for module, where in third_party(ws, ws.source_files).items()
     }
     servers, programs, jobs = _programs(ws)
-    web = _imported(WEB_FRAMEWORKS, imported) + servers
+    web = _web(imported) + servers
     if "manage.py" in {f.rsplit("/", 1)[-1] for f in ws.files}:
         web.append("a Django manage.py")
     if web:
