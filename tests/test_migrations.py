@@ -11,6 +11,7 @@ from grader.acquire.workspace import inventory, migration_files
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.bandit import Bandit
 from grader.tools.base import ToolContext
+from grader.tools.facts import Facts
 from grader.tools.mypy import Mypy
 from grader.tools.radon import Radon
 
@@ -85,3 +86,22 @@ def test_a_migrations_size_and_sql_are_not_the_candidates(tmp_path: Path) -> Non
     assert (sized["code.sloc"], sized["code.test_sloc"]) == (2, 0)  # app.py alone
     found = Bandit().run(_context(root, tmp_path / "b")).findings
     assert not [f for f in found if "alembic" in f.location.path]
+
+
+def test_a_migrations_docstrings_annotations_and_logging_are_not_the_candidates(
+    tmp_path: Path,
+) -> None:
+    """Alembic writes env.py and each revision with docstrings, and env.py sets logging up
+    for its own runs: none of it documents, types or logs the candidate's code."""
+    root = _submission(tmp_path / "sub")
+    (root / "alembic" / "env.py").write_text(
+        '"""Alembic environment."""\nimport logging.config\n\n'
+        "logging.config.fileConfig('alembic.ini')\n\n\n"
+        'def run_migrations_online() -> None:\n    """Run migrations online."""\n',
+        encoding="utf-8",
+    )
+    (root / "app.py").write_text("def greet(name):\n    return name\n", encoding="utf-8")
+    metrics = {m.name: m.value for m in Facts().run(_context(root, tmp_path / "work")).metrics}
+    assert metrics["docs.docstring_coverage"] == 0
+    assert metrics["types.annotation_coverage"] == 0
+    assert metrics["observability.logging"] == 0

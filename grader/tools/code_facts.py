@@ -316,9 +316,14 @@ def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
         )
 
 
-def _file_facts(relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool) -> None:
-    facts = _test_facts if in_tests else _code_facts
-    facts(relative, tree, tally)
+def _file_facts(
+    relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool, generated: bool
+) -> None:
+    # A migration is a tool's output (its docstrings, annotations and Alembic's logging
+    # setup are the tool's): only what could tamper with a test's outcome is read there.
+    if not generated:
+        facts = _test_facts if in_tests else _code_facts
+        facts(relative, tree, tally)
     tampering, counted = suspicious.tampering(relative, tree, in_tests)
     tally.outcome_hooks += counted
     tally.findings += tampering
@@ -364,9 +369,14 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
         data, tree = parsed
         _count_suppressions(relative, data, tally)
         _typed_by_stub(ws, relative, tree, tally)
-        logged = tally.uses_logging
         try:
-            _file_facts(relative, tree, tally, in_tests=relative in ws.test_files)
+            _file_facts(
+                relative,
+                tree,
+                tally,
+                in_tests=relative in ws.test_files,
+                generated=relative in generated,
+            )
         except RecursionError:  # screened files stay shallow; this is a second line
             tally.findings.append(
                 Finding(
@@ -377,8 +387,6 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
                     Location(relative),
                 )
             )
-        if relative in generated:  # Alembic's env.py configures logging for its own runs
-            tally.uses_logging = logged
     tally.findings += [
         Finding(
             "facts",
