@@ -262,17 +262,27 @@ def test_a_folder_of_modules_without_init_is_a_namespace_package(tmp_path: Path)
     assert _located(result, "upward-import") == ["app/db.py:1"]
 
 
+def _uses(names: str) -> str:
+    return f"\n\ndef handle():\n    return [{names}]\n"
+
+
 @pytest.mark.parametrize(
     ("path", "source", "charged"),
     [
         # storage raising the framework's HTTP error: the web layer inside the core
-        ("app/crud.py", "from fastapi import HTTPException\n", ["fastapi"]),
+        (
+            "app/crud.py",
+            "from fastapi import HTTPException\n" + _uses("HTTPException"),
+            ["fastapi"],
+        ),
+        # an import nothing uses is dead code (ruff's F401), not a dependency on the web
+        ("app/crud.py", "from fastapi import HTTPException\n", []),
         (
             "services/orders.py",
-            "from rest_framework.exceptions import ValidationError\n",
+            "from rest_framework.exceptions import ValidationError\n" + _uses("ValidationError"),
             ["rest_framework.exceptions"],
         ),
-        ("src/shop/repository.py", "import flask\n", ["flask"]),
+        ("src/shop/repository.py", "import flask\n" + _uses("flask.abort"), ["flask"]),
         # the web layer itself may import it
         ("app/api/routes.py", "from fastapi import APIRouter\n", []),
         ("app/main.py", "from fastapi import FastAPI\n", []),
@@ -281,13 +291,21 @@ def test_a_folder_of_modules_without_init_is_a_namespace_package(tmp_path: Path)
         ("shop/models.py", "from flask_sqlalchemy import SQLAlchemy\n", []),
         # dependency injection is wiring, not HTTP
         ("app/db.py", "from fastapi import Depends\n", []),
-        ("app/db.py", "from fastapi import Depends, HTTPException\n", ["fastapi"]),
+        (
+            "app/db.py",
+            "from fastapi import Depends, HTTPException\n" + _uses("Depends, HTTPException"),
+            ["fastapi"],
+        ),
         # a module named for no layer is not judged
         ("app/utils.py", "from fastapi import HTTPException\n", []),
         # a dependency provider or start-up hook is the web layer's wiring wherever it sits
         ("app/db/dependencies.py", "from starlette.requests import Request\n", []),
         ("app/services/redis/lifespan.py", "from fastapi import FastAPI\n", []),
-        ("app/services/users.py", "from fastapi import HTTPException\n", ["fastapi"]),
+        (
+            "app/services/users.py",
+            "from fastapi import HTTPException\n" + _uses("HTTPException"),
+            ["fastapi"],
+        ),
     ],
 )
 def test_the_web_framework_in_the_core_is_charged_where_it_is_imported(
@@ -308,8 +326,9 @@ def test_a_django_app_holds_every_layer_whatever_it_is_called(tmp_path: Path) ->
             "manage.py": "import sys\n",
             "core/__init__.py": "",
             "core/apps.py": app,
-            "core/mixins.py": "from rest_framework.response import Response\n",
-            "core/models.py": "from rest_framework.exceptions import ValidationError\n",
+            "core/mixins.py": "from rest_framework.response import Response\n" + _uses("Response"),
+            "core/models.py": "from rest_framework.exceptions import ValidationError\n"
+            + _uses("ValidationError"),
             "core/services.py": "from core.views import home\n",
             "core/views.py": "def home():\n    return 1\n",
         },

@@ -46,14 +46,23 @@ def _http(module: str) -> str:
     return next((p for p in HTTP_LAYER if module == p or module.startswith(p + ".")), "")
 
 
+def _bound(alias: ast.alias, *, from_import: bool) -> str:
+    """The name an import binds: ``import a.b`` binds ``a``."""
+    if alias.asname:
+        return alias.asname
+    return alias.name if from_import else alias.name.split(".", 1)[0]
+
+
 def http_imports(tree: ast.Module) -> list[Place]:
-    """Each import of a framework's HTTP layer in a module, with what it imports."""
+    """Each import of a framework's HTTP layer in a module that the module uses, with what
+    it imports. An import nothing uses is dead code (ruff charges it), not a dependency."""
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
+            modules = [a.name for a in node.names if _bound(a, from_import=False) in used]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = {alias.name for alias in node.names}
+            names = {a.name for a in node.names if _bound(a, from_import=True) in used}
             # FastAPI's Depends wires a session into routes (SQLModel's own tutorial keeps
             # it beside the engine): dependency injection, not HTTP.
             modules = [] if names <= WIRING_ONLY else [node.module]
