@@ -8,16 +8,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from grader.acquire.workspace import is_test_file
+from grader.acquire.workspace import inventory, is_test_file
 from grader.cli import main
-from grader.sandbox.bubblewrap import bubblewrap_problem
+from grader.core.models import ToolResult
+from grader.sandbox.bubblewrap import Limits, NotNeeded, bubblewrap_problem
+from grader.tools.base import Tool, ToolContext
 
 # Hostile sample submissions hold conftest.py files and tests that attack the grader:
 # they are data for tests/test_hostile.py, never collected themselves; so are the
@@ -82,6 +84,18 @@ def make_candidate_repo(
             git(dest, "add", "-A", "--", *paths)
             git(dest, "commit", "--quiet", "--allow-empty", "-m", message, date=f"{day}T{time}:00Z")
     return dest
+
+
+def run_tool(tool: Tool, tmp_path: Path, files: Mapping[str, str]) -> ToolResult:
+    """``tool`` run outside a sandbox on a submission of ``files`` written under
+    ``tmp_path``, with a work folder of its own."""
+    root = tmp_path / "sub"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    return tool.run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
 
 
 def make_repo(source: Path, dest: Path) -> Path:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import run_tool
 
-from grader.acquire.workspace import inventory
-from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.bandit import Bandit
-from grader.tools.base import ToolContext
 
 APP = """\
 import uvicorn
@@ -27,14 +25,10 @@ def main():
 def test_binding_all_interfaces_is_charged_only_outside_a_container(
     tmp_path: Path, container: str | None, charged: bool
 ) -> None:
-    root = tmp_path / "sub"
-    (root / "deploy").mkdir(parents=True)
-    (root / "app.py").write_text(APP, encoding="utf-8")
+    files = {"app.py": APP}
     if container:
-        (root / "deploy" / container).write_text('FROM python:3.12\nCMD ["python", "app.py"]\n')
-    work = tmp_path / "work"
-    work.mkdir()
-    result = Bandit().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+        files[f"deploy/{container}"] = 'FROM python:3.12\nCMD ["python", "app.py"]\n'
+    result = run_tool(Bandit(), tmp_path, files)
     assert [f.location.line for f in result.findings if f.rule_id == "B104"] == (
         [5] if charged else []
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import run_tool
 
 from grader.acquire.workspace import inventory
 from grader.core.models import Severity, TestSummary, ToolStatus
@@ -96,13 +97,7 @@ def test_code_imported_under_two_names_is_checked_on_its_own(tmp_path: Path) -> 
         "tests/__init__.py": "",
         "tests/test_main.py": "from src.shop.main import f\n\n\ndef test_f():\n    f(1)\n",
     }
-    root = tmp_path / "sub"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    work = tmp_path / "work"
-    work.mkdir()
-    result = Mypy().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+    result = run_tool(Mypy(), tmp_path, files)
     assert result.status is ToolStatus.OK, result.reason
     assert [(f.rule_id, f.location.path) for f in result.findings] == [
         ("return-value", "src/shop/main.py")

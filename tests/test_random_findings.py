@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import run_tool
 
-from grader.acquire.workspace import inventory
-from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.bandit import Bandit
-from grader.tools.base import ToolContext
 from grader.tools.random_use import makes_a_secret
 
 
@@ -60,12 +58,7 @@ SKUS = ["a", "b"]
 
 @pytest.mark.slow
 def test_bandit_keeps_a_random_token_and_leaves_out_random_test_data(tmp_path: Path) -> None:
-    root = tmp_path / "sub"
-    root.mkdir()
-    (root / "seed.py").write_text(SEED, encoding="utf-8")
-    work = tmp_path / "work"
-    work.mkdir()
-    result = Bandit().run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
+    result = run_tool(Bandit(), tmp_path, {"seed.py": SEED})
     randoms = [f.location.line for f in result.findings if f.rule_id == "B311"]
     assert randoms == [10]
     assert "2 pseudo-random finding(s) left out: the value is no token" in " ".join(result.notes)

@@ -7,9 +7,11 @@ suppression.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from grader.core import proc
@@ -90,7 +92,12 @@ _DESCRIBED = (
 )
 
 
-def _left_out(ctx: ToolContext, item: dict[str, Any], charged: frozenset[tuple[str, int]]) -> str:
+def _left_out(
+    ctx: ToolContext,
+    item: dict[str, Any],
+    charged: frozenset[tuple[str, int]],
+    read: Callable[[str], str | None],
+) -> str:
     """Why a finding is left out, or '' (kept): a credential test's on a line the secrets
     scan charges or under a name describing a secret; a pseudo-random value's that nothing
     names as a secret (see random_use); binding all interfaces in a repository that ships
@@ -103,14 +110,20 @@ def _left_out(ctx: ToolContext, item: dict[str, Any], charged: frozenset[tuple[s
     path, line = relative(ctx, item["filename"]), int(item["line_number"])
     if test in _CREDENTIAL_TESTS and (path, line) in charged:
         return _SCANNED
-    try:
-        source = ctx.workspace.path(path).read_text(encoding="utf-8", errors="replace")
-        text = source.splitlines()[line - 1]
-    except (OSError, IndexError):
+    source = read(path)
+    if source is None:
         return ""
     if test == _RANDOM_TEST:
         return "" if random_use.makes_a_secret(source, line) else _RANDOM_FOR_DATA
-    return _DESCRIBED if _describes_a_secret(text) else ""
+    lines = source.splitlines()
+    return _DESCRIBED if 0 < line <= len(lines) and _describes_a_secret(lines[line - 1]) else ""
+
+
+def _read(ctx: ToolContext, path: str) -> str | None:
+    try:
+        return ctx.workspace.path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _names_only(ctx: ToolContext, item: dict[str, Any]) -> bool:
@@ -274,7 +287,8 @@ class Bandit:
         # Files only a newer Python parses get bandit's checks through ruff (see ruff_parsed).
         items = [*raw.get("results", []), *ruff_parsed.bandit_items(ctx, newer)]
         charged = frozenset((f.path, f.line) for f in secrets.scan_once(ctx.workspace))
-        judged = [(item, _left_out(ctx, item, charged)) for item in items]
+        read = functools.cache(functools.partial(_read, ctx))  # once per file, not per finding
+        judged = [(item, _left_out(ctx, item, charged, read)) for item in items]
         findings = tuple(_finding(ctx, item) for item, why in judged if not why)
         left_out = Counter(why for _, why in judged if why)
         notes = tuple(

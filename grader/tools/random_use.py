@@ -10,6 +10,7 @@ made in. A B311 finding is kept when one of those names a secret, and left out o
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 # Words of a name (split at underscores and case changes) that say its value must be
@@ -53,13 +54,22 @@ def _targets(node: ast.AST) -> list[str]:
     return names
 
 
+# bandit reports each use on its own line, often dozens in one data generator: the file is
+# parsed once for all of them (the caller passes the same string, whose hash is kept).
+@functools.lru_cache(maxsize=8)
+def _tree(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def makes_a_secret(source: str, line: int) -> bool:
     """Whether the random value on ``line`` goes into something named as a secret: the
     statement's targets or keywords, or an enclosing function or class. True when the
     source cannot be read, so that the finding is kept."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _tree(source)
+    if tree is None:
         return True
     names: list[str] = []
     for node in ast.walk(tree):
