@@ -144,3 +144,69 @@ def test_a_package_reexports_its_own_modules_and_string_contents_are_not_whitesp
     assert "shop/queries.py:8 F401" in found
     metrics = {m.name: m.value for m in result.metrics}
     assert metrics["lint.serious_issues"] == 2, found  # the two unused imports
+
+
+CALLBACKS = """\
+import functools
+import signal
+
+from django.dispatch import receiver
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/items/{id}")
+def read(id: int, verbose: bool = False):  # the path names `id`; a query may go unused
+    return {"id": id}
+
+
+@app.exception_handler(ValueError)
+async def on_error(request, exc):
+    return {"detail": "bad value"}
+
+
+@receiver("post_save")
+def on_save(sender, instance, created, **kwargs):
+    return instance
+
+
+def on_interrupt(signum, frame):
+    raise SystemExit(1)
+
+
+signal.signal(signal.SIGINT, on_interrupt)
+
+
+@functools.lru_cache(maxsize=None)
+def cached(key, unused):  # a cache wraps the function for its own callers
+    return key
+
+
+@staticmethod
+def wrapped(value, spare):
+    return value
+
+
+def helper(type, ignored):  # nobody else calls this one by contract
+    return type
+"""
+
+URLS = 'from django.urls import path\n\nfrom app import views\n\nurlpatterns = [path("", views.health)]\n'
+VIEW = "from django.http import JsonResponse\n\n\ndef health(request):\n    return JsonResponse({})\n"
+
+
+def test_a_callbacks_signature_is_its_callers_and_a_plain_functions_is_its_own(
+    tmp_path: Path,
+) -> None:
+    result = _lint(
+        tmp_path / "s",
+        {"app/hooks.py": CALLBACKS, "app/urls.py": URLS, "app/views.py": VIEW},
+    )
+    found = [f for f in _found(result) if f.endswith(("ARG001", "A002"))]
+    assert found == [
+        "app/hooks.py:33 ARG001",
+        "app/hooks.py:38 ARG001",
+        "app/hooks.py:42 A002",
+        "app/hooks.py:42 ARG001",
+    ]

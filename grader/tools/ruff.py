@@ -19,7 +19,7 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import requirements
-from grader.tools import newer_syntax
+from grader.tools import callbacks, newer_syntax
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -125,6 +125,16 @@ def _package_reexport(finding: Finding) -> bool:
     return imported.startswith(".") or imported.split(".")[0] in location.parent.parts
 
 
+def _dictated_by_caller(ws: Workspace, finding: Finding) -> bool:
+    """Whether ``finding`` judges a parameter of a callback, whose signature its caller
+    dictates (see ``callbacks``)."""
+    named = _NAMED.search(finding.message)
+    line = finding.location.line
+    if finding.rule_id not in callbacks.DICTATED_RULES or named is None or line is None:
+        return False
+    return callbacks.is_callback(ws, finding.location.path, named.group(1), line)
+
+
 class Ruff:
     """Lint with grader's rule selection, ignoring the candidate's ruff settings."""
 
@@ -198,6 +208,7 @@ class Ruff:
             if not _fixture_import(ws, f)
             and not _package_reexport(f)
             and not _whitespace_in_string(ws, f)
+            and not _dictated_by_caller(ws, f)
         )
         serious = sum(1 for f in findings if f.severity.rank >= Severity.MEDIUM.rank)
         return ToolResult(
