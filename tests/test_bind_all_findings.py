@@ -34,3 +34,24 @@ def test_binding_all_interfaces_is_charged_only_outside_a_container(
     )
     noted = "1 binding-to-all-interfaces finding(s) left out" in " ".join(result.notes)
     assert noted is not charged
+
+
+RUNNER = """\
+from flask import Flask
+
+app = Flask(__name__)
+SERVICE_HOST = "0.0.0.0"
+
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=5000)
+"""
+
+
+@pytest.mark.slow
+def test_a_modules_own_development_runner_is_charged_low(tmp_path: Path) -> None:
+    result = run_tool(Bandit(), tmp_path, {"app.py": RUNNER})
+    severities = {
+        f.location.line: f.severity.value for f in result.findings if f.rule_id == "B104"
+    }
+    # The module's setting serves whatever imports it; its own runner serves its author.
+    assert severities == {4: "medium", 7: "low"}

@@ -24,7 +24,14 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import random_use, repository_files, ruff_parsed, secrets, sql_strings
+from grader.tools import (
+    module_state,
+    random_use,
+    repository_files,
+    ruff_parsed,
+    secrets,
+    sql_strings,
+)
 from grader.tools.base import (
     ToolContext,
     config_path,
@@ -136,10 +143,30 @@ def _names_only(ctx: ToolContext, item: dict[str, Any]) -> bool:
     return sql_strings.interpolates_names_only(source, int(item["line_number"]))
 
 
-def _finding(ctx: ToolContext, item: dict[str, Any]) -> Finding:
+def _in_local_runner(source: str | None, line: int) -> bool:
+    """Whether ``line`` lies in a module's ``if __name__ == "__main__":`` block."""
+    tree = None if source is None else random_use.parsed(source)
+    return tree is not None and any(
+        module_state.is_main_guard(block) and block.lineno <= line <= (block.end_lineno or 0)
+        for block in tree.body
+    )
+
+
+_LOCAL_RUNNER = (
+    "in the module's own runner (`if __name__ == '__main__'`), which starts a development "
+    "server on the author's machine; a deployment binds what it needs"
+)
+
+
+def _finding(ctx: ToolContext, item: dict[str, Any], read: Callable[[str], str | None]) -> Finding:
     severity = _LEVELS.get(item["issue_severity"], Severity.LOW)
     message = redacted_message(item)
-    if item["test_id"] in SEVERITY_OVERRIDES:
+    line = int(item["line_number"])
+    if item["test_id"] == _BIND_ALL_TEST and _in_local_runner(
+        read(relative(ctx, item["filename"])), line
+    ):
+        severity, message = Severity.LOW, f"{message} ({_LOCAL_RUNNER})"
+    elif item["test_id"] in SEVERITY_OVERRIDES:
         severity, why = SEVERITY_OVERRIDES[item["test_id"]]
         message = f"{message} ({why})"
     elif item["test_id"] == "B608" and _names_only(ctx, item):
@@ -289,7 +316,7 @@ class Bandit:
         charged = frozenset((f.path, f.line) for f in secrets.scan_once(ctx.workspace))
         read = functools.cache(functools.partial(_read, ctx))  # once per file, not per finding
         judged = [(item, _left_out(ctx, item, charged, read)) for item in items]
-        findings = tuple(_finding(ctx, item) for item, why in judged if not why)
+        findings = tuple(_finding(ctx, item, read) for item, why in judged if not why)
         left_out = Counter(why for _, why in judged if why)
         notes = tuple(
             f"bandit could not parse {e['filename']}: {e['reason']}" for e in raw.get("errors", [])

@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
 from grader.tools import assertions, likely_bugs, log_lines, suspicious
-from grader.tools.module_state import dotted, reads_argv
+from grader.tools.module_state import dotted, is_main_guard, reads_argv
 from grader.tools.newer_syntax import NewerSyntax
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024
@@ -172,7 +172,7 @@ def _command_line_output(relative: str, tree: ast.Module) -> set[int]:
         if isinstance(node, ast.Import | ast.ImportFrom)
         for name in _imported(node)
     }
-    guarded = any(isinstance(b, ast.If) and _is_main_guard(b.test) for b in tree.body)
+    guarded = any(is_main_guard(b) for b in tree.body)
     if (
         _CLI_LIBRARIES & imported
         or _SCRIPT_FOLDERS & set(PurePosixPath(relative).parts[:-1])
@@ -182,20 +182,10 @@ def _command_line_output(relative: str, tree: ast.Module) -> set[int]:
     return {
         id(node)
         for block in tree.body
-        if isinstance(block, ast.If) and _is_main_guard(block.test)
+        if is_main_guard(block)
         for node in ast.walk(block)
         if _is_print(node)
     }
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    """``__name__ == "__main__"``."""
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
 
 
 def _code_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:

@@ -97,7 +97,8 @@ def _io_call(name: str) -> bool:
     return last in SUBPROCESS and "subprocess" in qualifiers
 
 
-def _main_guard(node: ast.stmt) -> bool:
+def is_main_guard(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":`` (either way round)."""
     if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
         return False
     sides = [node.test.left, *node.test.comparators]
@@ -110,7 +111,7 @@ def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
     """Statements that run at import: into if/try/with/loops, not into defs or the guard."""
     found: list[ast.stmt] = []
     for node in body:
-        if _main_guard(node) or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if is_main_guard(node) or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         if isinstance(node, ast.ClassDef):
             found += _module_level(node.body)

@@ -57,7 +57,8 @@ def _targets(node: ast.AST) -> list[str]:
 # bandit reports each use on its own line, often dozens in one data generator: the file is
 # parsed once for all of them (the caller passes the same string, whose hash is kept).
 @functools.lru_cache(maxsize=8)
-def _tree(source: str) -> ast.Module | None:
+def parsed(source: str) -> ast.Module | None:
+    """``source``'s syntax tree, or None; the last few are kept."""
     try:
         return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -68,7 +69,7 @@ def makes_a_secret(source: str, line: int) -> bool:
     """Whether the random value on ``line`` goes into something named as a secret: the
     statement's targets or keywords, or an enclosing function or class. True when the
     source cannot be read, so that the finding is kept."""
-    tree = _tree(source)
+    tree = parsed(source)
     if tree is None:
         return True
     names: list[str] = []
