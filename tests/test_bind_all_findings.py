@@ -50,8 +50,6 @@ if __name__ == "__main__":
 @pytest.mark.slow
 def test_a_modules_own_development_runner_is_charged_low(tmp_path: Path) -> None:
     result = run_tool(Bandit(), tmp_path, {"app.py": RUNNER})
-    severities = {
-        f.location.line: f.severity.value for f in result.findings if f.rule_id == "B104"
-    }
+    severities = {f.location.line: f.severity.value for f in result.findings if f.rule_id == "B104"}
     # The module's setting serves whatever imports it; its own runner serves its author.
     assert severities == {4: "medium", 7: "low"}

@@ -192,8 +192,20 @@ def helper(type, ignored):  # nobody else calls this one by contract
     return type
 """
 
-URLS = 'from django.urls import path\n\nfrom app import views\n\nurlpatterns = [path("", views.health)]\n'
-VIEW = "from django.http import JsonResponse\n\n\ndef health(request):\n    return JsonResponse({})\n"
+URLS = """\
+from django.urls import path
+
+from app import views
+
+urlpatterns = [path("", views.health)]
+"""
+VIEW = """\
+from django.http import JsonResponse
+
+
+def health(request):
+    return JsonResponse({})
+"""
 
 
 def test_a_callbacks_signature_is_its_callers_and_a_plain_functions_is_its_own(
