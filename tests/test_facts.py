@@ -295,7 +295,7 @@ _ENGLISH = "# Shop\n\n## Installation\n\n## Running the app\n\n## Tests\n\n## De
         ("<!--\n## Installation\n## Tests\n-->\n# Shop\n", list(README_SECTIONS)),
         ("````md\n```\n## Installation\n```\n````\n# Shop\n", list(README_SECTIONS)),
         # whole words: "Latest" is not "test", "Infrastructure" is not "structure"
-        ("## Latest changes\n\n## Infrastructure notes\n", list(README_SECTIONS)),
+        ("## Latest changes\n\n## Infrastructure\n", list(README_SECTIONS)),
     ],
 )
 def test_readme_sections_are_read_from_commonmark_headings_in_several_languages(

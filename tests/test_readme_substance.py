@@ -252,6 +252,10 @@ def test_what_the_author_left_for_later_is_a_next_steps_section(
     [
         ("Implementation details", "design"),
         ("How it works", "design"),
+        ("Notes", "design"),
+        ("Considerations", "design"),
+        ("Solution", "design"),
+        ("Why SQLite?", "design"),
         ("API Documentation", "usage"),
         ("Endpoints", "usage"),
     ],
@@ -261,6 +265,11 @@ def test_what_a_take_home_readme_calls_its_design_and_usage_counts(
 ) -> None:
     readme = f"# shop\n\n## {heading}\n\n- the cart is kept in memory\n- `GET /cart`\n"
     assert section in _review(tmp_path, {"README.md": readme}).present
+
+
+def test_a_notebook_heading_is_not_a_design_note(tmp_path: Path) -> None:
+    readme = "# shop\n\n## Notebooks\n\n- `analysis.ipynb` explores the rates\n"
+    assert "design" not in _review(tmp_path, {"README.md": readme}).present
 
 
 def test_the_documentation_folder_gives_the_sections_its_pages_cover(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ README_SECTIONS: dict[str, tuple[str, ...]] = {
     "testing": ("test", "prueba", "teste", "essai", "тест", "тестир"),
     "design": (
         "design", "architecture", "structure", "overview", "approach", "decision",
-        "trade-off", "tradeoff", "assumption", "implementation", "how it works", "diseño",
+        "trade-off", "tradeoff", "assumption", "implementation", "how it works", "notes",
+        "consideration", "rationale", "reasoning", "solution", "why", "diseño",
         "arquitectura", "estructura", "arquitetura", "estrutura", "decisi", "conception",
         "architektur", "entwurf",
         "архитектур", "структур", "дизайн", "решени",
