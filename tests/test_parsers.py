@@ -159,7 +159,7 @@ def test_only_what_a_reviewer_rejects_on_sight_caps_security(
     tmp_path: Path, test_id: str, severity: str, rejected: int
 ) -> None:
     ctx = ToolContext(inventory(tmp_path), tmp_path, NotNeeded(), Limits())
-    finding = bandit_finding(ctx, _bandit_item(test_id, severity))
+    finding = bandit_finding(ctx, _bandit_item(test_id, severity), lambda _path: None)
     metrics = {m.name: m.value for m in bandit.metrics_of((finding,))}
     assert metrics["security.reject_on_sight"] == rejected
     if test_id == "B324":
@@ -180,7 +180,7 @@ def test_sql_that_interpolates_only_names_is_asked_about_not_rejected(
     (tmp_path / "app.py").write_text(f"def q(cur, table, user_id):\n\n    {statement}\n")
     ctx = ToolContext(inventory(tmp_path), tmp_path, NotNeeded(), Limits())
     item = {**_bandit_item("B608", "MEDIUM"), "filename": str(tmp_path / "app.py")}
-    finding = bandit_finding(ctx, item)
+    finding = bandit_finding(ctx, item, lambda _path: None)
     metrics = {m.name: m.value for m in bandit.metrics_of((finding,))}
     assert metrics["security.reject_on_sight"] == rejected
     assert ("only table or column names" in finding.message) is (rejected == 0)
@@ -221,3 +221,20 @@ def test_a_variable_type_mypy_asks_for_in_an_untyped_function_is_not_a_type_erro
         (13, "var-annotated"),
     ]
     assert "1 'need type annotation' error(s) in functions with no annotation" in result.notes[0]
+
+
+@pytest.mark.slow
+def test_an_alembic_folder_does_not_hide_the_library_a_test_imports(tmp_path: Path) -> None:
+    # `alembic init alembic` leaves alembic/ without an __init__.py: to mypy a namespace
+    # package found before the library, so `from alembic import command` looked wrong.
+    files = {
+        "alembic/env.py": "from alembic import context\n\ncontext.configure()\n",
+        "alembic/versions/0001_first.py": 'revision = "0001"\n',
+        "app.py": "def total(values: list[int]) -> int:\n    return sum(values) + 'x'\n",
+        "tests/conftest.py": (
+            "from alembic import command\nfrom alembic.config import Config\n\n\n"
+            "def migrate() -> None:\n    command.upgrade(Config('alembic.ini'), 'head')\n"
+        ),
+    }
+    result = run_tool(Mypy(), tmp_path, files)
+    assert [(f.location.path, f.rule_id) for f in result.findings] == [("app.py", "operator")]

@@ -26,7 +26,7 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.environment import requirements
+from grader.environment import imports, requirements
 from grader.tools import mypy_cache, newer_syntax
 from grader.tools.base import (
     STATIC_NICENESS,
@@ -174,11 +174,14 @@ class Mypy:
         # run's writes never reach another submission's.
         shared = mypy_cache.shared(ctx.environments.root) if ctx.environments else None
         cache = mypy_cache.private_copy(shared, ctx.work_dir / "cache")
-        result = self._run(ctx, files, cache)
+        # An Alembic folder named alembic/ (no __init__.py) is a namespace package to mypy,
+        # found before the library: `from alembic import command` in a test would be an
+        # error of the candidate's. Checked in a tree without the migrations instead.
+        root = _copy_without(ctx, files) if _migrations_shadow_imports(ctx.workspace) else None
+        result = self._run(ctx, files, cache, root)
         # A file named like a standard module (typing.py) stops mypy before it checks
         # anything: report the file, and check the rest without it.
         shadows = _shadowing_files(result.stdout + result.stderr)
-        root = None
         if shadows:
             files = tuple(f for f in files if f not in shadows)
             root = _copy_without(ctx, files)
@@ -264,11 +267,19 @@ def _copy_without(ctx: ToolContext, files: tuple[str, ...]) -> Path:
     """The Python files to check, alone in a tree of their own: mypy finds a shadowing
     module on disk even when it is not listed."""
     tree = ctx.work_dir / "tree"
+    shutil.rmtree(tree, ignore_errors=True)  # a first copy may hold what this one leaves out
     for relative in files:
         target = tree / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ctx.workspace.path(relative), target)
     return tree
+
+
+def _migrations_shadow_imports(ws: Workspace) -> bool:
+    """Whether a top-level folder of migrations is named like a module the code imports."""
+    folders = {m.split("/", 1)[0] for m in ws.migrations if "/" in m}
+    folders = {f for f in folders if not ws.path(f"{f}/__init__.py").is_file()}
+    return bool(folders) and any(m.split(".", 1)[0] in folders for m in imports.modules(ws))
 
 
 def _shadowing_files(output: str) -> set[str]:
