@@ -194,6 +194,18 @@ def test_a_test_command_run_inside_the_container_runs_the_tests(
     assert result.works("test"), result.commands
 
 
+@pytest.mark.parametrize("block", ["    `{c}`\n", "```\n`{c}`\n```\n"])
+def test_a_code_blocks_command_in_inline_code_marks_is_still_the_command(
+    tmp_path: Path, block: str
+) -> None:
+    files = {"Dockerfile": "FROM python:3.12\n", "tests/test_a.py": ""}
+    commands = block.format(c="docker build -t shop .") + "\n" + block.format(c="pytest -q")
+    readme = f"# x\n\n## Running\n\n{commands}"
+    result = _review(tmp_path, {**files, "README.md": readme})
+    assert result.works("run"), result.commands
+    assert result.works("test"), result.commands
+
+
 def test_a_one_line_readme_has_no_sections_and_no_commands(tmp_path: Path) -> None:
     result = _review(tmp_path, {**APP, "README.md": "shop - run python main.py\n"})
     assert (result.substance, result.command_score) == (0.0, 0.0)

@@ -123,13 +123,24 @@ def _command_lines(tokens: list[Token]) -> list[tuple[int, str]]:
     for token in tokens:
         first = (token.map or [0])[0] + 1
         if token.type == "fence" and token.info.strip().lower() not in {"python", "py", "toml"}:
-            found += [(first + 1 + n, line) for n, line in enumerate(token.content.splitlines())]
+            lines = token.content.splitlines()
+            found += [(first + 1 + n, _unmarked(line)) for n, line in enumerate(lines)]
         elif token.type == "code_block":
-            found += [(first + n, line) for n, line in enumerate(token.content.splitlines())]
+            lines = token.content.splitlines()
+            found += [(first + n, _unmarked(line)) for n, line in enumerate(lines)]
         elif token.type == "inline":
             spans = [c.content for c in token.children or [] if c.type == "code_inline"]
             found += [(first, span) for span in spans if _command_like(span)]
     return found
+
+
+def _unmarked(line: str) -> str:
+    """A code block's line without inline-code marks around it (an indented
+    ```docker build .``` written as if it were inline code): the reader sees the command."""
+    stripped = line.strip()
+    if len(stripped) > 2 and stripped[0] == stripped[-1] == "`" and "`" not in stripped[1:-1]:
+        return stripped[1:-1]
+    return line
 
 
 def _command_like(span: str) -> bool:
