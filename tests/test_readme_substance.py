@@ -206,6 +206,27 @@ def test_a_code_blocks_command_in_inline_code_marks_is_still_the_command(
     assert result.works("test"), result.commands
 
 
+LIBRARY = {"src/signer/__init__.py": "def sign(value):\n    return value\n", "tests/test_a.py": ""}
+
+
+@pytest.mark.parametrize(
+    ("example", "runs"),
+    [
+        ("```python\nfrom signer import sign\nprint(sign(1))\n```\n", True),
+        ("```pycon\n>>> import signer\n>>> signer.sign(1)\n1\n```\n", True),
+        ("```python\nimport json\nprint(json.dumps({}))\n```\n", False),  # not its code
+        ("```python\nfrom signer import (\n```\n", False),  # does not parse
+        ("```\nfrom signer import sign\n```\n", False),  # not marked as Python
+    ],
+)
+def test_a_python_example_using_the_package_is_how_a_library_readme_runs_it(
+    tmp_path: Path, example: str, runs: bool
+) -> None:
+    readme = f"# signer\n\n## Usage\n\n{example}"
+    result = _review(tmp_path, {**LIBRARY, "README.md": readme})
+    assert result.works("run") is runs, result.commands
+
+
 def test_a_one_line_readme_has_no_sections_and_no_commands(tmp_path: Path) -> None:
     result = _review(tmp_path, {**APP, "README.md": "shop - run python main.py\n"})
     assert (result.substance, result.command_score) == (0.0, 0.0)

@@ -13,6 +13,8 @@ checked against the repository (command_checks): ``pytest`` where there are test
 ``python -m pkg`` where ``pkg/__main__.py`` exists, ``uvicorn app.main:app`` where
 ``app/main.py`` exists, ``docker compose up`` beside a compose file, ``make X`` where the
 Makefile has X. A command naming a file or module the repository lacks points nowhere.
+A Python example importing the repository's own package runs it, as a library's README
+shows it (readme_examples).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from grader.core.models import Finding, Location, Metric, MetricSpec, Severity
 from grader.environment.settings_declarations import folder_inside, inside
 from grader.tools.command_checks import Verdict, judge_all
 from grader.tools.readme import MAX_README_CHARS, README_SECTIONS, covers, find_readme, headings
+from grader.tools.readme_examples import examples
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "installation": README_SECTIONS["installation"],
@@ -193,6 +196,7 @@ def review(ws: Workspace) -> ReadmeReview:
                 continue
             for verdict in judge_all(ws, words, cwd):
                 result.commands.append((line, " ".join(words), verdict))
+    result.commands += examples(ws, tokens)
     _credit_beyond_headings(ws, name, tokens, result)
     return result
 
