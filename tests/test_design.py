@@ -15,7 +15,7 @@ from conftest import make_repo, run_grader
 from grader.acquire.workspace import inventory
 from grader.core.models import ToolResult
 from grader.sandbox.bubblewrap import Limits, NotNeeded
-from grader.tools import layer_leaks, module_state
+from grader.tools import hardcoded_config, layer_leaks, module_state
 from grader.tools.base import ToolContext
 from grader.tools.design import Design
 
@@ -351,3 +351,47 @@ def test_the_files_that_configure_tools_are_not_asked_to_be_in_a_package(tmp_pat
     assert _metrics(_design(tmp_path / "a", files))["design.packaged_share"] == 100
     loose = _design(tmp_path / "b", {**files, "report.py": code})
     assert _metrics(loose)["design.packaged_share"] == 50
+
+
+@pytest.mark.parametrize(
+    ("relative", "source", "lines"),
+    [
+        ("app/database.py", 'DATABASE_URL = "sqlite:///./test.db"\n', [1]),
+        (
+            "app/db.py",
+            'import x\nengine = x.create_engine("postgresql+psycopg2://a:b@h/db")\n',
+            [2],
+        ),
+        (
+            "jobs/load.py",
+            "import pymongo\n\nclient = pymongo.MongoClient('mongodb://localhost/')\n",
+            [3],
+        ),
+        ("app.py", 'app.config["BROKER"] = "redis://localhost:6379/0"\n', [1]),
+        # where configuration belongs, or a default that configuration overrides
+        ("app/settings.py", 'DATABASE_URL = "sqlite:///./test.db"\n', []),
+        ("app/config/base.py", 'REDIS = "redis://localhost"\n', []),
+        ("app/core.py", 'class Settings:\n    database_url: str = "sqlite:///./app.db"\n', []),
+        ("app/db.py", 'import os\nURL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\n', []),
+        ("app/db.py", 'import os\nURL = os.environ.get("DB", default="sqlite:///a.db")\n', []),
+        ("app/db.py", 'def connect(url="postgresql://localhost/app"):\n    return url\n', []),
+        ("app/db.py", 'ENGINE = "sqlite:///:memory:"\n', []),
+        ("app/db.py", 'URL = f"postgresql://{USER}@{HOST}/app"\n', []),  # built from config
+        ("app/api.py", 'DOCS = "https://example.com/docs"\n', []),  # no backing service
+    ],
+)
+def test_service_addresses_written_into_the_code(
+    relative: str, source: str, lines: list[int]
+) -> None:
+    found = hardcoded_config.places(relative, ast.parse(source))
+    assert [p.line for p in found] == lines
+
+
+def test_a_hardcoded_database_url_is_a_design_finding(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/database.py": 'from sqlalchemy import create_engine\n\nURL = "sqlite:///./app.db"\n',
+    }
+    result = _design(tmp_path / "s", files)
+    assert _metrics(result)["design.hardcoded_addresses"] == 1
+    assert _located(result, "hardcoded-address") == ["app/database.py:3"]

@@ -150,6 +150,10 @@ _ADVICE = {
         "design:import-side-effect",
     ),
     "design.global_state": ("pass state instead of sharing globals", "design:global-state"),
+    "design.hardcoded_addresses": (
+        "read service addresses from the environment or settings",
+        "design:hardcoded-address",
+    ),
     "tests.path_edits": (
         "let the tests import the code without editing sys.path",
         "facts:test-path-edit",

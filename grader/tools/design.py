@@ -25,7 +25,14 @@ from grader.core.models import (
     ToolResult,
     ToolStatus,
 )
-from grader.tools import duplication, import_graph, layer_leaks, module_state, repository_files
+from grader.tools import (
+    duplication,
+    hardcoded_config,
+    import_graph,
+    layer_leaks,
+    module_state,
+    repository_files,
+)
 from grader.tools.base import ToolContext, percent
 
 MAX_FINDINGS_PER_RULE = 20
@@ -71,6 +78,12 @@ METRICS = (
         "places",
         "global statements in functions, and module-level lists, dicts and sets that "
         "functions mutate.",
+    ),
+    MetricSpec(
+        "design.hardcoded_addresses",
+        "places",
+        "Database, cache or broker URLs written into non-test code outside the settings "
+        "module, a settings class or the fallback of an environment read.",
     ),
     MetricSpec(
         "design.duplicated_share",
@@ -129,7 +142,7 @@ def _own_code(ws: Workspace) -> list[str]:
 
 
 def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...]:
-    effects = shared = modules = leaks = 0
+    effects = shared = modules = leaks = addresses = 0
     skipped = {path for path, _ in ws.unparsable}
     trees = {
         relative: tree
@@ -156,11 +169,15 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
         for place in module_state.global_state(tree):
             shared += 1
             findings.append(_finding("global-state", place.message, relative, place.line))
+        for place in hardcoded_config.places(relative, tree):
+            addresses += 1
+            findings.append(_finding("hardcoded-address", place.message, relative, place.line))
     return (
         Metric("design.code_modules", modules, "modules", "design"),
         Metric("design.import_side_effects", effects, "calls", "design"),
         Metric("design.global_state", shared, "places", "design"),
         Metric("design.framework_in_core", leaks, "imports", "design"),
+        Metric("design.hardcoded_addresses", addresses, "places", "design"),
     )
 
 
