@@ -364,7 +364,15 @@ except ModuleNotFoundError:
 else:
     import pyarrow
 
+import typing as t
+
 import requests
+
+if t.TYPE_CHECKING:  # read by type checkers only
+    import typing_extensions
+    from botocore.client import BaseClient
+else:
+    import attrs
 '''
 
 
@@ -372,12 +380,13 @@ def test_an_import_the_code_runs_without_is_never_undeclared(tmp_path: Path) -> 
     """An import inside a ``try`` that catches a failed import, or its fallback, is
     optional: the code runs without it, so it is not charged as undeclared, and a
     declaration it matches is still used. What runs only once the import worked (the
-    ``else``) and an unguarded import stay required."""
+    ``else``) and an unguarded import stay required. An import under ``if TYPE_CHECKING:``
+    is read only by type checkers: the code runs without it too."""
     root = _write(
         tmp_path / "sub", {"requirements.txt": "polars\nrequests\n", "app.py": OPTIONAL_IMPORTS}
     )
     ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
     findings = Deps().run(ctx).findings
     undeclared = sorted(f.message.split()[1] for f in findings if f.rule_id == "undeclared-import")
-    assert undeclared == ["pyarrow"]
+    assert undeclared == ["attrs", "pyarrow"]
     assert not [f for f in findings if f.rule_id == "unused-dependency"]

@@ -73,7 +73,8 @@ def _nested_members(ws: Workspace) -> dict[str, str]:
 def _statements(tree: ast.Module) -> Iterator[tuple[ast.AST, bool]]:
     """``ast.walk`` restricted to statements (and the except and case clauses holding
     them), in the same order, each with whether it is guarded: inside a ``try`` that
-    catches a failed import, or in that ``try``'s handlers (the fallback). Imports are
+    catches a failed import, or in that ``try``'s handlers (the fallback), or under ``if
+    TYPE_CHECKING:``, which only a type checker reads. Imports are
     statements, and an expression never holds one, so the expressions, most of a tree,
     need not be visited."""
     pending: deque[tuple[ast.AST, bool]] = deque([(tree, False)])
@@ -83,6 +84,8 @@ def _statements(tree: ast.Module) -> Iterator[tuple[ast.AST, bool]]:
         shielded: set[int] = set()
         if isinstance(node, ast.Try | ast.TryStar) and any(map(_catches_imports, node.handlers)):
             shielded = {id(child) for child in (*node.body, *node.handlers)}
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            shielded = {id(child) for child in node.body}
         pending.extend(
             (child, guarded or id(child) in shielded)
             for child in ast.iter_child_nodes(node)
@@ -92,6 +95,13 @@ def _statements(tree: ast.Module) -> Iterator[tuple[ast.AST, bool]]:
 
 _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING`` (under any alias of typing)."""
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING"
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
 
 
 def _catches_imports(handler: ast.excepthandler) -> bool:
@@ -105,7 +115,8 @@ def _catches_imports(handler: ast.excepthandler) -> bool:
 @dataclass(frozen=True)
 class Imported:
     """One import: the dotted module, its line, and whether the code runs without it (it
-    is guarded by a ``try`` that catches the failure, or is that ``try``'s fallback)."""
+    is guarded by a ``try`` that catches the failure, is that ``try``'s fallback, or is
+    read only by type checkers)."""
 
     module: str
     line: int
