@@ -74,6 +74,9 @@ def test_what_does_not_apply_is_left_out_and_named(rubric_name: str) -> None:
     packaging = next(c for c in library.criteria if c.id == "packaging")
     assert "deploy.container" not in {m.metric for m in packaging.metrics}
     assert "packaging.metadata" in {m.metric for m in packaging.metrics}
+    # a command's output is read by whoever ran it; a service's logs are all there is
+    _, left_out = rubric.for_kind(SubmissionKind.CLI)
+    assert "Observability: observability.logging" in left_out
     service, left_out = rubric.for_kind(SubmissionKind.SERVICE)
     assert "observability" in {c.id for c in service.criteria}
     assert left_out == ("Packaging & deployment: packaging.metadata",)
