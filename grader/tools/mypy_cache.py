@@ -1,9 +1,9 @@
-"""mypy's analysis of the standard library, built once and shared safely.
+"""mypy's analysis of the standard library and pytest, built once and shared safely.
 
-A cold mypy run spends most of its time on typeshed's standard library, the same work for
-every submission (third-party packages, pytest among them, are not read: see mypy.ini).
-grader does that work once per mypy version, configuration and Python into its cache
-folder: it checks a file grader writes itself, importing every standard module, so nothing of a
+A cold mypy run spends most of its time on typeshed's standard library (and on pytest,
+which every test module imports), the same work for every submission. grader does that
+work once per mypy version, configuration and Python into its cache folder: it checks a
+file grader writes itself, importing every standard module and pytest, so nothing of a
 candidate's is ever read while the shared cache is built. The finished cache is published
 by an atomic rename and made read-only.
 
@@ -46,13 +46,14 @@ def seed_source() -> str:
         for name in sys.stdlib_module_names
         if not name.startswith("_") and name not in _LEFT_OUT
     )
-    return "".join(f"import {name}\n" for name in modules)
+    return "".join(f"import {name}\n" for name in [*modules, "pytest"])
 
 
 def _key() -> str:
     digest = hashlib.sha256()
     for part in (
         package_version("mypy"),
+        package_version("pytest"),
         sys.version,
         config_path("mypy.ini").read_text(encoding="utf-8"),
         seed_source(),
