@@ -57,11 +57,29 @@ def test_plugins_and_stubs_are_told_apart(tmp_path: Path) -> None:
         {"bugbear.py": MODULE},
         entry_points="[flake8.extension]\nB = bugbear:BugBearChecker\n",
     )
+    dialect = Wheel(
+        "psqlpy-sqlalchemy",
+        "0.1",
+        {"psqlpy_sqlalchemy/__init__.py": MODULE},
+        entry_points="[sqlalchemy.dialects]\npostgresql.psqlpy = psqlpy_sqlalchemy:Dialect\n",
+    )
+    tox = Wheel(
+        "tox-uv", "1.0", {"tox_uv/__init__.py": MODULE}, entry_points="[tox]\nuv = tox_uv\n"
+    )
+    command = Wheel(
+        "httpie",
+        "3.0",
+        {"httpie/__init__.py": MODULE},
+        entry_points="[console_scripts]\nhttp = httpie:main\n",
+    )
     stubs = Wheel("types-requests", "2.0", {"requests-stubs/__init__.pyi": ""})
-    environment = _environment(tmp_path, plugin, checks, stubs)
+    environment = _environment(tmp_path, plugin, checks, dialect, tox, command, stubs)
     by_name = {d.name: d for d in installed.read(environment)}
     assert by_name["pytest-django"].tool_plugin and not by_name["pytest-django"].stubs_only
     assert by_name["flake8-bugbear"].tool_plugin
+    # whatever loads it: a SQLAlchemy dialect, a tox plugin; a command is no plugin
+    assert by_name["psqlpy-sqlalchemy"].tool_plugin and by_name["tox-uv"].tool_plugin
+    assert not by_name["httpie"].tool_plugin
     assert by_name["types-requests"].stubs_only and not by_name["types-requests"].modules
 
 

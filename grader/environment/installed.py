@@ -26,7 +26,10 @@ _MODULE_SUFFIXES = (".py", ".so", ".pyd")
 _STUBS = "-stubs"
 # Entry-point groups through which a tool loads a plugin by itself: pytest's, flake8's
 # checks and reports, MkDocs' plugins.
-PLUGIN_GROUPS = ("pytest11", "flake8.extension", "flake8.report", "mkdocs.plugins")
+# Entry points a distribution registers for itself to be run as a command; every other
+# group registers something another package loads (pytest11, tox, flake8.extension,
+# sqlalchemy.dialects, mkdocs.plugins): a plugin, used without an import.
+COMMAND_GROUPS = frozenset({"console_scripts", "gui_scripts"})
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,8 @@ class Distribution:
     requires: frozenset[str] = frozenset()
     """Canonical names of the distributions it requires (markers not evaluated)."""
     tool_plugin: bool = False
-    """Registers a plugin of a tool (a pytest or flake8 entry point): used without an
-    import, by the tool that loads it."""
+    """Registers a plugin another package loads (a pytest, tox or flake8 plugin, a
+    SQLAlchemy dialect): used without an import, by the package that loads it."""
     stubs_only: bool = False
     """Installs nothing but type stubs (PEP 561 ``-stubs`` packages): read by type
     checkers, never imported."""
@@ -104,7 +107,7 @@ def _describe(dist: metadata.Distribution) -> Distribution | None:
         version,
         _with_parents(modules),
         _requires(fields.get_all("Requires-Dist") or []),
-        tool_plugin=any(dist.entry_points.select(group=group) for group in PLUGIN_GROUPS),
+        tool_plugin=any(point.group not in COMMAND_GROUPS for point in dist.entry_points),
         stubs_only=stubs and not modules,
     )
 
