@@ -76,11 +76,28 @@ _DESCRIBES_A_SECRET = re.compile(
 _NAMED = re.compile(r"([A-Za-z_][\w.]*)['\"]?\s*(?:==|=|:)")
 
 
-def _describes_a_secret(line: str) -> bool:
+_QUOTED_VALUE = re.compile(r": '(?P<value>.*)'$")
+
+
+def _holder(line: str, issue_text: str) -> str | None:
+    """The name the flagged string is given to on ``line`` (``token_type`` in
+    ``Token(access_token=token, token_type="bearer")``), when bandit quotes the string."""
+    quoted = _QUOTED_VALUE.search(issue_text)
+    if quoted is None:
+        return None
+    value = re.escape(quoted["value"])
+    given = re.search(rf"([A-Za-z_][\w.]*)['\"]?\s*(?:==|=|:)\s*[rbuRBU]?['\"]{value}['\"]", line)
+    return given.group(1) if given else None
+
+
+def _describes_a_secret(line: str, issue_text: str = "") -> bool:
     """Whether the secret-sounding name on ``line`` names or describes a secret
-    (``TOKEN_TYPE``, ``password_field``) rather than holding one."""
+    (``TOKEN_TYPE``, ``password_field``) rather than holding one: the name the flagged
+    string is given to, else the first secret-sounding name on the line."""
     names = [n for n in _NAMED.findall(line) if _SECRET_WORDS.search(n.rsplit(".", 1)[-1])]
-    return bool(names) and _DESCRIBES_A_SECRET.search(names[0].rsplit(".", 1)[-1]) is not None
+    holder = _holder(line, issue_text)
+    name = holder if holder is not None else (names[0] if names else None)
+    return name is not None and _DESCRIBES_A_SECRET.search(name.rsplit(".", 1)[-1]) is not None
 
 
 _RANDOM_FOR_DATA = (
@@ -123,7 +140,8 @@ def _left_out(
     if test == _RANDOM_TEST:
         return "" if random_use.makes_a_secret(source, line) else _RANDOM_FOR_DATA
     lines = source.splitlines()
-    return _DESCRIBED if 0 < line <= len(lines) and _describes_a_secret(lines[line - 1]) else ""
+    described = 0 < line <= len(lines) and _describes_a_secret(lines[line - 1], item["issue_text"])
+    return _DESCRIBED if described else ""
 
 
 def _read(ctx: ToolContext, path: str) -> str | None:
