@@ -196,6 +196,21 @@ def test_shared_imports_and_signatures_are_not_copied_blocks(tmp_path: Path) -> 
     assert not [f for f in result.findings if f.rule_id == "duplicate-code"]
 
 
+def test_a_package_re_exporting_its_modules_names_copies_no_block(tmp_path: Path) -> None:
+    names = "".join(f'    "name_{i}",\n' for i in range(8))
+    body = "".join(f"def name_{i}():\n    return {i}\n\n\n" for i in range(8))
+    exported = f"__all__ = [\n{names}]\n"
+    files = {
+        "shop/__init__.py": f"from shop.utils import *\n\n{exported}",
+        "shop/utils.py": f"{body}{exported}",
+    }
+    result = _design(tmp_path / "s", files)
+    assert not [f for f in result.findings if f.rule_id == "duplicate-code"]
+    # The same lines copied as code are still a copy.
+    copied = {**files, "shop/more.py": body, "shop/__init__.py": ""}
+    assert [f for f in _design(tmp_path / "t", copied).findings if f.rule_id == "duplicate-code"]
+
+
 def _criterion(report: dict[str, Any], criterion: str) -> float:
     return float(next(c["score"] for c in report["criteria"] if c["id"] == criterion))
 

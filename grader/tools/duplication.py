@@ -8,6 +8,7 @@ pylint itself reports: each block's length times its extra copies, over all line
 
 from __future__ import annotations
 
+import ast
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,6 +45,29 @@ def _tree(text: str) -> nodes.Module | None:
         return None
 
 
+def _export_lists(text: str) -> list[tuple[int, int]]:
+    """(first, last) lines of the module's ``__all__`` assignments: a package re-exporting
+    its modules' names repeats their lists by design, and no logic is copied."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    spans = []
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], first: int, last: int) -> bool:
+    return any(start <= first and last <= end for start, end in spans)
+
+
 def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
     """The share of non-test lines that repeat another block, and the blocks; None when
     there is no non-test code or too much to compare."""
@@ -61,6 +85,7 @@ def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
         ignore_signatures=True,
     )
     unparsable = {path for path, _ in ws.unparsable} | set(ws.migrations)
+    exports: dict[str, list[tuple[int, int]]] = {}
     for relative in ws.source_files:
         if relative in unparsable:
             continue
@@ -68,6 +93,7 @@ def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
         if len(data) > MAX_FILE_BYTES:
             continue
         text = data.decode("utf-8", errors="replace")
+        exports[relative] = _export_lists(text)
         symilar.append_stream(relative, io.StringIO(text), tree=_tree(text))
     total = sum(len(lineset) for lineset in symilar.linesets)
     if not total:
@@ -77,6 +103,8 @@ def duplicated(ws: Workspace) -> tuple[float | None, list[Block]]:
     # _compute_sims is what pylint's own checker and command line report from (pinned).
     for lines, couples in symilar._compute_sims():
         places = tuple(sorted((lineset.name, start + 1, end) for lineset, start, end in couples))
+        if all(_inside(exports.get(path, []), first, last) for path, first, last in places):
+            continue
         blocks.append(Block(lines, places))
         repeated += lines * (len(couples) - 1)
     return round(100.0 * repeated / total, 2), blocks
