@@ -203,8 +203,11 @@ def test_a_declaration_the_repository_names_without_importing_it_is_used(tmp_pat
         {
             "Pipfile": '[packages]\ndjango = "*"\ndjango-cors-headers = "*"\nasyncpg = "*"\n'
             'psrecord = "*"\nleftpad = "*"\npsycopg2-binary = "*"\nfastapi = "*"\n'
-            'python-multipart = "*"\nemail-validator = "*"\nhttpx = "*"\n',
+            'python-multipart = "*"\nemail-validator = "*"\nhttpx = "*"\nujson = "*"\n'
+            'httptools = "*"\nuvloop = "*"\n',
             "tests/test_api.py": "from fastapi.testclient import TestClient\n",
+            "shop/main.py": "from fastapi.responses import UJSONResponse\n",
+            "Dockerfile": 'CMD ["uvicorn", "shop.main:app"]\n',
             "shop/settings.py": 'INSTALLED_APPS = ["corsheaders"]\n'
             'DATABASE = "postgresql+asyncpg://db/shop"\nimport django\n'
             'ENGINE = "django.db.backends.postgresql"\n',

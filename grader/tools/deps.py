@@ -269,6 +269,17 @@ _LOADED_BY_NAME: dict[str, tuple[str, ...]] = {
     "python-multipart": ("UploadFile", "File", "Form", "OAuth2PasswordRequestForm"),
     "email-validator": ("EmailStr",),
     "httpx": ("TestClient",),  # Starlette's and FastAPI's test client runs on it
+    # Starlette's and FastAPI's classes that load a library the code never imports.
+    "ujson": ("UJSONResponse",),
+    "orjson": ("ORJSONResponse",),
+    "jinja2": ("Jinja2Templates",),
+    "itsdangerous": ("SessionMiddleware",),
+    "aiofiles": ("StaticFiles", "FileResponse"),
+    # uvicorn's parser, event loop, reloader and WebSocket protocol, used when installed.
+    "httptools": ("uvicorn",),
+    "uvloop": ("uvicorn",),
+    "watchfiles": ("uvicorn",),
+    "websockets": ("uvicorn",),
 }
 _MAX_TEXT_BYTES = 256 * 1024
 _MAX_TEXT_FILES = 2000
