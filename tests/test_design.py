@@ -321,6 +321,26 @@ def _uses(names: str) -> str:
             "from fastapi import HTTPException\n" + _uses("HTTPException"),
             ["fastapi"],
         ),
+        # a module is charged once, naming all it takes from the framework
+        (
+            "app/services/users.py",
+            "from fastapi import HTTPException\nfrom starlette.responses import FileResponse\n"
+            "import fastapi\n" + _uses("HTTPException, FileResponse, fastapi.status"),
+            ["fastapi, starlette.responses"],
+        ),
+        # the routes' auth dependency (a bearer token read from the request) is wiring
+        (
+            "app/services/auth.py",
+            "from fastapi import Depends, HTTPException\nfrom fastapi.security import HTTPBearer\n"
+            + _uses("Depends, HTTPException, HTTPBearer"),
+            [],
+        ),
+        (
+            "app/core/security.py",
+            "from fastapi.security import OAuth2PasswordBearer\nfrom fastapi import HTTPException\n"
+            + _uses("OAuth2PasswordBearer, HTTPException"),
+            [],
+        ),
     ],
 )
 def test_the_web_framework_in_the_core_is_charged_where_it_is_imported(

@@ -69,9 +69,9 @@ METRICS = (
     ),
     MetricSpec(
         "design.framework_in_core",
-        "imports",
-        "Imports of a web framework's HTTP layer (FastAPI, Flask, django.http, DRF, ...) in "
-        "storage, models, services or domain modules.",
+        "modules",
+        "Storage, models, services or domain modules that import a web framework's HTTP "
+        "layer (FastAPI, Flask, django.http, DRF, ...), each counted once.",
     ),
     MetricSpec(
         "design.global_state",
@@ -176,7 +176,7 @@ def _module_metrics(ws: Workspace, findings: list[Finding]) -> tuple[Metric, ...
         Metric("design.code_modules", modules, "modules", "design"),
         Metric("design.import_side_effects", effects, "calls", "design"),
         Metric("design.global_state", shared, "places", "design"),
-        Metric("design.framework_in_core", leaks, "imports", "design"),
+        Metric("design.framework_in_core", leaks, "modules", "design"),
         Metric("design.hardcoded_addresses", addresses, "places", "design"),
     )
 

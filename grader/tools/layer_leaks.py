@@ -34,6 +34,10 @@ WIRING_MODULES = frozenset(
     {"dependencies", "dependency", "deps", "lifespan", "lifespans", "middleware",
      "middlewares", "exception_handlers"}
 )  # fmt: skip
+# The framework's request authentication (a bearer token read from the header, a login
+# form): a module that uses it provides the routes' auth dependency, which is web-layer
+# wiring wherever it sits (``services/auth.py``, FastAPI's template's ``core/security.py``).
+REQUEST_AUTH = ("fastapi.security", "starlette.authentication", "flask_login", "flask_httpauth")
 
 
 def layer(relative: str, apps: frozenset[str] = frozenset()) -> str | None:
@@ -72,15 +76,33 @@ def http_imports(tree: ast.Module) -> list[Place]:
     return sorted(found, key=lambda p: p.line)
 
 
+def _authenticates_requests(tree: ast.Module) -> bool:
+    modules = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    modules += [
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    ]
+    return any(m == p or m.startswith(p + ".") for m in modules for p in REQUEST_AUTH)
+
+
 def leaks(relative: str, tree: ast.Module, apps: frozenset[str] = frozenset()) -> list[Place]:
-    """The HTTP imports of a lower-layer module, each with what to say about it."""
+    """A lower-layer module's use of the web framework, as one place: its first HTTP
+    import, naming every HTTP module it imports (a module is charged once, however many
+    names it takes from the framework)."""
     if layer(relative, apps) != "lower" or PurePosixPath(relative).stem in WIRING_MODULES:
         return []
+    found = http_imports(tree)
+    if not found or _authenticates_requests(tree):
+        return []
+    imported = ", ".join(dict.fromkeys(place.message for place in found))
     return [
         Place(
-            place.line,
+            found[0].line,
             f"{PurePosixPath(relative).stem} (storage, models, services or domain) imports "
-            f"{place.message}: the web framework reaches into the core logic",
+            f"{imported}: the web framework reaches into the core logic",
         )
-        for place in http_imports(tree)
     ]
