@@ -32,6 +32,7 @@ WEAK = [
     ("constructor then not None", "x = Cart()\nassert x is not None", "just built"),
     ("constructor then isinstance", "x = Cart()\nassert isinstance(x, Cart)", "just built"),
     ("any result not None", "result = f(2)\nassert result is not None", "something came back"),
+    ("a validator's result unchecked", "ok = validate_size(f)", "asserts nothing"),
     ("raises Exception", "with pytest.raises(Exception):\n    f(-1)", "accepts any error"),
     ("raises BaseException", "with raises(BaseException):\n    f(-1)", "accepts any error"),
     ("unittest assertTrue(True)", "self.assertTrue(True)", "can never fail"),
@@ -53,6 +54,9 @@ STRONG = [
     # the same call twice runs it twice: how a test checks that it is deterministic
     ("deterministic", "assert train(seed=7).predict(s) == train(seed=7).predict(s)"),
     ("unittest deterministic", "self.assertEqual(f(2), f(2))"),
+    # a validator called for its effect: valid input must not raise
+    ("valid input does not raise", 'validate_extension("cv.pdf", ALLOWED)'),
+    ("ensured by a method", "form.ensure_complete()"),
 ]
 
 

@@ -7,7 +7,8 @@ constructed object, ``assert result is not None`` on any value, the unittest spe
 the same (``self.assertTrue(True)``, ``self.assertIsNotNone(x)``), and
 ``pytest.raises(Exception)`` (or ``BaseException``), which catches every mistake as
 readily as the one the test is about. A weak test that prints says so: it only calls and
-prints. Only iterative AST walks are used (hostile input).
+prints. A validator called for its effect (``validate_size(upload)``) asserts that valid
+input does not raise. Only iterative AST walks are used (hostile input).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from grader.tools import suspicious
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 ASSERTING_CALL = re.compile(r"^(?:assert|expect|verify|check)|^(?:raises|warns|approx|fail)$")
+# A validator called for its effect (``validate_extension("cv.pdf", ALLOWED)``, its result
+# unused) asserts that valid input does not raise: the test fails if the validator wrongly
+# rejects it. Called for its result and never checked, it asserts nothing.
+RAISING_VALIDATOR = re.compile(r"^(?:validate|ensure|require)")
 CATCH_ALL = frozenset({"Exception", "BaseException"})
 RAISES_CALLS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 PRESENCE_CALLS = frozenset({"assertIsNotNone", "assertTrue", "assertIsInstance"})
@@ -165,6 +170,13 @@ def strength(function: FunctionNode) -> Strength:
         elif isinstance(node, ast.Call) and ASSERTING_CALL.search(suspicious.call_name(node)):
             assertions += 1
             why = reader.call(node)
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and RAISING_VALIDATOR.search(suspicious.call_name(node.value))
+        ):
+            assertions += 1  # valid input does not raise
+            continue
         else:
             prints |= _is_print(node)
             continue
