@@ -227,6 +227,25 @@ def test_a_python_example_using_the_package_is_how_a_library_readme_runs_it(
     assert result.works("run") is runs, result.commands
 
 
+@pytest.mark.parametrize(
+    ("command", "manifest", "works"),
+    [
+        ("poetry install", "pyproject.toml", True),
+        ("uv sync", "pyproject.toml", True),
+        ("pipenv install --dev", "Pipfile", True),
+        ("uv pip install -r requirements.txt", "requirements.txt", True),
+        ("poetry install", "requirements.txt", False),  # nothing for poetry to read
+        ("pipenv install", "pyproject.toml", False),
+    ],
+)
+def test_a_project_managers_install_gives_the_installation_section(
+    tmp_path: Path, command: str, manifest: str, works: bool
+) -> None:
+    readme = f"# shop\n\n## Poetry\n\n```\n{command}\n```\n"
+    result = _review(tmp_path, {manifest: "", "README.md": readme})
+    assert ("installation" in result.present) is works, result.commands
+
+
 def test_a_one_line_readme_has_no_sections_and_no_commands(tmp_path: Path) -> None:
     result = _review(tmp_path, {**APP, "README.md": "shop - run python main.py\n"})
     assert (result.substance, result.command_score) == (0.0, 0.0)

@@ -191,6 +191,32 @@ def _pip(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     return _install(ws, args[1:], cwd) if args[:1] == ["install"] else None
 
 
+# A project manager's install command and the file it installs from.
+_PROJECT_INSTALLS = {
+    "poetry": ({"install", "sync"}, "pyproject.toml"),
+    "pdm": ({"install", "sync"}, "pyproject.toml"),
+    "uv": ({"sync"}, "pyproject.toml"),
+    "pipenv": ({"install", "sync"}, "Pipfile"),
+}
+
+
+def _project_manager(program: str) -> Handler:
+    """``poetry install``, ``uv sync``, ``pipenv install``: they install from the
+    project's own file, which must be there; ``uv pip install`` is pip's."""
+    subcommands, manifest = _PROJECT_INSTALLS[program]
+
+    def judge(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
+        if program == "uv" and args[:1] == ["pip"]:
+            return _pip(ws, args[1:], cwd)
+        if args[:1] and args[0] in subcommands and "--help" not in args:
+            if _exists(ws, manifest, cwd):
+                return Verdict("install", True)
+            return Verdict("install", False, f"no {manifest} in the repository")
+        return None
+
+    return judge
+
+
 def _server(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
     target = next((a for a in args if ":" in a and not a.startswith("-")), None)
     if target is None:
@@ -307,6 +333,7 @@ def _handlers() -> dict[str, Handler]:
         "pip": _pip,
         "pip3": _pip,
     }
+    table |= {program: _project_manager(program) for program in _PROJECT_INSTALLS}
     return table | dict.fromkeys(SERVERS, _server)
 
 
