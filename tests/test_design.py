@@ -88,6 +88,24 @@ def test_import_side_effects(source: str, charged: int) -> None:
         ("ITEMS = []\ndef build():\n    ITEMS = []\n    ITEMS.append(1)\n    return ITEMS\n", 0),
         ("def f(items):\n    items.append(1)\n", 0),
         ("NAME = 'x'\ndef f():\n    return NAME\n", 0),
+        # created once, on first use: a lazy singleton, not state callers change
+        (
+            "_engine = None\ndef engine():\n    global _engine\n    if _engine is None:\n"
+            "        _engine = make()\n    return _engine\n",
+            0,
+        ),
+        (
+            "_c = None\ndef c():\n    global _c\n    if not _c:\n"
+            "        _c = make()\n    return _c\n",
+            0,
+        ),
+        # set again elsewhere in the function, or unguarded: shared state
+        (
+            "_engine = None\ndef reset(url):\n    global _engine\n    if _engine is None:\n"
+            "        _engine = make()\n    _engine = make(url)\n",
+            1,
+        ),
+        ("count = 0\ndef bump():\n    global count\n    count += 1\n", 1),
     ],
 )
 def test_global_state(source: str, charged: int) -> None:

@@ -226,8 +226,44 @@ def _mutation(node: ast.AST, shared: set[str]) -> str | None:
     return None
 
 
+def _unset(test: ast.expr, name: str) -> bool:
+    """``name is None`` or ``not name``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return isinstance(test.operand, ast.Name) and test.operand.id == name
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == name
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    )
+
+
+def _lazily_created(function: ast.FunctionDef | ast.AsyncFunctionDef, names: list[str]) -> bool:
+    """Whether ``function`` only creates each of ``names`` once, when it is not set yet
+    (``if _engine is None: _engine = create_engine(...)``): a lazy singleton, the way a
+    client or engine is made on first use instead of at import, not state callers change."""
+    guarded: set[int] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.If) and any(_unset(node.test, n) for n in names):
+            guarded |= {id(child) for stmt in node.body for child in ast.walk(stmt)}
+    assigned = [
+        node
+        for node in ast.walk(function)
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign)
+        and any(
+            isinstance(t, ast.Name) and t.id in names
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        )
+    ]
+    return bool(assigned) and all(id(node) in guarded for node in assigned)
+
+
 def global_state(tree: ast.Module) -> list[Place]:
-    """``global`` statements in functions, and module-level containers functions mutate."""
+    """``global`` statements in functions (a lazily created singleton aside), and
+    module-level containers functions mutate."""
     containers = _mutable_globals(tree)
     found: list[Place] = []
     seen: set[str] = set()
@@ -237,6 +273,8 @@ def global_state(tree: ast.Module) -> list[Place]:
         for node in ast.walk(function):
             if isinstance(node, ast.Global):
                 declared |= set(node.names)
+                if _lazily_created(function, node.names):
+                    continue
                 found.append(
                     Place(
                         node.lineno,
