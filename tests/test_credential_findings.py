@@ -30,6 +30,10 @@ def connect(host, password="hunter2ab9"):
 
 def issue(access_token):
     return dict(access_token=access_token, token_type="bearer")
+
+
+def seed(create_user):
+    return create_user(username="admin", password="admin")
 """
 
 
@@ -48,7 +52,8 @@ def test_a_credential_is_charged_once_and_a_settings_constant_not_at_all(
     result = Bandit().run(ToolContext(ws, work, NotNeeded(), Limits()))
     passwords = [f for f in result.findings if f.rule_id in {"B105", "B106", "B107"}]
     # What the scan did not charge, under a secret's own name, stays bandit's.
-    assert [f.location.line for f in passwords] == [4, 5]
+    # A neighbour given the same string (username="admin") does not describe the password.
+    assert [f.location.line for f in passwords] == [4, 5, 18]
     notes = " ".join(result.notes)
     assert "2 hard-coded password finding(s) left out: charged by the secrets scan" in notes
     # The token's type, given beside the token itself, describes it.

@@ -72,14 +72,19 @@ def test_plugins_and_stubs_are_told_apart(tmp_path: Path) -> None:
         {"httpie/__init__.py": MODULE},
         entry_points="[console_scripts]\nhttp = httpie:main\n",
     )
+    own_features = Wheel(
+        "numpy", "2.0", {"numpy/__init__.py": MODULE}, entry_points="[array_api]\nnumpy = numpy\n"
+    )
     stubs = Wheel("types-requests", "2.0", {"requests-stubs/__init__.pyi": ""})
-    environment = _environment(tmp_path, plugin, checks, dialect, tox, command, stubs)
+    environment = _environment(tmp_path, plugin, checks, dialect, tox, command, own_features, stubs)
     by_name = {d.name: d for d in installed.read(environment)}
     assert by_name["pytest-django"].tool_plugin and not by_name["pytest-django"].stubs_only
     assert by_name["flake8-bugbear"].tool_plugin
     # whatever loads it: a SQLAlchemy dialect, a tox plugin; a command is no plugin
     assert by_name["psqlpy-sqlalchemy"].tool_plugin and by_name["tox-uv"].tool_plugin
     assert not by_name["httpie"].tool_plugin
+    # a library's entry points for its own optional features make no plugin of it
+    assert not by_name["numpy"].tool_plugin
     assert by_name["types-requests"].stubs_only and not by_name["types-requests"].modules
 
 

@@ -26,10 +26,14 @@ _MODULE_SUFFIXES = (".py", ".so", ".pyd")
 _STUBS = "-stubs"
 # Entry-point groups through which a tool loads a plugin by itself: pytest's, flake8's
 # checks and reports, MkDocs' plugins.
-# Entry points a distribution registers for itself to be run as a command; every other
-# group registers something another package loads (pytest11, tox, flake8.extension,
-# sqlalchemy.dialects, mkdocs.plugins): a plugin, used without an import.
-COMMAND_GROUPS = frozenset({"console_scripts", "gui_scripts"})
+# Entry-point groups through which a tool or a framework loads a plugin by itself: a
+# distribution registering one is used without an import. Groups a library registers for
+# its own optional features (NumPy's array_api, Jinja's babel.extractors) say nothing.
+PLUGIN_GROUPS = frozenset(
+    {"pytest11", "flake8.extension", "flake8.report", "mkdocs.plugins", "tox",
+     "sqlalchemy.dialects", "sqlalchemy.plugins", "pylint.plugins", "sphinx.builders",
+     "jupyter_serverextension", "celery.result_backends", "taskiq_brokers"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def _describe(dist: metadata.Distribution) -> Distribution | None:
         version,
         _with_parents(modules),
         _requires(fields.get_all("Requires-Dist") or []),
-        tool_plugin=any(point.group not in COMMAND_GROUPS for point in dist.entry_points),
+        tool_plugin=any(point.group in PLUGIN_GROUPS for point in dist.entry_points),
         stubs_only=stubs and not modules,
     )
 

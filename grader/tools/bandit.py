@@ -77,23 +77,29 @@ _NAMED = re.compile(r"([A-Za-z_][\w.]*)['\"]?\s*(?:==|=|:)")
 
 
 _QUOTED_VALUE = re.compile(r": '(?P<value>.*)'$")
+# Lines longer than this are not read for names (the patterns' cost grows with length).
+_LONGEST_JUDGED_LINE = 2_000
 
 
 def _holder(line: str, issue_text: str) -> str | None:
-    """The name the flagged string is given to on ``line`` (``token_type`` in
-    ``Token(access_token=token, token_type="bearer")``), when bandit quotes the string."""
+    """The secret-sounding name the flagged string is given to on ``line``
+    (``token_type`` in ``Token(access_token=token, token_type="bearer")``), when bandit
+    quotes the string; a neighbour given the same string (``username="admin"``) is not."""
     quoted = _QUOTED_VALUE.search(issue_text)
     if quoted is None:
         return None
     value = re.escape(quoted["value"])
-    given = re.search(rf"([A-Za-z_][\w.]*)['\"]?\s*(?:==|=|:)\s*[rbuRBU]?['\"]{value}['\"]", line)
-    return given.group(1) if given else None
+    given = re.finditer(rf"([A-Za-z_][\w.]*)['\"]?\s*(?:==|=|:)\s*[rbuRBU]?['\"]{value}['\"]", line)
+    names = [m.group(1) for m in given if _SECRET_WORDS.search(m.group(1).rsplit(".", 1)[-1])]
+    return names[0] if names else None
 
 
 def _describes_a_secret(line: str, issue_text: str = "") -> bool:
     """Whether the secret-sounding name on ``line`` names or describes a secret
     (``TOKEN_TYPE``, ``password_field``) rather than holding one: the name the flagged
     string is given to, else the first secret-sounding name on the line."""
+    if len(line) > _LONGEST_JUDGED_LINE:  # minified or generated: left to bandit as it is
+        return False
     names = [n for n in _NAMED.findall(line) if _SECRET_WORDS.search(n.rsplit(".", 1)[-1])]
     holder = _holder(line, issue_text)
     name = holder if holder is not None else (names[0] if names else None)
