@@ -106,6 +106,12 @@ def test_import_side_effects(source: str, charged: int) -> None:
             1,
         ),
         ("count = 0\ndef bump():\n    global count\n    count += 1\n", 1),
+        # a container made on first use and then filled is shared state
+        (
+            "_cache = None\ndef put(k, v):\n    global _cache\n    if _cache is None:\n"
+            "        _cache = {}\n    _cache[k] = v\n",
+            1,
+        ),
     ],
 )
 def test_global_state(source: str, charged: int) -> None:
@@ -353,6 +359,12 @@ def _uses(names: str) -> str:
             + _uses("Depends, HTTPException, HTTPBearer"),
             [],
         ),
+        # an auth import nothing uses exempts nothing
+        (
+            "app/services/orders.py",
+            "from fastapi import HTTPException\nimport fastapi.security\n" + _uses("HTTPException"),
+            ["fastapi"],
+        ),
         (
             "app/core/security.py",
             "from fastapi.security import OAuth2PasswordBearer\nfrom fastapi import HTTPException\n"
@@ -431,6 +443,20 @@ def test_the_files_that_configure_tools_are_not_asked_to_be_in_a_package(tmp_pat
         ("app/db.py", 'ENGINE = "sqlite:///:memory:"\n', []),
         ("app/db.py", 'URL = f"postgresql://{USER}@{HOST}/app"\n', []),  # built from config
         ("app/api.py", 'DOCS = "https://example.com/docs"\n', []),  # no backing service
+        # a method of a class is code, not a settings field
+        (
+            "app/repo.py",
+            'class Repo:\n    def __init__(self):\n        self.url = "postgresql://u@prod/db"\n',
+            [3],
+        ),
+        # a scheme alone, a template, a fallback after an environment read: no address
+        ("app/db.py", 'import os\nURL = os.environ["DB"].replace("postgres://", "x")\n', []),
+        ("app/db.py", 'URL = "postgresql://{user}@{host}/app".format(**cfg)\n', []),
+        ("app/db.py", 'import os\nURL = os.getenv("DATABASE_URL") or "sqlite:///a.db"\n', []),
+        ("app/db.py", 'ENGINE = create_engine("sqlite://")\n', []),
+        # a module merely named like settings is not where settings live
+        ("app/confirmation.py", 'URL = "redis://localhost:6379"\n', [1]),
+        ("app/config_loader.py", 'URL = "redis://localhost:6379"\n', []),
     ],
 )
 def test_service_addresses_written_into_the_code(

@@ -77,16 +77,21 @@ def http_imports(tree: ast.Module) -> list[Place]:
 
 
 def _authenticates_requests(tree: ast.Module) -> bool:
-    modules = [
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    ]
-    modules += [
-        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-    ]
-    return any(m == p or m.startswith(p + ".") for m in modules for p in REQUEST_AUTH)
+    """Whether the module uses (not only imports) the framework's request authentication."""
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            bound = [_bound(a, from_import=True) for a in node.names]
+            modules = [node.module]
+        elif isinstance(node, ast.Import):
+            bound = [_bound(a, from_import=False) for a in node.names]
+            modules = [a.name for a in node.names]
+        else:
+            continue
+        auth = any(m == p or m.startswith(p + ".") for m in modules for p in REQUEST_AUTH)
+        if auth and used & set(bound):
+            return True
+    return False
 
 
 def leaks(relative: str, tree: ast.Module, apps: frozenset[str] = frozenset()) -> list[Place]:

@@ -185,6 +185,13 @@ def import_side_effects(tree: ast.Module) -> list[Place]:
     return sorted(found, key=lambda p: p.line)
 
 
+def _is_mutable(value: ast.expr) -> bool:
+    """A list, dict or set display or comprehension, or a call making a container."""
+    return isinstance(value, _MUTABLE_LITERALS) or (
+        isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] in MUTABLE_CALLS
+    )
+
+
 def _mutable_globals(tree: ast.Module) -> set[str]:
     names = set()
     for node in tree.body:
@@ -194,10 +201,7 @@ def _mutable_globals(tree: ast.Module) -> set[str]:
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value
-        mutable = isinstance(value, _MUTABLE_LITERALS) or (
-            isinstance(value, ast.Call) and dotted(value.func).split(".")[-1] in MUTABLE_CALLS
-        )
-        if mutable:
+        if value is not None and _is_mutable(value):
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
     return names
 
@@ -258,7 +262,9 @@ def _lazily_created(function: ast.FunctionDef | ast.AsyncFunctionDef, names: lis
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
         )
     ]
-    return bool(assigned) and all(id(node) in guarded for node in assigned)
+    # A container made on first use and then filled is shared state all the same.
+    containers = any(node.value is not None and _is_mutable(node.value) for node in assigned)
+    return bool(assigned) and not containers and all(id(node) in guarded for node in assigned)
 
 
 def global_state(tree: ast.Module) -> list[Place]:
