@@ -190,6 +190,18 @@ def wrapped(value, spare):
 
 def helper(type, ignored):  # nobody else calls this one by contract
     return type
+
+
+@retry(3)
+def fetch(url, spare):  # retried for its own callers: its signature is its own
+    return url
+
+
+def total(items, unused):  # named like an attribute passed below, which is data
+    return items
+
+
+print(ORDER.total)
 """
 
 URLS = """\
@@ -221,4 +233,6 @@ def test_a_callbacks_signature_is_its_callers_and_a_plain_functions_is_its_own(
         "app/hooks.py:38 ARG001",
         "app/hooks.py:42 A002",
         "app/hooks.py:42 ARG001",
+        "app/hooks.py:47 ARG001",
+        "app/hooks.py:51 ARG001",
     ]

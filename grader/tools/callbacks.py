@@ -8,11 +8,12 @@ exc)``, FastAPI and Flask bind a path's ``{id}`` to the parameter named ``id``. 
 unused-argument (``ARG001``) and builtin-shadowing argument (``A002``) rules judge such a
 signature as if the candidate had chosen it; a reviewer does not.
 
-A function counts as a callback when a decorator registers it (a decorator that is a
-call, ``@app.get("/")``, ``@receiver(post_save)``, or an attribute, ``@app.before_request``;
-``functools``' caches and bare names such as ``@staticmethod`` wrap it instead), or when
-any module of the submission passes it by name as a call's argument (``path("",
-views.health)``, ``app.add_exception_handler(Error, handle)``).
+A function counts as a callback when a decorator registers it (an attribute of an
+object, called or not: ``@app.get("/")``, ``@app.before_request``; or one of the
+framework names that register: ``@receiver(post_save)``, ``@shared_task``), or when any
+module of the submission passes it by name as a call's argument (``path("",
+views.health)``, ``app.add_exception_handler(Error, handle)``). ``functools``' caches,
+``@staticmethod`` and a bare ``@retry(3)`` wrap a function for its own callers instead.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from grader.acquire.workspace import Workspace
 DICTATED_RULES = frozenset({"ARG001", "A002"})
 
 # Decorators from these modules wrap a function for its own callers; they register nothing.
-_WRAPPING_MODULES = frozenset({"functools", "contextlib", "typing", "abc"})
+_WRAPPING_MODULES = frozenset({"functools", "contextlib", "typing", "abc", "torch", "numba"})
+# Decorators called by a bare name that hand the function to a framework (Django's signal
+# receiver, a task queue's task, SQLAlchemy's event listener, pydantic's validators); a
+# bare call otherwise (`@retry(...)`, `@timer("x")`) wraps the function for its callers.
+_REGISTERING_NAMES = frozenset(
+    {"receiver", "route", "task", "shared_task", "listens_for", "validator",
+     "field_validator", "model_validator", "root_validator", "hookimpl", "callback"}
+)  # fmt: skip
 
 
 def _root(node: ast.expr) -> str | None:
@@ -39,29 +47,42 @@ def registers(decorator: ast.expr) -> bool:
     """Whether ``decorator`` hands the function to someone else to call."""
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
     if isinstance(target, ast.Name):
-        # `@receiver(post_save)` registers; a bare `@cache` or `@staticmethod` wraps.
-        return isinstance(decorator, ast.Call) and target.id not in {"lru_cache", "wraps"}
+        # `@receiver(post_save)` registers; `@cache`, `@staticmethod`, `@retry(3)` wrap.
+        return target.id in _REGISTERING_NAMES
     return isinstance(target, ast.Attribute) and _root(target) not in _WRAPPING_MODULES
 
 
-def _referenced(node: ast.expr) -> set[str]:
-    """Names of functions an argument expression refers to without calling them."""
+def _referenced(node: ast.expr, modules: set[str]) -> set[str]:
+    """Names of functions an argument expression refers to without calling them: a name,
+    or an attribute of an imported module (``views.health``; ``order.total`` is data)."""
     if isinstance(node, ast.Name):
         return {node.id}
-    if isinstance(node, ast.Attribute):
+    if isinstance(node, ast.Attribute) and _root(node) in modules:
         return {node.attr}
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
-        return {name for item in node.elts for name in _referenced(item)}
+        return {name for item in node.elts for name in _referenced(item, modules)}
     return set()
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    """Names an import binds in ``tree`` (``views`` for ``from app import views``)."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound |= {(a.asname or a.name).split(".", 1)[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            bound |= {a.asname or a.name for a in node.names}
+    return bound
 
 
 def passed_by_name(tree: ast.Module) -> frozenset[str]:
     """Names passed as arguments of a call anywhere in ``tree``."""
+    modules = _imported_modules(tree)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             for argument in (*node.args, *(k.value for k in node.keywords)):
-                names |= _referenced(argument)
+                names |= _referenced(argument, modules)
     return frozenset(names)
 
 
