@@ -33,6 +33,8 @@ WEAK = [
     ("constructor then isinstance", "x = Cart()\nassert isinstance(x, Cart)", "just built"),
     ("any result not None", "result = f(2)\nassert result is not None", "something came back"),
     ("a validator's result unchecked", "ok = validate_size(f)", "asserts nothing"),
+    ("a task scheduled, not a validator", "asyncio.ensure_future(f())", "asserts nothing"),
+    ("a tensor flag, not a validator", "x.requires_grad_()", "asserts nothing"),
     ("raises Exception", "with pytest.raises(Exception):\n    f(-1)", "accepts any error"),
     ("raises BaseException", "with raises(BaseException):\n    f(-1)", "accepts any error"),
     ("unittest assertTrue(True)", "self.assertTrue(True)", "can never fail"),

@@ -236,6 +236,7 @@ def test_a_python_example_using_the_package_is_how_a_library_readme_runs_it(
         ("uv pip install -r requirements.txt", "requirements.txt", True),
         ("poetry install", "requirements.txt", False),  # nothing for poetry to read
         ("pipenv install", "pyproject.toml", False),
+        ("pipenv install -r requirements.txt", "requirements.txt", True),
     ],
 )
 def test_a_project_managers_install_gives_the_installation_section(

@@ -24,7 +24,7 @@ ASSERTING_CALL = re.compile(r"^(?:assert|expect|verify|check)|^(?:raises|warns|a
 # A validator called for its effect (``validate_extension("cv.pdf", ALLOWED)``, its result
 # unused) asserts that valid input does not raise: the test fails if the validator wrongly
 # rejects it. Called for its result and never checked, it asserts nothing.
-RAISING_VALIDATOR = re.compile(r"^(?:validate|ensure|require)")
+RAISING_VALIDATOR = re.compile(r"^(?:validate|ensure|require)(?:_|$)(?!future$)")
 CATCH_ALL = frozenset({"Exception", "BaseException"})
 RAISES_CALLS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 PRESENCE_CALLS = frozenset({"assertIsNotNone", "assertTrue", "assertIsInstance"})

@@ -208,6 +208,8 @@ def _project_manager(program: str) -> Handler:
     def judge(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
         if program == "uv" and args[:1] == ["pip"]:
             return _pip(ws, args[1:], cwd)
+        if program == "pipenv" and {"-r", "--requirements"} & set(args):
+            return _install(ws, args[1:], cwd)  # imports a requirements file, as pip would
         if args[:1] and args[0] in subcommands and "--help" not in args:
             if _exists(ws, manifest, cwd):
                 return Verdict("install", True)

@@ -274,7 +274,6 @@ _LOADED_BY_NAME: dict[str, tuple[str, ...]] = {
     "orjson": ("ORJSONResponse",),
     "jinja2": ("Jinja2Templates",),
     "itsdangerous": ("SessionMiddleware",),
-    "aiofiles": ("StaticFiles", "FileResponse"),
     # uvicorn's parser, event loop, reloader and WebSocket protocol, used when installed.
     "httptools": ("uvicorn",),
     "uvloop": ("uvicorn",),
