@@ -206,7 +206,11 @@ def test_a_code_blocks_command_in_inline_code_marks_is_still_the_command(
     assert result.works("test"), result.commands
 
 
-LIBRARY = {"src/signer/__init__.py": "def sign(value):\n    return value\n", "tests/test_a.py": ""}
+LIBRARY = {
+    "src/signer/__init__.py": "def sign(value):\n    return value\n",
+    "tests/test_a.py": "",
+    "pyproject.toml": "[project]\nname = 'signer'\n",
+}
 
 
 @pytest.mark.parametrize(
@@ -217,14 +221,18 @@ LIBRARY = {"src/signer/__init__.py": "def sign(value):\n    return value\n", "te
         ("```python\nimport json\nprint(json.dumps({}))\n```\n", False),  # not its code
         ("```python\nfrom signer import (\n```\n", False),  # does not parse
         ("```\nfrom signer import sign\n```\n", False),  # not marked as Python
+        ("```python\nfrom signer import sign\n```\n", False),  # an import alone
     ],
 )
 def test_a_python_example_using_the_package_is_how_a_library_readme_runs_it(
     tmp_path: Path, example: str, runs: bool
 ) -> None:
     readme = f"# signer\n\n## Usage\n\n{example}"
-    result = _review(tmp_path, {**LIBRARY, "README.md": readme})
+    result = _review(tmp_path / "lib", {**LIBRARY, "README.md": readme})
     assert result.works("run") is runs, result.commands
+    # An application that is no installable package is run by a command, not a snippet.
+    app = {k: v for k, v in LIBRARY.items() if k != "pyproject.toml"}
+    assert not _review(tmp_path / "app", {**app, "README.md": readme}).works("run")
 
 
 @pytest.mark.parametrize(

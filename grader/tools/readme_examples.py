@@ -3,9 +3,11 @@
 A library is not run by a command: its README shows it in use, in a Python block that
 imports the package (``from itsdangerous import URLSafeSerializer``), which a reader
 runs as it stands once the package is installed. Such an example is the library's
-working "run" command. It counts when it parses (an interactive session's ``>>>`` and
-``...`` lines are read without their prompts, its output lines left out) and imports a
-module the repository provides.
+working "run" command. It counts in a repository installable as a package (setup.py,
+setup.cfg, or a pyproject.toml with ``[project]`` or ``[tool.poetry]``), when it parses
+(an interactive session's ``>>>`` and ``...`` lines are read without their prompts, its
+output lines left out) and calls into a module the repository provides: an import
+alone shows no use.
 """
 
 from __future__ import annotations
@@ -33,30 +35,64 @@ def _source(block: str) -> str:
     return "\n".join(_PROMPT.sub("", line) for line in lines if _PROMPT.match(line))
 
 
-def _imported(source: str) -> set[str]:
-    """Top-level modules ``source`` imports, or none when it does not parse."""
+def _bindings(tree: ast.Module) -> dict[str, str]:
+    """Each name an import binds, with the top-level module it comes from."""
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                bound[alias.asname or top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = node.module.split(".")[0]
+    return bound
+
+
+def _called_root(call: ast.Call) -> str | None:
+    """The name a call starts from (``serializer`` in ``serializer.dumps(x)``)."""
+    root = call.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return root.id if isinstance(root, ast.Name) else None
+
+
+def _used(source: str, own: set[str]) -> list[str]:
+    """The repository's modules ``source`` imports and then calls into (an import alone
+    shows no use), or none when it does not parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names
+        return []
+    bound = _bindings(tree)
+    roots = {_called_root(node) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return sorted({bound[r] for r in roots if r in bound and bound[r] in own})
+
+
+def _packaged(ws: Workspace) -> bool:
+    """Whether the repository is installable as a package, as a library is."""
+    return any(name in ws.files for name in ("setup.py", "setup.cfg")) or (
+        "pyproject.toml" in ws.files
+        and re.search(
+            r"^\[(project|tool\.poetry)\]",
+            ws.path("pyproject.toml").read_text(encoding="utf-8", errors="replace"),
+            re.MULTILINE,
+        )
+        is not None
+    )
 
 
 def examples(ws: Workspace, tokens: list[Token]) -> list[tuple[int, str, Verdict]]:
     """(line, description, verdict) of each Python block using the repository's code."""
+    if not _packaged(ws):
+        return []
     own = local_names(ws) - _NOT_THE_CODE
     found = []
     for token in tokens:
         language = token.info.strip().lower().split()[:1]
         if token.type != "fence" or not language or language[0] not in _PYTHON_BLOCKS:
             continue
-        used = sorted(_imported(_source(token.content)) & own)
+        used = _used(_source(token.content), own)
         if used:
             line = (token.map or [0])[0] + 1
             found.append((line, f"a Python example using {used[0]}", Verdict("run", True)))
