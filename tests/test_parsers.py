@@ -236,8 +236,13 @@ def test_an_alembic_folder_does_not_hide_the_library_a_test_imports(tmp_path: Pa
             "def migrate() -> None:\n    command.upgrade(Config('alembic.ini'), 'head')\n"
         ),
     }
+    files["fastmath.pyi"] = "def speed() -> int: ...\n"  # the candidate's own stub
+    files["use.py"] = "from fastmath import speed\n\nLABEL: str = speed()\n"
     result = run_tool(Mypy(), tmp_path, files)
-    assert [(f.location.path, f.rule_id) for f in result.findings] == [("app.py", "operator")]
+    assert [(f.location.path, f.rule_id) for f in result.findings] == [
+        ("app.py", "operator"),
+        ("use.py", "assignment"),
+    ]
 
 
 @pytest.mark.slow

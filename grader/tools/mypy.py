@@ -212,14 +212,15 @@ class Mypy:
         # An Alembic folder named alembic/ (no __init__.py) is a namespace package to mypy,
         # found before the library: `from alembic import command` in a test would be an
         # error of the candidate's. Checked in a tree without the migrations instead.
-        root = _copy_without(ctx, files) if _migrations_shadow_imports(ctx.workspace) else None
+        hidden = migrations if _migrations_shadow_imports(ctx.workspace) else set()
+        root = _copy_without(ctx, hidden) if hidden else None
         result = self._run(ctx, files, cache, root)
         # A file named like a standard module (typing.py) stops mypy before it checks
         # anything: report the file, and check the rest without it.
         shadows = _shadowing_files(result.stdout + result.stderr)
         if shadows:
             files = tuple(f for f in files if f not in shadows)
-            root = _copy_without(ctx, files)
+            root = _copy_without(ctx, shadows | hidden)
             result = self._run(ctx, files, cache, root)
         if _fatal(result) and ctx.workspace.source_files:
             notes.append("mypy could not check tests and code together; checked code only")
@@ -306,12 +307,13 @@ def _fatal(result: proc.ProcResult) -> bool:
 _SHADOWS = re.compile(r'"file": "(?P<path>[^"]+)"[^\n]*shadows library module')
 
 
-def _copy_without(ctx: ToolContext, files: tuple[str, ...]) -> Path:
-    """The Python files to check, alone in a tree of their own: mypy finds a shadowing
-    module on disk even when it is not listed."""
+def _copy_without(ctx: ToolContext, left_out: set[str]) -> Path:
+    """The submission's Python files and stubs but ``left_out``, in a tree of their own:
+    mypy finds a shadowing module on disk even when it is not listed."""
     tree = ctx.work_dir / "tree"
     shutil.rmtree(tree, ignore_errors=True)  # a first copy may hold what this one leaves out
-    for relative in files:
+    kept = [f for f in ctx.workspace.files if f.endswith((".py", ".pyi")) and f not in left_out]
+    for relative in kept:
         target = tree / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ctx.workspace.path(relative), target)
