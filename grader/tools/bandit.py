@@ -94,7 +94,7 @@ def _holder(line: str, issue_text: str) -> str | None:
     return names[0] if names else None
 
 
-def _describes_a_secret(line: str, issue_text: str = "") -> bool:
+def _describes_a_secret(line: str, issue_text: str) -> bool:
     """Whether the secret-sounding name on ``line`` names or describes a secret
     (``TOKEN_TYPE``, ``password_field``) rather than holding one: the name the flagged
     string is given to, else the first secret-sounding name on the line."""

@@ -22,6 +22,7 @@ import ast
 import functools
 
 from grader.acquire.workspace import Workspace
+from grader.tools.module_state import dotted, import_bindings
 
 DICTATED_RULES = frozenset({"ARG001", "A002"})
 
@@ -36,11 +37,9 @@ _REGISTERING_NAMES = frozenset(
 )  # fmt: skip
 
 
-def _root(node: ast.expr) -> str | None:
+def _root(node: ast.expr) -> str:
     """The name an attribute chain starts from (``app`` in ``app.router.get``)."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
+    return dotted(node).split(".", 1)[0]
 
 
 def registers(decorator: ast.expr) -> bool:
@@ -64,20 +63,9 @@ def _referenced(node: ast.expr, modules: set[str]) -> set[str]:
     return set()
 
 
-def _imported_modules(tree: ast.Module) -> set[str]:
-    """Names an import binds in ``tree`` (``views`` for ``from app import views``)."""
-    bound: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            bound |= {(a.asname or a.name).split(".", 1)[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            bound |= {a.asname or a.name for a in node.names}
-    return bound
-
-
 def passed_by_name(tree: ast.Module) -> frozenset[str]:
     """Names passed as arguments of a call anywhere in ``tree``."""
-    modules = _imported_modules(tree)
+    modules = set(import_bindings(tree))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):

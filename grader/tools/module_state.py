@@ -78,6 +78,22 @@ def dotted(node: ast.expr) -> str:
     return ""
 
 
+def import_bindings(tree: ast.Module) -> dict[str, str]:
+    """Each name an import in ``tree`` binds, with the top-level module it comes from
+    (``views`` from ``app`` for ``from app import views``; '' for a relative import)."""
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                bound[alias.asname or top] = top
+        elif isinstance(node, ast.ImportFrom):
+            top = (node.module or "").split(".")[0] if not node.level else ""
+            for alias in node.names:
+                bound[alias.asname or alias.name] = top
+    return bound
+
+
 def reads_argv(tree: ast.Module) -> bool:
     """Whether the module reads ``sys.argv`` itself (a command line parsed by hand)."""
     return any(

@@ -19,7 +19,9 @@ from markdown_it.token import Token
 
 from grader.acquire.workspace import Workspace
 from grader.environment.imports import local_names
+from grader.environment.packaging_declarations import pyproject
 from grader.tools.command_checks import Verdict
+from grader.tools.module_state import dotted, import_bindings
 
 _PYTHON_BLOCKS = frozenset({"python", "py", "python3", "pycon", "ipython", "pytb"})
 _PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
@@ -35,28 +37,6 @@ def _source(block: str) -> str:
     return "\n".join(_PROMPT.sub("", line) for line in lines if _PROMPT.match(line))
 
 
-def _bindings(tree: ast.Module) -> dict[str, str]:
-    """Each name an import binds, with the top-level module it comes from."""
-    bound: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                top = alias.name.split(".")[0]
-                bound[alias.asname or top] = top
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                bound[alias.asname or alias.name] = node.module.split(".")[0]
-    return bound
-
-
-def _called_root(call: ast.Call) -> str | None:
-    """The name a call starts from (``serializer`` in ``serializer.dumps(x)``)."""
-    root = call.func
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    return root.id if isinstance(root, ast.Name) else None
-
-
 def _used(source: str, own: set[str]) -> list[str]:
     """The repository's modules ``source`` imports and then calls into (an import alone
     shows no use), or none when it does not parse."""
@@ -64,21 +44,18 @@ def _used(source: str, own: set[str]) -> list[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    bound = _bindings(tree)
-    roots = {_called_root(node) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    bound = import_bindings(tree)
+    roots = {
+        dotted(node.func).split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Call)
+    }
     return sorted({bound[r] for r in roots if r in bound and bound[r] in own})
 
 
 def _packaged(ws: Workspace) -> bool:
     """Whether the repository is installable as a package, as a library is."""
+    data = pyproject(ws)
     return any(name in ws.files for name in ("setup.py", "setup.cfg")) or (
-        "pyproject.toml" in ws.files
-        and re.search(
-            r"^\[(project|tool\.poetry)\]",
-            ws.path("pyproject.toml").read_text(encoding="utf-8", errors="replace"),
-            re.MULTILINE,
-        )
-        is not None
+        "project" in data or "poetry" in data.get("tool", {})
     )
 
 
