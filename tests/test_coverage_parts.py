@@ -3,6 +3,7 @@ over processes with the same figures as one report, file by file."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from grader.acquire.workspace import inventory
+from grader.tools import coverage_data
 from grader.tools.base import config_path
 from grader.tools.coverage_data import (
     MIN_FILES_PER_PART,
     coverage_options,
     coverage_report,
     measured_files,
+    parse_measured_code,
     report_parts,
     unmeasured_code,
 )
@@ -29,6 +32,15 @@ def classify(n):
             return "odd"
     return "small"
 """
+
+
+def _run_under_coverage(scratch: Path, data: Path) -> None:
+    """``run.py`` in ``scratch`` under grader's coverage settings, recorded to ``data``."""
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--rcfile={config_path('coveragerc')}",
+         f"--data-file={data}", f"--source={scratch}", "run.py"],
+        cwd=scratch, check=True,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -63,11 +75,7 @@ def test_a_split_report_adds_up_to_the_whole(tmp_path: Path) -> None:
     calls = "\n".join(f"from pkg import m{i}; m{i}.classify({i % 5})" for i in range(0, count, 2))
     (scratch / "run.py").write_text(calls + "\n", encoding="utf-8")
     data = tmp_path / ".coverage"
-    subprocess.run(
-        [sys.executable, "-m", "coverage", "run", f"--rcfile={config_path('coveragerc')}",
-         f"--data-file={data}", f"--source={scratch}", "run.py"],
-        cwd=scratch, check=True,
-    )  # fmt: skip
+    _run_under_coverage(scratch, data)
     files = tuple(sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*.py")))
 
     def report(parts: int) -> object:
@@ -109,3 +117,99 @@ def test_code_in_a_folder_without_init_is_reported_when_nothing_runs_it(tmp_path
     # setup.py and manage.py configure tools; a migration is a tool's output
     assert covered == {"app.py": 100.0, "scripts/parse_logs.py": 0.0}
     assert line is not None and line < 100
+
+
+BRANCHY = """\
+def grade(score, *, strict=False):
+    if score is None:  # pragma: no branch
+        return None
+    label = (
+        "pass"
+        if score >= 50
+        else "fail"
+    )
+    while strict and score < 100:
+        score += 10
+        if score > 90:
+            break
+    with open(__file__, encoding="utf-8") as own:
+        own.read(1)
+    try:
+        return label
+    finally:
+        score = 0
+
+
+if __name__ == "__main__":
+    grade(1)
+"""
+
+
+def test_the_report_parsed_while_the_tests_ran_has_the_same_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pristine, scratch = tmp_path / "pristine", tmp_path / "scratch"
+    for root in (pristine, scratch):
+        (root / "pkg").mkdir(parents=True)
+        (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+        for i in range(4):
+            (root / "pkg" / f"m{i}.py").write_text(MODULE.format(limit=i), encoding="utf-8")
+        (root / "pkg" / "branchy.py").write_text(BRANCHY, encoding="utf-8")
+        (root / "pkg" / "broken.py").write_text("def (:\n", encoding="utf-8")
+    (scratch / "run.py").write_text(
+        "from pkg import m0, m2, branchy\nm0.classify(3); m2.classify(1)\n"
+        "branchy.grade(60, strict=True); branchy.grade(None)\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / ".coverage"
+    _run_under_coverage(scratch, data)
+    files = tuple(sorted(str(p.relative_to(scratch)) for p in (scratch / "pkg").rglob("*.py")))
+    folder = tmp_path / "work"
+    folder.mkdir()
+    # Parsed from the pristine copies: what the tests leave in scratch is never read.
+    (scratch / "pkg" / "m1.py").write_text("x = 1\n", encoding="utf-8")
+    parsed = parse_measured_code(pristine, scratch, files, folder, memory_mb=2048, timeout_s=60)
+    assert parsed is not None
+    (scratch / "pkg" / "m1.py").write_text(MODULE.format(limit=1), encoding="utf-8")
+
+    def report(name: str, parsed: Path | None) -> object:
+        return coverage_report(
+            data, scratch, tmp_path / f"{name}.json", memory_mb=2048, timeout_s=60,
+            files=files, parsed=parsed,
+        )  # fmt: skip
+
+    whole = report("whole", None)
+
+    def no_json_report(*args: object, **kwargs: object) -> list[str]:
+        raise AssertionError("coverage json ran although the files were parsed")
+
+    monkeypatch.setattr(coverage_data, "_json_argv", no_json_report)
+    halves = report("halves", parsed)
+    assert halves == whole
+
+    def executed(name: str) -> dict[str, list[int]]:  # what mutation testing reads
+        files = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["files"]
+        return {path: info["executed_lines"] for path, info in files.items()}
+
+    assert executed("halves") == executed("whole")
+    line, branch, per_file, note = halves  # type: ignore[misc]
+    assert not note and 0 < line < 100 and 0 < branch < 100
+    assert "pkg/branchy.py" in {f.path for f in per_file}
+    assert "pkg/broken.py" not in {f.path for f in per_file}  # unparsable, left out by both
+
+
+def test_a_failed_parse_falls_back_to_coverage_json(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "pkg").mkdir(parents=True)
+    (scratch / "pkg" / "m0.py").write_text(MODULE.format(limit=0), encoding="utf-8")
+    (scratch / "run.py").write_text("from pkg import m0\nm0.classify(2)\n", encoding="utf-8")
+    data = tmp_path / ".coverage"
+    _run_under_coverage(scratch, data)
+    broken = tmp_path / "coverage-parse.pickle"
+    broken.write_bytes(b"not a pickle")
+    line, _, per_file, note = coverage_report(
+        data, scratch, tmp_path / "report.json", memory_mb=2048, timeout_s=60,
+        files=("pkg/m0.py",), parsed=broken,
+    )  # fmt: skip
+    assert not note and line is not None and 0 < line < 100
+    assert [f.path for f in per_file] == ["pkg/m0.py"]

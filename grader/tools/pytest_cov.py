@@ -20,14 +20,7 @@ from pathlib import Path
 
 from grader.core import proc
 from grader.core.errors import NoRoomError
-from grader.core.models import (
-    FileStats,
-    Metric,
-    MetricSpec,
-    TestSummary,
-    ToolResult,
-    ToolStatus,
-)
+from grader.core.models import FileStats, Metric, MetricSpec, TestSummary, ToolResult, ToolStatus
 from grader.core.progress import stage
 from grader.environment import project_install, run_settings, test_environment
 from grader.sandbox import services
@@ -36,7 +29,12 @@ from grader.sandbox.scratch import DiskArea, disk_area, footprint
 from grader.tools import mutation, scratch_dotenv, stale_rerun
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, package_version
-from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report, measured_files
+from grader.tools.coverage_data import (
+    MAX_COVERAGE_BYTES,
+    ParseWhileTestsRun,
+    coverage_report,
+    measured_files,
+)
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
     RunFolders,
@@ -79,6 +77,7 @@ class _Ran:
     suite: mutation.SuiteRun
     services: bool
     """Whether it needed servers (mutation testing then does not apply)."""
+    parse: ParseWhileTestsRun
 
 
 class PytestCoverage:
@@ -245,11 +244,12 @@ class PytestCoverage:
         """Run the tests on the scratch copy inside the disk-limited area, read the
         results; what the run printed beside them."""
         area, paths, python = ready.area, ready.folders, ready.python
+        parse = ParseWhileTestsRun(ctx, paths.scratch)
         result, launch, suite = self._run_in_folders(
             ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
         )
         output = result.stdout + result.stderr
-        ran = _Ran(result, launch, suite, bool(settings.services))
+        ran = _Ran(result, launch, suite, bool(settings.services), parse)
         read = self._read(ctx, area, paths, prepared=prepared, ran=ran, notes=notes)
         return read, output
 
@@ -354,7 +354,7 @@ class PytestCoverage:
             summary, prepared.dropped, prepared.not_installed
         )
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
-        line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file)
+        line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file, ran.parse)
         notes += [cov_note] if cov_note else []
         # The report step parses the code with the host's Python: code it cannot parse
         # (newer syntax) is the host's limit, never a zero.
@@ -420,16 +420,17 @@ class PytestCoverage:
         return installed
 
     def _coverage(
-        self, ctx: ToolContext, paths: RunFolders, data_file: Path | None
+        self, ctx: ToolContext, paths: RunFolders, data_file: Path | None, parse: ParseWhileTestsRun
     ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
         """Turn grader's coverage data file into percentages, against pristine sources.
 
-        The scratch copy the tests could change (a source file emptied, a link to a host
-        FIFO planted) is replaced by the pristine copies of the files coverage can report
-        on (the non-test Python files; nothing else is measured) first; only files under
-        it are read, with memory and time limits. Everything else the tests wrote goes
-        too, so the pristine copies fit in the disk area however full the tests left it.
+        The files were parsed from the pristine copies while the tests ran, or are parsed
+        now from the scratch copy, where the pristine copies of the files coverage reports
+        on replace whatever the tests left (a source file emptied, a link to a host FIFO
+        planted); everything else the tests wrote goes, so they fit in the disk area.
+        Only files under it are read, with memory and time limits.
         """
+        parsed = parse.result()
         if data_file is None:
             return None, None, (), "no coverage data was recorded"
         paths.restore_pristine(ctx.workspace)
@@ -441,4 +442,5 @@ class PytestCoverage:
             timeout_s=ctx.static_timeout_s,
             files=measured_files(ctx.workspace),
             parts=ctx.cores.cores if ctx.cores is not None else 1,
+            parsed=parsed,
         )
