@@ -6,22 +6,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from grader.acquire.workspace import inventory
-from grader.tools import coverage_data
 from grader.tools.base import config_path
 from grader.tools.coverage_data import (
     MIN_FILES_PER_PART,
     coverage_options,
     coverage_report,
     measured_files,
-    parse_measured_code,
     report_parts,
     unmeasured_code,
 )
+from grader.tools.coverage_halves import ParsedCode
 
 MODULE = """\
 def classify(n):
@@ -161,55 +162,84 @@ def test_the_report_parsed_while_the_tests_ran_has_the_same_figures(
         "branchy.grade(60, strict=True); branchy.grade(None)\n",
         encoding="utf-8",
     )
-    data = tmp_path / ".coverage"
-    _run_under_coverage(scratch, data)
     files = tuple(sorted(str(p.relative_to(scratch)) for p in (scratch / "pkg").rglob("*.py")))
     folder = tmp_path / "work"
     folder.mkdir()
-    # Parsed from the pristine copies: what the tests leave in scratch is never read.
+    # Parsed from the pristine copies while the run goes on: what the tests leave in
+    # scratch is never read.
     (scratch / "pkg" / "m1.py").write_text("x = 1\n", encoding="utf-8")
-    parsed = parse_measured_code(pristine, scratch, files, folder, memory_mb=2048, timeout_s=60)
-    assert parsed is not None
+    parsed = ParsedCode(pristine, scratch, files, folder, memory_mb=2048, timeout_s=60)
+    data = tmp_path / ".coverage"
+    _run_under_coverage(scratch, data)
     (scratch / "pkg" / "m1.py").write_text(MODULE.format(limit=1), encoding="utf-8")
 
-    def report(name: str, parsed: Path | None) -> object:
+    def report(name: str, counted: dict[str, object] | None) -> object:
         return coverage_report(
             data, scratch, tmp_path / f"{name}.json", memory_mb=2048, timeout_s=60,
-            files=files, parsed=parsed,
+            files=files, counted=counted,
         )  # fmt: skip
 
     whole = report("whole", None)
-
-    def no_json_report(*args: object, **kwargs: object) -> list[str]:
-        raise AssertionError("coverage json ran although the files were parsed")
-
-    monkeypatch.setattr(coverage_data, "_json_argv", no_json_report)
-    halves = report("halves", parsed)
+    counted = parsed.counted(data, tmp_path / "halves.json")
+    assert counted is not None
+    halves = report("halves", counted)
     assert halves == whole
+    line, branch, per_file, note = halves  # type: ignore[misc]
+    assert not note and 0 < line < 100 and 0 < branch < 100
+    assert "pkg/branchy.py" in {f.path for f in per_file}
+    assert "pkg/broken.py" not in {f.path for f in per_file}  # unparsable, left out by both
 
     def executed(name: str) -> dict[str, list[int]]:  # what mutation testing reads
         files = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["files"]
         return {path: info["executed_lines"] for path, info in files.items()}
 
     assert executed("halves") == executed("whole")
-    line, branch, per_file, note = halves  # type: ignore[misc]
-    assert not note and 0 < line < 100 and 0 < branch < 100
-    assert "pkg/branchy.py" in {f.path for f in per_file}
-    assert "pkg/broken.py" not in {f.path for f in per_file}  # unparsable, left out by both
 
 
-def test_a_failed_parse_falls_back_to_coverage_json(tmp_path: Path) -> None:
+def test_a_probe_that_never_had_its_turn_is_given_up_and_ends(tmp_path: Path) -> None:
+    (tmp_path / "m0.py").write_text(MODULE.format(limit=0), encoding="utf-8")
+    never = threading.Semaphore(0)
+
+    class Turn:
+        def __enter__(self) -> None:
+            never.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    parsed = ParsedCode(
+        tmp_path, tmp_path, ("m0.py",), tmp_path, memory_mb=2048, timeout_s=60, turn=Turn()
+    )
+    assert parsed.counted(tmp_path / ".coverage", tmp_path / "report.json") is None
+    never.release()  # the turn comes after all: the probe does not start
+    assert parsed._probe.result(timeout=30) is None
+    assert not (tmp_path / "coverage-parsed").exists()
+
+
+def test_a_probe_closed_without_a_request_ends(tmp_path: Path) -> None:
+    (tmp_path / "m0.py").write_text(MODULE.format(limit=0), encoding="utf-8")
+    parsed = ParsedCode(tmp_path, tmp_path, ("m0.py",), tmp_path, memory_mb=2048, timeout_s=60)
+    while parsed._probe.running() and not (tmp_path / "coverage-parsed").exists():
+        time.sleep(0.01)
+    parsed.close()
+    result = parsed._probe.result(timeout=30)
+    assert result is not None and result.exit_code == 0 and not result.timed_out
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_a_failed_count_falls_back_to_coverage_json(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     (scratch / "pkg").mkdir(parents=True)
     (scratch / "pkg" / "m0.py").write_text(MODULE.format(limit=0), encoding="utf-8")
     (scratch / "run.py").write_text("from pkg import m0\nm0.classify(2)\n", encoding="utf-8")
     data = tmp_path / ".coverage"
+    parsed = ParsedCode(scratch, scratch, ("pkg/m0.py",), tmp_path, memory_mb=2048, timeout_s=60)
+    data.write_bytes(b"not a coverage data file")
+    assert parsed.counted(data, tmp_path / "counted.json") is None
     _run_under_coverage(scratch, data)
-    broken = tmp_path / "coverage-parse.pickle"
-    broken.write_bytes(b"not a pickle")
     line, _, per_file, note = coverage_report(
         data, scratch, tmp_path / "report.json", memory_mb=2048, timeout_s=60,
-        files=("pkg/m0.py",), parsed=broken,
+        files=("pkg/m0.py",), counted=None,
     )  # fmt: skip
     assert not note and line is not None and 0 < line < 100
     assert [f.path for f in per_file] == ["pkg/m0.py"]

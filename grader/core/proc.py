@@ -144,11 +144,13 @@ def run(
     env: Mapping[str, str] | None = None,
     output_cap: int = DEFAULT_OUTPUT_CAP,
     niceness: int = 0,
+    stdin: int | None = None,
 ) -> ProcResult:
     """Run ``argv`` and return its outcome; a missing program or a timeout is a result.
 
     A positive ``niceness`` lowers the command's CPU priority (and that of everything it
-    starts), so that it uses what another command leaves idle.
+    starts), so that it uses what another command leaves idle. ``stdin`` is a file
+    descriptor the command reads (the read end of a pipe), nothing by default.
     """
     argv_t = tuple(argv)
     started = time.monotonic()
@@ -157,7 +159,7 @@ def run(
             argv_t,
             cwd=cwd,
             env=dict(env) if env is not None else scrubbed_env(),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,

@@ -4,8 +4,9 @@ Each adapter runs one real tool (ruff, mypy, pytest with coverage, bandit, radon
 reads one kind of fact from the repository (notebooks: what a notebook's stored state
 says about reproducibility), and turns its machine-readable output into findings and
 metrics; base holds the contract they satisfy and what they share. Beside an adapter sit
-the readers only it uses: pytest_run, junit_results, coverage_data, run_outcomes,
-stale_rerun, scratch_dotenv, mutation, mutants and test_selection (pytest_cov's);
+the readers only it uses: pytest_run, junit_results, coverage_data, coverage_halves (with
+its probe), run_outcomes, stale_rerun, scratch_dotenv, mutation, mutants and
+test_selection (pytest_cov's);
 code_facts, assertions, readme and repository_files (facts'); suspicious (credential and
 tampering rules), mypy_cache, newer_syntax and ruff_parsed (what ruff's parser reads for
 the tools that cannot parse newer syntax); import_graph (with its probe), module_state,

@@ -11,12 +11,8 @@ host, so they read only files under the scratch copy, within memory and time lim
 from __future__ import annotations
 
 import configparser
-import contextlib
 import glob
 import json
-import os
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,7 @@ from typing import Any
 from grader.acquire.workspace import Workspace
 from grader.core import proc
 from grader.core.models import FileStats
-from grader.tools.base import ToolContext, config_path, percent, python_module
+from grader.tools.base import config_path, percent, python_module
 from grader.tools.repository_files import tooling_files
 
 MAX_COVERAGE_BYTES = 256 * 1024 * 1024
@@ -138,99 +134,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-PROBE = Path(__file__).with_name("coverage_probe.py")
-
-
-def _probe_argv(step: str, request: Path, memory_mb: int) -> list[str]:
-    limit = ["prlimit", f"--as={memory_mb * 1024 * 1024}", "--"]
-    return [*limit, sys.executable, "-I", str(PROBE), step, str(request)]
-
-
-def parse_measured_code(
-    pristine: Path,
-    scratch: Path,
-    files: tuple[str, ...],
-    folder: Path,
-    *,
-    memory_mb: int,
-    timeout_s: float,
-) -> Path | None:
-    """The first half of the coverage report, done while the tests run (coverage_probe):
-    ``files`` (relative to the submission) parsed from their ``pristine`` copies under
-    the names the run records for them in ``scratch``. The parse's file in ``folder``, or
-    None when it did not come out (the report then parses the files itself)."""
-    if not files:
-        return None
-    # The run records each file under the scratch folder's real path; the files
-    # themselves are not resolved, since the tests may be replacing them now.
-    measured = Path(os.path.realpath(scratch))
-    request, out = folder / "coverage-parse.json", folder / "coverage-parse.pickle"
-    listed = [[f, str(measured / f), str(pristine / f)] for f in files]
-    request.write_text(
-        json.dumps({"rcfile": str(config_path("coveragerc")), "files": listed, "out": str(out)}),
-        encoding="utf-8",
-    )
-    result = proc.run(_probe_argv("parse", request, memory_mb), cwd=folder, timeout_s=timeout_s)
-    return out if result.exit_code == 0 and out.is_file() else None
-
-
-class ParseWhileTestsRun:
-    """parse_measured_code for a run starting now, on a core the suite leaves (see
-    grader.core.cores). Given up when the suite ends before it had its turn: the report
-    then parses on every core itself, without waiting for one."""
-
-    def __init__(self, ctx: ToolContext, scratch: Path) -> None:
-        self._lock = threading.Lock()
-        self._state = "waiting"
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-parse")
-        self._future = pool.submit(self._parse, ctx, scratch)
-        pool.shutdown(wait=False)
-
-    def _parse(self, ctx: ToolContext, scratch: Path) -> Path | None:
-        turn = ctx.cores.analyser_turn() if ctx.cores is not None else contextlib.nullcontext()
-        with turn:
-            with self._lock:
-                if self._state == "given up":
-                    return None
-                self._state = "parsing"
-            return parse_measured_code(
-                ctx.workspace.root,
-                scratch,
-                measured_files(ctx.workspace),
-                ctx.work_dir,
-                memory_mb=ctx.limits.memory_mb,
-                timeout_s=ctx.static_timeout_s,
-            )
-
-    def result(self) -> Path | None:
-        """The parse's file once the suite has ended; None when it never started or failed."""
-        with self._lock:
-            if self._state == "waiting":
-                self._state = "given up"
-                return None
-        try:
-            return self._future.result()
-        except Exception:  # the report parses the files itself
-            return None
-
-
-def _parsed_figures(
-    parsed: Path, data_file: Path, report: Path, memory_mb: int, timeout_s: float
-) -> dict[str, Any] | None:
-    """The second half: the run's data counted against the parse; None when it failed."""
-    request = parsed.with_name("coverage-figures.json")
-    request.write_text(
-        json.dumps({"parsed": str(parsed), "data_file": str(data_file), "out": str(report)}),
-        encoding="utf-8",
-    )
-    argv = _probe_argv("figures", request, memory_mb)
-    result = proc.run(argv, cwd=parsed.parent, timeout_s=timeout_s)
-    if result.exit_code != 0 or not report.is_file():
-        return None
-    files: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))["files"]
-    return files
-
-
 def coverage_report(
     data_file: Path,
     scratch: Path,
@@ -240,7 +143,7 @@ def coverage_report(
     timeout_s: float,
     files: tuple[str, ...] = (),
     parts: int = 1,
-    parsed: Path | None = None,
+    counted: dict[str, Any] | None = None,
 ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
     """Line and branch coverage and per-file figures from ``data_file``, measured against
     the files now in ``scratch`` (``coverage json`` into ``report``, memory-limited);
@@ -252,13 +155,11 @@ def coverage_report(
     would be left out, as if covered). Without ``files``, whatever under ``scratch`` was
     measured. Reading each file's statements and branches is most of a report's time on
     a large submission: with ``parts`` > 1, that many processes each report on a share
-    of the files, side by side, and the shares are added up; with ``parsed`` (see
-    parse_measured_code), that part was done while the tests ran.
+    of the files, side by side, and the shares are added up. ``counted`` is coverage
+    json's ``files`` worked out already (see coverage_halves), when it is.
     """
-    if parsed is not None and files:
-        prepared = _parsed_figures(parsed, data_file, report, memory_mb, timeout_s)
-        if prepared is not None:
-            return _figures(scratch, prepared)
+    if counted is not None:
+        return _figures(scratch, counted)
     groups = report_parts(scratch, files, parts) or [()]
     outputs = [
         report if len(groups) == 1 else report.with_name(f"{report.stem}-{i}{report.suffix}")

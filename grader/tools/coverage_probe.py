@@ -1,22 +1,22 @@
-"""Run by grader.tools.coverage_data as ``python -I <this file> parse|figures <request
-file>``, in a memory-limited process of its own: coverage's report in two halves.
+"""Run by grader.tools.coverage_halves as ``python -I <this file> <request file>``, in a
+memory-limited process of its own: coverage's report in two halves.
 
 Most of a coverage report's time goes to parsing each measured file for its statements and
-possible branches, which depends on the code alone, not on the run. ``parse`` does that
+possible branches, which depends on the code alone, not on the run. This process does that
 while the tests still run, from the pristine copies (the scratch copy the tests see may be
-changing under it), and pickles coverage's own parsers. ``figures``, once the run is over,
-reads the lines and arcs it recorded and lets coverage's own ``analysis_from_file_reporter``
-count them against those parsers: the same figures ``coverage json`` gives, in its shape.
+changing under it), with coverage's own parser, and touches the request's ``ready`` file.
+Then it waits: once the run is over, grader writes ``{"data_file": ..., "out": ...}`` as one
+line on its stdin, and it reads the lines and arcs the run recorded and lets coverage's own
+``analysis_from_file_reporter`` count them against those parsers. The same figures
+``coverage json`` gives, in its shape, go to ``out``.
 
-The request file is JSON: ``parse`` reads ``{"rcfile", "files": [[relative, measured,
-pristine], ...], "out"}``; ``figures`` reads ``{"parsed", "data_file", "out"}``. A file
-coverage cannot parse is left out, as ``--ignore-errors`` does.
+The request file is JSON: ``{"rcfile", "files": [[relative, measured, pristine], ...],
+"ready"}``. A file coverage cannot parse is left out, as ``--ignore-errors`` does.
 """
 
 from __future__ import annotations
 
 import json
-import pickle  # grader's own parse, in its own work folder: nothing the run wrote
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,8 +65,8 @@ class _ParsedFile(FileReporter):
         return self.no_branch
 
 
-def parse(request: dict[str, object]) -> None:
-    """Parse each pristine file as coverage would parse the measured one; pickle them."""
+def parse(request: dict[str, object]) -> list[Parsed]:
+    """Parse each pristine file as coverage would parse the measured one."""
     settings = coverage.Coverage(config_file=str(request["rcfile"]), data_file=None)
     exclude = join_regex(settings.get_exclude_list("exclude"))
     partial = join_regex(
@@ -85,13 +85,12 @@ def parse(request: dict[str, object]) -> None:
         except Exception:  # noqa: S112  # coverage json --ignore-errors skips it too
             continue
         parsed.append((relative, measured, parser, no_branch))
-    Path(str(request["out"])).write_bytes(pickle.dumps(parsed))
+    return parsed
 
 
-def figures(request: dict[str, object]) -> None:
+def figures(parsed: list[Parsed], data_file: str) -> dict[str, object]:
     """Count the recorded lines and arcs against the parsed files; coverage json's shape."""
-    parsed: list[Parsed] = pickle.loads(Path(str(request["parsed"])).read_bytes())  # noqa: S301
-    data = CoverageData(basename=str(request["data_file"]))
+    data = CoverageData(basename=data_file)
     data.read()
     arcs = data.has_arcs()
     files = {}
@@ -108,13 +107,21 @@ def figures(request: dict[str, object]) -> None:
             "executed_lines": sorted(analysis.executed),
             "missing_lines": sorted(analysis.missing),
         }
-    Path(str(request["out"])).write_text(json.dumps({"files": files}), encoding="utf-8")
+    return {"files": files}
 
 
 def main() -> None:
-    step, request_file = sys.argv[1], sys.argv[2]
-    request = json.loads(Path(request_file).read_text(encoding="utf-8"))
-    {"parse": parse, "figures": figures}[step](request)
+    """Parse, say so, then wait for the run's data file on stdin (none: the run was given
+    up) and write the figures."""
+    request = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    parsed = parse(request)
+    Path(str(request["ready"])).touch()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return
+    asked = json.loads(line)
+    counted = figures(parsed, str(asked["data_file"]))
+    Path(str(asked["out"])).write_text(json.dumps(counted), encoding="utf-8")
 
 
 if __name__ == "__main__":

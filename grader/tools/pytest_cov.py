@@ -29,12 +29,8 @@ from grader.sandbox.scratch import DiskArea, disk_area, footprint
 from grader.tools import mutation, scratch_dotenv, stale_rerun
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, package_version
-from grader.tools.coverage_data import (
-    MAX_COVERAGE_BYTES,
-    ParseWhileTestsRun,
-    coverage_report,
-    measured_files,
-)
+from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report, measured_files
+from grader.tools.coverage_halves import ParsedCode
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
     RunFolders,
@@ -77,7 +73,7 @@ class _Ran:
     suite: mutation.SuiteRun
     services: bool
     """Whether it needed servers (mutation testing then does not apply)."""
-    parse: ParseWhileTestsRun
+    parsed: ParsedCode
 
 
 class PytestCoverage:
@@ -244,14 +240,21 @@ class PytestCoverage:
         """Run the tests on the scratch copy inside the disk-limited area, read the
         results; what the run printed beside them."""
         area, paths, python = ready.area, ready.folders, ready.python
-        parse = ParseWhileTestsRun(ctx, paths.scratch)
-        result, launch, suite = self._run_in_folders(
-            ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
-        )
-        output = result.stdout + result.stderr
-        ran = _Ran(result, launch, suite, bool(settings.services), parse)
-        read = self._read(ctx, area, paths, prepared=prepared, ran=ran, notes=notes)
-        return read, output
+        turn = ctx.cores.analyser_turn() if ctx.cores is not None else None
+        parsed = ParsedCode(
+            ctx.workspace.root, paths.scratch, measured_files(ctx.workspace), ctx.work_dir,
+            memory_mb=ctx.limits.memory_mb, timeout_s=ctx.limits.wall_s + ctx.static_timeout_s,
+            turn=turn,
+        )  # fmt: skip
+        try:
+            result, launch, suite = self._run_in_folders(
+                ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
+            )
+            ran = _Ran(result, launch, suite, bool(settings.services), parsed)
+            read = self._read(ctx, area, paths, prepared=prepared, ran=ran, notes=notes)
+        finally:
+            parsed.close()
+        return read, result.stdout + result.stderr
 
     def _run_in_folders(
         self,
@@ -354,7 +357,7 @@ class PytestCoverage:
             summary, prepared.dropped, prepared.not_installed
         )
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
-        line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file, ran.parse)
+        line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file, ran.parsed)
         notes += [cov_note] if cov_note else []
         # The report step parses the code with the host's Python: code it cannot parse
         # (newer syntax) is the host's limit, never a zero.
@@ -420,7 +423,7 @@ class PytestCoverage:
         return installed
 
     def _coverage(
-        self, ctx: ToolContext, paths: RunFolders, data_file: Path | None, parse: ParseWhileTestsRun
+        self, ctx: ToolContext, paths: RunFolders, data_file: Path | None, parsed: ParsedCode
     ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
         """Turn grader's coverage data file into percentages, against pristine sources.
 
@@ -430,17 +433,18 @@ class PytestCoverage:
         planted); everything else the tests wrote goes, so they fit in the disk area.
         Only files under it are read, with memory and time limits.
         """
-        parsed = parse.result()
         if data_file is None:
             return None, None, (), "no coverage data was recorded"
-        paths.restore_pristine(ctx.workspace)
+        report = ctx.work_dir / "coverage.json"
+        counted = parsed.counted(data_file, report)
+        paths.restore_pristine(ctx.workspace)  # for the report and the mutants
         return coverage_report(
             data_file,
             paths.scratch,
-            ctx.work_dir / "coverage.json",
+            report,
             memory_mb=ctx.limits.memory_mb,
             timeout_s=ctx.static_timeout_s,
             files=measured_files(ctx.workspace),
             parts=ctx.cores.cores if ctx.cores is not None else 1,
-            parsed=parsed,
+            counted=counted,
         )
