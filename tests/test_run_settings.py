@@ -124,6 +124,29 @@ def test_compose_environment_in_both_forms_and_env_files(tmp_path: Path) -> None
     assert set(settings.hosts) >= {"db", "database", "pg", "web", "worker"}
 
 
+def test_an_env_file_kept_out_of_git_is_read_from_its_template(tmp_path: Path) -> None:
+    # The README says `cp dev.env.template dev.env`; the settings module reads APP_MODE
+    # from the environment compose gives it, and fails to import without it.
+    compose = (
+        "services:\n  db:\n    image: postgres:16\n    env_file: [db.env]\n"
+        "  web:\n    build: .\n    env_file:\n      - dev.env\n      - db.env\n"
+    )
+    settings = _read(
+        tmp_path,
+        {
+            "site/docker-compose.yml": compose,
+            "site/dev.env.template": "APP_MODE=from-the-template\nDEBUG=true\n",
+            "site/db.env.template": "POSTGRES_USER=shop\n",
+            "site/db.env": "POSTGRES_USER=committed\n",  # committed: read, not its template
+            "site/prod.env.template": "APP_MODE=production\nDEBUG=false\n",
+        },
+    )
+    values = _values(settings)
+    assert values["APP_MODE"] == "from-the-template" and values["DEBUG"] == "true"
+    assert values["POSTGRES_USER"] == "committed"
+    assert _sources(settings)["APP_MODE"] == "site/dev.env.template"
+
+
 CONTAINER_COMPOSE = """
 services:
   api:

@@ -1,7 +1,9 @@
 """docker compose files: the variables each service runs with and the servers beside it.
 
 A service's ``environment:`` (mapping or list form) comes before its ``env_file:`` files,
-as compose itself lets the first override the second. Services that build the
+as compose itself lets the first override the second; an ``env_file:`` that is not
+committed is read from the template beside it (``dev.env.template``), as the author's
+own copy would be. Services that build the
 repository's own code come first: their settings are the code's. A service with an
 ``image:`` is a server the code may reach by the service's name (a database, a cache);
 every service name, ``hostname`` and network alias is a host name the code may use.
@@ -57,13 +59,29 @@ def _rank(relative: str) -> tuple[int, int, str]:
     return purpose, relative.count("/"), relative
 
 
+# An env_file the author keeps out of git ships as a template beside it, which the README
+# says to copy (cp dev.env.template dev.env).
+_TEMPLATE_SUFFIXES = ("template", "example", "sample", "dist", "tmpl")
+
+
+def _committed(ws: Workspace, relative: str) -> str | None:
+    """The file an ``env_file:`` names, or the template it is copied from when only that
+    is committed."""
+    if relative in ws.files:
+        return relative
+    return next(
+        (f"{relative}.{s}" for s in _TEMPLATE_SUFFIXES if f"{relative}.{s}" in ws.files), None
+    )
+
+
 def _env_files(ws: Workspace, service: dict[str, Any], folder: str) -> list[Setting]:
     settings: list[Setting] = []
     for entry in sequence(service.get("env_file")):
         reference = entry.get("path") if isinstance(entry, dict) else entry
         relative = inside(folder, reference) if isinstance(reference, str) else None
-        if relative is not None:
-            settings += dotenv_files.read(ws, relative)
+        committed = _committed(ws, relative) if relative is not None else None
+        if committed is not None:
+            settings += dotenv_files.read(ws, committed)
     return settings
 
 
