@@ -337,8 +337,13 @@ DJANGO_PROJECT = {
         "class QuestionTests(TestCase):\n"
         "    def test_shout(self):\n"
         "        question = Question.objects.create(text='why')\n"
-        "        self.assertEqual(question.shout(), 'WHY')\n"
+        "        self.assertEqual(question.shout(), 'WHY')\n\n"
+        "    def test_seed_data(self):\n"
+        "        # opened from manage.py's folder, where `python manage.py test` runs\n"
+        "        with open('polls/seed.csv', encoding='utf-8') as seed:\n"
+        "            self.assertEqual(seed.read().split(','), ['why', 'how'])\n"
     ),
+    "site/polls/seed.csv": "why,how",
 }
 
 

@@ -225,7 +225,7 @@ def _exit(
     )
     result = ctx.sandbox.run(
         _argv(paths, ctx.workspace, run, limits.per_test_s, tests),
-        cwd=paths.scratch,
+        cwd=paths.working_folder(ctx.workspace),
         writable=list(paths.writable()),
         readable=list(run.readable),
         env=run.env,

@@ -81,6 +81,13 @@ class RunFolders:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ws.root / measured, target, follow_symlinks=False)
 
+    def working_folder(self, ws: Workspace) -> Path:
+        """Where the suite runs: the submission's root, or manage.py's folder for a Django
+        project run through it (its author runs ``python manage.py test`` there, and its
+        tests open their data files relative to it)."""
+        project = pytest_settings.read(ws).django_project
+        return self.scratch / project if project and project != "." else self.scratch
+
     def write_ini(self, ctx: ToolContext, extra_paths: tuple[Path, ...] = ()) -> str:
         """grader's pytest.ini, with the candidate's harmless settings carried over; returns
         the import path, for the tests' own subprocesses."""
@@ -251,7 +258,7 @@ def run_suite(
     )
     return ctx.sandbox.run(
         launch.wrap(argv),
-        cwd=paths.scratch,
+        cwd=paths.working_folder(ctx.workspace),
         writable=list(paths.writable()),
         readable=[
             *interpreter_paths(python),
