@@ -15,6 +15,10 @@ always give the same halves.
 Entries added later carry ``batch = N`` (the first 54 are batch 1): each batch is drawn
 on its own, the same way, with seed 20261206 + N - 1, once all its entries are tiered
 and before any is graded, so adding a batch never moves an entry of an earlier one.
+
+A batch in DEV_ONLY was graded and looked at before it joined the corpus (take-homes
+tiered by reading, then graded to find where grader fails): none of it may be a check
+entry, so all of it is dev, and it is not drawn.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import tomllib
 from pathlib import Path
 
 SEED = 20261206
+DEV_ONLY = frozenset({3})
 TIERS = ("strong", "average", "weak")
 CORPUS = Path(__file__).with_name("repos.toml")
 
@@ -35,6 +40,9 @@ def assign(entries: list[dict]) -> dict[str, str]:
     halves: dict[str, str] = {}
     for batch in sorted({int(entry.get("batch", 1)) for entry in entries}):
         chosen = [entry for entry in entries if int(entry.get("batch", 1)) == batch]
+        if batch in DEV_ONLY:
+            halves |= {entry["name"]: "dev" for entry in chosen}
+            continue
         halves |= _assign_batch(chosen, SEED + batch - 1)
     return halves
 
