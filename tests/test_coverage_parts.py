@@ -91,6 +91,10 @@ def test_a_split_report_adds_up_to_the_whole(tmp_path: Path) -> None:
     assert not note and 0 < line < 100 and 0 < branch < 100
     assert {f.path for f in per_file} == set(files)
     assert len(list(tmp_path.glob("report2-*.json"))) == 2  # it did split
+    # and the shares are written back as one report, where mutation testing reads the
+    # executed lines whichever way the figures came
+    merged = json.loads((tmp_path / "report2.json").read_text(encoding="utf-8"))["files"]
+    assert set(merged) == set(files) and all("executed_lines" in f for f in merged.values())
 
 
 def test_code_in_a_folder_without_init_is_reported_when_nothing_runs_it(tmp_path: Path) -> None:
@@ -207,11 +211,15 @@ def test_a_probe_that_never_had_its_turn_is_given_up_and_ends(tmp_path: Path) ->
         def __exit__(self, *exc: object) -> None:
             return None
 
+    (tmp_path / "coverage-parsed").touch()  # a previous run's, in the same folder
     parsed = ParsedCode(
         tmp_path, tmp_path, ("m0.py",), tmp_path, memory_mb=2048, timeout_s=60, turn=Turn()
     )
-    assert parsed.counted(tmp_path / ".coverage", tmp_path / "report.json") is None
-    never.release()  # the turn comes after all: the probe does not start
+    try:
+        assert not (tmp_path / "coverage-parsed").exists()
+        assert parsed.counted(tmp_path / ".coverage", tmp_path / "report.json") is None
+    finally:
+        never.release()  # the turn comes after all: the probe does not start
     assert parsed._probe.result(timeout=30) is None
     assert not (tmp_path / "coverage-parsed").exists()
 

@@ -138,13 +138,18 @@ def test_an_env_file_kept_out_of_git_is_read_from_its_template(tmp_path: Path) -
             "site/dev.env.template": "APP_MODE=from-the-template\nDEBUG=true\n",
             "site/db.env.template": "POSTGRES_USER=shop\n",
             "site/db.env": "POSTGRES_USER=committed\n",  # committed: read, not its template
-            "site/prod.env.template": "APP_MODE=production\nDEBUG=false\n",
+            "site/prod.env.template": "APP_MODE=production\nSECURE_SSL_REDIRECT=true\n",
+            # a production file's templates hold production values, never the tests'
+            "site/docker-compose.prod.yml": (
+                "services:\n  web:\n    build: .\n    env_file: [prod.env]\n"
+            ),
         },
     )
     values = _values(settings)
     assert values["APP_MODE"] == "from-the-template" and values["DEBUG"] == "true"
     assert values["POSTGRES_USER"] == "committed"
     assert _sources(settings)["APP_MODE"] == "site/dev.env.template"
+    assert "SECURE_SSL_REDIRECT" not in values
 
 
 CONTAINER_COMPOSE = """

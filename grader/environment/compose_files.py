@@ -64,22 +64,24 @@ def _rank(relative: str) -> tuple[int, int, str]:
 _TEMPLATE_SUFFIXES = ("template", "example", "sample", "dist", "tmpl")
 
 
-def _committed(ws: Workspace, relative: str) -> str | None:
-    """The file an ``env_file:`` names, or the template it is copied from when only that
-    is committed."""
-    if relative in ws.files:
-        return relative
+def _committed(ws: Workspace, relative: str, templates: bool) -> str | None:
+    """The file an ``env_file:`` names, or (with ``templates``) the template it is copied
+    from when only that is committed."""
+    if relative in ws.files or not templates:
+        return relative if relative in ws.files else None
     return next(
         (f"{relative}.{s}" for s in _TEMPLATE_SUFFIXES if f"{relative}.{s}" in ws.files), None
     )
 
 
-def _env_files(ws: Workspace, service: dict[str, Any], folder: str) -> list[Setting]:
+def _env_files(
+    ws: Workspace, service: dict[str, Any], folder: str, templates: bool
+) -> list[Setting]:
     settings: list[Setting] = []
     for entry in sequence(service.get("env_file")):
         reference = entry.get("path") if isinstance(entry, dict) else entry
         relative = inside(folder, reference) if isinstance(reference, str) else None
-        committed = _committed(ws, relative) if relative is not None else None
+        committed = _committed(ws, relative, templates) if relative is not None else None
         if committed is not None:
             settings += dotenv_files.read(ws, committed)
     return settings
@@ -130,7 +132,10 @@ def _read_file(ws: Workspace, relative: str, lookup: Callable[[str], str | None]
     for name in builds:
         service = mapping(services[name])
         own = environment(service.get("environment"), relative, null_from_shell=True)
-        own = _substituted(own, lookup) + _env_files(ws, service, folder)
+        # A production file's templates hold production values (DEBUG=False), never the
+        # tests' settings; its own committed env files still count, ranked last.
+        templates = not _FOR_PRODUCTION.search(PurePosixPath(relative).name)
+        own = _substituted(own, lookup) + _env_files(ws, service, folder, templates)
         own, moved = _out_of_the_container(own, container_paths.mounts(ws, service, folder))
         notes += [f"{line} (service {name})" for line in moved]
         hosts += _names(name, service)

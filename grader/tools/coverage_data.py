@@ -180,6 +180,8 @@ def coverage_report(
         if not output.is_file():
             return None, None, (), "no coverage data was recorded: " + proc.tail(result.stdout, 1)
         measured.update(json.loads(output.read_text(encoding="utf-8"))["files"])
+    if len(groups) > 1:  # mutation testing reads the executed lines from the one report
+        report.write_text(json.dumps({"files": measured}), encoding="utf-8")
     return _figures(scratch, measured)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core import proc
-from grader.tools.base import config_path
+from grader.tools.base import ToolContext, config_path
 
 PROBE = Path(__file__).with_name("coverage_probe.py")
 READY_POLL_S = 0.005
@@ -44,11 +44,13 @@ class ParsedCode:
     ) -> None:
         """``files`` (relative to the submission) are parsed from their ``pristine``
         copies under the names the run records for them in ``scratch``; the probe's
-        files go to ``folder``; ``timeout_s`` must outlast the test run."""
+        files go to ``folder``; ``timeout_s`` must outlast the test run and what comes
+        before it (installing the project, starting servers)."""
         self._lock = threading.Lock()
         self._state = "waiting" if files else "given up"
         self._stdin, self._request = os.pipe()
         self._ready = folder / "coverage-parsed"
+        self._ready.unlink(missing_ok=True)  # a rerun's probe starts in the same folder
         # The run records each file under the scratch folder's real path; the files
         # themselves are not resolved, since the tests may be replacing them.
         measured = Path(os.path.realpath(scratch))
@@ -71,6 +73,20 @@ class ParsedCode:
             self._start, argv, folder, timeout_s, turn or contextlib.nullcontext()
         )
         pool.shutdown(wait=False)
+
+    @classmethod
+    def for_run(cls, ctx: ToolContext, scratch: Path, files: tuple[str, ...]) -> ParsedCode:
+        """The probe for the test run in ``scratch`` about to start, on a core the suite
+        leaves; it may wait for the project's install, the servers and the suite."""
+        return cls(
+            ctx.workspace.root,
+            scratch,
+            files,
+            ctx.work_dir,
+            memory_mb=ctx.limits.memory_mb,
+            timeout_s=2 * ctx.limits.wall_s + ctx.static_timeout_s,
+            turn=ctx.cores.analyser_turn() if ctx.cores is not None else None,
+        )
 
     def _start(
         self, argv: list[str], folder: Path, timeout_s: float, turn: AbstractContextManager[object]

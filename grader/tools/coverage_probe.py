@@ -82,6 +82,8 @@ def parse(request: dict[str, object]) -> list[Parsed]:
             parser.arcs()
             parser.exit_counts()
             no_branch = parser.lines_matching(partial)
+        except MemoryError:
+            raise  # the report then parses the files in parts, each in its own process
         except Exception:  # noqa: S112  # coverage json --ignore-errors skips it too
             continue
         parsed.append((relative, measured, parser, no_branch))

@@ -240,12 +240,7 @@ class PytestCoverage:
         """Run the tests on the scratch copy inside the disk-limited area, read the
         results; what the run printed beside them."""
         area, paths, python = ready.area, ready.folders, ready.python
-        turn = ctx.cores.analyser_turn() if ctx.cores is not None else None
-        parsed = ParsedCode(
-            ctx.workspace.root, paths.scratch, measured_files(ctx.workspace), ctx.work_dir,
-            memory_mb=ctx.limits.memory_mb, timeout_s=ctx.limits.wall_s + ctx.static_timeout_s,
-            turn=turn,
-        )  # fmt: skip
+        parsed = ParsedCode.for_run(ctx, paths.scratch, measured_files(ctx.workspace))
         try:
             result, launch, suite = self._run_in_folders(
                 ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
@@ -434,6 +429,7 @@ class PytestCoverage:
         Only files under it are read, with memory and time limits.
         """
         if data_file is None:
+            parsed.close()
             return None, None, (), "no coverage data was recorded"
         report = ctx.work_dir / "coverage.json"
         counted = parsed.counted(data_file, report)
