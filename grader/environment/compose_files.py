@@ -67,8 +67,10 @@ _TEMPLATE_SUFFIXES = ("template", "example", "sample", "dist", "tmpl")
 def _committed(ws: Workspace, relative: str, templates: bool) -> str | None:
     """The file an ``env_file:`` names, or (with ``templates``) the template it is copied
     from when only that is committed."""
-    if relative in ws.files or not templates:
-        return relative if relative in ws.files else None
+    if relative in ws.files:
+        return relative
+    if not templates:
+        return None
     return next(
         (f"{relative}.{s}" for s in _TEMPLATE_SUFFIXES if f"{relative}.{s}" in ws.files), None
     )

@@ -24,8 +24,6 @@ from packaging.utils import canonicalize_name
 # linux-gnu.so`` is the module ``_speedups``).
 _MODULE_SUFFIXES = (".py", ".so", ".pyd")
 _STUBS = "-stubs"
-# Entry-point groups through which a tool loads a plugin by itself: pytest's, flake8's
-# checks and reports, MkDocs' plugins.
 # Entry-point groups through which a tool or a framework loads a plugin by itself: a
 # distribution registering one is used without an import. Groups a library registers for
 # its own optional features (NumPy's array_api, Jinja's babel.extractors) say nothing.
