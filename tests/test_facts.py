@@ -458,7 +458,7 @@ def test_a_development_secret_key_is_charged_lightly_not_as_a_credential(
     ("name", "text"),
     [
         (".env", "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"),
-        (".env-development", "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"),
+        (".env-production", "DEBUG=1\nDB_PASSWORD=Xk82!pq_Lm04zR\n"),
         ("config/settings.yaml", "database:\n  password: Xk82!pq_Lm04zR\n"),
         ("appsettings.json", '{"api_key": "Xk82pqLm04zRt7Yv", "debug": true}\n'),
         (
@@ -501,6 +501,22 @@ def test_a_compose_database_password_in_its_env_file_is_a_local_default(tmp_path
     alone = _facts(tmp_path / "a", {"app.py": "x = 1\n", ".env": env})
     rules = {f.location.line: f.rule_id for f in alone.findings if "secret" in f.rule_id}
     assert rules == {1: "hardcoded-secret", 2: "hardcoded-secret"}
+
+
+@pytest.mark.parametrize(
+    "name", ["app/config/test.env", ".env.test", "local.env", ".env.local", "dev.env"]
+)
+def test_an_env_file_named_for_the_tests_or_a_laptop_holds_development_secrets(
+    tmp_path: Path, name: str
+) -> None:
+    env = (
+        'JWT_SECRET_KEY="*cn2hlia^$&dm)1&w%ovloh578u78*p13%2g5"\n'
+        "STRIPE_KEY=sk_live_51HdF3k2J8sKx9QzP0aL7mN4xY\n"
+    )
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", name: env})
+    rules = {f.location.line: f.rule_id for f in result.findings if "secret" in f.rule_id}
+    # the signing key a test or a local server starts with; a provider's key is a leak anywhere
+    assert rules == {1: "development-secret", 2: "hardcoded-secret"}
 
 
 def test_an_example_settings_file_of_placeholders_holds_no_secret(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ finds is judged once more before it costs points:
   word, an identifier, a dotted path, a URL path or a placeholder;
 - a password in a URL is one unless it is a well-known development default;
 - a value that says it is for development (``django-insecure-...``), and a keyword's
-  value in a shell script (which sets up the candidate's own machine), is charged
-  lightly, never capped.
+  value in a shell script (which sets up the candidate's own machine) or in a settings
+  file named for the tests or a developer's machine (``test.env``, ``.env.local``,
+  ``dev.env``), is charged lightly, never capped.
 
 Test files are left out: they hold fake credentials on purpose. The value itself never
 reaches the report.
@@ -50,6 +51,12 @@ SCANNED_SUFFIXES = frozenset(
 # .env, .env.local, .env-development, prod.env, .env.example (a real-looking key in an
 # example still leaks)
 _ENV_FILE = re.compile(r"(^|\.)env($|[.\-_])|\.env$", re.IGNORECASE)
+# An env file named for the test run or a developer's machine (test.env, .env.test,
+# local.env, .env.local, dev.env, .env-development): its keyword values are the settings a
+# test or a local server starts with, not a deployment's credentials.
+_DEVELOPMENT_ENV_FILE = re.compile(
+    r"(^|[.\-_])(tests?|testing|local|dev|develop|development)([.\-_]|$)", re.IGNORECASE
+)
 
 # Providers' token formats detect-secrets 1.5 does not know.
 PROVIDER_TOKENS = (
@@ -214,8 +221,10 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
     # The password a compose file's database container is started with, kept in the .env
     # it reads: the local container's, charged lightly (the committed .env itself is
     # charged under Packaging).
-    env_file = _ENV_FILE.search(PurePosixPath(relative).name) is not None
+    name = PurePosixPath(relative).name
+    env_file = _ENV_FILE.search(name) is not None
     containers = env_file and any(_SERVICE_DEFINITION.search(f) for f in ws.files)
+    local_settings = env_file and _DEVELOPMENT_ENV_FILE.search(name) is not None
     from detect_secrets.core.scan import scan_file  # noqa: PLC0415 (loaded in scan)
 
     hits: list[PotentialSecret | _Keyword] = list(scan_file(str(ws.path(relative))))
@@ -237,7 +246,8 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
         if hit.type in {_BASIC_AUTH, _KEYWORD} and example:
             continue
         container = containers and bool(_CONTAINER_PASSWORD.match(line))
-        development = not verdict or ((script or container) and hit.type not in _PROVIDER_TYPES)
+        local = script or container or local_settings
+        development = not verdict or (local and hit.type not in _PROVIDER_TYPES)
         yield Found(relative, hit.line_number, hit.type, len(value), development)
 
 
