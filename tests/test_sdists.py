@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from grader.environment.sdists import (
     choose,
 )
 from grader.environment.sdists import fetch as fetch_archive
+from grader.environment.wheel_loads import compiled_modules
 from grader.sandbox import bubblewrap as sandbox
 from grader.sandbox.bubblewrap import Limits
 
@@ -194,3 +196,71 @@ def test_a_small_c_extension_with_a_pure_fallback_builds(
     wheel = source_builds.build(source, interpreters.host(), env)
     assert wheel.parent == source_builds.wheels / "speedy"
     assert wheel.name.startswith("speedy-1.0-") and wheel.suffix == ".whl"
+
+
+def test_a_large_archive_whose_c_code_is_an_optional_speed_up_is_fetched(tmp_path: Path) -> None:
+    # SQLAlchemy 1.3's sdist is 6 MB of Python and a little C its build can leave out.
+    noise = os.urandom(MAX_COMPILED_ARCHIVE_BYTES).hex()
+    (tmp_path / "in").mkdir()
+    optional = _sdist(tmp_path, "SQLAlchemy-1.3.24", {"lib/cext.c": noise, "setup.py": ""})
+    assert fetch_archive(_served(optional), tmp_path / "in").name == "SQLAlchemy-1.3.24.tar.gz"
+
+
+@pytest.mark.sandbox
+def test_a_library_with_a_pure_python_switch_is_built_without_its_c_code(
+    tmp_path: Path, builds: tuple[SourceBuilds, dict[str, str]]
+) -> None:
+    # msgpack's way: its build script compiles unless MSGPACK_PUREPYTHON is set, and here
+    # compiling fails (as with a C file too large or too old for this Python).
+    source_builds, env = builds
+    setup = (
+        "import os\nfrom setuptools import Extension, setup\n"
+        "ext = [] if os.environ.get('MSGPACK_PUREPYTHON') else "
+        "[Extension('msgpack._cmsgpack', ['broken.c'])]\n"
+        "setup(name='msgpack', version='0.6.2', packages=['msgpack'], ext_modules=ext)\n"
+    )
+    source = _sdist(
+        tmp_path,
+        "msgpack-0.6.2",
+        {"setup.py": setup, "msgpack/__init__.py": "", "broken.c": "#error too old\n"},
+    )
+    wheel = source_builds.build(source, interpreters.host(), env)
+    assert wheel.name == "msgpack-0.6.2-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    ("members", "modules"),
+    [
+        (["psycopg2/__init__.py", "psycopg2/_psycopg.cpython-311-x86_64-linux-gnu.so"],
+         ["psycopg2._psycopg"]),
+        (["_speedups.abi3.so", "speedy.py"], ["_speedups"]),
+        (["pkg/__init__.py", "pkg-1.0.dist-info/RECORD", "pkg-1.0.data/scripts/x.so"], []),
+    ],
+)  # fmt: skip
+def test_a_wheels_compiled_modules_are_named_by_their_paths(
+    members: list[str], modules: list[str]
+) -> None:
+    assert compiled_modules(members) == modules
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler on this host")
+def test_a_c_extension_that_builds_but_does_not_load_is_refused(
+    tmp_path: Path, builds: tuple[SourceBuilds, dict[str, str]]
+) -> None:
+    # psycopg2 2.8 on Python 3.11: it compiles, then its module's initialisation fails.
+    source_builds, env = builds
+    setup = (
+        "from setuptools import Extension, setup\n"
+        "setup(name='stale', version='1.0', packages=['stale'],\n"
+        "      ext_modules=[Extension('stale._core', ['core.c'])])\n"
+    )
+    c_source = "#include <Python.h>\nPyMODINIT_FUNC PyInit__core(void) { return NULL; }\n"
+    source = _sdist(
+        tmp_path,
+        "stale-1.0",
+        {"setup.py": setup, "stale/__init__.py": "from stale import _core\n", "core.c": c_source},
+    )
+    with pytest.raises(SourceBuildError, match=r"does not load on this Python \(stale\._core: "):
+        source_builds.build(source, interpreters.host(), env)
+    assert not (source_builds.wheels / "stale").exists()

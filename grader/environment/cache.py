@@ -39,7 +39,12 @@ from grader.environment import uv
 from grader.environment.interpreters import Interpreter
 from grader.environment.requirements import Requirements
 from grader.environment.resolution import Dropped, Fault, Plan, lacking_wheels
-from grader.environment.sdists import SourceBuildError, SourceBuilds, SourceRefusedError
+from grader.environment.sdists import (
+    SourceBuildError,
+    SourceBuilds,
+    SourceRefusedError,
+    pure_python_switch,
+)
 
 INSTALL_TIMEOUT_S = 600.0
 COMPLETE = ".grader-complete"
@@ -60,7 +65,7 @@ MAX_ROUNDS = 40
 # any build ran, does not count).
 MAX_SOURCE_BUILDS = 8
 # Bumped whenever the way an environment is planned changes, so old ones are not reused.
-POLICY_VERSION = 10
+POLICY_VERSION = 13
 # Tools grader runs inside the candidate's environment.
 RUNNER_DISTRIBUTIONS = ("pytest", "pytest-timeout", "coverage")
 
@@ -406,8 +411,10 @@ def _build_from_source(
         built[name] = wheel
         if wheel is not None:
             progress = True
+            switch = pure_python_switch(name)
+            without = f", without its optional C speed-ups ({'='.join(switch)})" if switch else ""
             plan = plan.with_change(
                 f"installed {wheel.name}, built in the sandbox from {name}'s source "
-                "distribution (the index has no wheel of it)"
+                f"distribution{without} (the index has no wheel of it)"
             )
     return plan, progress

@@ -18,8 +18,12 @@ archives are built, and small ones with C or Cython sources (at most
 ``MAX_COMPILED_ARCHIVE_BYTES``: MarkupSafe 1.1.1, PyYAML 5, the speedups an old ``pip
 freeze`` pins exactly, which a reviewer's ``pip install`` builds in seconds and which
 mostly fall back to pure Python where no compiler is found); Rust and Fortran sources,
-and larger compiled archives, are not. The wheel lands in
-grader's cache (``wheels/``), which no sandbox can write, and is offered to uv as a local
+and larger compiled archives, are not, unless the library's C code is an optional
+speed-up its build script can leave out (``PURE_PYTHON_SWITCHES``: SQLAlchemy 1.3,
+msgpack, the aiohttp family), which is how a reviewer on a machine without a compiler
+gets it, and which behaves the same, only slower. A compiled wheel is kept only once its
+modules import on this Python (``wheel_loads``). It lands in grader's cache
+(``loaded-wheels/``), which no sandbox can write, and is offered to uv as a local
 find-links folder, so the next environment that needs it does not build again.
 """
 
@@ -47,6 +51,7 @@ from packaging.version import InvalidVersion, Version
 from grader.core import proc
 from grader.environment import uv
 from grader.environment.interpreters import Interpreter
+from grader.environment.wheel_loads import load_problem
 from grader.sandbox.bubblewrap import Limits, Sandbox, interpreter_paths
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -58,6 +63,26 @@ COMPILED_SOURCES = frozenset({".c", ".cc", ".cpp", ".cxx", ".h", ".pyx", ".pxd",
 OTHER_TOOLCHAINS = frozenset({".rs", ".f90"})
 MAX_COMPILED_ARCHIVE_BYTES = 512 * 1024
 DEFAULT_BACKEND = ("setuptools>=40.8", "wheel")
+# Libraries whose C extensions are optional speed-ups, and the environment variable their
+# build script reads to build the pure-Python package instead (each documented in the
+# library's own installation notes).
+PURE_PYTHON_SWITCHES: dict[str, tuple[str, str]] = {
+    "aiohttp": ("AIOHTTP_NO_EXTENSIONS", "1"),
+    "frozenlist": ("FROZENLIST_NO_EXTENSIONS", "1"),
+    "msgpack": ("MSGPACK_PUREPYTHON", "1"),
+    "multidict": ("MULTIDICT_NO_EXTENSIONS", "1"),
+    "newrelic": ("NEW_RELIC_EXTENSIONS", "false"),
+    "propcache": ("PROPCACHE_NO_EXTENSIONS", "1"),
+    "simplejson": ("DISABLE_SPEEDUPS", "1"),
+    "sqlalchemy": ("DISABLE_SQLALCHEMY_CEXT", "1"),
+    "wrapt": ("WRAPT_INSTALL_EXTENSIONS", "false"),
+    "yarl": ("YARL_NO_EXTENSIONS", "1"),
+}
+
+
+def pure_python_switch(name: str) -> tuple[str, str] | None:
+    """The variable and value that build ``name`` without its optional C code, if any."""
+    return PURE_PYTHON_SWITCHES.get(canonicalize_name(name))
 
 
 class SourceBuildError(Exception):
@@ -119,6 +144,10 @@ class SourceBuilds:
             wheel_name, wheel_version, _, _ = parse_wheel_filename(built.name)
             if (wheel_name, wheel_version) != named:
                 raise SourceBuildError(f"its build made {built.name}, not {named[0]} {named[1]}")
+            python_in_venv = venv / "bin" / "python"
+            problem = load_problem(built, python_in_venv, self.sandbox, self.limits, work)
+            if problem:
+                raise SourceBuildError(problem)
             # One folder per package: uv, told to look there, finds nothing else.
             kept = self.wheels / wheel_name
             kept.mkdir(parents=True, exist_ok=True)
@@ -145,6 +174,8 @@ class SourceBuilds:
         self.sandbox.own(out)
         uv_binary = Path(uv.executable()).resolve()
         python = venv / "bin" / "python"
+        named = _name_and_version(source.name)
+        switch = pure_python_switch(named[0]) if named else None
         argv = [
             str(uv_binary), "build", "--no-config", "--wheel", "--no-build-isolation",
             "--offline", "--quiet", "--python", str(python), "--out-dir", str(out), str(source),
@@ -154,7 +185,13 @@ class SourceBuilds:
             cwd=out,
             writable=[out],
             readable=[*interpreter_paths(python), uv_binary, source],
-            env=uv.sandboxed_environment(python),
+            env={
+                **uv.sandboxed_environment(python),
+                # The archive's own version, for a setuptools-scm build, which has no git
+                # history to read it from here.
+                **({"SETUPTOOLS_SCM_PRETEND_VERSION": str(named[1])} if named else {}),
+                **dict([switch] if switch else []),
+            },
             limits=replace(self.limits, wall_s=min(self.limits.wall_s, BUILD_LIMIT_S)),
         )
         wheels = sorted(out.glob("*.whl"))
@@ -259,7 +296,9 @@ def fetch(archive: Archive, folder: Path) -> Path:
         raise SourceBuildError("its source distribution does not match the index's digest")
     names = _member_names(data, archive.filename)
     compiled = sorted({PurePosixPath(n).suffix for n in names} & COMPILED_SOURCES)
-    if set(compiled) & OTHER_TOOLCHAINS or (compiled and len(data) > MAX_COMPILED_ARCHIVE_BYTES):
+    optional = pure_python_switch(archive.name) is not None
+    large = len(data) > MAX_COMPILED_ARCHIVE_BYTES and not optional
+    if set(compiled) & OTHER_TOOLCHAINS or (compiled and large):
         raise SourceRefusedError(
             f"it is not pure Python ({', '.join(compiled)} sources, {len(data) // 1024} KiB), "
             f"and grader builds only C extensions of at most "

@@ -169,7 +169,9 @@ def _source_builds(ctx: BuildContext, cache: EnvironmentCache) -> SourceBuilds |
     is the only index."""
     if not ctx.sandbox.isolated or cache.offline or cache.allow_builds or cache.wheelhouse:
         return None
-    return SourceBuilds(ctx.sandbox, ctx.limits, cache.root / "wheels")
+    # "loaded-wheels": each was imported before it was kept (wheel_loads); the wheels an
+    # earlier grader kept in "wheels" without that check are not offered again.
+    return SourceBuilds(ctx.sandbox, ctx.limits, cache.root / "loaded-wheels")
 
 
 _PREPARED: PerGrade[TestEnvironment] = PerGrade()
