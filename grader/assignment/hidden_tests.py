@@ -35,6 +35,7 @@ from grader.core.models import (
 from grader.environment import pytest_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, interpreter_paths
+from grader.tools import git_copy
 from grader.tools.base import ToolContext, package_version
 from grader.tools.junit_results import MAX_JUNIT_BYTES, JunitCase, junit_cases
 from grader.tools.pytest_run import services_problem, settings_for, take_result
@@ -210,6 +211,7 @@ class HiddenTests:
         )
         shutil.copytree(self.folder, paths.tests, symlinks=True, ignore=_ignore_caches)
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+        git_copy.prepare(ctx.workspace, paths.scratch)
         for folder in (paths.results, paths.config, paths.home, paths.services):
             folder.mkdir()
         for folder in (paths.scratch, paths.results, paths.home, paths.services):

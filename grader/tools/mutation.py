@@ -39,7 +39,7 @@ from defusedxml import ElementTree as SafeET
 
 from grader.acquire.workspace import Workspace, remove_tree
 from grader.core.models import Finding, Location, Metric, Severity, TestSummary
-from grader.tools import scratch_dotenv
+from grader.tools import git_copy, scratch_dotenv
 from grader.tools.base import ToolContext, percent
 from grader.tools.coverage_data import line_contexts
 from grader.tools.junit_results import junit_cases
@@ -157,6 +157,7 @@ def _plant(ctx: ToolContext, paths: RunFolders, run: SuiteRun, mutant: Mutant) -
     for folder in paths.writable():
         remove_tree(folder)
     shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+    git_copy.prepare(ctx.workspace, paths.scratch)  # before the mutant: committed pristine
     scratch_dotenv.write(paths.scratch, run.dotenv)
     target = paths.scratch / mutant.site.path
     inside = target.resolve().is_relative_to(paths.scratch.resolve())

@@ -26,6 +26,7 @@ from grader.environment import pytest_settings, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox, interpreter_paths
 from grader.sandbox.scratch import DiskArea
+from grader.tools import git_copy
 from grader.tools.base import ToolContext, config_path
 from grader.tools.coverage_data import contexts_rcfile, coverage_options, unmeasured_code
 
@@ -55,6 +56,7 @@ class RunFolders:
         )
         # Tests may rewrite files; the static tools keep reading the pristine copy.
         shutil.copytree(ctx.workspace.root, paths.scratch, symlinks=True)
+        git_copy.prepare(ctx.workspace, paths.scratch)
         for folder in (*paths.writable()[1:], paths.config, paths.project):
             folder.mkdir()
         for folder in (*paths.writable(), paths.project):
