@@ -124,8 +124,11 @@ def read(environment: Path) -> tuple[Distribution, ...]:
     """Every distribution installed in the virtual environment at ``environment``, by
     name; empty when it has no site-packages."""
     folder = site_packages(environment)
-    if folder is None:
-        return ()
+    return () if folder is None else read_folder(folder)
+
+
+def read_folder(folder: Path) -> tuple[Distribution, ...]:
+    """Every distribution installed in the import folder ``folder``, by name."""
     found: dict[str, Distribution] = {}
     for dist in metadata.distributions(path=[str(folder)]):
         described = _describe(dist)

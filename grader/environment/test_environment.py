@@ -31,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 from grader.core.models import Metric, TestSummary
 from grader.environment import (
+    declared_elsewhere,
     imports,
     installed,
     interpreters,
@@ -40,6 +41,7 @@ from grader.environment import (
     pytest_settings,
     requirements,
     stale_pins,
+    uv,
 )
 from grader.environment.cache import Environment, EnvironmentCache, EnvStatus
 from grader.environment.context import BuildContext
@@ -96,6 +98,9 @@ class TestEnvironment:
     """The requirement lines the environment was built from."""
     imported: tuple[str, ...] = ()
     """Third-party modules the code and the tests import."""
+    declared_elsewhere: tuple[Distribution, ...] = ()
+    """Distributions of the extras and groups the tests do not need, read from their
+    wheels when an import was otherwise unaccounted for (see declared_elsewhere)."""
 
     @property
     def dropped(self) -> tuple[Dropped, ...]:
@@ -300,11 +305,14 @@ def _prepare(
     code = [f for f in ctx.workspace.python_files if not _auxiliary(f)]
     imported = imports.third_party_modules(ctx.workspace, code, required=True)
     optional = packaging_declarations.optional_names(ctx.workspace)
-    missing = not_installed(
-        {m: w for m, w in imported.items() if not imports.run_from_folder(ctx.workspace, m)},
-        declared.names | optional,
-        held,
-    )
+    outside = {m: w for m, w in imported.items() if not imports.run_from_folder(ctx.workspace, m)}
+    missing = not_installed(outside, declared.names | optional, held)
+    elsewhere: tuple[Distribution, ...] = ()
+    beyond_tests = optional - {dist.name for dist in held}
+    if missing and beyond_tests and not (cache.offline or cache.wheelhouse):
+        uv_env = uv.environment(cache.root)
+        elsewhere = declared_elsewhere.read(beyond_tests, choice.interpreter.path, uv_env)
+        missing = not_installed(outside, declared.names | optional, (*held, *elsewhere))
     if missing:
         notes.append(
             f"environment: grader did not install {', '.join(missing)}: imported by the "
@@ -331,6 +339,7 @@ def _prepare(
         missing,
         declared.items,
         tuple(imported),
+        elsewhere,
     )
 
 

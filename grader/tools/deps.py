@@ -106,7 +106,8 @@ def check(
     (every import of it guarded, or a fallback) uses what provides it but is never
     undeclared: the code runs without it."""
     index = None if installed is None else ModuleIndex.of(installed)
-    accepted = with_twins(direct) | TOOLING
+    # A module an extra or a group provides (read from its wheel) is declared there.
+    accepted = with_twins(direct) | TOOLING | also_declared
     # Only names are left to say what a declaration provides when nothing was installed,
     # or for one left out of the environment: matched generously (pyyaml and yaml), since
     # a match only ever spares the candidate a charge.
@@ -331,7 +332,8 @@ def _words(words: set[str], flags: re.RegexFlag) -> re.Pattern[str] | None:
 
 
 def _installed(ctx: ToolContext) -> tuple[tuple[Distribution, ...] | None, str]:
-    """What the test environment holds, or None and why there is none to read."""
+    """What the test environment holds, with what the extras and groups it left out
+    provide when that was read, or None and why there is none to read."""
     if not ctx.workspace.test_files:
         return None, "no tests, so no test environment was built"
     if ctx.environments is None:
@@ -339,7 +341,7 @@ def _installed(ctx: ToolContext) -> tuple[tuple[Distribution, ...] | None, str]:
     prepared = test_environment.prepare(ctx)
     if not prepared.installed:
         return None, prepared.problem or "the test environment could not be read"
-    return prepared.installed, ""
+    return (*prepared.installed, *prepared.declared_elsewhere), ""
 
 
 class Deps:
@@ -400,7 +402,8 @@ class Deps:
         else:
             notes.append(
                 "imports matched to distributions by the metadata of the "
-                f"{len(installed)} installed in the test environment"
+                f"{len(installed)} installed in the test environment (with the wheels of "
+                "extras and groups it left out, when an import needed them)"
             )
         return ToolResult(
             tool=self.name,
