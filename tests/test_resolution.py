@@ -152,6 +152,20 @@ def test_runners_too_new_for_the_python_a_project_asks_for_are_taken_older() -> 
             Dropped("django==6.0", "needs a newer Python than this host has", Fault.HOST),
         ),
         (
+            # "depends on python-dateutil" is not "depends on Python"
+            ("pandas>=0.24.2", "python-dateutil==2.8.0"),
+            "No solution found when resolving dependencies: Because pandas>=1.5.0 depends on"
+            " python-dateutil>=2.8.1 and pandas>=0.24.2,<=1.4.4 has no usable wheels, we can"
+            " conclude that pandas>=0.24.2 depends on python-dateutil>=2.8.1. And because you"
+            " require pandas>=0.24.2 and python-dateutil==2.8.0, we can conclude that your"
+            " requirements are unsatisfiable.",
+            Dropped(
+                "pandas>=0.24.2",
+                "has no wheel for this platform and source builds are off",
+                Fault.HOST,
+            ),
+        ),
+        (
             ("requests==2.31.0", "urllib3==1.20"),
             OWN_CONFLICT,
             Dropped("urllib3==1.20", "conflicts with your other requirements", Fault.CANDIDATE),

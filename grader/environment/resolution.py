@@ -93,7 +93,7 @@ _CAUSES: tuple[tuple[re.Pattern[str], str, Fault], ...] = (
         Fault.HOST,
     ),
     (
-        re.compile(rf"{_NAME}{_VERSION} depends on python"),
+        re.compile(rf"{_NAME}{_VERSION} depends on python(?![\w.-])"),
         "needs a newer Python than this host has",
         Fault.HOST,
     ),
