@@ -710,3 +710,31 @@ def test_tests_that_edit_sys_path_to_find_the_code_are_counted(
     )
     assert _metrics(result)["tests.path_edits"] == edits
     assert _rules(result).count("test-path-edit") == edits
+
+
+DJANGO_SETTINGS = 'INSTALLED_APPS = ["django.contrib.auth"]\nROOT_URLCONF = "site.urls"\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "charged"),
+    [
+        ("site/settings.py", DJANGO_SETTINGS + "DEBUG = True\n", [3]),
+        ("site/settings/base.py", "DEBUG = True\n" + DJANGO_SETTINGS, [1]),
+        # read from the environment, off by default
+        ("site/settings.py", DJANGO_SETTINGS + 'DEBUG = env.bool("DEBUG", False)\n', []),
+        ("site/settings.py", DJANGO_SETTINGS + "DEBUG = False\n", []),
+        # a settings file for a developer's machine, importing the rest
+        ("site/settings/dev.py", "from .base import *\nDEBUG = True\n", []),
+        ("site/local_settings.py", DJANGO_SETTINGS + "DEBUG = True\n", []),
+        # not Django's settings: a constant of some other module
+        ("app/config.py", "DEBUG = True\nPORT = 8000\n", []),
+    ],
+)
+def test_django_settings_that_switch_debug_on_for_every_deployment_are_charged(
+    tmp_path: Path, name: str, text: str, charged: list[int]
+) -> None:
+    result = _facts(tmp_path / "s", {name: text})
+    found = [f for f in result.findings if f.rule_id == "debug-in-settings"]
+    assert [f.location.line for f in found] == charged
+    assert all(f.location.path == name for f in found)
+    assert _metrics(result)["security.debug_in_settings"] == len(charged)

@@ -256,6 +256,7 @@ def recount(
         "suppressions.count": _count(kept, "facts", "suppression"),
         "security.hardcoded_secrets": _count(kept, "facts", "hardcoded-secret"),
         "security.development_secrets": _count(kept, "facts", "development-secret"),
+        "security.debug_in_settings": _count(kept, "facts", "debug-in-settings"),
         **{m.name: m.value for m in bandit.metrics_of(bandit_findings)},
         "code.sloc": code,
         "code.test_sloc": tests,

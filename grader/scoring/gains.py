@@ -125,6 +125,10 @@ _ADVICE = {
         "facts:hardcoded-secret",
     ),
     "safety.outside_symlinks": ("remove links that point outside", "facts:symlink-outside"),
+    "security.debug_in_settings": (
+        "read DEBUG from the environment, off by default",
+        "facts:debug-in-settings",
+    ),
     "types.annotation_coverage": ("annotate function parameters and returns", None),
     "docs.docstring_coverage": ("add docstrings to public modules, classes, functions", None),
     "docs.readme_sections": ("add the missing README sections", "facts:readme"),

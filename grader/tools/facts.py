@@ -21,7 +21,14 @@ from grader.core.models import (
     ToolStatus,
 )
 from grader.environment import requirements
-from grader.tools import hygiene, newer_syntax, readme_substance, repository_files, secrets
+from grader.tools import (
+    debug_settings,
+    hygiene,
+    newer_syntax,
+    readme_substance,
+    repository_files,
+    secrets,
+)
 from grader.tools.base import ToolContext, percent
 from grader.tools.code_facts import CodeTally, read_code
 from grader.tools.newer_syntax import NewerSyntax
@@ -98,6 +105,11 @@ class Facts:
             "secrets",
             "Secrets committed with a value that says it is for development only.",
         ),
+        MetricSpec(
+            "security.debug_in_settings",
+            "files",
+            "Django settings modules that write DEBUG = True for every deployment.",
+        ),
         *readme_substance.METRICS,
     )
 
@@ -120,6 +132,8 @@ class Facts:
                 tally.development_secrets += 1
             else:
                 tally.secrets += 1
+        debug_on = debug_settings.find(ws)
+        tally.findings += debug_on
         readme, missing = readme_score(ws)
         if missing:
             tally.findings.append(
@@ -140,6 +154,7 @@ class Facts:
         metrics = (
             *_code_metrics(tally),
             Metric("repository.committed_artifacts", len(artifacts), "paths", self.name),
+            Metric("security.debug_in_settings", len(debug_on), "files", self.name),
             Metric("docs.readme_sections", readme, "%", self.name),
             *readme_metrics,
             *_repository_metrics(ws, newer),
