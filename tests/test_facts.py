@@ -10,7 +10,7 @@ import pytest
 from conftest import run_grader
 
 from grader.acquire.workspace import inventory, screen
-from grader.core.models import ToolResult
+from grader.core.models import ToolResult, ToolStatus
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
 from grader.tools.facts import Facts
@@ -519,6 +519,24 @@ def test_an_env_file_named_for_the_tests_or_a_laptop_holds_development_secrets(
     assert rules == {1: "development-secret", 2: "hardcoded-secret"}
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # a remote database's password in a URL
+        (".env.local", "DATABASE_URL=postgres://app:Xk82pqLm04zR@db.example.com/app\n"),
+        # a deployment's settings, whatever else the name says
+        (".env.production.local", 'JWT_SECRET_KEY="*cn2hlia^$&dm)1&w%ovloh578u78"\n'),
+        ("prod.local.env", 'JWT_SECRET_KEY="*cn2hlia^$&dm)1&w%ovloh578u78"\n'),
+    ],
+)
+def test_a_laptops_env_file_still_leaks_a_remote_password_or_a_deployments_key(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    result = _facts(tmp_path / "s", {"app.py": "x = 1\n", name: text})
+    rules = [f.rule_id for f in result.findings if "secret" in f.rule_id]
+    assert rules == ["hardcoded-secret"]
+
+
 def test_an_example_settings_file_of_placeholders_holds_no_secret(tmp_path: Path) -> None:
     example = "SECRET_KEY=change-me\nDB_PASSWORD=\nAPI_KEY=your-api-key\nTOKEN=<token>\n"
     result = _facts(tmp_path / "s", {"app.py": "x = 1\n", ".env.example": example})
@@ -738,3 +756,48 @@ def test_django_settings_that_switch_debug_on_for_every_deployment_are_charged(
     assert [f.location.line for f in found] == charged
     assert all(f.location.path == name for f in found)
     assert _metrics(result)["security.debug_in_settings"] == len(charged)
+
+
+@pytest.mark.parametrize(
+    ("files", "charged"),
+    [
+        # the base's True is a default the production module replaces
+        (
+            {
+                "site/settings/base.py": DJANGO_SETTINGS + "DEBUG = True\n",
+                "site/settings/production.py": "from .base import *\nDEBUG = False\n",
+            },
+            [],
+        ),
+        # the production module built on the base keeps the base's True
+        (
+            {
+                "site/settings/base.py": DJANGO_SETTINGS + "DEBUG = False\n",
+                "site/settings/production.py": "from .base import *\nDEBUG = True\n",
+            },
+            ["site/settings/production.py"],
+        ),
+        # turned off at run time
+        (
+            {"site/settings.py": DJANGO_SETTINGS + 'DEBUG = True\nif ENV == "prod":\n'
+             "    DEBUG = False\n"},
+            [],
+        ),
+    ],
+)  # fmt: skip
+def test_split_django_settings_are_judged_as_a_whole(
+    tmp_path: Path, files: dict[str, str | bytes], charged: list[str]
+) -> None:
+    result = _facts(tmp_path / "s", files)
+    found = [f.location.path for f in result.findings if f.rule_id == "debug-in-settings"]
+    assert found == charged
+
+
+def test_settings_that_do_not_parse_are_left_to_the_unparsable_count(tmp_path: Path) -> None:
+    deep = "DEBUG = True\nINSTALLED_APPS = []\nx = " + "not " * 20_000 + "y\n"
+    result = _facts(tmp_path / "s", {"site/settings.py": deep, "app.py": "x = 1\n"})
+    assert result.status is ToolStatus.OK, result.reason
+    assert not [f for f in result.findings if f.rule_id == "debug-in-settings"]
+    bom = "\ufeff" + DJANGO_SETTINGS + "DEBUG = True\n"
+    result = _facts(tmp_path / "b", {"site/settings.py": bom.encode("utf-8")})
+    assert [f.location.line for f in result.findings if f.rule_id == "debug-in-settings"] == [3]

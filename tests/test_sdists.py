@@ -264,3 +264,29 @@ def test_a_c_extension_that_builds_but_does_not_load_is_refused(
     with pytest.raises(SourceBuildError, match=r"does not load on this Python \(stale\._core: "):
         source_builds.build(source, interpreters.host(), env)
     assert not (source_builds.wheels / "stale").exists()
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler on this host")
+def test_a_compiled_module_whose_package_needs_another_distribution_is_kept(
+    tmp_path: Path, builds: tuple[SourceBuilds, dict[str, str]]
+) -> None:
+    # zope.proxy's way: its package imports zope.interface, another distribution, which the
+    # bare wheel does not hold; that says nothing about the build.
+    source_builds, env = builds
+    setup = (
+        "from setuptools import Extension, setup\n"
+        "setup(name='nsproxy', version='1.0', packages=['ns.proxy'],\n"
+        "      ext_modules=[Extension('ns.proxy._core', ['core.c'])])\n"
+    )
+    c_source = (
+        '#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_core"};\n'
+        "PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&m); }\n"
+    )
+    source = _sdist(
+        tmp_path,
+        "nsproxy-1.0",
+        {"setup.py": setup, "ns/proxy/__init__.py": "import ns.interface\n", "core.c": c_source},
+    )
+    wheel = source_builds.build(source, interpreters.host(), env)
+    assert wheel.parent == source_builds.wheels / "nsproxy"

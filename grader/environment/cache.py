@@ -412,7 +412,8 @@ def _build_from_source(
         if wheel is not None:
             progress = True
             switch = pure_python_switch(name)
-            without = f", without its optional C speed-ups ({'='.join(switch)})" if switch else ""
+            told = ", ".join(f"{key}={value}" for key, value in switch.items())
+            without = f", without its optional C speed-ups ({told})" if switch else ""
             plan = plan.with_change(
                 f"installed {wheel.name}, built in the sandbox from {name}'s source "
                 f"distribution{without} (the index has no wheel of it)"

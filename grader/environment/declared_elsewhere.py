@@ -21,7 +21,7 @@ from grader.environment.installed import Distribution, read_folder
 
 # A group of a dozen heavy data-science wheels is the most a take-home declares.
 MAX_DISTRIBUTIONS = 16
-UNPACK_TIMEOUT_S = 180.0
+UNPACK_TIMEOUT_S = 60.0
 
 
 def read(names: Collection[str], python: Path, uv_env: dict[str, str]) -> tuple[Distribution, ...]:

@@ -66,23 +66,24 @@ DEFAULT_BACKEND = ("setuptools>=40.8", "wheel")
 # Libraries whose C extensions are optional speed-ups, and the environment variable their
 # build script reads to build the pure-Python package instead (each documented in the
 # library's own installation notes).
-PURE_PYTHON_SWITCHES: dict[str, tuple[str, str]] = {
-    "aiohttp": ("AIOHTTP_NO_EXTENSIONS", "1"),
-    "frozenlist": ("FROZENLIST_NO_EXTENSIONS", "1"),
-    "msgpack": ("MSGPACK_PUREPYTHON", "1"),
-    "multidict": ("MULTIDICT_NO_EXTENSIONS", "1"),
-    "newrelic": ("NEW_RELIC_EXTENSIONS", "false"),
-    "propcache": ("PROPCACHE_NO_EXTENSIONS", "1"),
-    "simplejson": ("DISABLE_SPEEDUPS", "1"),
-    "sqlalchemy": ("DISABLE_SQLALCHEMY_CEXT", "1"),
-    "wrapt": ("WRAPT_INSTALL_EXTENSIONS", "false"),
-    "yarl": ("YARL_NO_EXTENSIONS", "1"),
+PURE_PYTHON_SWITCHES: dict[str, dict[str, str]] = {
+    "aiohttp": {"AIOHTTP_NO_EXTENSIONS": "1"},
+    "frozenlist": {"FROZENLIST_NO_EXTENSIONS": "1"},
+    "msgpack": {"MSGPACK_PUREPYTHON": "1"},
+    "multidict": {"MULTIDICT_NO_EXTENSIONS": "1"},
+    "newrelic": {"NEW_RELIC_EXTENSIONS": "false"},
+    "propcache": {"PROPCACHE_NO_EXTENSIONS": "1"},
+    "simplejson": {"DISABLE_SPEEDUPS": "1"},
+    "sqlalchemy": {"DISABLE_SQLALCHEMY_CEXT": "1"},
+    # wrapt 1.10 and older read the second name
+    "wrapt": {"WRAPT_INSTALL_EXTENSIONS": "false", "WRAPT_EXTENSIONS": "false"},
+    "yarl": {"YARL_NO_EXTENSIONS": "1"},
 }
 
 
-def pure_python_switch(name: str) -> tuple[str, str] | None:
-    """The variable and value that build ``name`` without its optional C code, if any."""
-    return PURE_PYTHON_SWITCHES.get(canonicalize_name(name))
+def pure_python_switch(name: str) -> dict[str, str]:
+    """The variables that build ``name`` without its optional C code (none if it has none)."""
+    return PURE_PYTHON_SWITCHES.get(canonicalize_name(name), {})
 
 
 class SourceBuildError(Exception):
@@ -175,7 +176,7 @@ class SourceBuilds:
         uv_binary = Path(uv.executable()).resolve()
         python = venv / "bin" / "python"
         named = _name_and_version(source.name)
-        switch = pure_python_switch(named[0]) if named else None
+        switch = pure_python_switch(named[0]) if named else {}
         argv = [
             str(uv_binary), "build", "--no-config", "--wheel", "--no-build-isolation",
             "--offline", "--quiet", "--python", str(python), "--out-dir", str(out), str(source),
@@ -190,7 +191,7 @@ class SourceBuilds:
                 # The archive's own version, for a setuptools-scm build, which has no git
                 # history to read it from here.
                 **({"SETUPTOOLS_SCM_PRETEND_VERSION": str(named[1])} if named else {}),
-                **dict([switch] if switch else []),
+                **switch,
             },
             limits=replace(self.limits, wall_s=min(self.limits.wall_s, BUILD_LIMIT_S)),
         )
@@ -296,7 +297,7 @@ def fetch(archive: Archive, folder: Path) -> Path:
         raise SourceBuildError("its source distribution does not match the index's digest")
     names = _member_names(data, archive.filename)
     compiled = sorted({PurePosixPath(n).suffix for n in names} & COMPILED_SOURCES)
-    optional = pure_python_switch(archive.name) is not None
+    optional = bool(pure_python_switch(archive.name))
     large = len(data) > MAX_COMPILED_ARCHIVE_BYTES and not optional
     if set(compiled) & OTHER_TOOLCHAINS or (compiled and large):
         raise SourceRefusedError(

@@ -308,7 +308,9 @@ def _prepare(
     outside = {m: w for m, w in imported.items() if not imports.run_from_folder(ctx.workspace, m)}
     missing = not_installed(outside, declared.names | optional, held)
     elsewhere: tuple[Distribution, ...] = ()
-    beyond_tests = optional - {dist.name for dist in held}
+    # The project's own name (`all = ["myproj[a,b]"]`) is not a distribution to fetch.
+    project = packaging_declarations.project_name(ctx.workspace)
+    beyond_tests = optional - {dist.name for dist in held} - {canonicalize_name(project or "")}
     if missing and beyond_tests and not (cache.offline or cache.wheelhouse):
         uv_env = uv.environment(cache.root)
         elsewhere = declared_elsewhere.read(beyond_tests, choice.interpreter.path, uv_env)

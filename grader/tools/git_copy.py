@@ -22,11 +22,13 @@ from grader.environment.per_grade import PerGrade
 
 COMMIT_TIMEOUT_S = 60.0
 # git given as a command: an argv's first word (["git", "describe"]), a shell command
-# that reads the repository ("git rev-parse HEAD"), or GitPython imported.
+# that reads the repository ("git rev-parse HEAD"), or GitPython, pygit2 or dulwich
+# imported.
 _CALLS_GIT = re.compile(
     r"""[\[(]\s*["']git["']\s*,"""
     r"""|["']git\s+(?:describe|rev-parse|rev-list|log|show|status|branch|tag|ls-files|diff)\b"""
-    r"""|^\s*(?:import\s+git\b|from\s+git\s+import\b)""",
+    r"""|^\s*(?:import\s+(?:[\w.]+\s*,\s*)*(?:git|pygit2|dulwich)\b"""
+    r"""|from\s+(?:git|pygit2|dulwich)(?:\.\w+)*\s+import\b)""",
     re.MULTILINE,
 )
 _AUTHOR = {

@@ -57,6 +57,8 @@ _ENV_FILE = re.compile(r"(^|\.)env($|[.\-_])|\.env$", re.IGNORECASE)
 _DEVELOPMENT_ENV_FILE = re.compile(
     r"(^|[.\-_])(tests?|testing|local|dev|develop|development)([.\-_]|$)", re.IGNORECASE
 )
+# ...unless the name also says it is a deployment's (.env.production.local, prod.local.env).
+_DEPLOYED_ENV_FILE = re.compile(r"(^|[.\-_])(prod|production|staging|live)([.\-_]|$)", re.I)
 
 # Providers' token formats detect-secrets 1.5 does not know.
 PROVIDER_TOKENS = (
@@ -224,7 +226,11 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
     name = PurePosixPath(relative).name
     env_file = _ENV_FILE.search(name) is not None
     containers = env_file and any(_SERVICE_DEFINITION.search(f) for f in ws.files)
-    local_settings = env_file and _DEVELOPMENT_ENV_FILE.search(name) is not None
+    local_settings = (
+        env_file
+        and _DEVELOPMENT_ENV_FILE.search(name) is not None
+        and _DEPLOYED_ENV_FILE.search(name) is None
+    )
     from detect_secrets.core.scan import scan_file  # noqa: PLC0415 (loaded in scan)
 
     hits: list[PotentialSecret | _Keyword] = list(scan_file(str(ws.path(relative))))
@@ -246,7 +252,9 @@ def _detected(ws: Workspace, relative: str, lines: list[str]) -> Iterator[Found]
         if hit.type in {_BASIC_AUTH, _KEYWORD} and example:
             continue
         container = containers and bool(_CONTAINER_PASSWORD.match(line))
-        local = script or container or local_settings
+        # A settings file named for a laptop holds its keywords' local values; a URL's
+        # password there may still be a remote database's.
+        local = script or container or (local_settings and hit.type == _KEYWORD)
         development = not verdict or (local and hit.type not in _PROVIDER_TYPES)
         yield Found(relative, hit.line_number, hit.type, len(value), development)
 
