@@ -86,13 +86,18 @@ def make_candidate_repo(
     return dest
 
 
-def run_tool(tool: Tool, tmp_path: Path, files: Mapping[str, str]) -> ToolResult:
-    """``tool`` run outside a sandbox on a submission of ``files`` written under
-    ``tmp_path``, with a work folder of its own."""
-    root = tmp_path / "sub"
+def write_files(root: Path, files: Mapping[str, str]) -> Path:
+    """Write ``files`` (relative path: text) under ``root``; returns ``root``."""
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def run_tool(tool: Tool, tmp_path: Path, files: Mapping[str, str]) -> ToolResult:
+    """``tool`` run outside a sandbox on a submission of ``files`` written under
+    ``tmp_path``, with a work folder of its own."""
+    root = write_files(tmp_path / "sub", files)
     work = tmp_path / "work"
     work.mkdir()
     return tool.run(ToolContext(inventory(root), work, NotNeeded(), Limits()))
@@ -120,6 +125,12 @@ class Run:
         """The parsed report.json."""
         data: dict[str, Any] = json.loads((self.out / "report.json").read_text(encoding="utf-8"))
         return data
+
+
+def tool_report(report: dict[str, Any], name: str) -> dict[str, Any]:
+    """The part of a parsed report.json about the tool ``name``."""
+    found: dict[str, Any] = next(t for t in report["tools"] if t["name"] == name)
+    return found
 
 
 def run_grader(source: str | Path, out: Path, *args: str, timeout: float = 600) -> Run:

@@ -4,10 +4,9 @@ command line: what its requirements file declares is what its tests run with."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import run_grader
+from conftest import run_grader, tool_report, write_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -29,16 +28,9 @@ CODE = {
 }
 
 
-def _tool(report: dict[str, Any], name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(t for t in report["tools"] if t["name"] == name)
-    return found
-
-
 def test_a_utf16_requirements_file_is_installed_and_the_tests_run(tmp_path: Path) -> None:
     root = tmp_path / "submission"
-    for name, text in CODE.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
+    write_files(root, CODE)
     # Python's "utf-16" codec writes a byte-order mark, as Windows editors do.
     (root / "requirements.txt").write_bytes(REQUIREMENTS.encode("utf-16"))
 
@@ -46,9 +38,9 @@ def test_a_utf16_requirements_file_is_installed_and_the_tests_run(tmp_path: Path
 
     assert run.exit_code == 0, run.stderr
     report = run.report()
-    tests = _tool(report, "pytest")
+    tests = tool_report(report, "pytest")
     assert tests["status"] == "ok", tests["reason"]
     assert tests["tests"]["passed"] == 1, tests
     assert not any("grader added tabulate" in note for note in tests["notes"]), tests["notes"]
-    deps = _tool(report, "deps")
+    deps = tool_report(report, "deps")
     assert deps["metrics"]["packaging.undeclared_imports"] == 0, deps

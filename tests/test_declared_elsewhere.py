@@ -5,10 +5,9 @@ group's wheels, not guessed from names."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import run_grader
+from conftest import run_grader, tool_report, write_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -43,23 +42,15 @@ CODE = {
 }
 
 
-def _tool(report: dict[str, Any], name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(t for t in report["tools"] if t["name"] == name)
-    return found
-
-
 def test_a_module_a_dependency_group_provides_is_declared(tmp_path: Path) -> None:
-    root = tmp_path / "submission"
-    for name, text in CODE.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
+    root = write_files(tmp_path / "submission", CODE)
 
     run = run_grader(root, tmp_path / "out")
 
     assert run.exit_code == 0, run.stderr
     report = run.report()
-    tests = _tool(report, "pytest")
+    tests = tool_report(report, "pytest")
     assert tests["tests"]["passed"] == 1, tests
     assert not any("did not install bs4" in note for note in tests["notes"]), tests["notes"]
-    deps = _tool(report, "deps")
+    deps = tool_report(report, "deps")
     assert deps["metrics"]["packaging.undeclared_imports"] == 0, deps["findings"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import ROOT, SAMPLES, git, make_repo, run_grader
+from conftest import ROOT, SAMPLES, git, make_repo, run_grader, tool_report
 
 from grader.acquire.workspace import inventory
 from grader.tools.base import config_path
@@ -26,11 +26,6 @@ def _criterion(report: dict[str, Any], criterion: str) -> float:
     score = next(c["score"] for c in report["criteria"] if c["id"] == criterion)
     assert score is not None
     return float(score)
-
-
-def _tool(report: dict[str, Any], name: str) -> dict[str, Any]:
-    tool: dict[str, Any] = next(t for t in report["tools"] if t["name"] == name)
-    return tool
 
 
 @pytest.mark.parametrize("criterion", ["overall", "maintainability", "testability", "security"])
@@ -86,7 +81,7 @@ def test_every_point_lost_is_explained(graded: dict[str, dict[str, Any]]) -> Non
 
 def test_poor_security_is_capped_by_its_worst_finding(graded: dict[str, dict[str, Any]]) -> None:
     security = next(c for c in graded["poor"]["criteria"] if c["id"] == "security")
-    assert _tool(graded["poor"], "bandit")["metrics"]["security.reject_on_sight"] >= 1
+    assert tool_report(graded["poor"], "bandit")["metrics"]["security.reject_on_sight"] >= 1
     assert security["score"] <= 40
 
 
@@ -105,7 +100,7 @@ def test_a_weak_hash_as_a_signature_digest_is_charged_but_not_capped(
         encoding="utf-8",
     )
     report = grade_cli(root).report()
-    bandit = _tool(report, "bandit")["metrics"]
+    bandit = tool_report(report, "bandit")["metrics"]
     security = next(c for c in report["criteria"] if c["id"] == "security")
     weak_hash = [f for f in security["findings"] if f["rule"] == "B324"]
     assert weak_hash and all(f["severity"] == "low" for f in weak_hash)
@@ -154,7 +149,7 @@ def test_tool_values_equal_running_the_tools_by_hand(
             checkout,
         )
     )
-    assert _tool(report, "ruff")["metrics"]["lint.issues"] == len(ruff)
+    assert tool_report(report, "ruff")["metrics"]["lint.issues"] == len(ruff)
 
     bandit = json.loads(
         _by_hand(
@@ -177,12 +172,12 @@ def test_tool_values_equal_running_the_tools_by_hand(
     # a placeholder, are left out, and the report says how many.
     left_out = sum(
         int(note.split(" ", 1)[0])
-        for note in _tool(report, "bandit").get("notes", [])
+        for note in tool_report(report, "bandit").get("notes", [])
         if "hard-coded password finding(s) left out" in note
     )
     passwords = [r for r in bandit["results"] if r["test_id"] in {"B105", "B106", "B107"}]
     assert left_out <= len(passwords)
-    assert _tool(report, "bandit")["metrics"]["security.issues"] + left_out == len(
+    assert tool_report(report, "bandit")["metrics"]["security.issues"] + left_out == len(
         bandit["results"]
     )
 
@@ -208,12 +203,12 @@ def test_tool_values_equal_running_the_tools_by_hand(
     # (annotation coverage charges the function), and the report says how many.
     unannotated = sum(
         int(note.split(" ", 1)[0])
-        for note in _tool(report, "mypy").get("notes", [])
+        for note in tool_report(report, "mypy").get("notes", [])
         if "'need type annotation' error(s)" in note
     )
     asked = [e for e in errors if e["severity"] == "error" and e["code"] == "var-annotated"]
     assert unannotated <= len(asked)
-    assert _tool(report, "mypy")["metrics"]["types.errors"] + unannotated == len(
+    assert tool_report(report, "mypy")["metrics"]["types.errors"] + unannotated == len(
         [e for e in errors if e["severity"] == "error"]
     )
 
@@ -254,7 +249,9 @@ def test_tool_values_equal_running_the_tools_by_hand(
         )
         totals = json.loads((tmp_path / "cov.json").read_text(encoding="utf-8"))["totals"]
         line = round(100 * totals["covered_lines"] / totals["num_statements"], 2)
-        assert _tool(report, "pytest")["metrics"]["coverage.line"] == pytest.approx(line, abs=0.01)
+        assert tool_report(report, "pytest")["metrics"]["coverage.line"] == pytest.approx(
+            line, abs=0.01
+        )
 
 
 def test_candidate_settings_do_not_change_the_score(

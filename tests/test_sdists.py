@@ -77,6 +77,26 @@ SETUP = (
 )
 
 
+def _c_module(name: str) -> str:
+    """The C source of an empty extension module called ``name``."""
+    return (
+        f'#include <Python.h>\nstatic struct PyModuleDef m = {{PyModuleDef_HEAD_INIT, "{name}"}};\n'
+        f"PyMODINIT_FUNC PyInit_{name}(void) {{ return PyModule_Create(&m); }}\n"
+    )
+
+
+def _extension_sdist(
+    root: Path, name: str, package: str, extension: str, files: dict[str, str]
+) -> Path:
+    """NAME-1.0.tar.gz: ``package`` with the extension ``extension`` built from core.c."""
+    setup = (
+        "from setuptools import Extension, setup\n"
+        f"setup(name={name!r}, version='1.0', packages=[{package!r}],\n"
+        f"      ext_modules=[Extension({extension!r}, ['core.c'])])\n"
+    )
+    return _sdist(root, f"{name}-1.0", {"setup.py": setup, **files})
+
+
 def test_an_archive_is_checked_against_the_index_digest(tmp_path: Path) -> None:
     source = _sdist(tmp_path, "pkg-1.0", {"pkg.py": "X = 1\n"})
     (tmp_path / "in").mkdir()
@@ -186,12 +206,10 @@ def test_a_small_c_extension_with_a_pure_fallback_builds(
         "      ext_modules=[Extension('_speedy', ['speedy.c'])],\n"
         "      cmdclass={'build_ext': Optional})\n"
     )
-    c_source = (
-        '#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_speedy"};\n'
-        "PyMODINIT_FUNC PyInit__speedy(void) { return PyModule_Create(&m); }\n"
-    )
     source = _sdist(
-        tmp_path, "speedy-1.0", {"setup.py": setup, "speedy.py": "X = 1\n", "speedy.c": c_source}
+        tmp_path,
+        "speedy-1.0",
+        {"setup.py": setup, "speedy.py": "X = 1\n", "speedy.c": _c_module("_speedy")},
     )
     wheel = source_builds.build(source, interpreters.host(), env)
     assert wheel.parent == source_builds.wheels / "speedy"
@@ -250,16 +268,13 @@ def test_a_c_extension_that_builds_but_does_not_load_is_refused(
 ) -> None:
     # psycopg2 2.8 on Python 3.11: it compiles, then its module's initialisation fails.
     source_builds, env = builds
-    setup = (
-        "from setuptools import Extension, setup\n"
-        "setup(name='stale', version='1.0', packages=['stale'],\n"
-        "      ext_modules=[Extension('stale._core', ['core.c'])])\n"
-    )
     c_source = "#include <Python.h>\nPyMODINIT_FUNC PyInit__core(void) { return NULL; }\n"
-    source = _sdist(
+    source = _extension_sdist(
         tmp_path,
-        "stale-1.0",
-        {"setup.py": setup, "stale/__init__.py": "from stale import _core\n", "core.c": c_source},
+        "stale",
+        "stale",
+        "stale._core",
+        {"stale/__init__.py": "from stale import _core\n", "core.c": c_source},
     )
     with pytest.raises(SourceBuildError, match=r"does not load on this Python \(stale\._core: "):
         source_builds.build(source, interpreters.host(), env)
@@ -274,19 +289,12 @@ def test_a_compiled_module_whose_package_needs_another_distribution_is_kept(
     # zope.proxy's way: its package imports zope.interface, another distribution, which the
     # bare wheel does not hold; that says nothing about the build.
     source_builds, env = builds
-    setup = (
-        "from setuptools import Extension, setup\n"
-        "setup(name='nsproxy', version='1.0', packages=['ns.proxy'],\n"
-        "      ext_modules=[Extension('ns.proxy._core', ['core.c'])])\n"
-    )
-    c_source = (
-        '#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_core"};\n'
-        "PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&m); }\n"
-    )
-    source = _sdist(
+    source = _extension_sdist(
         tmp_path,
-        "nsproxy-1.0",
-        {"setup.py": setup, "ns/proxy/__init__.py": "import ns.interface\n", "core.c": c_source},
+        "nsproxy",
+        "ns.proxy",
+        "ns.proxy._core",
+        {"ns/proxy/__init__.py": "import ns.interface\n", "core.c": _c_module("_core")},
     )
     wheel = source_builds.build(source, interpreters.host(), env)
     assert wheel.parent == source_builds.wheels / "nsproxy"

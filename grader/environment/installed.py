@@ -52,7 +52,7 @@ class Distribution:
     checkers, never imported."""
 
 
-def _module_of(path: str) -> str | None:
+def module_of(path: str) -> str | None:
     """The dotted module a file installed in site-packages is, or None (data, metadata,
     scripts outside site-packages, names no import can spell)."""
     *folders, name = path.split("/")
@@ -99,7 +99,7 @@ def _describe(dist: metadata.Distribution) -> Distribution | None:
     if not name or not version:
         return None
     files = _recorded(dist)
-    modules = {m for m in map(_module_of, files) if m}
+    modules = {m for m in map(module_of, files) if m}
     if not files:  # no RECORD: the top-level names setuptools recorded, if any
         listed = (dist.read_text("top_level.txt") or "").split()
         modules = {m for m in listed if all(part.isidentifier() for part in m.split("."))}

@@ -139,7 +139,7 @@ class SourceBuilds:
             staged.chmod(0o644)
             backend = build_requirements(staged)
             venv = _backend_environment(work / "backend", backend, python, uv_env)
-            built = self._run_build(staged, venv, work / "out")
+            built = self._run_build(staged, named, venv, work / "out")
             # The wheel's name is the build script's to choose: one named for another
             # package would be offered to uv for that package too, so it must be this one.
             wheel_name, wheel_version, _, _ = parse_wheel_filename(built.name)
@@ -170,13 +170,11 @@ class SourceBuilds:
                 fitting.append((version, wheel))
         return max(fitting)[1] if fitting else None
 
-    def _run_build(self, source: Path, venv: Path, out: Path) -> Path:
+    def _run_build(self, source: Path, named: tuple[str, Version], venv: Path, out: Path) -> Path:
         out.mkdir()
         self.sandbox.own(out)
         uv_binary = Path(uv.executable()).resolve()
         python = venv / "bin" / "python"
-        named = _name_and_version(source.name)
-        switch = pure_python_switch(named[0]) if named else {}
         argv = [
             str(uv_binary), "build", "--no-config", "--wheel", "--no-build-isolation",
             "--offline", "--quiet", "--python", str(python), "--out-dir", str(out), str(source),
@@ -190,8 +188,8 @@ class SourceBuilds:
                 **uv.sandboxed_environment(python),
                 # The archive's own version, for a setuptools-scm build, which has no git
                 # history to read it from here.
-                **({"SETUPTOOLS_SCM_PRETEND_VERSION": str(named[1])} if named else {}),
-                **switch,
+                "SETUPTOOLS_SCM_PRETEND_VERSION": str(named[1]),
+                **pure_python_switch(named[0]),
             },
             limits=replace(self.limits, wall_s=min(self.limits.wall_s, BUILD_LIMIT_S)),
         )

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from grader.core import proc
 from grader.environment import uv
+from grader.environment.installed import module_of
 from grader.sandbox.bubblewrap import Limits, Sandbox, interpreter_paths
 
 LOAD_LIMIT_S = 60.0
@@ -62,22 +63,8 @@ def compiled_modules(names: list[str]) -> list[str]:
     return sorted(
         module
         for name in names
-        if PurePosixPath(name).suffix in EXTENSION_SUFFIXES
-        and (module := _module(PurePosixPath(name))) is not None
+        if name.endswith(EXTENSION_SUFFIXES) and (module := module_of(name))
     )
-
-
-def _module(path: PurePosixPath) -> str | None:
-    """The dotted module a member of a wheel is, or None (metadata, data, not a module)."""
-    if _metadata(path) or not path.suffix:
-        return None
-    stem = path.name.split(".", 1)[0]
-    parts = [*path.parent.parts, stem] if stem != "__init__" else list(path.parent.parts)
-    return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
-
-
-def _metadata(path: PurePosixPath) -> bool:
-    return bool(path.parts) and path.parts[0].endswith((".dist-info", ".data"))
 
 
 def load_problem(wheel: Path, python: Path, sandbox: Sandbox, limits: Limits, work: Path) -> str:
@@ -96,10 +83,7 @@ def load_problem(wheel: Path, python: Path, sandbox: Sandbox, limits: Limits, wo
     for path in unpacked.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     unpacked.chmod(0o755)
-    own = sorted(
-        {m for n in names if n.endswith((".py", *EXTENSION_SUFFIXES))
-         if (m := _module(PurePosixPath(n)))}
-    )  # fmt: skip
+    own = sorted({module for name in names if (module := module_of(name))})
     result = sandbox.run(
         [str(python), "-I", "-c", _PROBE, *own, "--", *modules],
         cwd=unpacked,
