@@ -116,6 +116,11 @@ _ADVICE = {
         "facts:test-weak-assertion",
     ),
     "tests.mutation_score": ("add assertions that catch the surviving mutants", "pytest"),
+    "tests.disabled_share": ("run or delete the tests turned off", "facts:test-disabled"),
+    "tests.leftover_files": (
+        "have the tests write to a temporary directory",
+        "pytest:test-leftover",
+    ),
     "complexity.mean": ("split decisions into smaller functions", "radon:complexity"),
     "complexity.max": ("split the most complex function", "radon:complexity"),
     "maintainability.mi_mean": ("simplify the least maintainable modules", "radon"),

@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
-from grader.tools import assertions, likely_bugs, log_lines, suspicious
+from grader.tools import assertions, disabled_tests, likely_bugs, log_lines, suspicious
 from grader.tools.module_state import dotted, is_main_guard, reads_argv
 from grader.tools.newer_syntax import NewerSyntax
 
@@ -54,6 +54,9 @@ class CodeTally:
     tests_without_assert: int = 0
     tests_weak: int = 0
     """Tests that assert nothing, or only what cannot fail (see assertions)."""
+    tests_disabled: int = 0
+    """Tests commented out or skipped whatever the conditions (see disabled_tests)."""
+    tests_commented_out: int = 0
     outcome_hooks: int = 0
     path_edits: int = 0
     """Test files that edit sys.path or change directory (see _path_edit)."""
@@ -93,8 +96,8 @@ def _comments(data: bytes) -> Iterator[tuple[int, str]]:
         return
 
 
-def _count_suppressions(relative: str, data: bytes, tally: CodeTally) -> None:
-    for line, comment in _comments(data):
+def _count_suppressions(relative: str, comments: list[tuple[int, str]], tally: CodeTally) -> None:
+    for line, comment in comments:
         for kind, pattern in SUPPRESSIONS.items():
             if pattern.search(comment):
                 tally.suppressions[kind] += 1
@@ -306,6 +309,24 @@ def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
         )
 
 
+def _disabled_tests(
+    relative: str, tree: ast.Module, comments: list[tuple[int, str]], tally: CodeTally
+) -> None:
+    tests = _collected_tests(relative, tree)
+    for found in (*disabled_tests.skipped(tree, tests), *disabled_tests.commented_out(comments)):
+        tally.tests_disabled += 1
+        tally.tests_commented_out += found.commented
+        tally.findings.append(
+            Finding(
+                "facts",
+                "test-disabled",
+                found.message,
+                Severity.MEDIUM,
+                Location(relative, found.line),
+            )
+        )
+
+
 def _file_facts(
     relative: str, tree: ast.Module, tally: CodeTally, *, in_tests: bool, generated: bool
 ) -> None:
@@ -357,7 +378,8 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
         if parsed is None:
             continue
         data, tree = parsed
-        _count_suppressions(relative, data, tally)
+        comments = list(_comments(data))
+        _count_suppressions(relative, comments, tally)
         _typed_by_stub(ws, relative, tree, tally)
         try:
             _file_facts(
@@ -367,6 +389,8 @@ def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
                 in_tests=relative in ws.test_files,
                 generated=relative in generated,
             )
+            if relative in ws.test_files and relative not in generated:
+                _disabled_tests(relative, tree, comments, tally)
         except RecursionError:  # screened files stay shallow; this is a second line
             tally.findings.append(
                 Finding(

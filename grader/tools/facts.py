@@ -74,6 +74,11 @@ class Facts:
             "something came back.",
         ),
         MetricSpec(
+            "tests.disabled_share",
+            "%",
+            "Tests commented out or skipped whatever the conditions, of all tests written.",
+        ),
+        MetricSpec(
             "tests.outcome_tampering",
             "places",
             "pytest hooks that can rewrite outcomes, and calls that end the test process.",
@@ -207,6 +212,13 @@ def _code_metrics(tally: CodeTally) -> tuple[Metric, ...]:
         Metric(
             "tests.weak_assertion_share",
             percent(tally.tests_weak, tally.tests),
+            "%",
+            "facts",
+            "no test functions",
+        ),
+        Metric(
+            "tests.disabled_share",
+            percent(tally.tests_disabled, tally.tests + tally.tests_commented_out),
             "%",
             "facts",
             "no test functions",

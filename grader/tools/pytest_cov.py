@@ -20,20 +20,21 @@ from pathlib import Path
 
 from grader.core import proc
 from grader.core.errors import NoRoomError
-from grader.core.models import FileStats, Metric, MetricSpec, TestSummary, ToolResult, ToolStatus
+from grader.core.models import Metric, MetricSpec, TestSummary, ToolResult, ToolStatus
 from grader.core.progress import stage
 from grader.environment import project_install, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import interpreter_paths
 from grader.sandbox.scratch import DiskArea, disk_area, footprint
-from grader.tools import mutation, scratch_dotenv, stale_rerun
+from grader.tools import leftovers, mutation, scratch_dotenv, stale_rerun
 from grader.tools import run_outcomes as outcomes
 from grader.tools.base import ToolContext, package_version
-from grader.tools.coverage_data import MAX_COVERAGE_BYTES, coverage_report, measured_files
+from grader.tools.coverage_data import MAX_COVERAGE_BYTES, measured_files
 from grader.tools.coverage_halves import ParsedCode
 from grader.tools.junit_results import MAX_JUNIT_BYTES, read_junit
 from grader.tools.pytest_run import (
     RunFolders,
+    coverage_figures,
     environment_in_use,
     pytest_environment,
     run_suite,
@@ -74,6 +75,7 @@ class _Ran:
     services: bool
     """Whether it needed servers (mutation testing then does not apply)."""
     parsed: ParsedCode
+    left: leftovers.LeftBehind
 
 
 class PytestCoverage:
@@ -89,6 +91,11 @@ class PytestCoverage:
             mutation.METRIC,
             "%",
             "Sampled mutants of the code the tests run that made a test fail (see mutation).",
+        ),
+        MetricSpec(
+            leftovers.METRIC,
+            "paths",
+            "Files and folders the test run left in the repository or rewrote there.",
         ),
         MetricSpec(
             "packaging.installable",
@@ -126,6 +133,7 @@ class PytestCoverage:
                 Metric("coverage.line", 0, "%", self.name, reason),
                 Metric("coverage.branch", 0, "%", self.name, reason),
                 mutation.not_applicable(reason).metric,
+                Metric(leftovers.METRIC, None, "paths", self.name, reason),
                 installable,
             ),
             argv=result.argv if result else (),
@@ -242,10 +250,10 @@ class PytestCoverage:
         area, paths, python = ready.area, ready.folders, ready.python
         parsed = ParsedCode.for_run(ctx, paths.scratch, measured_files(ctx.workspace))
         try:
-            result, launch, suite = self._run_in_folders(
+            result, launch, suite, left = self._run_in_folders(
                 ctx, area, paths, prepared=prepared, python=python, notes=notes, settings=settings
             )
-            ran = _Ran(result, launch, suite, bool(settings.services), parsed)
+            ran = _Ran(result, launch, suite, bool(settings.services), parsed, left)
             read = self._read(ctx, area, paths, prepared=prepared, ran=ran, notes=notes)
         finally:
             parsed.close()
@@ -261,9 +269,9 @@ class PytestCoverage:
         python: Path,
         notes: list[str],
         settings: run_settings.RunSettings,
-    ) -> tuple[proc.ProcResult, services.Launch, mutation.SuiteRun]:
+    ) -> tuple[proc.ProcResult, services.Launch, mutation.SuiteRun, leftovers.LeftBehind]:
         """Install what the tests need, start their servers, run them; how the run went,
-        for mutation testing to run the suite again the same way."""
+        for mutation testing to run the suite again the same way, and what it left."""
         copies = run_settings.dotenv_copies(ctx.workspace, settings)
         written = scratch_dotenv.write(paths.scratch, copies)
         if written:
@@ -285,8 +293,10 @@ class PytestCoverage:
             env["PATH"] = f"{installed.scripts}:{env['PATH']}"
         if ctx.tests_started is not None:
             ctx.tests_started.set()
+        before = leftovers.listing(paths.scratch)
         with environment_in_use(ctx, prepared):
             result = run_suite(ctx, paths, python, env, area, launch=launch, hosts=settings.hosts)
+        left = leftovers.left_behind(before, leftovers.listing(paths.scratch))
         if ctx.cores is not None:
             ctx.cores.suite_ended()  # the coverage report and mutants share the cores
         suite = mutation.SuiteRun(
@@ -299,7 +309,7 @@ class PytestCoverage:
             result.duration_s,
             {relative: copies[relative] for relative in written},
         )
-        return result, launch, suite
+        return result, launch, suite, left
 
     def _read(
         self,
@@ -352,7 +362,7 @@ class PytestCoverage:
             summary, prepared.dropped, prepared.not_installed
         )
         data_file = take_result(paths.results, ".coverage", private, MAX_COVERAGE_BYTES)
-        line, branch, per_file, cov_note = self._coverage(ctx, paths, data_file, ran.parsed)
+        line, branch, per_file, cov_note = coverage_figures(ctx, paths, data_file, ran.parsed)
         notes += [cov_note] if cov_note else []
         # The report step parses the code with the host's Python: code it cannot parse
         # (newer syntax) is the host's limit, never a zero.
@@ -381,7 +391,11 @@ class PytestCoverage:
             # A run that tested nothing is never "ok", whatever pytest's exit code.
             status=ToolStatus.NOTHING_TESTED if why_nothing_ran else ToolStatus.OK,
             reason=why_nothing_ran,
-            findings=(*outcomes.failure_findings(summary, ws), *mutated.findings),
+            findings=(
+                *outcomes.failure_findings(summary, ws),
+                *mutated.findings,
+                *ran.left.findings(),
+            ),
             metrics=(
                 *outcomes.count_and_pass_rate(summary, excused, prepared.candidate_fault),
                 Metric(
@@ -395,6 +409,7 @@ class PytestCoverage:
                     cov_note,
                 ),
                 mutated.metric,
+                ran.left.metric(),
                 installable,
             ),
             argv=result.argv,
@@ -416,31 +431,3 @@ class PytestCoverage:
         installed = project_install.install(ctx, paths.scratch, paths.project, python)
         notes.append(f"{installed.note} ({why})")
         return installed
-
-    def _coverage(
-        self, ctx: ToolContext, paths: RunFolders, data_file: Path | None, parsed: ParsedCode
-    ) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
-        """Turn grader's coverage data file into percentages, against pristine sources.
-
-        The files were parsed from the pristine copies while the tests ran, or are parsed
-        now from the scratch copy, where the pristine copies of the files coverage reports
-        on replace whatever the tests left (a source file emptied, a link to a host FIFO
-        planted); everything else the tests wrote goes, so they fit in the disk area.
-        Only files under it are read, with memory and time limits.
-        """
-        if data_file is None:
-            parsed.close()
-            return None, None, (), "no coverage data was recorded"
-        report = ctx.work_dir / "coverage.json"
-        counted = parsed.counted(data_file, report)
-        paths.restore_pristine(ctx.workspace)  # for the report and the mutants
-        return coverage_report(
-            data_file,
-            paths.scratch,
-            report,
-            memory_mb=ctx.limits.memory_mb,
-            timeout_s=ctx.static_timeout_s,
-            files=measured_files(ctx.workspace),
-            parts=ctx.cores.cores if ctx.cores is not None else 1,
-            counted=counted,
-        )

@@ -22,13 +22,21 @@ from pathlib import Path
 
 from grader.acquire.workspace import Workspace, remove_tree
 from grader.core import proc
+from grader.core.models import FileStats
 from grader.environment import pytest_settings, run_settings, test_environment
 from grader.sandbox import services
 from grader.sandbox.bubblewrap import SANDBOX_TMP, Limits, Sandbox, interpreter_paths
 from grader.sandbox.scratch import DiskArea
 from grader.tools import git_copy
 from grader.tools.base import ToolContext, config_path
-from grader.tools.coverage_data import contexts_rcfile, coverage_options, unmeasured_code
+from grader.tools.coverage_data import (
+    contexts_rcfile,
+    coverage_options,
+    coverage_report,
+    measured_files,
+    unmeasured_code,
+)
+from grader.tools.coverage_halves import ParsedCode
 
 
 @dataclass(frozen=True)
@@ -273,4 +281,33 @@ def run_suite(
         limits=ctx.limits,
         tmp=paths.tmp if area.enforced else None,
         hosts=hosts,
+    )
+
+
+def coverage_figures(
+    ctx: ToolContext, paths: RunFolders, data_file: Path | None, parsed: ParsedCode
+) -> tuple[float | None, float | None, tuple[FileStats, ...], str]:
+    """Turn grader's coverage data file into percentages, against pristine sources.
+
+    The files were parsed from the pristine copies while the tests ran, or are parsed
+    now from the scratch copy, where the pristine copies of the files coverage reports
+    on replace whatever the tests left (a source file emptied, a link to a host FIFO
+    planted); everything else the tests wrote goes, so they fit in the disk area.
+    Only files under it are read, with memory and time limits.
+    """
+    if data_file is None:
+        parsed.close()
+        return None, None, (), "no coverage data was recorded"
+    report = ctx.work_dir / "coverage.json"
+    counted = parsed.counted(data_file, report)
+    paths.restore_pristine(ctx.workspace)  # for the report and the mutants
+    return coverage_report(
+        data_file,
+        paths.scratch,
+        report,
+        memory_mb=ctx.limits.memory_mb,
+        timeout_s=ctx.static_timeout_s,
+        files=measured_files(ctx.workspace),
+        parts=ctx.cores.cores if ctx.cores is not None else 1,
+        counted=counted,
     )

@@ -1,0 +1,118 @@
+"""Tests the candidate turned off: commented out, or skipped whatever the conditions.
+
+A test commented out (``# def test_login(...)``) or marked to skip with no condition
+(``@pytest.mark.skip``, ``@unittest.skip``, a module's ``pytestmark = pytest.mark.skip``,
+a skip decorator on its test class, or ``pytest.skip()``, ``self.skipTest()`` or ``raise
+SkipTest`` among the test's own statements, outside any branch) never runs: the suite
+stays green over behaviour nobody checks any more, usually the behaviour that failed. A
+skip with a condition (``skipif``, ``skipUnless``, a skip inside an ``if``) is how a test
+says where it cannot run, and is not counted; ``skipif(True)`` is. Read from the test
+files only, never run; only iterative AST walks (hostile input).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from grader.tools.module_state import dotted
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+COMMENTED_TEST = re.compile(r"^#+\s*(?:async\s+)?def\s+(test\w*)\s*\(")
+SKIP_DECORATORS = frozenset({"skip", "mark.skip", "pytest.mark.skip", "unittest.skip"})
+CONDITIONAL_SKIPS = frozenset({"skipif", "skipIf", "skipUnless"})
+SKIP_CALLS = frozenset({"pytest.skip", "self.skipTest", "skipTest"})
+SKIP_EXCEPTIONS = frozenset({"SkipTest", "unittest.SkipTest", "pytest.skip.Exception"})
+
+
+@dataclass(frozen=True)
+class Disabled:
+    """One test that never runs, and how it was turned off, in words."""
+
+    line: int
+    message: str
+    commented: bool
+    """Commented out (not collected, so not among the tests counted)."""
+
+
+def _always_skips(decorator: ast.expr) -> str:
+    """How ``decorator`` skips whatever the conditions, or '' when it does not."""
+    name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+    if name in SKIP_DECORATORS:
+        return name
+    last = name.rsplit(".", 1)[-1]
+    if last in CONDITIONAL_SKIPS and isinstance(decorator, ast.Call) and decorator.args:
+        condition = decorator.args[0]
+        always = last != "skipUnless"
+        if isinstance(condition, ast.Constant) and condition.value is always:
+            return f"{name}({condition.value})"
+    return ""
+
+
+def _skips_in_body(function: FunctionNode) -> str:
+    """The skip among the test's own top-level statements, or ''."""
+    for statement in function.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            name = dotted(statement.value.func)
+            if name in SKIP_CALLS:
+                return f"{name}() outside any branch"
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc
+            name = dotted(raised.func if isinstance(raised, ast.Call) else raised)
+            if name in SKIP_EXCEPTIONS:
+                return f"raise {name} outside any branch"
+    return ""
+
+
+def _module_mark(tree: ast.Module) -> str:
+    """The unconditional skip a module's ``pytestmark`` applies to all its tests, or ''."""
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            continue
+        marks = node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
+        for mark in marks:
+            found = _always_skips(mark)
+            if found:
+                return f"pytestmark = {found}"
+    return ""
+
+
+def _class_marks(tree: ast.Module) -> dict[int, str]:
+    """id(method) -> the unconditional skip on its class, for every skipped class."""
+    marked: dict[int, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        found = next(filter(None, map(_always_skips, node.decorator_list)), "")
+        if found:
+            marked.update((id(member), f"{found} on {node.name}") for member in node.body)
+    return marked
+
+
+def skipped(tree: ast.Module, tests: Iterable[FunctionNode]) -> Iterator[Disabled]:
+    """The collected ``tests`` of ``tree`` that are skipped whatever the conditions."""
+    module = _module_mark(tree)
+    classes = _class_marks(tree)
+    for test in tests:
+        how = (
+            module
+            or classes.get(id(test), "")
+            or next(filter(None, map(_always_skips, test.decorator_list)), "")
+            or _skips_in_body(test)
+        )
+        if how:
+            message = f"{test.name} is skipped whatever the conditions ({how}): it never runs"
+            yield Disabled(test.lineno, message, commented=False)
+
+
+def commented_out(comments: Iterable[tuple[int, str]]) -> Iterator[Disabled]:
+    """Test functions commented out, from a test file's comments (line, text)."""
+    for line, text in comments:
+        match = COMMENTED_TEST.match(text.strip())
+        if match:
+            message = f"{match.group(1)} is commented out: it never runs"
+            yield Disabled(line, message, commented=True)

@@ -1,0 +1,136 @@
+"""Files the candidate's tests leave in the repository.
+
+Tests that write into the project's own tree (a SQLite file beside the code, an upload
+folder, a rewritten data file) instead of a temporary directory pass on a fresh clone,
+then run against whatever the last run left there, and litter every checkout. The
+scratch copy is listed (path, size, modification time) just before the suite starts and
+again when it ends, so what grader itself put there (a ``.env`` copy, a built project)
+is not counted; what is new or changed is what the run left. Caches of Python and of the
+test tools (``__pycache__``, ``.pytest_cache``, ``.hypothesis``) are theirs, not the
+candidate's choice, and are not counted. A new folder counts once, with its files. The
+listing never follows links and stops after MAX_ENTRIES (the suite may fill its disk
+area with files); a cut listing says so.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.core.models import Finding, Location, Metric, Severity
+
+METRIC = "tests.leftover_files"
+MAX_ENTRIES = 20_000
+TOOL_CACHES = frozenset(
+    {
+        "__pycache__",
+        ".pytest_cache",
+        ".hypothesis",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".benchmarks",
+        ".git",
+    }
+)
+SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The regular files (and links) under a folder, and its folders, by relative path."""
+
+    files: dict[str, tuple[int, int]]
+    """path -> (size, modification time in ns)."""
+    folders: frozenset[str]
+    complete: bool
+
+
+def _counted(name: str) -> bool:
+    return not (name.endswith((".pyc", ".pyo")) or name.startswith(".coverage"))
+
+
+def listing(root: Path, limit: int = MAX_ENTRIES) -> Listing:
+    """Every file and folder under ``root`` but the tool caches, up to ``limit`` entries."""
+    files: dict[str, tuple[int, int]] = {}
+    folders: set[str] = set()
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        try:
+            entries = list(os.scandir(root / relative))
+        except OSError:
+            continue  # unreadable or gone: nothing the listing can say about it
+        for entry in entries:
+            if len(files) + len(folders) >= limit:
+                return Listing(files, frozenset(folders), complete=False)
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if entry.name not in TOOL_CACHES:
+                    folders.add(path)
+                    pending.append(path)
+            elif _counted(entry.name):
+                files[path] = (info.st_size, info.st_mtime_ns)
+    return Listing(files, frozenset(folders), complete=True)
+
+
+def _new_root(path: str, before: Listing) -> str:
+    """The outermost folder of ``path`` the run created (with a slash), else the path."""
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if folder not in before.folders:
+            return f"{folder}/"
+    return path
+
+
+@dataclass(frozen=True)
+class LeftBehind:
+    """What one run left: each path (a new folder ends with a slash) and whether the run
+    created it (else rewrote it), sorted; and whether the listing was cut short."""
+
+    paths: tuple[tuple[str, bool], ...]
+    cut: bool
+
+    def metric(self) -> Metric:
+        """The count, with the paths as evidence."""
+        shown = ", ".join(path for path, _ in self.paths[:SHOWN])
+        more = f" and {len(self.paths) - SHOWN} more" if len(self.paths) > SHOWN else ""
+        cut = "; the listing was cut short" if self.cut else ""
+        evidence = f"{shown}{more}{cut}" if self.paths else f"nothing left{cut}"
+        return Metric(METRIC, len(self.paths), "paths", "pytest", evidence)
+
+    def findings(self) -> tuple[Finding, ...]:
+        """One finding per path, the first SHOWN of them."""
+        return tuple(
+            Finding(
+                "pytest",
+                "test-leftover",
+                f"the test run {'left' if created else 'rewrote'} {path} in the repository: "
+                "tests that write beside the code run against what the last run left; "
+                "write to a temporary directory (pytest's tmp_path) instead",
+                Severity.LOW,
+                Location(path.rstrip("/") or "."),
+            )
+            for path, created in self.paths[:SHOWN]
+        )
+
+
+def left_behind(before: Listing, after: Listing) -> LeftBehind:
+    """What the run created or changed: new folders once (``instance/``), new files
+    outside them, and files it rewrote."""
+    found: dict[str, bool] = {}
+    for path, signature in after.files.items():
+        earlier = before.files.get(path)
+        if earlier is None:
+            found[_new_root(path, before)] = True
+        elif earlier != signature:
+            found[path] = False
+    for folder in after.folders - before.folders:
+        found[_new_root(f"{folder}/", before)] = True
+    return LeftBehind(tuple(sorted(found.items())), cut=not after.complete)
