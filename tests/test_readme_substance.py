@@ -351,3 +351,44 @@ def test_the_documentation_folder_gives_the_sections_its_pages_cover(tmp_path: P
     result = _review(tmp_path, files)
     assert sorted(result.present) == ["installation", "testing"]
     assert {"design", "configuration"} <= set(result.missing)
+
+
+@pytest.mark.parametrize(
+    ("command", "pyproject", "kind"),
+    [
+        ("poetry run tests", "[tool.poetry.scripts]\ntests = 'scripts:run_tests'\n", "test"),
+        ("poetry run start", "[tool.poetry.scripts]\nstart = 'scripts:start'\n", "run"),
+        ("pdm run test", "[tool.pdm.scripts]\ntest = 'pytest -q'\n", "test"),
+        ("hatch run test", "[tool.hatch.envs.default.scripts]\ntest = 'pytest'\n", "test"),
+        ("hatch run dev:cov", "[tool.hatch.envs.dev.scripts]\ncov = 'pytest --cov'\n", "run"),
+        ("poe test", "[tool.poe.tasks]\ntest = 'pytest'\n", "test"),
+        ("task coverage", "[tool.taskipy.tasks]\ncoverage = 'pytest --cov'\n", "test"),
+    ],
+)
+def test_a_task_the_project_declares_is_judged_by_its_name(
+    tmp_path: Path, command: str, pyproject: str, kind: str
+) -> None:
+    readme = f"# x\n\n## Commands\n\n```\n{command}\n```\n"
+    files = {"pyproject.toml": f"[project]\nname = 's'\n{pyproject}", "README.md": readme}
+    result = _review(tmp_path, {"app.py": "x = 1\n", "tests/test_a.py": "", **files})
+    assert result.works(kind), result.commands
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [
+        ("docker compose up tests --exit-code-from tests", "test"),
+        ("docker compose up --exit-code-from test test", "test"),
+        ("docker-compose run --rm tests", "test"),
+        ("docker compose up -d db", "run"),
+        ("docker compose up --build", "run"),
+    ],
+)
+def test_a_compose_service_named_for_the_tests_runs_them(
+    tmp_path: Path, command: str, kind: str
+) -> None:
+    readme = f"# x\n\n## Commands\n\n```\n{command}\n```\n"
+    files = {"compose.yaml": "services: {}\n", "README.md": readme}
+    result = _review(tmp_path, {"app.py": "x = 1\n", "tests/test_a.py": "", **files})
+    assert result.works(kind), result.commands
+    assert not result.works("test") or kind == "test"

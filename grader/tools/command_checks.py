@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
-from grader.environment.packaging_declarations import pyproject
+from grader.tools import project_tasks
 
 PYTHONS = re.compile(r"^(?:python(?:3(?:\.\d+)?)?|py)$")
 WRAPPERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run")}
 SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "daphne"})
 COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 TEST_TARGETS = re.compile(r"test|check|coverage", re.IGNORECASE)
+TASK_RUNNERS = frozenset({"poe", "task"})
+"""Task runners reading their tasks from pyproject.toml (poethepoet, taskipy)."""
 # Modules run with ``-m`` that are tools, not the submission: judged as what they do.
 TOOL_MODULES = {"pytest": "test", "unittest": "test", "pip": "install", "venv": ""}
 
@@ -79,25 +81,6 @@ def _module(ws: Workspace, dotted: str, runnable: bool, cwd: str = "") -> bool:
     package = f"{path}/__main__.py" if runnable else f"{path}/__init__.py"
     bases = _bases(ws, cwd)
     return any(f"{b}{path}.py" in ws.files or f"{b}{package}" in ws.files for b in bases)
-
-
-def _scripts(ws: Workspace) -> set[str]:
-    data = pyproject(ws)
-    project, tool = data.get("project"), data.get("tool")
-    poetry = tool.get("poetry") if isinstance(tool, dict) else None
-    tables = [
-        project.get("scripts") if isinstance(project, dict) else None,
-        poetry.get("scripts") if isinstance(poetry, dict) else None,
-    ]
-    return {name for table in tables if isinstance(table, dict) for name in table}
-
-
-def _make_targets(ws: Workspace) -> set[str] | None:
-    name = next((n for n in ("Makefile", "makefile", "GNUmakefile") if n in ws.files), None)
-    if name is None:
-        return None
-    text = ws.path(name).read_text(encoding="utf-8", errors="replace")
-    return set(re.findall(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.MULTILINE))
 
 
 def _run_module(ws: Workspace, module: str, cwd: str = "") -> Verdict | None:
@@ -279,7 +262,26 @@ def _compose(ws: Workspace, args: list[str], cwd: str) -> Verdict:
     if not named and not any(PurePosixPath(f).name in COMPOSE_FILES for f in ws.files):
         return Verdict("run", False, "no compose file in the repository")
     inside = _in_container(rest[1:]) if rest[:1] in (["exec"], ["run"]) else []
-    return _containered(ws, inside, cwd) or Verdict("run", True)
+    return _containered(ws, inside, cwd) or Verdict(_service_kind(rest), True)
+
+
+def _service_kind(rest: list[str]) -> str:
+    """A service ``up`` or ``run`` starts with its own command, named for the tests
+    (``docker compose up tests --exit-code-from tests``), runs them."""
+    if rest[:1] not in (["up"], ["run"]):
+        return "run"
+    words = list(rest[1:])
+    while words and words[0].startswith("-"):
+        option = words.pop(0)
+        if option in _CONTAINER_VALUED | _UP_VALUED and "=" not in option and words:
+            words.pop(0)
+    return "test" if words and TEST_TARGETS.search(words[0]) else "run"
+
+
+# ``docker compose up``'s options that take a value.
+_UP_VALUED = frozenset(
+    {"--exit-code-from", "--scale", "-t", "--timeout", "--attach", "--wait-timeout"}
+)
 
 
 def _docker(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
@@ -297,7 +299,7 @@ def _docker(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
 def _make(ws: Workspace, args: list[str], _cwd: str = "") -> Verdict:
     goals = [a for a in args if not a.startswith("-") and "=" not in a]
     kind = "test" if any(TEST_TARGETS.search(g) for g in goals) else "run"
-    targets = _make_targets(ws)
+    targets = project_tasks.make_targets(ws)
     if targets is None:
         return Verdict(kind, False, "no Makefile in the repository")
     unknown = [g for g in goals if g not in targets]
@@ -397,7 +399,11 @@ def _single(ws: Workspace, words: list[str], cwd: str) -> Verdict | None:
     handler = _handlers().get(program)
     if handler is not None:
         return handler(ws, args, cwd)
-    return Verdict("run", True) if words[0] in _scripts(ws) else None
+    # ``poetry run tests`` (unwrapped to ``tests``), ``poe test``, ``hatch run dev:test``
+    task = args[0] if program in TASK_RUNNERS and args else words[0].rsplit(":", 1)[-1]
+    if task in project_tasks.scripts(ws):
+        return Verdict("test" if TEST_TARGETS.search(task) else "run", True)
+    return None
 
 
 def judge_all(ws: Workspace, words: list[str], cwd: str = "") -> list[Verdict]:

@@ -12,7 +12,10 @@ Commands are read from code blocks and inline code of a Markdown README (a ``$``
 checked against the repository (command_checks): ``pytest`` where there are tests,
 ``python -m pkg`` where ``pkg/__main__.py`` exists, ``uvicorn app.main:app`` where
 ``app/main.py`` exists, ``docker compose up`` beside a compose file, ``make X`` where the
-Makefile has X. A command naming a file or module the repository lacks points nowhere.
+Makefile has X, ``poetry run X``, ``pdm run X``, ``poe X`` where pyproject.toml declares
+task X (project_tasks); a target, task or compose service named for the tests (``make
+test``, ``poetry run tests``, ``docker compose up tests``) runs them. A command naming a
+file or module the repository lacks points nowhere.
 A Python example importing the repository's own package runs it, as a library's README
 shows it (readme_examples).
 """
