@@ -24,7 +24,9 @@ def test_explain_a_criterion(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "explain", "testability")
     assert code == 0
     assert out.startswith("Testability (testability): weight 20, 20 % of the overall score")
-    assert "coverage.line  (weight 3, 19 % of Testability, required)" in out
+    assert "coverage.line  (weight 3, 23 % of Testability, required)" in out
+    # 1 of the mean's 13 and the three deductions' 3
+    assert "tests.leftover_files  (weight 1, a deduction of up to 6 % of Testability)" in out
     assert "points: <= 0% → 0, 50% → 45, 80% → 90, >= 90% → 100 (linear in between)" in out
     assert "at most 50 while tests.outcome_tampering > 0: the suite can rewrite" in out
     assert "Tests that assert nothing inflate coverage" in out  # a metric's rationale

@@ -109,6 +109,18 @@ def test_builtin_names() -> None:
         ('rationale = "Coverage."', "", "criteria[1].metrics[0].rationale", "non-empty string"),
         ('description = "A small rubric."', "", "description", "required key is missing"),
         (
+            "points = [[0, 0], [100, 100]]",
+            'points = [[0, 0], [100, 100]]\ndeduction = "yes"',
+            "criteria[1].metrics[0].deduction",
+            "must be true or false",
+        ),
+        (
+            "points = [[0, 0], [100, 100]]",
+            "points = [[0, 0], [100, 100]]\nrequired = true\ndeduction = true",
+            "criteria[1].metrics[0].deduction",
+            "cannot be required",
+        ),
+        (
             'description = "A small rubric."',
             'description = "A small rubric."\n[grades]\nA = 80\nF = 0\n[decisions]\nA = "advance"',
             "decisions",

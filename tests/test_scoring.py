@@ -74,6 +74,51 @@ def test_criterion_is_weighted_mean_of_measured_metrics(
     assert score_criterion(_criterion(LINT, COVER), metrics, []).score == expected
 
 
+LEFTOVERS = MetricRule("left", 1, Curve(((0, 100), (1, 50), (3, 0))), "r", deduction=True)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"lint": 20, "cover": 95, "left": 0}, 77.5),  # at full marks: no dilution
+        ({"lint": 20, "cover": 95, "left": 1}, 67.5),  # 77.5 - 50 * 1 / 5
+        ({"lint": 20, "cover": 95, "left": 3}, 57.5),  # 77.5 - 100 * 1 / 5
+        ({"lint": 20, "cover": 95, "left": None}, 77.5),  # not measured: nothing taken
+        ({"lint": 60, "cover": 0, "left": 3}, 0.0),  # never below zero
+        ({"lint": None, "cover": None, "left": 1}, 50.0),  # alone, it is the mean
+    ],
+)
+def test_a_deduction_only_subtracts(values: dict[str, float | None], expected: float) -> None:
+    metrics = {k: _metric(k, v) for k, v in values.items()}
+    criterion = _criterion(LINT, COVER, LEFTOVERS)
+    assert score_criterion(criterion, metrics, []).score == expected
+
+
+@pytest.mark.parametrize("left", [0, 1, 2, 3, 5])
+def test_a_deduction_never_scores_above_the_mean_it_would_have_joined(left: int) -> None:
+    """A deduction never raises a score: it scores at most the mean of the other
+    metrics, and at most what the same metric scores as a member of the mean."""
+    metrics = {
+        "lint": _metric("lint", 20),
+        "cover": _metric("cover", 95),
+        "left": _metric("left", left),
+    }
+    deducted = score_criterion(_criterion(LINT, COVER, LEFTOVERS), metrics, []).score
+    averaged = score_criterion(
+        _criterion(LINT, COVER, MetricRule("left", 1, LEFTOVERS.curve, "r")), metrics, []
+    ).score
+    assert deducted is not None and averaged is not None
+    assert deducted <= 77.5
+    assert deducted <= averaged or left == 0
+
+
+def test_a_deductions_cost_is_named_like_any_other() -> None:
+    metrics = {k: _metric(k, v) for k, v in {"lint": 20, "cover": 95, "left": 1}.items()}
+    reason = score_criterion(_criterion(LINT, COVER, LEFTOVERS), metrics, []).reason
+    assert "left cost 10 points (1 u: 50/100, full marks need <= 0)" in reason
+    assert "lint cost 22.5 points" in reason
+
+
 def test_criterion_without_any_measured_metric_is_not_measured_with_reasons() -> None:
     metrics = {
         "lint": _metric("lint", None, "ruff crashed"),

@@ -41,12 +41,22 @@ def _share(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "0 %"
 
 
+def _metric_share(rule: MetricRule, criterion: Criterion) -> float:
+    """The most of its criterion the metric can cost, from 0 to 1."""
+    mean = sum(r.weight for r in criterion.metrics if not r.deduction)
+    whole = mean + sum(r.weight for r in criterion.metrics if r.deduction)
+    return rule.weight / (whole if rule.deduction else mean) if whole else 0.0
+
+
 def _metric_lines(rule: MetricRule, criterion: Criterion, units: Mapping[str, str]) -> list[str]:
-    total = sum(r.weight for r in criterion.metrics)
-    required = ", required" if rule.required else ""
+    share = f"{100 * _metric_share(rule, criterion):.0f} %"
+    role = (
+        f"a deduction of up to {share} of {criterion.name}"
+        if rule.deduction
+        else f"{share} of {criterion.name}{', required' if rule.required else ''}"
+    )
     return [
-        f"  {rule.metric}  (weight {_fmt(rule.weight)}, "
-        f"{_share(rule.weight, total)} of {criterion.name}{required})",
+        f"  {rule.metric}  (weight {_fmt(rule.weight)}, {role})",
         f"    points: {curve_text(rule.curve, units.get(rule.metric, ''))}",
         _wrap(rule.rationale, "    "),
     ]
@@ -59,7 +69,8 @@ def _criterion(rubric: Rubric, criterion: Criterion, units: Mapping[str, str]) -
         f"{_share(criterion.weight, total)} of the overall score in rubric {rubric.info.name!r}",
         _wrap(criterion.rationale, "  "),
         "",
-        "Metrics (the criterion is their weighted mean; one not measured is left out):",
+        "Metrics (the criterion is their weighted mean, less what the deductions charge; "
+        "one not measured is left out):",
     ]
     for rule in criterion.metrics:
         lines += _metric_lines(rule, criterion, units)
@@ -89,9 +100,7 @@ def _metric(
     for criterion in users:
         rule = next((r for r in criterion.metrics if r.metric == name), None)
         if rule is not None:
-            share = (
-                criterion.weight / total * rule.weight / sum(r.weight for r in criterion.metrics)
-            )
+            share = criterion.weight / total * _metric_share(rule, criterion)
             lines += [
                 "",
                 f"In {criterion.name} ({criterion.id}): worth up to {100 * share:.1f} points "

@@ -77,6 +77,11 @@ class MetricRule:
     """When this metric cannot be measured, neither can the criterion."""
     applies_to: frozenset[SubmissionKind] = frozenset(SubmissionKind)
     """The kinds of submission this metric is expected of; scored for no other."""
+    deduction: bool = False
+    """Only subtracts: a check for a defect whose absence is no merit (a test that
+    leaves files behind, DEBUG left on). What it charges comes off the criterion as if
+    it took part in the mean; at full marks it takes no part, so a check nearly every
+    submission passes does not dilute what the other metrics charge."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,7 @@ def _metric_rule(r: _Reader, data: Any, where: str, known: Mapping[str, object])
     r.table(
         data,
         where.rstrip("."),
-        {"metric", "weight", "points", "rationale", "required", "applies_to"},
+        {"metric", "weight", "points", "rationale", "required", "applies_to", "deduction"},
         {"metric", "points"},
     )
     metric = r.string(data, "metric", where)
@@ -261,9 +266,13 @@ def _metric_rule(r: _Reader, data: Any, where: str, known: Mapping[str, object])
     required = data.get("required", False)
     if not isinstance(required, bool):
         raise r.fail(f"{where}required", "must be true or false")
-    return MetricRule(
-        metric, weight, r.curve(data, where), rationale, required, r.kinds(data, where)
-    )
+    deduction = data.get("deduction", False)
+    if not isinstance(deduction, bool):
+        raise r.fail(f"{where}deduction", "must be true or false")
+    if deduction and required:
+        raise r.fail(f"{where}deduction", "a deduction cannot be required")
+    curve = r.curve(data, where)
+    return MetricRule(metric, weight, curve, rationale, required, r.kinds(data, where), deduction)
 
 
 def _cap(r: _Reader, data: Any, where: str, known: Mapping[str, object]) -> Cap:

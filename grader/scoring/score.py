@@ -1,8 +1,11 @@
 """Pure scoring: (metrics, findings, rubric) -> criterion scores with reasons. No I/O.
 
-A criterion's score is the weighted mean of its measured metrics' points; metrics that
-could not be measured are left out and named. A criterion with no measured metric is
-"not measured" and left out of the overall score, which says so.
+A criterion's score is the weighted mean of its measured metrics' points, less what its
+deductions charge; metrics that could not be measured are left out and named. A
+deduction (a check for a defect whose absence is no merit) charges what it would cost
+inside the mean, (100 - points) x weight / (the mean's weight + the deductions'), and
+nothing at full marks, so adding one never raises a score. A criterion with no measured
+metric is "not measured" and left out of the overall score, which says so.
 """
 
 from __future__ import annotations
@@ -110,12 +113,9 @@ def _apply_caps(
     return score, applied
 
 
-def _costs(scored: tuple[MetricScore, ...], total_weight: float) -> list[str]:
+def _costs(charged: list[tuple[float, MetricScore]], scored: tuple[MetricScore, ...]) -> list[str]:
     """What each metric cost, largest first, then what could not be measured."""
-    costs = [
-        ((100 - m.points) * m.weight / total_weight, m) for m in scored if m.points is not None
-    ]
-    costs.sort(key=lambda pair: -pair[0])
+    costs = sorted(charged, key=lambda pair: -pair[0])
     parts = [
         f"{m.name} cost {_fmt(round(cost, 1))} points ({m.explanation})"
         for cost, m in costs
@@ -125,6 +125,22 @@ def _costs(scored: tuple[MetricScore, ...], total_weight: float) -> list[str]:
     if skipped:
         parts.append(f"not measured: {', '.join(skipped)}")
     return parts
+
+
+def _deducted(
+    criterion: Criterion, scored: tuple[MetricScore, ...]
+) -> tuple[float, list[tuple[float, MetricScore]]]:
+    """The criterion's points before caps, and what each measured metric cost."""
+    pairs = list(zip(criterion.metrics, scored, strict=True))
+    regular = [m for rule, m in pairs if not rule.deduction and m.points is not None]
+    deductions = [m for rule, m in pairs if rule.deduction and m.points is not None]
+    if not regular:  # only deductions measured: they are the mean
+        regular, deductions = deductions, []
+    mean, weight = _weighted(regular)
+    whole = weight + sum(m.weight for m in deductions)
+    taken = [((100 - (m.points or 0.0)) * m.weight / whole, m) for m in deductions]
+    charged = [((100 - (m.points or 0.0)) * m.weight / weight, m) for m in regular]
+    return max(0.0, mean - sum(cost for cost, _ in taken)), charged + taken
 
 
 def score_criterion(
@@ -148,9 +164,9 @@ def score_criterion(
             criterion.id, criterion.name, criterion.weight, None,
             _not_measured(scored), criterion.rationale, scored, selected,
         )  # fmt: skip
-    mean, total_weight = _weighted(scored)
-    score, caps = _apply_caps(criterion, metrics, mean)
-    reason = "; ".join([*caps, *_costs(scored, total_weight)]) or "full marks on every metric"
+    points, charged = _deducted(criterion, scored)
+    score, caps = _apply_caps(criterion, metrics, points)
+    reason = "; ".join([*caps, *_costs(charged, scored)]) or "full marks on every metric"
     return CriterionScore(
         criterion.id, criterion.name, criterion.weight, round(score, 1), reason,
         criterion.rationale, scored, selected, tuple(caps),
