@@ -12,7 +12,8 @@ from grader.core.models import Location
 from grader.environment.installed import Distribution
 from grader.sandbox.bubblewrap import Limits, NotNeeded
 from grader.tools.base import ToolContext
-from grader.tools.deps import Check, Deps, Undeclared, check
+from grader.tools.declared_imports import Check, Undeclared, check
+from grader.tools.deps import Deps
 
 HERE = Location("app.py", 1)
 
@@ -52,14 +53,21 @@ INSTALLED = (
             ["google.cloud.storage", "google.api_core.retry"],
             {"google-cloud-storage"},
             Check(
+                (),
+                (),
                 (
                     Undeclared(
                         "google.api_core", HERE, ("google-api-core",), ("google-cloud-storage",)
                     ),
                 ),
-                (),
             ),
-            id="a-module-only-a-dependency-provides",
+            id="a-module-only-a-dependency-provides-is-transitive",
+        ),
+        pytest.param(
+            ["faker"],
+            {"django"},
+            Check((Undeclared("faker", HERE, ("faker",), ("factory-boy",)),), ("django",)),
+            id="required-only-by-what-nothing-declares-is-undeclared",
         ),
         pytest.param(
             ["psycopg2", "psycopg"],

@@ -143,6 +143,10 @@ _ADVICE = {
     "packaging.pinned_share": ("pin or lock the dependencies", None),
     "packaging.installable": ("make the declared requirements install", None),
     "packaging.undeclared_imports": ("declare every third-party module imported", "deps"),
+    "packaging.transitive_imports": (
+        "declare the packages the code imports directly",
+        "deps:transitive-import",
+    ),
     "deploy.container": ("add a Dockerfile", None),
     "deploy.iac": ("add infrastructure as code", None),
     "deploy.ci": ("add a CI workflow that runs the tests", None),

@@ -5,8 +5,10 @@ install; a declared dependency nothing imports is dead weight. Which distributio
 provides a module is read from the metadata of what the test environment installed, so
 ``rest_framework_simplejwt`` is djangorestframework-simplejwt's and ``factory`` is
 factory-boy's without a table of names. A module is declared when a distribution the
-submission declares directly provides it; one provided only by a dependency of another
-package is undeclared too, since a change of that package's requirements breaks it.
+submission declares directly provides it. One that only a declared distribution's own
+requirements install (starlette under FastAPI) runs on every install of it, and is
+counted apart, as a transitive import: its version is chosen by someone else's
+requirements. One provided only by grader's runners, or by nothing, is undeclared.
 
 The environment is the one the tests run in, asked for through
 ``test_environment.prepare``, which prepares it once per grade: the test run and this
@@ -18,8 +20,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from grader import __version__
 from grader.acquire.workspace import Workspace
@@ -35,42 +36,9 @@ from grader.core.models import (
 from grader.environment import packaging_declarations, requirements, test_environment
 from grader.environment.imports import run_from_folder, third_party_modules
 from grader.environment.installed import Distribution
-from grader.environment.installed_notes import left_out, with_twins
-from grader.environment.providers import ModuleIndex, Provided, by_name, named_alike
+from grader.environment.providers import by_name
 from grader.tools.base import ToolContext
-
-# Provided by grader or used as commands rather than imports: never "undeclared" or "unused".
-TOOLING = frozenset(
-    {
-        "pytest", "pytest-cov", "pytest-timeout", "pytest-mock", "pytest-asyncio",
-        "pytest-xdist", "coverage", "mypy", "ruff", "black", "flake8", "pylint", "isort",
-        "pre-commit", "tox", "nox", "setuptools", "wheel", "pip", "uv", "hatchling",
-        "uvicorn", "gunicorn", "bandit", "radon", "ipython", "jupyter", "notebook",
-    }
-)  # fmt: skip
-# Without metadata, the names that say a distribution is used without an import: pytest
-# and flake8 plugins load themselves, stub packages are read by type checkers.
-_USED_WITHOUT_IMPORT_PREFIXES = ("pytest-", "flake8-", "types-")
-
-
-@dataclass(frozen=True)
-class Undeclared:
-    """An imported module no directly declared distribution provides."""
-
-    module: str
-    where: Location
-    providers: tuple[str, ...] = ()
-    """The installed distributions that provide it, each a dependency of another; none
-    when nothing installed provides it."""
-    required_by: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Check:
-    """What the code imports against what the submission declares."""
-
-    undeclared: tuple[Undeclared, ...]
-    unused: tuple[str, ...]
+from grader.tools.declared_imports import Undeclared, check
 
 
 def _direct(ws: Workspace, declared: requirements.Requirements) -> frozenset[str]:
@@ -83,106 +51,6 @@ def _direct(ws: Workspace, declared: requirements.Requirements) -> frozenset[str
     if not own.source:
         return declared.names
     return own.names | requirements.read_requirement_files(ws).names
-
-
-def _provided(module: str, index: ModuleIndex | None) -> Provided:
-    if index is None:
-        return Provided(module.split(".", 1)[0], frozenset())
-    return index.provided(module)
-
-
-def check(
-    imported: Mapping[str, Location],
-    direct: frozenset[str],
-    installed: tuple[Distribution, ...] | None,
-    also_declared: frozenset[str] = frozenset(),
-    optional: frozenset[str] = frozenset(),
-) -> Check:
-    """Undeclared imports and unused declarations. ``installed`` is what the test
-    environment holds, or None to match by canonical name. With an environment, a module
-    nothing installed provides is matched by name to the declarations left out of it
-    (a requirement dropped for the host's sake), generously: the candidate did declare
-    them, and only their names are left to say what they provide. An ``optional`` module
-    (every import of it guarded, or a fallback) uses what provides it but is never
-    undeclared: the code runs without it."""
-    index = None if installed is None else ModuleIndex.of(installed)
-    # A module an extra or a group provides (read from its wheel) is declared there.
-    accepted = with_twins(direct) | TOOLING | also_declared
-    # Only names are left to say what a declaration provides when nothing was installed,
-    # or for one left out of the environment: matched generously (pyyaml and yaml), since
-    # a match only ever spares the candidate a charge.
-    by_names = _ByName(
-        (left_out(direct, installed) if installed is not None else direct) | also_declared
-    )
-    found: dict[str, Undeclared] = {}
-    used = _Used(set(), set())
-    for module, where in imported.items():
-        provided = _provided(module, index)
-        used.providers.update(provided.distributions)
-        used.modules.update(() if provided.distributions else [module])
-        if module in optional or provided.distributions & accepted:
-            continue
-        if not provided.distributions and by_names.declares(module):
-            continue
-        requirers = {
-            dist.name
-            for dist in installed or ()
-            if dist.requires & provided.distributions and dist.name not in provided.distributions
-        }
-        providers = tuple(sorted(provided.distributions))
-        found.setdefault(
-            provided.module, Undeclared(provided.module, where, providers, tuple(sorted(requirers)))
-        )
-    by_dist = {dist.name: dist for dist in installed or ()}
-    # A declaration another declared distribution requires (a pip freeze lists them
-    # all; an extra's driver such as asyncpg for SQLAlchemy) is pinned, not dead weight.
-    required = {r for name in direct if name in by_dist for r in by_dist[name].requires}
-    unused = sorted(
-        name for name in direct if name not in required and not _used(name, used, by_dist, by_names)
-    )
-    return Check(tuple(found[m] for m in sorted(found)), tuple(unused))
-
-
-@dataclass(frozen=True)
-class _ByName:
-    """Declarations only names can match to imports (without an environment, or left out
-    of one), matched generously (``named_alike``)."""
-
-    declarations: Collection[str]
-
-    def named_like(self, distribution: str, module: str) -> bool:
-        """Whether ``distribution`` (or its binary twin) is named like ``module``."""
-        if by_name(module) in with_twins([distribution]):
-            return True
-        return named_alike(distribution, module)
-
-    def declares(self, module: str) -> bool:
-        """Whether grader's tooling or a declaration is named like ``module``."""
-        return by_name(module) in TOOLING or any(
-            self.named_like(d, module) for d in self.declarations
-        )
-
-
-@dataclass(frozen=True)
-class _Used:
-    """What the imports use: installed distributions that provide them, and the imports
-    nothing installed provides."""
-
-    providers: set[str]
-    modules: set[str]
-
-
-def _used(name: str, used: _Used, installed: Mapping[str, Distribution], by_names: _ByName) -> bool:
-    """Whether a declared distribution (or the binary twin installed in its place) is
-    imported, or used without an import: by its metadata when installed, else by name."""
-    if name in TOOLING:
-        return True
-    held = [installed[n] for n in with_twins([name]) if n in installed]
-    if held:
-        return any(d.tool_plugin or d.stubs_only or d.name in used.providers for d in held)
-    if name.startswith(_USED_WITHOUT_IMPORT_PREFIXES):
-        return True
-    return any(by_names.named_like(name, module) for module in used.modules)
 
 
 def _undeclared_finding(item: Undeclared, by_metadata: bool) -> Finding:
@@ -200,6 +68,18 @@ def _undeclared_finding(item: Undeclared, by_metadata: bool) -> Finding:
         "undeclared-import",
         f"imports {item.module} but no packaging file declares it ({why})",
         Severity.MEDIUM,
+        item.where,
+    )
+
+
+def _transitive_finding(item: Undeclared) -> Finding:
+    return Finding(
+        "deps",
+        "transitive-import",
+        f"imports {item.module}, which only {', '.join(item.required_by)}'s own requirements "
+        f"install: it runs, but the version the code uses is chosen by "
+        f"{', '.join(item.required_by)}; declare {' or '.join(item.providers)} directly",
+        Severity.LOW,
         item.where,
     )
 
@@ -355,6 +235,12 @@ class Deps:
             "Third-party modules imported but declared in no packaging file.",
         ),
         MetricSpec(
+            "packaging.transitive_imports",
+            "modules",
+            "Third-party modules imported that only a declared distribution's own "
+            "requirements install (starlette for FastAPI).",
+        ),
+        MetricSpec(
             "packaging.unused_dependencies",
             "packages",
             "Declared dependencies that no file imports.",
@@ -393,6 +279,7 @@ class Deps:
             optional=frozenset(imported) - frozenset(needed),
         )
         findings = [_undeclared_finding(u, installed is not None) for u in result.undeclared]
+        findings += [_transitive_finding(u) for u in result.transitive]
         findings += [_folder_import_finding(top, *own[top]) for top in sorted(own)]
         unused = _not_mentioned(ws, result.unused, installed)
         findings += [_unused_finding(name, _declaring(ws, name, declared)) for name in unused]
@@ -413,6 +300,9 @@ class Deps:
             metrics=(
                 Metric(
                     "packaging.undeclared_imports", len(result.undeclared), "modules", self.name
+                ),
+                Metric(
+                    "packaging.transitive_imports", len(result.transitive), "modules", self.name
                 ),
                 Metric("packaging.unused_dependencies", len(unused), "packages", self.name),
             ),
