@@ -53,6 +53,33 @@ def test_new_folders_count_once_and_rewritten_files_count(tmp_path: Path) -> Non
     assert "rewrote data/seed.csv" in left.findings()[1].message
 
 
+def test_what_the_repositorys_gitignore_names_is_not_counted(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "app.py": "x = 1\n",
+            ".gitignore": "logs/\n*.db\n!keep.db\n",
+            "web/.gitignore": "uploads/\n",
+        },
+    )
+    before = leftovers.listing(tmp_path)
+    _write(
+        tmp_path,
+        {
+            "logs/app.log": "",
+            "test.db": "",
+            "keep.db": "",
+            "web/uploads/a.png": "",
+            "uploads/b.png": "",  # web/.gitignore names web/uploads only
+        },
+    )
+    ignored = leftovers.git_ignored(tmp_path, [".gitignore", "web/.gitignore", "app.py"])
+    left = leftovers.left_behind(before, leftovers.listing(tmp_path), ignored)
+    assert left.paths == (("keep.db", True), ("uploads/", True))
+    assert left.ignored == ("logs/", "test.db", "web/uploads/")
+    assert "not counted, as the repository's .gitignore names them: logs/" in left.metric().reason
+
+
 def test_a_run_that_leaves_nothing_counts_zero(tmp_path: Path) -> None:
     _write(tmp_path, {"app.py": "x = 1\n"})
     before = leftovers.listing(tmp_path)
@@ -94,6 +121,12 @@ def test_add_to_the_repositorys_own_database():
     assert add(1, 2) == 3
 
 
+def test_add_with_a_log_the_author_keeps_out_of_git():
+    with open("run.log", "a") as log:
+        log.write("ok")
+    assert add(0, 0) == 0
+
+
 def test_add_in_a_temporary_directory(tmp_path):
     (tmp_path / "out.txt").write_text("3")
     assert add(2, 2) == 4
@@ -112,13 +145,17 @@ def test_a_suite_that_writes_beside_the_code_is_charged_and_grader_s_own_files_a
             "app.py": "def add(a, b):\n    return a + b\n",
             "tests/test_app.py": SUITE,
             ".env.example": "APP_MODE=test\n",  # grader writes .env from it before the run
+            ".gitignore": "*.log\n",
         },
     )
     (tmp_path / "work").mkdir()
     ctx = ToolContext(inventory(root), tmp_path / "work", choose(allow_unisolated=False), Limits())
     result = PytestCoverage().run(ctx)
-    assert result.tests is not None and result.tests.passed == 2
+    assert result.tests is not None and result.tests.passed == 3
     metric = next(m for m in result.metrics if m.name == leftovers.METRIC)
-    assert (metric.value, metric.reason) == (1, "test.db")
+    assert (metric.value, metric.reason) == (
+        1,
+        "test.db; not counted, as the repository's .gitignore names them: run.log",
+    )
     assert [f.location.path for f in result.findings if f.rule_id == "test-leftover"] == ["test.db"]
     assert any(".env" in note and "also written" in note for note in result.notes)

@@ -7,17 +7,23 @@ scratch copy is listed (path, size, modification time) just before the suite sta
 again when it ends, so what grader itself put there (a ``.env`` copy, a built project)
 is not counted; what is new or changed is what the run left. Caches of Python and of the
 test tools (``__pycache__``, ``.pytest_cache``, ``.hypothesis``) are theirs, not the
-candidate's choice, and are not counted. A new folder counts once, with its files. The
-listing never follows links and stops after MAX_ENTRIES (the suite may fill its disk
-area with files); a cut listing says so.
+candidate's choice, and are not counted; nor is what the repository's own ``.gitignore``
+files name (read from the pristine copy, never the one the tests could rewrite): the
+author expected the run to write ``logs/`` or ``uploads/`` and kept them out of git, and
+the evidence says so. A new folder counts once, with its files. The listing never
+follows links and stops after MAX_ENTRIES (the suite may fill its disk area with files);
+a cut listing says so.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import pathspec
 
 from grader.core.models import Finding, Location, Metric, Severity
 
@@ -35,6 +41,7 @@ TOOL_CACHES = frozenset(
     }
 )
 SHOWN = 10
+MAX_GITIGNORE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,12 +103,17 @@ class LeftBehind:
 
     paths: tuple[tuple[str, bool], ...]
     cut: bool
+    ignored: tuple[str, ...] = ()
+    """What the run left that the repository's .gitignore names: not counted."""
 
     def metric(self) -> Metric:
         """The count, with the paths as evidence."""
         shown = ", ".join(path for path, _ in self.paths[:SHOWN])
         more = f" and {len(self.paths) - SHOWN} more" if len(self.paths) > SHOWN else ""
         cut = "; the listing was cut short" if self.cut else ""
+        if self.ignored:
+            named = ", ".join(self.ignored[:SHOWN])
+            cut += f"; not counted, as the repository's .gitignore names them: {named}"
         evidence = f"{shown}{more}{cut}" if self.paths else f"nothing left{cut}"
         return Metric(METRIC, len(self.paths), "paths", "pytest", evidence)
 
@@ -121,9 +133,39 @@ class LeftBehind:
         )
 
 
-def left_behind(before: Listing, after: Listing) -> LeftBehind:
+def git_ignored(root: Path, files: Iterable[str]) -> Callable[[str], bool]:
+    """Whether the ``.gitignore`` files among ``files`` (paths under ``root``, each
+    applying to its own folder) name a path; unreadable or oversized ones name nothing."""
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+    for relative in files:
+        if PurePosixPath(relative).name != ".gitignore":
+            continue
+        path = root / relative
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_GITIGNORE_BYTES:
+                continue
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        folder = str(PurePosixPath(relative).parent)
+        specs.append(
+            ("" if folder == "." else f"{folder}/", pathspec.GitIgnoreSpec.from_lines(lines))
+        )
+
+    def ignored(path: str) -> bool:
+        return any(
+            path.startswith(folder) and spec.match_file(path.removeprefix(folder))
+            for folder, spec in specs
+        )
+
+    return ignored
+
+
+def left_behind(
+    before: Listing, after: Listing, ignored: Callable[[str], bool] = lambda _: False
+) -> LeftBehind:
     """What the run created or changed: new folders once (``instance/``), new files
-    outside them, and files it rewrote."""
+    outside them, and files it rewrote; what ``ignored`` names apart."""
     found: dict[str, bool] = {}
     for path, signature in after.files.items():
         earlier = before.files.get(path)
@@ -133,4 +175,6 @@ def left_behind(before: Listing, after: Listing) -> LeftBehind:
             found[path] = False
     for folder in after.folders - before.folders:
         found[_new_root(f"{folder}/", before)] = True
-    return LeftBehind(tuple(sorted(found.items())), cut=not after.complete)
+    counted = tuple(sorted((p, new) for p, new in found.items() if not ignored(p)))
+    skipped = tuple(sorted(p for p in found if ignored(p)))
+    return LeftBehind(counted, cut=not after.complete, ignored=skipped)

@@ -296,7 +296,8 @@ class PytestCoverage:
         before = leftovers.listing(paths.scratch)
         with environment_in_use(ctx, prepared):
             result = run_suite(ctx, paths, python, env, area, launch=launch, hosts=settings.hosts)
-        left = leftovers.left_behind(before, leftovers.listing(paths.scratch))
+        ignored = leftovers.git_ignored(ctx.workspace.root, ctx.workspace.files)
+        left = leftovers.left_behind(before, leftovers.listing(paths.scratch), ignored)
         if ctx.cores is not None:
             ctx.cores.suite_ended()  # the coverage report and mutants share the cores
         suite = mutation.SuiteRun(
