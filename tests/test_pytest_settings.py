@@ -245,3 +245,28 @@ def test_test_modules_named_outside_the_defaults_are_found_and_collected_by_name
     assert {"tests_parser.py", "parser_checks.py", "parser_tests.py", "tests_cli.py"} <= set(
         patterns
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "deselected"),
+    [
+        ('addopts = "-m \'not webtest\'"\nmarkers = ["webtest: needs the internet"]', ("webtest",)),
+        (
+            'addopts = ["-q", "-m", "not slow and not e2e"]\nmarkers = ["slow: s", "e2e(x): e"]',
+            ("slow", "e2e"),
+        ),
+        ("addopts = \"-m 'not webtest'\"", ()),  # a marker the author never declared
+        ('addopts = "-m \'webtest\'"\nmarkers = ["webtest: w"]', ()),  # selects, not deselects
+        ('addopts = "-m \'not a or b\'"\nmarkers = ["a: x", "b: y"]', ()),
+        ('addopts = "-m \'not a\' -m \'not b\'"\nmarkers = ["a: x", "b: y"]', ()),
+        ('addopts = "-k \'not slow\'"\nmarkers = ["slow: s"]', ()),  # -k never carries over
+        ('addopts = "-m \'not webtest"\nmarkers = ["webtest: w"]', ()),  # unbalanced quote
+    ],
+)
+def test_only_a_marker_expression_that_deselects_declared_markers_carries_over(
+    tmp_path: Path, config: str, deselected: tuple[str, ...]
+) -> None:
+    settings = _settings(tmp_path, {"pyproject.toml": f"[tool.pytest.ini_options]\n{config}\n"})
+    assert settings.deselected == deselected
+    expected = " and ".join(f"not {m}" for m in deselected)
+    assert _ini(tmp_path, settings)["addopts"] == (f'-m "{expected}"' if deselected else "")

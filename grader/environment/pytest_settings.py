@@ -4,7 +4,11 @@ grader writes its own ini file. The tests that run are the ones the author's own
 ``pytest`` selects: its ``testpaths``, ``norecursedirs`` and ``python_files`` are followed
 (a library's benchmarks or a manual script outside them are not the suite), and every test
 file they leave out is named in the report, so nothing is left out unseen. ``addopts``
-never carries over (``-k``, ``--ignore`` or ``-x`` would hide tests without a trace).
+never carries over (``-k``, ``--ignore`` or ``-x`` would hide tests without a trace), but
+for one thing: a marker expression that only deselects markers the author declared
+(``-m "not webtest"``, ``not slow and not e2e``), how a suite keeps its opt-in network or
+integration tests out of the default run; the report names the markers and how many
+tests they left out.
 Settings that only say *how* the suite runs are carried over, since without them a
 correct suite fails to start: the Django settings module, the asyncio mode, extra import
 paths inside the submission, markers and warning filters. A Django project without such a
@@ -17,7 +21,9 @@ from __future__ import annotations
 import ast
 import fnmatch
 import functools
+import itertools
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +54,8 @@ _DJANGO_SETTINGS = re.compile(
     r"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([A-Za-z_][\w.]{0,200})["']"""
 )
 MAX_VALUES = 50
+_DESELECTION = re.compile(r"not\s+([A-Za-z_]\w*)(?:\s+and\s+not\s+([A-Za-z_]\w*))*")
+_MARKER_NAME = re.compile(r"\s*([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class Settings:
     """The author's ``testpaths`` (patterns inside the submission)."""
     norecursedirs: tuple[str, ...] = ()
     """The author's ``norecursedirs`` (folder name patterns)."""
+    deselected: tuple[str, ...] = ()
+    """Markers the author's ``addopts`` deselects (``-m "not webtest"``), each declared."""
 
     def get(self, key: str) -> tuple[str, ...]:
         """The screened values of ``key``, or none."""
@@ -241,7 +251,30 @@ def read(ws: Workspace) -> Settings:
         commanded,
         testpaths=_patterns(table.get("testpaths", ""), _inside),
         norecursedirs=_patterns(table.get("norecursedirs", ""), _folder_pattern),
+        deselected=_deselected(table),
     )
+
+
+def _deselected(table: dict[str, Any]) -> tuple[str, ...]:
+    """The markers ``addopts``' ``-m`` deselects, when that is all it does and each is a
+    marker the author declared; else none (any other expression selects tests)."""
+    declared = {
+        match.group(1)
+        for line in _values(table.get("markers", ""))
+        if (match := _MARKER_NAME.match(line))
+    }
+    raw = table.get("addopts", "")
+    try:
+        # A TOML list holds pytest's arguments one by one; a string is split as a shell would.
+        words = [str(w) for w in raw] if isinstance(raw, list) else shlex.split(str(raw))
+    except ValueError:
+        return ()
+    expressions = [after for word, after in itertools.pairwise([*words, ""]) if word == "-m"]
+    expressions += [word[2:] for word in words if word.startswith("-m") and len(word) > 2]
+    if len(expressions) != 1 or not _DESELECTION.fullmatch(expressions[0].strip()):
+        return ()
+    markers = tuple(re.findall(r"not\s+(\w+)", expressions[0]))
+    return markers if set(markers) <= declared else ()
 
 
 def _patterns(raw: Any, screen: Callable[[str], str | None]) -> tuple[str, ...]:
@@ -274,10 +307,11 @@ def ini(scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()) -
     """
     paths = import_paths(scratch, settings, extra_paths)
     patterns = settings.get("python_files") or GRADER_TEST_FILES
+    deselect = " and ".join(f"not {marker}" for marker in settings.deselected)
     lines = [
         "[pytest]",
         f"pythonpath = {' '.join(paths)}",
-        "addopts =",
+        f'addopts = -m "{deselect}"' if deselect else "addopts =",
         f"python_files = {' '.join(patterns)}",
         "junit_family = xunit2",
     ]

@@ -235,6 +235,12 @@ def _wanted(
             f"not run: {len(left_out)} test module(s) the author's pytest configuration "
             f"leaves out (testpaths, norecursedirs, python_files): {', '.join(left_out[:10])}"
         )
+    if settings.deselected:
+        markers = " and ".join(f"not {marker}" for marker in settings.deselected)
+        notes.append(
+            f'not run: tests the author\'s addopts deselects (-m "{markers}"), as their own '
+            "pytest leaves them out"
+        )
     if settings.commanded:
         notes.append(
             "tests import from the folders the author's test command runs them from: "
