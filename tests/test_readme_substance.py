@@ -359,6 +359,8 @@ def test_the_documentation_folder_gives_the_sections_its_pages_cover(tmp_path: P
         ("poetry run tests", "[tool.poetry.scripts]\ntests = 'scripts:run_tests'\n", "test"),
         ("poetry run start", "[tool.poetry.scripts]\nstart = 'scripts:start'\n", "run"),
         ("pdm run test", "[tool.pdm.scripts]\ntest = 'pytest -q'\n", "test"),
+        ("pdm start", "[tool.pdm.scripts]\nstart = 'uvicorn app:app'\n", "run"),
+        ("pdm test", "[tool.pdm.scripts]\ntest = 'pytest'\n", "test"),
         ("hatch run test", "[tool.hatch.envs.default.scripts]\ntest = 'pytest'\n", "test"),
         ("hatch run dev:cov", "[tool.hatch.envs.dev.scripts]\ncov = 'pytest --cov'\n", "run"),
         ("poe test", "[tool.poe.tasks]\ntest = 'pytest'\n", "test"),

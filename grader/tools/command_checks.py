@@ -197,6 +197,9 @@ def _project_manager(program: str) -> Handler:
             if _exists(ws, manifest, cwd):
                 return Verdict("install", True)
             return Verdict("install", False, f"no {manifest} in the repository")
+        if program == "pdm" and args[:1] and args[0] in project_tasks.scripts(ws):
+            # pdm runs a script of its own by name, without ``run`` (``pdm start``)
+            return Verdict("test" if TEST_TARGETS.search(args[0]) else "run", True)
         return None
 
     return judge

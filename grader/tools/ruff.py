@@ -47,6 +47,7 @@ _SYNTAX_ERRORS = frozenset({None, "invalid-syntax", "E999"})
 # fixture is shared without a conftest.py, not dead code.
 _FIXTURE_RULES = frozenset({"F401", "F811"})
 _NAMED = re.compile(r"`([\w.]+)`")
+_STAR = re.compile(r"`from ([\w.]+) import \*`")
 
 
 def _fixture_import(ws: Workspace, finding: Finding) -> bool:
@@ -82,43 +83,14 @@ def _parameters(ws: Workspace, path: str) -> frozenset[str]:
     )
 
 
-# Trailing whitespace on a line inside a multi-line string (an SQL query, a JSON fixture,
-# a docstring) is part of the string's value: ruff itself will not remove it safely.
-_WHITESPACE_RULES = frozenset({"W291", "W293"})
-
-
-@functools.lru_cache(maxsize=256)
-def _lines_inside_strings(ws: Workspace, path: str) -> frozenset[int]:
-    """Lines on which a multi-line string goes on to the next line, in the file at ``path``."""
-    tree = _tree(ws, path)
-    if tree is None:
-        return frozenset()
-    return frozenset(
-        line
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant | ast.JoinedStr)
-        and isinstance(getattr(node, "value", ""), str | bytes)
-        and node.end_lineno is not None
-        for line in range(node.lineno, node.end_lineno)
-    )
-
-
-def _whitespace_in_string(ws: Workspace, finding: Finding) -> bool:
-    """Whether ``finding`` is trailing whitespace inside a multi-line string."""
-    line = finding.location.line
-    if finding.rule_id not in _WHITESPACE_RULES or line is None:
-        return False
-    return line in _lines_inside_strings(ws, finding.location.path)
-
-
 def _package_reexport(finding: Finding) -> bool:
     """Whether ``finding`` is pyflakes flagging an import in a package's ``__init__.py``
     from that package itself (``from .bronze import bronze``): the package's public
     interface, re-exported for its users, not an unused import."""
     location = PurePosixPath(finding.location.path)
-    if finding.rule_id != "F401" or location.name != "__init__.py":
+    if finding.rule_id not in {"F401", "F403"} or location.name != "__init__.py":
         return False
-    named = _NAMED.search(finding.message)
+    named = (_STAR if finding.rule_id == "F403" else _NAMED).search(finding.message)
     if named is None:
         return False
     imported = named.group(1)
@@ -207,7 +179,6 @@ class Ruff:
             for f in findings
             if not _fixture_import(ws, f)
             and not _package_reexport(f)
-            and not _whitespace_in_string(ws, f)
             and not _dictated_by_caller(ws, f)
         )
         serious = sum(1 for f in findings if f.severity.rank >= Severity.MEDIUM.rank)
