@@ -73,17 +73,21 @@ def test_a_conditional_skip_or_another_mark_leaves_the_test_on(source: str) -> N
 
 def test_commented_out_tests_are_found_in_comments_only() -> None:
     comments = [
-        (3, "# def test_login(client):"),
-        (9, "#    async def test_logout(self) -> None:"),
-        (12, "## def test_twice():"),
-        (15, "# the test_login below checks def test_ names"),
-        (20, "# def helper():"),
+        (3, 0, "# def test_login(client):"),
+        (9, 0, "#    async def test_logout(self) -> None:"),
+        (12, 0, "## def test_twice():"),
+        (13, 4, "# def test_method(self):"),
+        (15, 0, "# the test_login below checks def test_ names"),
+        (20, 0, "# def helper():"),
+        (22, 0, "#         def test_get_session() -> Generator:"),  # nested in a fixture
+        (25, 8, "# def test_inner():"),  # nested in a function
     ]
     found = list(disabled_tests.commented_out(comments))
     assert [(f.line, f.message) for f in found] == [
         (3, "test_login is commented out: it never runs"),
         (9, "test_logout is commented out: it never runs"),
         (12, "test_twice is commented out: it never runs"),
+        (13, "test_method is commented out: it never runs"),
     ]
     assert all(f.commented for f in found)
 
@@ -98,6 +102,10 @@ def test_the_share_counts_commented_out_tests_among_the_tests_written(tmp_path: 
         "@pytest.mark.skip\ndef test_two():\n    assert f() == 2\n\n\n"
         "# def test_three():\n#     assert f() == 3\n"
         '"""\ndef test_in_a_string():\n"""\n',
+        encoding="utf-8",
+    )
+    (root / "tests" / "conftest.py").write_text(
+        "# def test_client():\n#     return None\n",
         encoding="utf-8",
     )
     # a test file's own code, commented out outside tests/, is not read as a test

@@ -87,17 +87,20 @@ def _read_python(ws: Workspace, relative: str, tally: CodeTally) -> tuple[bytes,
         return None
 
 
-def _comments(data: bytes) -> Iterator[tuple[int, str]]:
+def _comments(data: bytes) -> Iterator[tuple[int, int, str]]:
+    """Each comment's line, column and text."""
     try:
         for token in tokenize.tokenize(io.BytesIO(data).readline):
             if token.type == tokenize.COMMENT:
-                yield token.start[0], token.string
+                yield token.start[0], token.start[1], token.string
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
         return
 
 
-def _count_suppressions(relative: str, comments: list[tuple[int, str]], tally: CodeTally) -> None:
-    for line, comment in comments:
+def _count_suppressions(
+    relative: str, comments: list[tuple[int, int, str]], tally: CodeTally
+) -> None:
+    for line, _, comment in comments:
         for kind, pattern in SUPPRESSIONS.items():
             if pattern.search(comment):
                 tally.suppressions[kind] += 1
@@ -310,10 +313,12 @@ def _test_facts(relative: str, tree: ast.Module, tally: CodeTally) -> None:
 
 
 def _disabled_tests(
-    relative: str, tree: ast.Module, comments: list[tuple[int, str]], tally: CodeTally
+    relative: str, tree: ast.Module, comments: list[tuple[int, int, str]], tally: CodeTally
 ) -> None:
     tests = _collected_tests(relative, tree)
-    for found in (*disabled_tests.skipped(tree, tests), *disabled_tests.commented_out(comments)):
+    # conftest.py holds fixtures and hooks: pytest collects no test there, commented or not
+    commented = () if relative.endswith("conftest.py") else disabled_tests.commented_out(comments)
+    for found in (*disabled_tests.skipped(tree, tests), *commented):
         tally.tests_disabled += 1
         tally.tests_commented_out += found.commented
         tally.findings.append(

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from grader.tools.module_state import dotted
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-COMMENTED_TEST = re.compile(r"^#+\s*(?:async\s+)?def\s+(test\w*)\s*\(")
+COMMENTED_TEST = re.compile(r"^#+([ \t]*)(?:async\s+)?def\s+(test\w*)\s*\(")
+MAX_TEST_INDENT = 4
+"""A test method's indentation; deeper, a commented ``def test_...`` is nested."""
 SKIP_DECORATORS = frozenset({"skip", "mark.skip", "pytest.mark.skip", "unittest.skip"})
 CONDITIONAL_SKIPS = frozenset({"skipif", "skipIf", "skipUnless"})
 SKIP_CALLS = frozenset({"pytest.skip", "self.skipTest", "skipTest"})
@@ -109,10 +111,12 @@ def skipped(tree: ast.Module, tests: Iterable[FunctionNode]) -> Iterator[Disable
             yield Disabled(test.lineno, message, commented=False)
 
 
-def commented_out(comments: Iterable[tuple[int, str]]) -> Iterator[Disabled]:
-    """Test functions commented out, from a test file's comments (line, text)."""
-    for line, text in comments:
-        match = COMMENTED_TEST.match(text.strip())
-        if match:
-            message = f"{match.group(1)} is commented out: it never runs"
+def commented_out(comments: Iterable[tuple[int, int, str]]) -> Iterator[Disabled]:
+    """Test functions commented out, from a test file's comments (line, column, text):
+    at a module's level or a test class's (indented at most one level, in the code or
+    after the ``#``); a ``def test_...`` commented out inside a function is a helper."""
+    for line, column, text in comments:
+        match = COMMENTED_TEST.match(text)
+        if match and column + max(len(match.group(1)) - 1, 0) <= MAX_TEST_INDENT:
+            message = f"{match.group(2)} is commented out: it never runs"
             yield Disabled(line, message, commented=True)
