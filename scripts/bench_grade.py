@@ -112,7 +112,9 @@ patch(pytest_cov.PytestCoverage, "_install_project", "test: project install")
 patch(pytest_cov, "run_suite", "test: sandboxed pytest")
 from grader.tools import mutation
 patch(mutation, "measure", "test: mutation testing")
-patch(pytest_cov.PytestCoverage, "_coverage", "test: coverage report")
+patch(pytest_cov, "coverage_figures", "test: coverage report")
+from grader.tools import leftovers
+patch(leftovers, "listing", "test: listing the scratch copy")
 
 def busy():
     # Every core's busy time, whole machine: the sandboxed test run is no child the
