@@ -62,6 +62,19 @@ def testing_extras(data: dict[str, Any]) -> list[str]:
     return sorted(set(table_at(data, "project", "optional-dependencies")) & set(TEST_EXTRAS))
 
 
+def console_scripts(ws: Workspace) -> list[str]:
+    """The commands pyproject.toml installs: ``[project.scripts]`` and Poetry's scripts."""
+    data = pyproject(ws)
+    tool = data.get("tool")
+    tables = [
+        data["project"].get("scripts") if isinstance(data.get("project"), dict) else None,
+        tool["poetry"].get("scripts")
+        if isinstance(tool, dict) and isinstance(tool.get("poetry"), dict)
+        else None,
+    ]
+    return [name for table in tables if isinstance(table, dict) for name in table]
+
+
 def project_name(ws: Workspace) -> str | None:
     """The distribution name the project declares for itself, if any."""
     name = table_at(pyproject(ws), "project").get("name")

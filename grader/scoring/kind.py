@@ -26,7 +26,7 @@ import ast
 from grader.acquire.workspace import Workspace
 from grader.core.models import Applicability, SubmissionKind
 from grader.environment.imports import modules_by_file, third_party
-from grader.environment.packaging_declarations import pyproject
+from grader.environment.packaging_declarations import console_scripts
 from grader.tools.module_state import reads_argv
 
 WEB_FRAMEWORKS = frozenset(
@@ -71,18 +71,6 @@ def _web(imported: dict[str, str]) -> list[str]:
         if module in WEB_FRAMEWORKS | APPLICATION_SERVERS
         or any(module.startswith(f"{framework}_") for framework in WEB_FRAMEWORKS)
     ]
-
-
-def _console_scripts(ws: Workspace) -> list[str]:
-    data = pyproject(ws)
-    project = data.get("project")
-    tool = data.get("tool")
-    poetry = tool.get("poetry") if isinstance(tool, dict) else None
-    tables = [
-        project.get("scripts") if isinstance(project, dict) else None,
-        poetry.get("scripts") if isinstance(poetry, dict) else None,
-    ]
-    return [name for table in tables if isinstance(table, dict) for name in table]
 
 
 def _main_guard(tree: ast.Module) -> bool:
@@ -150,7 +138,7 @@ def detect(ws: Workspace) -> Applicability:
     data = _imported(DATA_LIBRARIES, imported) + jobs
     if data:
         return Applicability(SubmissionKind.PIPELINE, tuple(data[:MAX_EVIDENCE]))
-    scripts = [f"console script {name!r} declared" for name in _console_scripts(ws)]
+    scripts = [f"console script {name!r} declared" for name in console_scripts(ws)]
     command_line = scripts + programs
     if command_line:
         return Applicability(SubmissionKind.CLI, tuple(command_line[:MAX_EVIDENCE]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from grader.acquire.workspace import Workspace
-from grader.environment.packaging_declarations import pyproject
+from grader.environment.packaging_declarations import console_scripts, pyproject
 
 
 def _table(data: object, *keys: str) -> dict[str, object]:
@@ -22,14 +22,12 @@ def scripts(ws: Workspace) -> set[str]:
     managers and task runners (``pdm run test``, ``hatch run test``, ``poe test``)."""
     data = pyproject(ws)
     tables = [
-        _table(data, "project", "scripts"),
-        _table(data, "tool", "poetry", "scripts"),
         _table(data, "tool", "pdm", "scripts"),
         _table(data, "tool", "poe", "tasks"),
         _table(data, "tool", "taskipy", "tasks"),
         *(_table(env, "scripts") for env in _table(data, "tool", "hatch", "envs").values()),
     ]
-    return {name for table in tables for name in table}
+    return {*console_scripts(ws), *(name for table in tables for name in table)}
 
 
 def make_targets(ws: Workspace) -> set[str] | None:
