@@ -40,6 +40,17 @@ INSTALLED = (
 )
 
 
+def test_a_module_only_a_dev_groups_tool_installs_is_undeclared_not_transitive() -> None:
+    installed = (
+        *INSTALLED,
+        _dist("pre-commit", "pre_commit", requires=("pyyaml",)),
+        _dist("pyyaml", "yaml"),
+    )
+    found = check({"yaml": HERE}, frozenset(), installed, also_declared=frozenset({"pre-commit"}))
+    assert [u.module for u in found.undeclared] == ["yaml"]
+    assert found.transitive == ()
+
+
 @pytest.mark.parametrize(
     ("imported", "direct", "expected"),
     [

@@ -92,6 +92,14 @@ def test_commented_out_tests_are_found_in_comments_only() -> None:
     assert all(f.commented for f in found)
 
 
+def test_a_test_commented_out_inside_a_function_is_a_nested_helper() -> None:
+    source = "def test_outer():\n  # def test_inner():\n  assert 1\n# def test_later():\n"
+    tree = ast.parse(source)
+    comments = [(2, 2, "# def test_inner():"), (4, 0, "# def test_later():")]
+    found = disabled_tests.find("tests/test_a.py", tree, [], comments, ())
+    assert [f.line for f in found] == [4]
+
+
 def test_the_share_counts_commented_out_tests_among_the_tests_written(tmp_path: Path) -> None:
     root = tmp_path / "s"
     (root / "tests").mkdir(parents=True)
@@ -129,3 +137,19 @@ def test_no_test_turned_off_scores_zero_and_no_tests_is_not_measured(tmp_path: P
     (root / "test_app.py").write_text("def test_f():\n    assert 1\n", encoding="utf-8")
     ctx = ToolContext(inventory(root), tmp_path / "work", NotNeeded(), Limits())
     assert {m.name: m.value for m in Facts().run(ctx).metrics}["tests.disabled_share"] == 0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "@pytest.mark.webtest\ndef test_a():\n    assert f()\n",
+        "@pytest.mark.webtest\nclass TestA:\n    def test_a(self):\n        assert f()\n",
+        "pytestmark = [pytest.mark.webtest]\ndef test_a():\n    assert f()\n",
+    ],
+)
+def test_a_test_the_authors_addopts_deselects_is_turned_off(source: str) -> None:
+    tree = ast.parse(source)
+    tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    (found,) = disabled_tests.skipped(tree, tests, deselected=("webtest",))
+    assert found.message.startswith("test_a is marked webtest, which the author's addopts")
+    assert list(disabled_tests.skipped(tree, tests, deselected=("slow",))) == []

@@ -88,14 +88,43 @@ def test_a_run_that_leaves_nothing_counts_zero(tmp_path: Path) -> None:
     assert (left.metric().value, left.findings(), left.cut) == (0, (), False)
 
 
-def test_the_listing_stops_at_its_limit_and_says_so(tmp_path: Path) -> None:
-    _write(tmp_path, {"app.py": "x = 1\n"})
+def test_a_listing_cut_short_after_the_run_is_charged_in_full(tmp_path: Path) -> None:
+    """A run that floods a folder (an ignored one included) past the limit cannot hide
+    what it left: it is charged as if it left at least FULL_CHARGE paths."""
+    _write(tmp_path, {"app.py": "x = 1\n", ".gitignore": "flood/\n"})
     before = leftovers.listing(tmp_path, limit=10)
-    _write(tmp_path, {f"out/{n}.txt": "" for n in range(30)})
-    after = leftovers.listing(tmp_path, limit=10)
-    left = leftovers.left_behind(before, after)
+    _write(tmp_path, {f"flood/{n}.txt": "" for n in range(30)})
+    ignored = leftovers.git_ignored(tmp_path, [".gitignore"])
+    left = leftovers.left_behind(before, leftovers.listing(tmp_path, limit=10), ignored)
     assert left.cut
+    assert left.metric().value == leftovers.FULL_CHARGE
     assert "cut short" in str(left.metric().reason)
+
+
+def test_a_copy_too_large_to_list_before_the_run_is_not_measured(tmp_path: Path) -> None:
+    _write(tmp_path, {f"data/{n}.csv": "" for n in range(30)})
+    before = leftovers.listing(tmp_path, limit=10)
+    left = leftovers.left_behind(before, leftovers.listing(tmp_path, limit=10))
+    assert left.metric().value is None
+    assert left.findings() == ()
+
+
+def test_a_gitignore_cannot_stall_the_match_or_excuse_a_rewritten_file(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            ".gitignore": "*a*a*a*a*a*a*a*b\n*.csv\n[z-a]\n",  # a catastrophic pattern
+            "data/out.csv": "committed\n",
+        },
+    )
+    before = leftovers.listing(tmp_path)
+    _write(tmp_path, {"a" * 200: "", "data/out.csv": "rewritten by a test\n", "new.csv": ""})
+    ignored = leftovers.git_ignored(tmp_path, [".gitignore"])
+    left = leftovers.left_behind(before, leftovers.listing(tmp_path), ignored)
+    # the many-wildcard pattern is not read (so the long name counts); *.csv still
+    # excuses a new file, never a tracked one the run rewrote
+    assert left.paths == (("a" * 200, True), ("data/out.csv", False))
+    assert left.ignored == ("new.csv",)
 
 
 def test_links_are_listed_not_followed(tmp_path: Path) -> None:

@@ -85,10 +85,12 @@ LEFTOVERS = MetricRule("left", 1, Curve(((0, 100), (1, 50), (3, 0))), "r", deduc
         ({"lint": 20, "cover": 95, "left": 3}, 57.5),  # 77.5 - 100 * 1 / 5
         ({"lint": 20, "cover": 95, "left": None}, 77.5),  # not measured: nothing taken
         ({"lint": 60, "cover": 0, "left": 3}, 0.0),  # never below zero
-        ({"lint": None, "cover": None, "left": 1}, 50.0),  # alone, it is the mean
+        ({"lint": None, "cover": None, "left": 1}, None),  # a deduction alone measures nothing
     ],
 )
-def test_a_deduction_only_subtracts(values: dict[str, float | None], expected: float) -> None:
+def test_a_deduction_only_subtracts(
+    values: dict[str, float | None], expected: float | None
+) -> None:
     metrics = {k: _metric(k, v) for k, v in values.items()}
     criterion = _criterion(LINT, COVER, LEFTOVERS)
     assert score_criterion(criterion, metrics, []).score == expected

@@ -134,7 +134,7 @@ def _deducted(
     pairs = list(zip(criterion.metrics, scored, strict=True))
     regular = [m for rule, m in pairs if not rule.deduction and m.points is not None]
     deductions = [m for rule, m in pairs if rule.deduction and m.points is not None]
-    if not regular:  # only deductions measured: they are the mean
+    if not regular:  # a criterion of deductions only (score_criterion keeps them apart)
         regular, deductions = deductions, []
     mean, weight = _weighted(regular)
     whole = weight + sum(m.weight for m in deductions)
@@ -159,7 +159,8 @@ def score_criterion(
             criterion.id, criterion.name, criterion.weight, None,
             _not_measured(tuple(missing_required)), criterion.rationale, scored, selected,
         )  # fmt: skip
-    if all(m.points is None for m in scored):
+    regular = [m for rule, m in zip(criterion.metrics, scored, strict=True) if not rule.deduction]
+    if all(m.points is None for m in regular or scored):  # deductions alone measure nothing
         return CriterionScore(
             criterion.id, criterion.name, criterion.weight, None,
             _not_measured(scored), criterion.rationale, scored, selected,

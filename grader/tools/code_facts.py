@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 
 from grader.acquire.workspace import Workspace
 from grader.core.models import Finding, Location, Severity
+from grader.environment import pytest_settings
 from grader.tools import assertions, disabled_tests, likely_bugs, log_lines, suspicious
 from grader.tools.module_state import dotted, is_main_guard, reads_argv
 from grader.tools.newer_syntax import NewerSyntax
@@ -57,6 +58,8 @@ class CodeTally:
     tests_disabled: int = 0
     """Tests commented out or skipped whatever the conditions (see disabled_tests)."""
     tests_commented_out: int = 0
+    deselected: tuple[str, ...] = ()
+    """Markers the author's addopts deselects (see pytest_settings)."""
     outcome_hooks: int = 0
     path_edits: int = 0
     """Test files that edit sys.path or change directory (see _path_edit)."""
@@ -316,19 +319,12 @@ def _disabled_tests(
     relative: str, tree: ast.Module, comments: list[tuple[int, int, str]], tally: CodeTally
 ) -> None:
     tests = _collected_tests(relative, tree)
-    # conftest.py holds fixtures and hooks: pytest collects no test there, commented or not
-    commented = () if relative.endswith("conftest.py") else disabled_tests.commented_out(comments)
-    for found in (*disabled_tests.skipped(tree, tests), *commented):
+    for found in disabled_tests.find(relative, tree, tests, comments, tally.deselected):
         tally.tests_disabled += 1
         tally.tests_commented_out += found.commented
+        where = Location(relative, found.line)
         tally.findings.append(
-            Finding(
-                "facts",
-                "test-disabled",
-                found.message,
-                Severity.MEDIUM,
-                Location(relative, found.line),
-            )
+            Finding("facts", "test-disabled", found.message, Severity.MEDIUM, where)
         )
 
 
@@ -376,7 +372,7 @@ def _typed_by_stub(ws: Workspace, relative: str, tree: ast.Module, tally: CodeTa
 def read_code(ws: Workspace, newer: NewerSyntax) -> CodeTally:
     """Read every Python file once; files no tool can analyse (unparsable, newer syntax,
     an undecodable name, a link outside the submission) become findings."""
-    tally = CodeTally()
+    tally = CodeTally(deselected=pytest_settings.read(ws).deselected)
     generated = set(ws.migrations)
     for relative in ws.python_files:
         parsed = _read_python(ws, relative, tally)

@@ -87,7 +87,9 @@ def check(
     )
     found: dict[str, Undeclared] = {}
     by_dist = {dist.name: dist for dist in installed or ()}
-    reach = _requirements_of(with_twins(direct) | also_declared, by_dist)
+    # Only what a production install has: a dev group's tool pulling in yaml does not make
+    # the runtime code's ``import yaml`` run anywhere but on a developer's machine.
+    reach = _requirements_of(with_twins(direct), by_dist)
     used = _Used(set(), set())
     for module, where in imported.items():
         provided = _provided(module, index)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from grader.tools.module_state import dotted
@@ -95,10 +95,15 @@ def _class_marks(tree: ast.Module) -> dict[int, str]:
     return marked
 
 
-def skipped(tree: ast.Module, tests: Iterable[FunctionNode]) -> Iterator[Disabled]:
-    """The collected ``tests`` of ``tree`` that are skipped whatever the conditions."""
+def skipped(
+    tree: ast.Module, tests: Iterable[FunctionNode], deselected: Collection[str] = ()
+) -> Iterator[Disabled]:
+    """The collected ``tests`` of ``tree`` that are skipped whatever the conditions, or
+    carry a marker the author's ``addopts`` deselects (``deselected``): those never run
+    in the suite as the author runs it either."""
     module = _module_mark(tree)
     classes = _class_marks(tree)
+    marked = _deselected_marks(tree, deselected)
     for test in tests:
         how = (
             module
@@ -109,6 +114,51 @@ def skipped(tree: ast.Module, tests: Iterable[FunctionNode]) -> Iterator[Disable
         if how:
             message = f"{test.name} is skipped whatever the conditions ({how}): it never runs"
             yield Disabled(test.lineno, message, commented=False)
+        elif id(test) in marked or 0 in marked:
+            marker = marked.get(id(test)) or marked[0]
+            message = (
+                f"{test.name} is marked {marker}, which the author's addopts deselects "
+                f'(-m "not {marker}"): it never runs in the suite as configured'
+            )
+            yield Disabled(test.lineno, message, commented=False)
+
+
+def _marker(decorator: ast.expr, deselected: Collection[str]) -> str:
+    """The deselected marker ``decorator`` applies (``pytest.mark.webtest``), or ''."""
+    name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+    last = name.rsplit(".", 1)[-1]
+    return last if name.endswith(f"mark.{last}") and last in deselected else ""
+
+
+def _first(marks: Iterable[ast.expr], deselected: Collection[str]) -> str:
+    return next(filter(None, (_marker(m, deselected) for m in marks)), "")
+
+
+def _deselected_marks(tree: ast.Module, deselected: Collection[str]) -> dict[int, str]:
+    """id(test) -> the deselected marker on it or on its class; key 0 for the module's
+    ``pytestmark``."""
+    if not deselected:
+        return {}
+    marks: dict[int, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
+            values = (
+                node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
+            )
+            found = next(filter(None, (_marker(v, deselected) for v in values)), "")
+            marks.update({0: found} if found else {})
+        members = node.body if isinstance(node, ast.ClassDef) else [node]
+        on_class = _first(node.decorator_list, deselected) if isinstance(node, ast.ClassDef) else ""
+        for member in members:
+            if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
+                own = next(
+                    filter(None, (_marker(d, deselected) for d in member.decorator_list)), ""
+                )
+                if own or on_class:
+                    marks[id(member)] = own or on_class
+    return marks
 
 
 def commented_out(comments: Iterable[tuple[int, int, str]]) -> Iterator[Disabled]:
@@ -120,3 +170,25 @@ def commented_out(comments: Iterable[tuple[int, int, str]]) -> Iterator[Disabled
         if match and column + max(len(match.group(1)) - 1, 0) <= MAX_TEST_INDENT:
             message = f"{match.group(2)} is commented out: it never runs"
             yield Disabled(line, message, commented=True)
+
+
+def find(
+    relative: str,
+    tree: ast.Module,
+    tests: Iterable[FunctionNode],
+    comments: Iterable[tuple[int, int, str]],
+    deselected: Collection[str],
+) -> list[Disabled]:
+    """Every test of a test file turned off: skipped, deselected or commented out (never
+    in conftest.py, which holds fixtures and hooks: pytest collects no test there)."""
+    if relative.endswith("conftest.py"):
+        return list(skipped(tree, tests, deselected))
+    # a ``def test_...`` commented out inside a function's lines is a nested helper
+    inside = {
+        line
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for line in range(node.lineno + 1, (node.end_lineno or node.lineno) + 1)
+    }
+    commented = [c for c in commented_out(comments) if c.line not in inside]
+    return [*skipped(tree, tests, deselected), *commented]

@@ -13,7 +13,6 @@ settings are replaced by grader's.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +45,6 @@ from grader.tools.pytest_run import (
 )
 
 RUNNERS = ("pytest", "coverage")
-_DESELECTED = re.compile(r"\b(\d+) deselected\b")
 
 
 def _environment(ctx: ToolContext) -> test_environment.TestEnvironment:
@@ -377,10 +375,6 @@ class PytestCoverage:
             )
         if result.truncated:
             notes.append(f"test output was truncated at {ctx.limits.output_bytes} bytes")
-        deselected = _DESELECTED.findall(result.stdout[-4096:])
-        notes += (
-            [f"{deselected[-1]} test(s) deselected by the author's markers"] if deselected else []
-        )
         why_nothing_ran = outcomes.why_nothing_ran(summary, result.exit_code)
         problem = prepared.candidate_fault or mutation.baseline_problem(summary, ran.services)
         with environment_in_use(ctx, prepared):
