@@ -353,6 +353,14 @@ def test_the_documentation_folder_gives_the_sections_its_pages_cover(tmp_path: P
     assert {"design", "configuration"} <= set(result.missing)
 
 
+def _running(tmp_path: Path, command: str, files: dict[str, str]) -> readme_substance.ReadmeReview:
+    """The review of an app with tests whose README gives ``command`` and nothing else."""
+    readme = f"# x\n\n## Commands\n\n```\n{command}\n```\n"
+    return _review(
+        tmp_path, {"app.py": "x = 1\n", "tests/test_a.py": "", **files, "README.md": readme}
+    )
+
+
 @pytest.mark.parametrize(
     ("command", "pyproject", "kind"),
     [
@@ -370,9 +378,7 @@ def test_the_documentation_folder_gives_the_sections_its_pages_cover(tmp_path: P
 def test_a_task_the_project_declares_is_judged_by_its_name(
     tmp_path: Path, command: str, pyproject: str, kind: str
 ) -> None:
-    readme = f"# x\n\n## Commands\n\n```\n{command}\n```\n"
-    files = {"pyproject.toml": f"[project]\nname = 's'\n{pyproject}", "README.md": readme}
-    result = _review(tmp_path, {"app.py": "x = 1\n", "tests/test_a.py": "", **files})
+    result = _running(tmp_path, command, {"pyproject.toml": f"[project]\nname = 's'\n{pyproject}"})
     assert result.works(kind), result.commands
 
 
@@ -389,8 +395,6 @@ def test_a_task_the_project_declares_is_judged_by_its_name(
 def test_a_compose_service_named_for_the_tests_runs_them(
     tmp_path: Path, command: str, kind: str
 ) -> None:
-    readme = f"# x\n\n## Commands\n\n```\n{command}\n```\n"
-    files = {"compose.yaml": "services: {}\n", "README.md": readme}
-    result = _review(tmp_path, {"app.py": "x = 1\n", "tests/test_a.py": "", **files})
+    result = _running(tmp_path, command, {"compose.yaml": "services: {}\n"})
     assert result.works(kind), result.commands
     assert not result.works("test") or kind == "test"

@@ -77,6 +77,11 @@ class Settings:
     deselected: tuple[str, ...] = ()
     """Markers the author's ``addopts`` deselects (``-m "not webtest"``), each declared."""
 
+    @property
+    def deselection(self) -> str:
+        """The marker expression the author's addopts deselects with, or ''."""
+        return " and ".join(f"not {marker}" for marker in self.deselected)
+
     def get(self, key: str) -> tuple[str, ...]:
         """The screened values of ``key``, or none."""
         return next((v for k, v in self.values if k == key), ())
@@ -307,7 +312,7 @@ def ini(scratch: Path, settings: Settings, extra_paths: tuple[Path, ...] = ()) -
     """
     paths = import_paths(scratch, settings, extra_paths)
     patterns = settings.get("python_files") or GRADER_TEST_FILES
-    deselect = " and ".join(f"not {marker}" for marker in settings.deselected)
+    deselect = settings.deselection
     lines = [
         "[pytest]",
         f"pythonpath = {' '.join(paths)}",

@@ -236,10 +236,9 @@ def _wanted(
             f"leaves out (testpaths, norecursedirs, python_files): {', '.join(left_out[:10])}"
         )
     if settings.deselected:
-        markers = " and ".join(f"not {marker}" for marker in settings.deselected)
         notes.append(
-            f'not run: tests the author\'s addopts deselects (-m "{markers}"), as their own '
-            "pytest leaves them out"
+            f'not run: tests the author\'s addopts deselects (-m "{settings.deselection}"), '
+            "as their own pytest leaves them out"
         )
     if settings.commanded:
         notes.append(

@@ -199,7 +199,7 @@ def _project_manager(program: str) -> Handler:
             return Verdict("install", False, f"no {manifest} in the repository")
         if program == "pdm" and args[:1] and args[0] in project_tasks.scripts(ws):
             # pdm runs a script of its own by name, without ``run`` (``pdm start``)
-            return Verdict("test" if TEST_TARGETS.search(args[0]) else "run", True)
+            return Verdict(_task_kind(args[0]), True)
         return None
 
     return judge
@@ -223,15 +223,20 @@ _CONTAINER_VALUED = frozenset(
 )  # fmt: skip
 
 
-def _in_container(args: list[str]) -> list[str]:
-    """The command ``exec``/``run`` runs in a container, after its options and the
-    container or service: ``-it backend pytest -q`` -> ``pytest -q``."""
+def _after_options(args: list[str], valued: frozenset[str]) -> list[str]:
+    """``args`` from the first word that is not an option or an option's value."""
     rest = list(args)
     while rest and rest[0].startswith("-"):
         option = rest.pop(0)
-        if option in _CONTAINER_VALUED and "=" not in option and rest:
+        if option in valued and "=" not in option and rest:
             rest.pop(0)
-    return rest[1:]
+    return rest
+
+
+def _in_container(args: list[str]) -> list[str]:
+    """The command ``exec``/``run`` runs in a container, after its options and the
+    container or service: ``-it backend pytest -q`` -> ``pytest -q``."""
+    return _after_options(args, _CONTAINER_VALUED)[1:]
 
 
 def _containered(ws: Workspace, inner: list[str], cwd: str) -> Verdict | None:
@@ -273,12 +278,13 @@ def _service_kind(rest: list[str]) -> str:
     (``docker compose up tests --exit-code-from tests``), runs them."""
     if rest[:1] not in (["up"], ["run"]):
         return "run"
-    words = list(rest[1:])
-    while words and words[0].startswith("-"):
-        option = words.pop(0)
-        if option in _CONTAINER_VALUED | _UP_VALUED and "=" not in option and words:
-            words.pop(0)
-    return "test" if words and TEST_TARGETS.search(words[0]) else "run"
+    service = _after_options(rest[1:], _CONTAINER_VALUED | _UP_VALUED)[:1]
+    return _task_kind(service[0]) if service else "run"
+
+
+def _task_kind(name: str) -> str:
+    """What a task, target or service named ``name`` is for: the tests, or running."""
+    return "test" if TEST_TARGETS.search(name) else "run"
 
 
 # ``docker compose up``'s options that take a value.
@@ -301,7 +307,7 @@ def _docker(ws: Workspace, args: list[str], cwd: str = "") -> Verdict | None:
 
 def _make(ws: Workspace, args: list[str], _cwd: str = "") -> Verdict:
     goals = [a for a in args if not a.startswith("-") and "=" not in a]
-    kind = "test" if any(TEST_TARGETS.search(g) for g in goals) else "run"
+    kind = "test" if any(_task_kind(g) == "test" for g in goals) else "run"
     targets = project_tasks.make_targets(ws)
     if targets is None:
         return Verdict(kind, False, "no Makefile in the repository")
@@ -405,7 +411,7 @@ def _single(ws: Workspace, words: list[str], cwd: str) -> Verdict | None:
     # ``poetry run tests`` (unwrapped to ``tests``), ``poe test``, ``hatch run dev:test``
     task = args[0] if program in TASK_RUNNERS and args else words[0].rsplit(":", 1)[-1]
     if task in project_tasks.scripts(ws):
-        return Verdict("test" if TEST_TARGETS.search(task) else "run", True)
+        return Verdict(_task_kind(task), True)
     return None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from grader.tools.module_state import dotted
@@ -68,31 +68,53 @@ def _skips_in_body(function: FunctionNode) -> str:
     return ""
 
 
-def _module_mark(tree: ast.Module) -> str:
-    """The unconditional skip a module's ``pytestmark`` applies to all its tests, or ''."""
+def _pytestmark(tree: ast.Module) -> list[ast.expr]:
+    """The marks a module's ``pytestmark`` applies to all its tests."""
     for node in tree.body:
-        if not isinstance(node, ast.Assign):
-            continue
-        if not any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
-            continue
-        marks = node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
-        for mark in marks:
-            found = _always_skips(mark)
-            if found:
-                return f"pytestmark = {found}"
-    return ""
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
+            value = node.value
+            return value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
+    return []
 
 
-def _class_marks(tree: ast.Module) -> dict[int, str]:
-    """id(method) -> the unconditional skip on its class, for every skipped class."""
-    marked: dict[int, str] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
-            continue
-        found = next(filter(None, map(_always_skips, node.decorator_list)), "")
-        if found:
-            marked.update((id(member), f"{found} on {node.name}") for member in node.body)
-    return marked
+def _classes(tree: ast.Module) -> dict[int, ast.ClassDef]:
+    """id(method) -> the class it is defined in, for the module's classes."""
+    return {
+        id(member): node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        for member in node.body
+    }
+
+
+def _first(marks: Iterable[ast.expr], read: Callable[[ast.expr], str]) -> str:
+    """What ``read`` says of the first of ``marks`` it says anything of, or ''."""
+    return next(filter(None, map(read, marks)), "")
+
+
+def _deselecting(deselected: Collection[str]) -> Callable[[ast.expr], str]:
+    """Reads the deselected marker a mark applies (``pytest.mark.webtest``), or ''."""
+
+    def read(mark: ast.expr) -> str:
+        name = dotted(mark.func if isinstance(mark, ast.Call) else mark)
+        last = name.rsplit(".", 1)[-1]
+        return last if name.endswith(f"mark.{last}") and last in deselected else ""
+
+    return read
+
+
+def _skip(test: FunctionNode, owner: ast.ClassDef | None, module: list[ast.expr]) -> str:
+    """How ``test`` is skipped whatever the conditions, in words, or ''."""
+    on_module = _first(module, _always_skips)
+    on_class = _first(owner.decorator_list, _always_skips) if owner else ""
+    return (
+        (on_module and f"pytestmark = {on_module}")
+        or (on_class and owner and f"{on_class} on {owner.name}")
+        or _first(test.decorator_list, _always_skips)
+        or _skips_in_body(test)
+    )
 
 
 def skipped(
@@ -101,64 +123,23 @@ def skipped(
     """The collected ``tests`` of ``tree`` that are skipped whatever the conditions, or
     carry a marker the author's ``addopts`` deselects (``deselected``): those never run
     in the suite as the author runs it either."""
-    module = _module_mark(tree)
-    classes = _class_marks(tree)
-    marked = _deselected_marks(tree, deselected)
+    module = _pytestmark(tree)
+    classes = _classes(tree)
+    deselecting = _deselecting(deselected)
     for test in tests:
-        how = (
-            module
-            or classes.get(id(test), "")
-            or next(filter(None, map(_always_skips, test.decorator_list)), "")
-            or _skips_in_body(test)
-        )
+        owner = classes.get(id(test))
+        how = _skip(test, owner, module)
+        marks = [*test.decorator_list, *(owner.decorator_list if owner else []), *module]
+        marker = _first(marks, deselecting) if deselected else ""
         if how:
             message = f"{test.name} is skipped whatever the conditions ({how}): it never runs"
             yield Disabled(test.lineno, message, commented=False)
-        elif id(test) in marked or 0 in marked:
-            marker = marked.get(id(test)) or marked[0]
+        elif marker:
             message = (
                 f"{test.name} is marked {marker}, which the author's addopts deselects "
                 f'(-m "not {marker}"): it never runs in the suite as configured'
             )
             yield Disabled(test.lineno, message, commented=False)
-
-
-def _marker(decorator: ast.expr, deselected: Collection[str]) -> str:
-    """The deselected marker ``decorator`` applies (``pytest.mark.webtest``), or ''."""
-    name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
-    last = name.rsplit(".", 1)[-1]
-    return last if name.endswith(f"mark.{last}") and last in deselected else ""
-
-
-def _first(marks: Iterable[ast.expr], deselected: Collection[str]) -> str:
-    return next(filter(None, (_marker(m, deselected) for m in marks)), "")
-
-
-def _deselected_marks(tree: ast.Module, deselected: Collection[str]) -> dict[int, str]:
-    """id(test) -> the deselected marker on it or on its class; key 0 for the module's
-    ``pytestmark``."""
-    if not deselected:
-        return {}
-    marks: dict[int, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
-        ):
-            values = (
-                node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
-            )
-            found = next(filter(None, (_marker(v, deselected) for v in values)), "")
-            marks.update({0: found} if found else {})
-        members = node.body if isinstance(node, ast.ClassDef) else [node]
-        on_class = _first(node.decorator_list, deselected) if isinstance(node, ast.ClassDef) else ""
-        for member in members:
-            if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
-                own = next(
-                    filter(None, (_marker(d, deselected) for d in member.decorator_list)), ""
-                )
-                if own or on_class:
-                    marks[id(member)] = own or on_class
-    return marks
 
 
 def commented_out(comments: Iterable[tuple[int, int, str]]) -> Iterator[Disabled]:
